@@ -1,0 +1,30 @@
+package pxprune.datasets;
+
+/**
+ * Per-channel mean and standard deviation of the standard image sets (pixels in [0, 1]), the values
+ * used by Synaptic-Flow's data loaders. Accessors return copies, so the constants cannot be changed.
+ */
+public enum ChannelStats {
+    CIFAR10(new float[] {0.491f, 0.482f, 0.447f}, new float[] {0.247f, 0.243f, 0.262f}),
+    CIFAR100(new float[] {0.507f, 0.487f, 0.441f}, new float[] {0.267f, 0.256f, 0.276f}),
+    TINY_IMAGENET(new float[] {0.480f, 0.448f, 0.397f}, new float[] {0.276f, 0.269f, 0.282f}),
+    IMAGENET(new float[] {0.485f, 0.456f, 0.406f}, new float[] {0.229f, 0.224f, 0.225f});
+
+    private final float[] mean;
+    private final float[] std;
+
+    ChannelStats(float[] mean, float[] std) {
+        this.mean = mean;
+        this.std = std;
+    }
+
+    /** A copy of the per-channel means. */
+    public float[] mean() {
+        return mean.clone();
+    }
+
+    /** A copy of the per-channel standard deviations. */
+    public float[] std() {
+        return std.clone();
+    }
+}

@@ -1,0 +1,153 @@
+package pxprune.datasets;
+
+import java.awt.image.BufferedImage;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+import java.util.stream.IntStream;
+import javax.imageio.ImageIO;
+
+/** Decoding image files (javax.imageio) into float RGB CHW arrays in [0, 1]. */
+final class Images {
+
+    static final int CHANNELS = 3;
+
+    private Images() {
+    }
+
+    /**
+     * Decodes {@code files} in parallel into one N x 3 x crop x crop float array (file order kept): each
+     * image is resized (bilinear) so its shorter side is {@code resizeShorter}, then center-cropped to
+     * {@code crop} x {@code crop}. With resizeShorter == crop and a crop x crop image this is an exact copy.
+     */
+    static float[] loadAll(List<Path> files, int resizeShorter, int crop) {
+        if (crop < 1 || resizeShorter < crop) {
+            throw new IllegalArgumentException("Need 1 <= crop <= resizeShorter, got crop=" + crop
+                    + " resizeShorter=" + resizeShorter);
+        }
+        int d = CHANNELS * crop * crop;
+        float[] out = new float[Dataset.checkedLength(files.size(), CHANNELS, crop, crop)];
+        IntStream.range(0, files.size()).parallel().forEach(i ->
+                resizeCenterCrop(read(files.get(i)), resizeShorter, crop, out, i * d));
+        return out;
+    }
+
+    /**
+     * The non-hidden entries of {@code dir} accepted by {@code filter}, sorted by file name.
+     *
+     * @throws DatasetException if the folder cannot be listed
+     */
+    static List<Path> list(Path dir, Predicate<Path> filter) {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> !p.getFileName().toString().startsWith("."))
+                    .filter(filter)
+                    .sorted((a, b) -> a.getFileName().toString().compareTo(b.getFileName().toString()))
+                    .toList();
+        } catch (IOException e) {
+            throw new DatasetException("Cannot list folder " + dir + ": " + e, e);
+        }
+    }
+
+    /** Regular files in {@code dir} whose extension is one of {@code lowerCaseExtensions} (any case), sorted. */
+    static List<Path> listFiles(Path dir, Set<String> lowerCaseExtensions) {
+        return list(dir, p -> {
+            String n = p.getFileName().toString();
+            int dot = n.lastIndexOf('.');
+            return dot >= 0 && lowerCaseExtensions.contains(n.substring(dot + 1).toLowerCase(Locale.ROOT))
+                    && Files.isRegularFile(p);
+        });
+    }
+
+    /** Reads one image file, with an error naming the file when it cannot be decoded. */
+    static BufferedImage read(Path file) {
+        BufferedImage img;
+        try {
+            img = ImageIO.read(file.toFile());
+        } catch (IOException | RuntimeException e) {
+            throw new DatasetException("Cannot decode image " + file + ": " + e
+                    + ". Expected a JPEG or PNG that javax.imageio can read (RGB or grayscale; CMYK JPEGs are not "
+                    + "supported); re-encode or remove the file.", e);
+        }
+        if (img == null) {
+            throw new DatasetException("Cannot decode image " + file + ": javax.imageio has no reader for its "
+                    + "content. Expected a JPEG or PNG file; re-encode or remove the file.");
+        }
+        return img;
+    }
+
+    /**
+     * Writes {@code img} as 3 x crop x crop floats in [0, 1] at {@code dst[off..]}: bilinear resize (pixel
+     * centres aligned, edge clamped) so the shorter side becomes {@code shorter}, then a center crop.
+     */
+    static void resizeCenterCrop(BufferedImage img, int shorter, int crop, float[] dst, int off) {
+        int w = img.getWidth();
+        int h = img.getHeight();
+        int[] rgb = rgb(img);
+        // torchvision Resize(int): shorter side -> shorter, longer side truncated; CenterCrop rounds half to even
+        int rw = w <= h ? shorter : (int) ((long) shorter * w / h);
+        int rh = w <= h ? (int) ((long) shorter * h / w) : shorter;
+        int top = (int) Math.rint((rh - crop) / 2.0);
+        int left = (int) Math.rint((rw - crop) / 2.0);
+        double sy = (double) h / rh;
+        double sx = (double) w / rw;
+        int plane = crop * crop;
+        for (int y = 0; y < crop; y++) {
+            double fy = clamp((y + top + 0.5) * sy - 0.5, h - 1);
+            int y0 = (int) fy;
+            int y1 = Math.min(y0 + 1, h - 1);
+            double wy = fy - y0;
+            for (int x = 0; x < crop; x++) {
+                double fx = clamp((x + left + 0.5) * sx - 0.5, w - 1);
+                int x0 = (int) fx;
+                int x1 = Math.min(x0 + 1, w - 1);
+                double wx = fx - x0;
+                int p00 = rgb[y0 * w + x0];
+                int p01 = rgb[y0 * w + x1];
+                int p10 = rgb[y1 * w + x0];
+                int p11 = rgb[y1 * w + x1];
+                for (int c = 0; c < CHANNELS; c++) {
+                    int shift = 16 - 8 * c;
+                    double top0 = (1 - wx) * ((p00 >> shift) & 0xFF) + wx * ((p01 >> shift) & 0xFF);
+                    double bot0 = (1 - wx) * ((p10 >> shift) & 0xFF) + wx * ((p11 >> shift) & 0xFF);
+                    dst[off + c * plane + y * crop + x] = (float) (((1 - wy) * top0 + wy * bot0) / 255.0);
+                }
+            }
+        }
+    }
+
+    private static double clamp(double v, int max) {
+        return Math.max(0, Math.min(v, max));
+    }
+
+    /**
+     * Pixels as packed 0xRRGGBB. Grayscale images are replicated to R=G=B from their raw samples
+     * (as PIL's convert("RGB") does); BufferedImage.getRGB would apply a linear-to-sRGB curve to them.
+     */
+    static int[] rgb(BufferedImage img) {
+        int w = img.getWidth();
+        int h = img.getHeight();
+        Raster r = img.getRaster();
+        if (r.getNumBands() <= 2 && !(img.getColorModel() instanceof IndexColorModel)) {
+            int bits = img.getColorModel().getComponentSize(0);
+            double scale = 255.0 / ((1L << bits) - 1);
+            int[] out = new int[w * h];
+            int[] row = new int[w];
+            for (int y = 0; y < h; y++) {
+                r.getSamples(0, y, w, 1, 0, row);
+                for (int x = 0; x < w; x++) {
+                    int v = (int) Math.round(row[x] * scale);
+                    out[y * w + x] = (v << 16) | (v << 8) | v;
+                }
+            }
+            return out;
+        }
+        return img.getRGB(0, 0, w, h, null, 0, w);
+    }
+}

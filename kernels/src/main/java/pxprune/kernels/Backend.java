@@ -1,0 +1,99 @@
+package pxprune.kernels;
+
+import org.bytedeco.javacpp.Pointer;
+
+/**
+ * The operations the tensor library needs from a device. Every {@code Pointer} is a device
+ * buffer positioned at its first element (core passes views with a byte position); every buffer
+ * is contiguous. Outputs that a kernel accumulates into are documented as such; all others are
+ * overwritten. Implementations are stateless and thread-safe.
+ */
+public interface Backend {
+    Device device();
+
+    /** a zero-filled buffer of {@code bytes} bytes, owned by the caller, freed with {@link #free}. */
+    Pointer allocate(long bytes);
+
+    void free(Pointer p);
+
+    void zero(Pointer p, long bytes);
+
+    void copy(Pointer src, Pointer dst, long bytes);
+
+    void upload(float[] src, Pointer dst);
+
+    void upload(double[] src, Pointer dst);
+
+    void upload(int[] src, Pointer dst);
+
+    void download(Pointer src, float[] dst);
+
+    void download(Pointer src, double[] dst);
+
+    void download(Pointer src, int[] dst);
+
+    /** C = alpha op(A) op(B) + beta C, row-major. */
+    void gemm(DType t, boolean transA, boolean transB, int m, int n, int k, double alpha, Pointer a, int lda,
+              Pointer b, int ldb, double beta, Pointer c, int ldc);
+
+    /** y = conv(x, w) + bias (bias may be null). */
+    void conv2dForward(DType t, ConvGeometry g, Pointer x, Pointer w, Pointer bias, Pointer y);
+
+    /** gx = the gradient of conv w.r.t. x for upstream gy (overwrites gx). */
+    void conv2dBackwardData(DType t, ConvGeometry g, Pointer gy, Pointer w, Pointer gx);
+
+    /** gw = the gradient of conv w.r.t. w for upstream gy (overwrites gw). */
+    void conv2dBackwardWeight(DType t, ConvGeometry g, Pointer x, Pointer gy, Pointer gw);
+
+    /** Batch norm with batch statistics over x [n, c, s]; running stats (nullable) updated in place. */
+    void batchNormTrainForward(DType t, int n, int c, long s, Pointer x, Pointer gamma, Pointer beta, double eps,
+                               double momentum, Pointer runMean, Pointer runVar, Pointer y, Pointer mean, Pointer invstd);
+
+    /** Backward of the batch-statistics batch norm; gx, dgamma, dbeta each nullable. */
+    void batchNormTrainBackward(DType t, int n, int c, long s, Pointer x, Pointer gy, Pointer mean, Pointer invstd,
+                                Pointer gamma, Pointer gx, Pointer dgamma, Pointer dbeta);
+
+    /** y[n,c,s] = x[n,c,s] * scale[c] + shift[c] (either nullable). */
+    void channelAffine(DType t, int n, int c, long s, Pointer x, Pointer scale, Pointer shift, Pointer y);
+
+    /** out[c] = sum over n, s of a[n,c,s] (times b[n,c,s] if b is not null). */
+    void channelSums(DType t, int n, int c, long s, Pointer a, Pointer b, Pointer out);
+
+    void maxPoolForward(DType t, long nc, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh, int ow,
+                        Pointer x, Pointer y, Pointer idx);
+
+    /** gx[idx] += gy through pooling indices (gx accumulates). */
+    void poolScatter(DType t, long nc, long hw, long ohw, Pointer gy, Pointer idx, Pointer gx);
+
+    /** out = g[idx] through pooling indices. */
+    void poolGather(DType t, long nc, long hw, long ohw, Pointer g, Pointer idx, Pointer out);
+
+    void avgPoolForward(DType t, long nc, int h, int w, int kh, int kw, int sh, int sw, int oh, int ow, Pointer x, Pointer y);
+
+    /** gx accumulates. */
+    void avgPoolBackward(DType t, long nc, int h, int w, int kh, int kw, int sh, int sw, int oh, int ow, Pointer gy, Pointer gx);
+
+    /** broadcasting binary op over {@code shape}; as/bs: element strides of a and b (0 = broadcast). */
+    void binary(DType t, int op, Pointer a, int[] as, Pointer b, int[] bs, int[] shape, Pointer out);
+
+    void unary(DType t, int op, Pointer x, long n, double alpha, double beta, Pointer out);
+
+    /** out (zeroed by the caller, accumulates) = sum of in over the dims where os is 0. */
+    void reduceSum(DType t, Pointer in, int[] shape, int[] os, long outN, Pointer out);
+
+    void logSoftmax(DType t, long rows, int k, Pointer x, Pointer y);
+
+    void pick(DType t, long rows, int k, Pointer x, Pointer idx, Pointer out);
+
+    /** gx accumulates. */
+    void place(DType t, long rows, int k, Pointer g, Pointer idx, Pointer gx);
+
+    /** conv-output epilogue: out[b,a,x] = (in[a,b,x] + bias[b]) * gate[b,a,x] (bias, gate nullable). */
+    void permute(DType t, int a, int b, long x, Pointer in, Pointer bias, Pointer gate, Pointer out);
+
+    /** PyTorch's SGD step, in place, with an optional 0/1 mask applied to weight, momentum and step. */
+    void sgd(DType t, long n, Pointer p, Pointer g, Pointer buf, Pointer mask, double lr, double momentum,
+             double dampening, double weightDecay, boolean nesterov, boolean firstStep);
+
+    void convert(DType from, Pointer in, DType to, Pointer out, long n);
+}

@@ -1,0 +1,4 @@
+package pxprune.kernels;
+
+/** Where a tensor's buffer lives. */
+public enum Device { CPU, CUDA }

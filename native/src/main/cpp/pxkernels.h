@@ -1,0 +1,434 @@
+// pxprune native kernels: hand-written loops for everything that is not a matrix product.
+// Every kernel works on contiguous buffers; `dt` selects the element type (0 = float32,
+// 1 = float64). Matrix products are not here: they go to OpenBLAS from the kernels module.
+// Loops over channels or images are parallelised with OpenMP where the work is large.
+#pragma once
+#include <cmath>
+#include <cstring>
+#include <cstdint>
+#include <limits>
+
+namespace pxk {
+
+template <typename T> using fn = T;
+
+#define PXK_DISPATCH(dt, CALL) \
+  do { if ((dt) == 0) { typedef float T; CALL; } else { typedef double T; CALL; } } while (0)
+
+static inline bool big(long n) { return n >= 32768; }
+
+// ---------------------------------------------------------------- im2col / col2im
+// x: one NCHW batch. col: [C*kh*kw, N*OH*OW] (column index = n*OH*OW + oh*OW + ow).
+template <typename T>
+void im2col_t(const T* x, int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+              int ph, int pw, int dh, int dw, int OH, int OW, T* col) {
+  const long cols = (long)N * OH * OW;
+  const int rows = C * kh * kw;
+#pragma omp parallel for schedule(static) if (big((long)rows * cols))
+  for (int r = 0; r < rows; r++) {
+    int c = r / (kh * kw), ki = (r / kw) % kh, kj = r % kw;
+    T* dst = col + (long)r * cols;
+    for (int n = 0; n < N; n++) {
+      const T* src = x + ((long)n * C + c) * H * W;
+      for (int oh = 0; oh < OH; oh++) {
+        int ih = oh * sh - ph + ki * dh;
+        T* d = dst + ((long)n * OH + oh) * OW;
+        if (ih < 0 || ih >= H) { for (int ow = 0; ow < OW; ow++) d[ow] = 0; continue; }
+        const T* s = src + (long)ih * W;
+        if (sw == 1) {
+          int off = kj * dw - pw;
+          for (int ow = 0; ow < OW; ow++) { int iw = ow + off; d[ow] = (iw >= 0 && iw < W) ? s[iw] : (T)0; }
+        } else {
+          for (int ow = 0; ow < OW; ow++) { int iw = ow * sw - pw + kj * dw; d[ow] = (iw >= 0 && iw < W) ? s[iw] : (T)0; }
+        }
+      }
+    }
+  }
+}
+
+// Accumulates col back into x (x must be zeroed by the caller when a fresh gradient is wanted).
+template <typename T>
+void col2im_t(const T* col, int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+              int ph, int pw, int dh, int dw, int OH, int OW, T* x) {
+  const long cols = (long)N * OH * OW;
+#pragma omp parallel for schedule(static) if (big((long)C * kh * kw * cols))
+  for (int c = 0; c < C; c++) {
+    for (int ki = 0; ki < kh; ki++) for (int kj = 0; kj < kw; kj++) {
+      const T* src = col + ((long)(c * kh + ki) * kw + kj) * cols;
+      for (int n = 0; n < N; n++) {
+        T* dst = x + ((long)n * C + c) * H * W;
+        for (int oh = 0; oh < OH; oh++) {
+          int ih = oh * sh - ph + ki * dh;
+          if (ih < 0 || ih >= H) continue;
+          const T* s = src + ((long)n * OH + oh) * OW;
+          T* d = dst + (long)ih * W;
+          for (int ow = 0; ow < OW; ow++) { int iw = ow * sw - pw + kj * dw; if (iw >= 0 && iw < W) d[iw] += s[ow]; }
+        }
+      }
+    }
+  }
+}
+
+// [A, B, X] -> [B, A, X] (e.g. NCHW <-> C,N,HW). If gate != null, multiplies by gate[b,a,x] on the way
+// (out = permute(in) * gate), and if bias != null adds bias[b] (the fused conv epilogue).
+template <typename T>
+void permute_t(const T* in, int A, int B, long X, const T* bias, const T* gate, T* out) {
+#pragma omp parallel for schedule(static) if (big((long)A * B * X))
+  for (int b = 0; b < B; b++) {
+    T bv = bias ? bias[b] : (T)0;
+    for (int a = 0; a < A; a++) {
+      const T* s = in + ((long)a * B + b) * X;
+      T* d = out + ((long)b * A + a) * X;
+      const T* g = gate ? gate + ((long)b * A + a) * X : nullptr;
+      if (g) { for (long i = 0; i < X; i++) d[i] = (s[i] + bv) * g[i]; }
+      else { for (long i = 0; i < X; i++) d[i] = s[i] + bv; }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- batch norm (x: [N, C, S])
+// Training: batch statistics (biased variance for normalising), running stats updated with the
+// unbiased variance. Writes y, the batch mean and 1/sqrt(var+eps) per channel.
+template <typename T>
+void bn_train_fwd_t(const T* x, int N, int C, long S, const T* gamma, const T* beta, double eps,
+                    double momentum, T* run_mean, T* run_var, T* y, T* mean_out, T* invstd_out) {
+#pragma omp parallel for schedule(static)
+  for (int c = 0; c < C; c++) {
+    double s = 0;
+    for (int n = 0; n < N; n++) { const T* p = x + ((long)n * C + c) * S; for (long i = 0; i < S; i++) s += p[i]; }
+    double cnt = (double)N * S, m = s / cnt, v = 0;
+    for (int n = 0; n < N; n++) { const T* p = x + ((long)n * C + c) * S; for (long i = 0; i < S; i++) { double d = p[i] - m; v += d * d; } }
+    double var = v / cnt, is = 1.0 / std::sqrt(var + eps);
+    T g = gamma ? gamma[c] : (T)1, b = beta ? beta[c] : (T)0;
+    T a = (T)(g * is), o = (T)(b - m * g * is);
+    for (int n = 0; n < N; n++) {
+      const T* p = x + ((long)n * C + c) * S; T* q = y + ((long)n * C + c) * S;
+      for (long i = 0; i < S; i++) q[i] = p[i] * a + o;
+    }
+    mean_out[c] = (T)m; invstd_out[c] = (T)is;
+    if (run_mean) run_mean[c] = (T)((1 - momentum) * run_mean[c] + momentum * m);
+    if (run_var) run_var[c] = (T)((1 - momentum) * run_var[c] + momentum * (cnt > 1 ? v / (cnt - 1) : var));
+  }
+}
+
+// y = x * scale[c] + shift[c] (eval-mode batch norm and any per-channel affine map).
+template <typename T>
+void channel_affine_t(const T* x, int N, int C, long S, const T* scale, const T* shift, T* y) {
+#pragma omp parallel for schedule(static) if (big((long)N * C * S))
+  for (int c = 0; c < C; c++) {
+    T a = scale ? scale[c] : (T)1, b = shift ? shift[c] : (T)0;
+    for (int n = 0; n < N; n++) {
+      const T* p = x + ((long)n * C + c) * S; T* q = y + ((long)n * C + c) * S;
+      for (long i = 0; i < S; i++) q[i] = p[i] * a + b;
+    }
+  }
+}
+
+// Training-mode backward: gx = gamma*invstd/M * (M*gy - sum(gy) - xhat*sum(gy*xhat)),
+// dgamma = sum(gy*xhat), dbeta = sum(gy). Any output may be null.
+template <typename T>
+void bn_train_bwd_t(const T* x, const T* gy, int N, int C, long S, const T* mean, const T* invstd,
+                    const T* gamma, T* gx, T* dgamma, T* dbeta) {
+#pragma omp parallel for schedule(static)
+  for (int c = 0; c < C; c++) {
+    double sg = 0, sgx = 0; T m = mean[c], is = invstd[c];
+    for (int n = 0; n < N; n++) {
+      const T* p = x + ((long)n * C + c) * S; const T* g = gy + ((long)n * C + c) * S;
+      for (long i = 0; i < S; i++) { sg += g[i]; sgx += (double)g[i] * ((p[i] - m) * is); }
+    }
+    if (dgamma) dgamma[c] = (T)sgx;
+    if (dbeta) dbeta[c] = (T)sg;
+    if (gx) {
+      double M = (double)N * S; T gm = gamma ? gamma[c] : (T)1;
+      T k = (T)(gm * is), a = (T)(sg / M), b = (T)(sgx / M);
+      for (int n = 0; n < N; n++) {
+        const T* p = x + ((long)n * C + c) * S; const T* g = gy + ((long)n * C + c) * S; T* q = gx + ((long)n * C + c) * S;
+        for (long i = 0; i < S; i++) q[i] = k * (g[i] - a - ((p[i] - m) * is) * b);
+      }
+    }
+  }
+}
+
+// sums over n and s of a[n,c,s] (and of a*b if b != null) per channel: the reductions of the
+// eval-mode batch-norm backward and of a bias gradient.
+template <typename T>
+void channel_sums_t(const T* a, const T* b, int N, int C, long S, T* out) {
+#pragma omp parallel for schedule(static) if (big((long)N * C * S))
+  for (int c = 0; c < C; c++) {
+    double s = 0;
+    for (int n = 0; n < N; n++) {
+      const T* p = a + ((long)n * C + c) * S;
+      if (b) { const T* q = b + ((long)n * C + c) * S; for (long i = 0; i < S; i++) s += (double)p[i] * q[i]; }
+      else for (long i = 0; i < S; i++) s += p[i];
+    }
+    out[c] = (T)s;
+  }
+}
+
+// ---------------------------------------------------------------- pooling (x: [NC, H, W])
+template <typename T>
+void maxpool_fwd_t(const T* x, long NC, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw,
+                   int OH, int OW, T* y, int32_t* idx) {
+#pragma omp parallel for schedule(static) if (big(NC * OH * OW))
+  for (long p = 0; p < NC; p++) {
+    const T* s = x + p * H * W;
+    for (int oh = 0; oh < OH; oh++) for (int ow = 0; ow < OW; ow++) {
+      T best = -std::numeric_limits<T>::infinity(); int bi = -1;
+      for (int i = 0; i < kh; i++) { int ih = oh * sh - ph + i; if (ih < 0 || ih >= H) continue;
+        for (int j = 0; j < kw; j++) { int iw = ow * sw - pw + j; if (iw < 0 || iw >= W) continue;
+          T v = s[ih * W + iw]; if (v > best || bi < 0 || std::isnan(v)) { best = v; bi = ih * W + iw; } } }
+      long o = (p * OH + oh) * OW + ow; y[o] = best; idx[o] = bi;
+    }
+  }
+}
+
+// scatter (gx[idx] += gy; gx zeroed by caller) or gather (out = g[idx]) through pooling indices.
+template <typename T>
+void pool_scatter_t(const T* gy, const int32_t* idx, long NC, long HW, long OHW, T* gx) {
+#pragma omp parallel for schedule(static) if (big(NC * OHW))
+  for (long p = 0; p < NC; p++) for (long o = 0; o < OHW; o++) gx[p * HW + idx[p * OHW + o]] += gy[p * OHW + o];
+}
+template <typename T>
+void pool_gather_t(const T* g, const int32_t* idx, long NC, long HW, long OHW, T* out) {
+#pragma omp parallel for schedule(static) if (big(NC * OHW))
+  for (long p = 0; p < NC; p++) for (long o = 0; o < OHW; o++) out[p * OHW + o] = g[p * HW + idx[p * OHW + o]];
+}
+
+// average pooling, no padding; backward spreads gy/(kh*kw) (gx zeroed by caller).
+template <typename T>
+void avgpool_fwd_t(const T* x, long NC, int H, int W, int kh, int kw, int sh, int sw, int OH, int OW, T* y) {
+  const T inv = (T)1 / (T)(kh * kw);
+#pragma omp parallel for schedule(static) if (big(NC * H * W))
+  for (long p = 0; p < NC; p++) {
+    const T* s = x + p * H * W;
+    for (int oh = 0; oh < OH; oh++) for (int ow = 0; ow < OW; ow++) {
+      T acc = 0;
+      for (int i = 0; i < kh; i++) for (int j = 0; j < kw; j++) acc += s[(oh * sh + i) * W + ow * sw + j];
+      y[(p * OH + oh) * OW + ow] = acc * inv;
+    }
+  }
+}
+template <typename T>
+void avgpool_bwd_t(const T* gy, long NC, int H, int W, int kh, int kw, int sh, int sw, int OH, int OW, T* gx) {
+  const T inv = (T)1 / (T)(kh * kw);
+#pragma omp parallel for schedule(static) if (big(NC * H * W))
+  for (long p = 0; p < NC; p++) {
+    T* d = gx + p * H * W;
+    for (int oh = 0; oh < OH; oh++) for (int ow = 0; ow < OW; ow++) {
+      T g = gy[(p * OH + oh) * OW + ow] * inv;
+      for (int i = 0; i < kh; i++) for (int j = 0; j < kw; j++) d[(oh * sh + i) * W + ow * sw + j] += g;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- elementwise
+enum { B_ADD = 0, B_SUB = 1, B_MUL = 2, B_DIV = 3, B_MAX = 4, B_GTMASK = 5 };
+template <typename T> static inline T bop(int op, T a, T b) {
+  switch (op) {
+    case B_ADD: return a + b; case B_SUB: return a - b; case B_MUL: return a * b;
+    case B_DIV: return a / b; case B_MAX: return a > b ? a : b;
+    default: return b > 0 ? a : (T)0;  // B_GTMASK: a where b > 0 (ReLU backward)
+  }
+}
+
+// Broadcasting binary op: shape has nd dims (nd <= 8); as/bs are element strides of a and b for
+// the output's dims (0 where broadcast). out is contiguous in `shape`.
+template <typename T>
+void binary_t(int op, const T* a, const int* as, const T* b, const int* bs, const int* shape, int nd, T* out) {
+  long n = 1; for (int d = 0; d < nd; d++) n *= shape[d];
+  bool ca = true, cb = true; long st = 1;
+  for (int d = nd - 1; d >= 0; d--) { if (shape[d] != 1) { if (as[d] != st) ca = false; if (bs[d] != st) cb = false; } st *= shape[d]; }
+  if (ca && cb) {
+#define PXK_LOOP(OPEXPR) _Pragma("omp parallel for simd schedule(static) if (big(n))") for (long i = 0; i < n; i++) out[i] = OPEXPR;
+    switch (op) {
+      case B_ADD: PXK_LOOP(a[i] + b[i]) return;
+      case B_SUB: PXK_LOOP(a[i] - b[i]) return;
+      case B_MUL: PXK_LOOP(a[i] * b[i]) return;
+      case B_GTMASK: PXK_LOOP(b[i] > 0 ? a[i] : (T)0) return;
+      default: PXK_LOOP(bop(op, a[i], b[i])) return;
+    }
+  }
+  // general path: iterate over the last dim with an odometer on the others
+  long inner = nd ? shape[nd - 1] : 1, outer = n / (inner ? inner : 1);
+  int ia = nd ? as[nd - 1] : 0, ib = nd ? bs[nd - 1] : 0;
+#pragma omp parallel for schedule(static) if (big(n))
+  for (long o = 0; o < outer; o++) {
+    long rem = o, oa = 0, ob = 0;
+    for (int d = nd - 2; d >= 0; d--) { long i = rem % shape[d]; rem /= shape[d]; oa += i * as[d]; ob += i * bs[d]; }
+    T* q = out + o * inner;
+    for (long i = 0; i < inner; i++) q[i] = bop(op, a[oa + i * ia], b[ob + i * ib]);
+  }
+}
+
+enum { U_NEG = 0, U_SQUARE = 1, U_ABS = 2, U_SQRT = 3, U_EXP = 4, U_LOG = 5, U_RELU = 6, U_SIGN = 7,
+       U_STEP = 8, U_RSQRT = 9, U_RECIP = 10, U_AFFINE = 11 };
+// out = f(x); U_AFFINE: x*alpha + beta.
+template <typename T>
+void unary_t(int op, const T* x, long n, double alpha, double beta, T* out) {
+  switch (op) {
+    case U_NEG: PXK_LOOP(-x[i]) return;
+    case U_SQUARE: PXK_LOOP(x[i] * x[i]) return;
+    case U_ABS: PXK_LOOP(std::abs(x[i])) return;
+    case U_SQRT: PXK_LOOP(std::sqrt(x[i])) return;
+    case U_EXP: PXK_LOOP(std::exp(x[i])) return;
+    case U_LOG: PXK_LOOP(std::log(x[i])) return;
+    case U_RELU: PXK_LOOP(x[i] > 0 ? x[i] : (T)0) return;
+    case U_SIGN: PXK_LOOP((T)((x[i] > 0) - (x[i] < 0))) return;
+    case U_STEP: PXK_LOOP(x[i] > 0 ? (T)1 : (T)0) return;
+    case U_RSQRT: PXK_LOOP((T)1 / std::sqrt(x[i])) return;
+    case U_RECIP: PXK_LOOP((T)1 / x[i]) return;
+    default: { T a = (T)alpha, b = (T)beta; PXK_LOOP(x[i] * a + b) return; }
+  }
+}
+#undef PXK_LOOP
+
+// out[j] += in[i] where out has the in's shape with some dims reduced to 1: os are out's strides
+// for in's dims (0 on reduced dims). out zeroed by the caller. Accumulates in double.
+template <typename T>
+void reduce_sum_t(const T* in, const int* shape, const int* os, int nd, long outN, T* out) {
+  long n = 1; for (int d = 0; d < nd; d++) n *= shape[d];
+  if (outN == 1) {
+    double s = 0;
+#pragma omp parallel for reduction(+ : s) schedule(static) if (big(n))
+    for (long i = 0; i < n; i++) s += in[i];
+    out[0] += (T)s; return;
+  }
+  long inner = nd ? shape[nd - 1] : 1, outer = n / inner; int io = nd ? os[nd - 1] : 0;
+  if (io == 0) {  // last dim reduced: row sums
+    for (long o = 0; o < outer; o++) {
+      long rem = o, oo = 0;
+      for (int d = nd - 2; d >= 0; d--) { long i = rem % shape[d]; rem /= shape[d]; oo += i * os[d]; }
+      double s = 0; const T* p = in + o * inner; for (long i = 0; i < inner; i++) s += p[i];
+      out[oo] += (T)s;
+    }
+    return;
+  }
+  for (long o = 0; o < outer; o++) {
+    long rem = o, oo = 0;
+    for (int d = nd - 2; d >= 0; d--) { long i = rem % shape[d]; rem /= shape[d]; oo += i * os[d]; }
+    const T* p = in + o * inner; T* q = out + oo;
+    for (long i = 0; i < inner; i++) q[i * io] += p[i];
+  }
+}
+
+// ---------------------------------------------------------------- rows: softmax family
+// x: [R, K]. log-softmax per row.
+template <typename T>
+void log_softmax_t(const T* x, long R, int K, T* y) {
+  for (long r = 0; r < R; r++) {
+    const T* p = x + r * K; T* q = y + r * K; T m = p[0];
+    for (int k = 1; k < K; k++) m = p[k] > m ? p[k] : m;
+    double s = 0; for (int k = 0; k < K; k++) s += std::exp((double)(p[k] - m));
+    T l = (T)(m + std::log(s));
+    for (int k = 0; k < K; k++) q[k] = p[k] - l;
+  }
+}
+// out[r] = x[r, idx[r]] (pick) / gx[r, idx[r]] += g[r] (place; gx zeroed by caller).
+template <typename T>
+void pick_t(const T* x, const int32_t* idx, long R, int K, T* out) { for (long r = 0; r < R; r++) out[r] = x[r * K + idx[r]]; }
+template <typename T>
+void place_t(const T* g, const int32_t* idx, long R, int K, T* gx) { for (long r = 0; r < R; r++) gx[r * K + idx[r]] += g[r]; }
+
+// ---------------------------------------------------------------- optimizer
+// PyTorch SGD: g = grad + wd*p; buf = momentum*buf + (1-dampening)*g (buf = g on the first step);
+// step = nesterov ? g + momentum*buf : buf; p -= lr*step. mask (optional): p, buf and the step
+// are multiplied by it so pruned weights stay exactly zero.
+template <typename T>
+void sgd_t(T* p, const T* g, T* buf, const T* mask, long n, double lr, double momentum, double dampening,
+           double wd, int nesterov, int first) {
+#pragma omp parallel for schedule(static) if (big(n))
+  for (long i = 0; i < n; i++) {
+    T gi = g[i] + (T)wd * p[i];
+    T step = gi;
+    if (momentum != 0) {
+      T b = first ? gi : (T)momentum * buf[i] + (T)(1 - dampening) * gi;
+      if (mask) b *= mask[i];
+      buf[i] = b;
+      step = nesterov ? gi + (T)momentum * b : b;
+    }
+    T v = p[i] - (T)lr * step;
+    p[i] = mask ? v * mask[i] : v;
+  }
+}
+
+}  // namespace pxk
+
+// ---------------------------------------------------------------- C entry points (JNI via JavaCPP)
+#define PXK_T(p) static_cast<T*>(p)
+#define PXK_CT(p) static_cast<const T*>(p)
+
+inline void pxk_im2col(int dt, void* x, int N, int C, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw,
+                       int dh, int dw, int OH, int OW, void* col) {
+  PXK_DISPATCH(dt, pxk::im2col_t(PXK_CT(x), N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, PXK_T(col)));
+}
+inline void pxk_col2im(int dt, void* col, int N, int C, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw,
+                       int dh, int dw, int OH, int OW, void* x) {
+  PXK_DISPATCH(dt, pxk::col2im_t(PXK_CT(col), N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, PXK_T(x)));
+}
+inline void pxk_permute(int dt, void* in, int A, int B, long X, void* bias, void* gate, void* out) {
+  PXK_DISPATCH(dt, pxk::permute_t(PXK_CT(in), A, B, X, PXK_CT(bias), PXK_CT(gate), PXK_T(out)));
+}
+inline void pxk_bn_train_fwd(int dt, void* x, int N, int C, long S, void* gamma, void* beta, double eps, double momentum,
+                             void* rm, void* rv, void* y, void* mean, void* invstd) {
+  PXK_DISPATCH(dt, pxk::bn_train_fwd_t(PXK_CT(x), N, C, S, PXK_CT(gamma), PXK_CT(beta), eps, momentum, PXK_T(rm), PXK_T(rv),
+                                       PXK_T(y), PXK_T(mean), PXK_T(invstd)));
+}
+inline void pxk_channel_affine(int dt, void* x, int N, int C, long S, void* scale, void* shift, void* y) {
+  PXK_DISPATCH(dt, pxk::channel_affine_t(PXK_CT(x), N, C, S, PXK_CT(scale), PXK_CT(shift), PXK_T(y)));
+}
+inline void pxk_bn_train_bwd(int dt, void* x, void* gy, int N, int C, long S, void* mean, void* invstd, void* gamma,
+                             void* gx, void* dgamma, void* dbeta) {
+  PXK_DISPATCH(dt, pxk::bn_train_bwd_t(PXK_CT(x), PXK_CT(gy), N, C, S, PXK_CT(mean), PXK_CT(invstd), PXK_CT(gamma),
+                                       PXK_T(gx), PXK_T(dgamma), PXK_T(dbeta)));
+}
+inline void pxk_channel_sums(int dt, void* a, void* b, int N, int C, long S, void* out) {
+  PXK_DISPATCH(dt, pxk::channel_sums_t(PXK_CT(a), PXK_CT(b), N, C, S, PXK_T(out)));
+}
+inline void pxk_maxpool_fwd(int dt, void* x, long NC, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw,
+                            int OH, int OW, void* y, void* idx) {
+  PXK_DISPATCH(dt, pxk::maxpool_fwd_t(PXK_CT(x), NC, H, W, kh, kw, sh, sw, ph, pw, OH, OW, PXK_T(y), static_cast<int32_t*>(idx)));
+}
+inline void pxk_pool_scatter(int dt, void* gy, void* idx, long NC, long HW, long OHW, void* gx) {
+  PXK_DISPATCH(dt, pxk::pool_scatter_t(PXK_CT(gy), static_cast<const int32_t*>(idx), NC, HW, OHW, PXK_T(gx)));
+}
+inline void pxk_pool_gather(int dt, void* g, void* idx, long NC, long HW, long OHW, void* out) {
+  PXK_DISPATCH(dt, pxk::pool_gather_t(PXK_CT(g), static_cast<const int32_t*>(idx), NC, HW, OHW, PXK_T(out)));
+}
+inline void pxk_avgpool_fwd(int dt, void* x, long NC, int H, int W, int kh, int kw, int sh, int sw, int OH, int OW, void* y) {
+  PXK_DISPATCH(dt, pxk::avgpool_fwd_t(PXK_CT(x), NC, H, W, kh, kw, sh, sw, OH, OW, PXK_T(y)));
+}
+inline void pxk_avgpool_bwd(int dt, void* gy, long NC, int H, int W, int kh, int kw, int sh, int sw, int OH, int OW, void* gx) {
+  PXK_DISPATCH(dt, pxk::avgpool_bwd_t(PXK_CT(gy), NC, H, W, kh, kw, sh, sw, OH, OW, PXK_T(gx)));
+}
+inline void pxk_binary(int dt, int op, void* a, int* as, void* b, int* bs, int* shape, int nd, void* out) {
+  PXK_DISPATCH(dt, pxk::binary_t(op, PXK_CT(a), as, PXK_CT(b), bs, shape, nd, PXK_T(out)));
+}
+inline void pxk_unary(int dt, int op, void* x, long n, double alpha, double beta, void* out) {
+  PXK_DISPATCH(dt, pxk::unary_t(op, PXK_CT(x), n, alpha, beta, PXK_T(out)));
+}
+inline void pxk_reduce_sum(int dt, void* in, int* shape, int* os, int nd, long outN, void* out) {
+  PXK_DISPATCH(dt, pxk::reduce_sum_t(PXK_CT(in), shape, os, nd, outN, PXK_T(out)));
+}
+inline void pxk_log_softmax(int dt, void* x, long R, int K, void* y) {
+  PXK_DISPATCH(dt, pxk::log_softmax_t(PXK_CT(x), R, K, PXK_T(y)));
+}
+inline void pxk_pick(int dt, void* x, void* idx, long R, int K, void* out) {
+  PXK_DISPATCH(dt, pxk::pick_t(PXK_CT(x), static_cast<const int32_t*>(idx), R, K, PXK_T(out)));
+}
+inline void pxk_place(int dt, void* g, void* idx, long R, int K, void* gx) {
+  PXK_DISPATCH(dt, pxk::place_t(PXK_CT(g), static_cast<const int32_t*>(idx), R, K, PXK_T(gx)));
+}
+inline void pxk_sgd(int dt, void* p, void* g, void* buf, void* mask, long n, double lr, double momentum, double dampening,
+                    double wd, int nesterov, int first) {
+  PXK_DISPATCH(dt, pxk::sgd_t(PXK_T(p), PXK_CT(g), PXK_T(buf), PXK_CT(mask), n, lr, momentum, dampening, wd, nesterov, first));
+}
+// element type conversion
+inline void pxk_convert(int dtIn, void* in, int dtOut, void* out, long n) {
+  if (dtIn == 0 && dtOut == 1) { const float* s = (const float*)in; double* d = (double*)out;
+#pragma omp parallel for simd if (pxk::big(n))
+    for (long i = 0; i < n; i++) d[i] = s[i]; }
+  else if (dtIn == 1 && dtOut == 0) { const double* s = (const double*)in; float* d = (float*)out;
+#pragma omp parallel for simd if (pxk::big(n))
+    for (long i = 0; i < n; i++) d[i] = (float)s[i]; }
+  else std::memcpy(out, in, n * (dtIn == 0 ? 4 : 8));
+}

@@ -1,0 +1,55 @@
+package pxprune.jni;
+
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.annotation.Platform;
+
+/**
+ * JNI entry points of the hand-written kernels in {@code src/main/cpp/pxkernels.h}, generated and
+ * compiled by JavaCPP's builder at build time. Every buffer is a contiguous native buffer; {@code dt}
+ * is 0 for float32 and 1 for float64. Nullable pointer arguments say so in the header.
+ */
+@Platform(include = "pxkernels.h", link = "gomp")
+public final class PxNative {
+    static { Loader.load(); }
+
+    private PxNative() {}
+
+    /** Loads the native library (idempotent); call before first use to fail early. */
+    public static void load() { Loader.load(PxNative.class); }
+
+    public static final int DT_F32 = 0, DT_F64 = 1;
+    public static final int B_ADD = 0, B_SUB = 1, B_MUL = 2, B_DIV = 3, B_MAX = 4, B_GTMASK = 5;
+    public static final int U_NEG = 0, U_SQUARE = 1, U_ABS = 2, U_SQRT = 3, U_EXP = 4, U_LOG = 5, U_RELU = 6,
+            U_SIGN = 7, U_STEP = 8, U_RSQRT = 9, U_RECIP = 10, U_AFFINE = 11;
+
+    public static native void pxk_im2col(int dt, Pointer x, int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                                         int ph, int pw, int dh, int dw, int OH, int OW, Pointer col);
+    public static native void pxk_col2im(int dt, Pointer col, int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                                         int ph, int pw, int dh, int dw, int OH, int OW, Pointer x);
+    public static native void pxk_permute(int dt, Pointer in, int A, int B, long X, Pointer bias, Pointer gate, Pointer out);
+    public static native void pxk_bn_train_fwd(int dt, Pointer x, int N, int C, long S, Pointer gamma, Pointer beta,
+                                               double eps, double momentum, Pointer runMean, Pointer runVar, Pointer y,
+                                               Pointer mean, Pointer invstd);
+    public static native void pxk_channel_affine(int dt, Pointer x, int N, int C, long S, Pointer scale, Pointer shift, Pointer y);
+    public static native void pxk_bn_train_bwd(int dt, Pointer x, Pointer gy, int N, int C, long S, Pointer mean,
+                                               Pointer invstd, Pointer gamma, Pointer gx, Pointer dgamma, Pointer dbeta);
+    public static native void pxk_channel_sums(int dt, Pointer a, Pointer b, int N, int C, long S, Pointer out);
+    public static native void pxk_maxpool_fwd(int dt, Pointer x, long NC, int H, int W, int kh, int kw, int sh, int sw,
+                                              int ph, int pw, int OH, int OW, Pointer y, Pointer idx);
+    public static native void pxk_pool_scatter(int dt, Pointer gy, Pointer idx, long NC, long HW, long OHW, Pointer gx);
+    public static native void pxk_pool_gather(int dt, Pointer g, Pointer idx, long NC, long HW, long OHW, Pointer out);
+    public static native void pxk_avgpool_fwd(int dt, Pointer x, long NC, int H, int W, int kh, int kw, int sh, int sw,
+                                              int OH, int OW, Pointer y);
+    public static native void pxk_avgpool_bwd(int dt, Pointer gy, long NC, int H, int W, int kh, int kw, int sh, int sw,
+                                              int OH, int OW, Pointer gx);
+    public static native void pxk_binary(int dt, int op, Pointer a, int[] as, Pointer b, int[] bs, int[] shape, int nd, Pointer out);
+    public static native void pxk_unary(int dt, int op, Pointer x, long n, double alpha, double beta, Pointer out);
+    public static native void pxk_reduce_sum(int dt, Pointer in, int[] shape, int[] os, int nd, long outN, Pointer out);
+    public static native void pxk_log_softmax(int dt, Pointer x, long R, int K, Pointer y);
+    public static native void pxk_pick(int dt, Pointer x, Pointer idx, long R, int K, Pointer out);
+    public static native void pxk_place(int dt, Pointer g, Pointer idx, long R, int K, Pointer gx);
+    public static native void pxk_sgd(int dt, Pointer p, Pointer g, Pointer buf, Pointer mask, long n, double lr,
+                                      double momentum, double dampening, double wd, int nesterov, int first);
+    public static native void pxk_convert(int dtIn, Pointer in, int dtOut, Pointer out, long n);
+}

@@ -1,0 +1,25 @@
+package pxprune.nn;
+
+import pxprune.core.Tensor;
+
+/** 2-D convolution: weight [out, in/groups, k, k], optional bias; square kernel, stride, padding. */
+public final class Conv2d extends Module {
+    public final int in, out, kernel, stride, padding, groups;
+
+    public Conv2d(int in, int out, int kernel, int stride, int padding, int groups, boolean bias, Init init) {
+        this.in = in; this.out = out; this.kernel = kernel; this.stride = stride; this.padding = padding; this.groups = groups;
+        int fanIn = in / groups * kernel * kernel;
+        registerParameter("weight", init.kaimingNormal(fanIn, out, in / groups, kernel, kernel));
+        if (bias) registerParameter("bias", init.uniformBias(fanIn, out));
+    }
+
+    public Conv2d(int in, int out, int kernel, int stride, int padding, boolean bias, Init init) {
+        this(in, out, kernel, stride, padding, 1, bias, init);
+    }
+
+    public Tensor weight() { return localParam("weight"); }
+
+    public Tensor bias() { return localParam("bias"); }
+
+    @Override public Tensor forward(Tensor x, Interpreter it) { return it.conv2d(this, x); }
+}

@@ -1,0 +1,26 @@
+package pxprune.nn;
+
+import pxprune.core.Ops;
+import pxprune.core.Tensor;
+
+/**
+ * How a model's layers are evaluated. Models route every convolution, linear layer, normalization
+ * and activation through an interpreter, so that auxiliary networks (PX's activation and
+ * path-kernel networks, SynFlow's linearised network, scoring with batch statistics) are the
+ * same model evaluated differently, never a copy of it. {@link #STANDARD} is the ordinary
+ * forward pass; activation sites are visited in the same order on every pass.
+ */
+public interface Interpreter {
+    Interpreter STANDARD = new Interpreter() {};
+
+    default Tensor conv2d(Conv2d m, Tensor x) {
+        return Ops.conv2d(x, m.weight(), m.bias(), m.stride, m.padding, m.groups);
+    }
+
+    default Tensor linear(Linear m, Tensor x) { return Ops.linear(x, m.weight(), m.bias()); }
+
+    /** training mode: batch statistics and a running-statistics update; eval mode: running statistics */
+    default Tensor batchNorm(BatchNorm m, Tensor x) { return m.standardForward(x); }
+
+    default Tensor relu(Tensor x) { return Ops.relu(x); }
+}

@@ -1,0 +1,20 @@
+package pxprune.nn;
+
+import pxprune.core.Tensor;
+
+/** y = x W^T + b with W [out, in]. */
+public final class Linear extends Module {
+    public final int in, out;
+
+    public Linear(int in, int out, boolean bias, Init init) {
+        this.in = in; this.out = out;
+        registerParameter("weight", init.kaimingNormal(in, out, in));
+        if (bias) registerParameter("bias", init.uniformBias(in, out));
+    }
+
+    public Tensor weight() { return localParam("weight"); }
+
+    public Tensor bias() { return localParam("bias"); }
+
+    @Override public Tensor forward(Tensor x, Interpreter it) { return it.linear(this, x); }
+}

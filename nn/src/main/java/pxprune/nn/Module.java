@@ -1,0 +1,110 @@
+package pxprune.nn;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import pxprune.core.Tensor;
+
+/**
+ * A layer or model: named parameters, buffers and child modules, with PyTorch's naming
+ * ({@code blocks.3.shortcut.0.weight}) and state-dict order (own parameters, own buffers, then
+ * children). A module owns its tensors and frees them on {@link #close()}.
+ */
+public abstract class Module implements AutoCloseable {
+    private final LinkedHashMap<String, Tensor> params = new LinkedHashMap<>();
+    private final LinkedHashMap<String, Tensor> buffers = new LinkedHashMap<>();
+    private final LinkedHashMap<String, Module> children = new LinkedHashMap<>();
+    private boolean training = true;
+
+    /** the forward pass, with every conv/linear/norm/activation evaluated through it */
+    public abstract Tensor forward(Tensor x, Interpreter it);
+
+    public Tensor forward(Tensor x) { return forward(x, Interpreter.STANDARD); }
+
+    protected Tensor registerParameter(String name, Tensor t) {
+        t.requiresGrad(true);
+        params.put(name, t);
+        return t;
+    }
+
+    protected Tensor registerBuffer(String name, Tensor t) {
+        buffers.put(name, t);
+        return t;
+    }
+
+    protected <M extends Module> M registerModule(String name, M m) {
+        children.put(name, m);
+        return m;
+    }
+
+    /** replaces a registered parameter or buffer's tensor (closing the old one) */
+    void replaceTensor(String name, Tensor t) {
+        if (params.containsKey(name)) { Tensor old = params.put(name, t.requiresGrad(true)); if (old != t) old.close(); }
+        else if (buffers.containsKey(name)) { Tensor old = buffers.put(name, t); if (old != t) old.close(); }
+        else throw new IllegalArgumentException("no parameter or buffer " + name);
+    }
+
+    Tensor localParam(String name) { return params.get(name); }
+
+    Tensor localBuffer(String name) { return buffers.get(name); }
+
+    public Map<String, Module> children() { return java.util.Collections.unmodifiableMap(children); }
+
+    /** this module and all below it, by qualified name ("" for this one) */
+    public Map<String, Module> namedModules() {
+        Map<String, Module> out = new LinkedHashMap<>();
+        collectModules("", out);
+        return out;
+    }
+
+    private void collectModules(String prefix, Map<String, Module> out) {
+        out.put(prefix, this);
+        children.forEach((n, m) -> m.collectModules(prefix.isEmpty() ? n : prefix + "." + n, out));
+    }
+
+    public Map<String, Tensor> namedParameters() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        namedModules().forEach((p, m) -> m.params.forEach((n, t) -> out.put(p.isEmpty() ? n : p + "." + n, t)));
+        return out;
+    }
+
+    public Map<String, Tensor> namedBuffers() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        namedModules().forEach((p, m) -> m.buffers.forEach((n, t) -> out.put(p.isEmpty() ? n : p + "." + n, t)));
+        return out;
+    }
+
+    /** parameters and buffers in PyTorch's state_dict order */
+    public Map<String, Tensor> stateDict() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        collectState("", out);
+        return out;
+    }
+
+    private void collectState(String prefix, Map<String, Tensor> out) {
+        params.forEach((n, t) -> out.put(prefix + n, t));
+        buffers.forEach((n, t) -> out.put(prefix + n, t));
+        children.forEach((n, m) -> m.collectState(prefix + n + ".", out));
+    }
+
+    public List<Tensor> parameters() { return new ArrayList<>(namedParameters().values()); }
+
+    public boolean isTraining() { return training; }
+
+    public Module train(boolean on) {
+        for (Module m : namedModules().values()) m.training = on;
+        return this;
+    }
+
+    public Module eval() { return train(false); }
+
+    public void zeroGrad() { for (Tensor p : parameters()) p.zeroGrad(); }
+
+    @Override public void close() {
+        for (Module m : namedModules().values()) {
+            m.params.values().forEach(Tensor::close);
+            m.buffers.values().forEach(Tensor::close);
+        }
+    }
+}
