@@ -70,13 +70,13 @@ void col2im_t(const T* col, int N, int C, int H, int W, int kh, int kw, int sh, 
 }
 
 // [A, B, X] -> [B, A, X] (e.g. NCHW <-> C,N,HW). If gate != null, multiplies by gate[b,a,x] on the way
-// (out = permute(in) * gate), and if bias != null adds bias[b] (the fused conv epilogue).
+// (out = permute(in) * gate), and if bias != null adds bias[a] first (the fused conv epilogue).
 template <typename T>
 void permute_t(const T* in, int A, int B, long X, const T* bias, const T* gate, T* out) {
 #pragma omp parallel for schedule(static) if (big((long)A * B * X))
   for (int b = 0; b < B; b++) {
-    T bv = bias ? bias[b] : (T)0;
     for (int a = 0; a < A; a++) {
+      T bv = bias ? bias[a] : (T)0;
       const T* s = in + ((long)a * B + b) * X;
       T* d = out + ((long)b * A + a) * X;
       const T* g = gate ? gate + ((long)b * A + a) * X : nullptr;

@@ -88,7 +88,7 @@ public interface Backend {
     /** gx accumulates. */
     void place(DType t, long rows, int k, Pointer g, Pointer idx, Pointer gx);
 
-    /** conv-output epilogue: out[b,a,x] = (in[a,b,x] + bias[b]) * gate[b,a,x] (bias, gate nullable). */
+    /** conv-output epilogue: out[b,a,x] = (in[a,b,x] + bias[a]) * gate[b,a,x] (bias, gate nullable). */
     void permute(DType t, int a, int b, long x, Pointer in, Pointer bias, Pointer gate, Pointer out);
 
     /** PyTorch's SGD step, in place, with an optional 0/1 mask applied to weight, momentum and step. */
