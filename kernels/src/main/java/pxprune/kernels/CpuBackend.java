@@ -17,7 +17,7 @@ import org.bytedeco.openblas.global.openblas;
 public final class CpuBackend implements Backend {
     public static final CpuBackend INSTANCE = new CpuBackend();
     /** im2col scratch is bounded to this many elements; larger batches are processed in chunks. */
-    private static final long COL_LIMIT = 1L << 24;
+    private static final long COL_LIMIT = 1L << 21;
 
     private CpuBackend() {
         pxprune.jni.PxNative.load();
