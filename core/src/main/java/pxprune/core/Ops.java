@@ -30,7 +30,11 @@ public final class Ops {
         return out;
     }
 
-    private static Tensor empty(Tensor like, int... shape) { return Tensor.zeros(like.dtype(), like.device(), shape); }
+    /** an output buffer the kernel overwrites entirely */
+    private static Tensor empty(Tensor like, int... shape) { return Tensor.uninitialized(like.dtype(), like.device(), shape); }
+
+    /** an output buffer the kernel accumulates into */
+    private static Tensor zeros(Tensor like, int... shape) { return Tensor.zeros(like.dtype(), like.device(), shape); }
 
     private static void sameType(Tensor a, Tensor b, String op) {
         if (a.dtype() != b.dtype())
@@ -162,7 +166,7 @@ public final class Ops {
         int[] in = t.shapeRef();
         if (!Arrays.equals(broadcastShape(in, shape, "sumTo"), in))
             throw new IllegalArgumentException("sumTo: " + Arrays.toString(in) + " cannot be summed to " + Arrays.toString(shape));
-        Tensor out = empty(t, shape);
+        Tensor out = zeros(t, shape);
         be(t).reduceSum(t.dtype(), t.ptr(), in, broadcastStrides(shape, in), out.numel(), out.ptr());
         return record(out, new Node("sumTo", t) {
             Tensor[] backward(Tensor gy) { return new Tensor[] {expand(gy, in)}; }
@@ -323,7 +327,7 @@ public final class Ops {
         int kb = tb ? b.size(1) : b.size(0), n = tb ? b.size(0) : b.size(1);
         if (k != kb) throw new IllegalArgumentException("matmul: inner dimensions differ: " + Arrays.toString(a.shapeRef())
                 + (ta ? "^T" : "") + " @ " + Arrays.toString(b.shapeRef()) + (tb ? "^T" : ""));
-        Tensor out = empty(a, m, n);
+        Tensor out = k == 0 ? zeros(a, m, n) : empty(a, m, n);
         if (m > 0 && n > 0 && k > 0)
             be(a).gemm(a.dtype(), ta, tb, m, n, k, 1, a.ptr(), a.size(1), b.ptr(), b.size(1), 0, out.ptr(), n);
         return record(out, new Node("matmul", a, b) {
@@ -509,7 +513,7 @@ public final class Ops {
     /** gx[idx] += gy (max pooling's backward), differentiable in gy */
     static Tensor poolScatter(Tensor gy, Tensor idx, int[] inShape) {
         long nc = (long) inShape[0] * inShape[1], hw = (long) inShape[2] * inShape[3], ohw = (long) gy.size(2) * gy.size(3);
-        Tensor gx = empty(gy, inShape);
+        Tensor gx = zeros(gy, inShape);
         be(gy).poolScatter(gy.dtype(), nc, hw, ohw, gy.ptr(), idx.ptr(), gx.ptr());
         return record(gx, new Node("poolScatter", gy) {
             Tensor[] backward(Tensor g) { return new Tensor[] {poolGather(g, idx, gy.shapeRef())}; }
@@ -540,7 +544,7 @@ public final class Ops {
     }
 
     static Tensor avgPoolBackward(Tensor gy, int[] in, int kernel, int stride) {
-        Tensor gx = empty(gy, in);
+        Tensor gx = zeros(gy, in);
         be(gy).avgPoolBackward(gy.dtype(), (long) in[0] * in[1], in[2], in[3], kernel, kernel, stride, stride, gy.size(2),
                 gy.size(3), gy.ptr(), gx.ptr());
         return record(gx, new Node("avgPoolBackward", gy) {
@@ -574,7 +578,7 @@ public final class Ops {
     }
 
     static Tensor place(Tensor g, Tensor labels, int[] shape) {
-        Tensor out = empty(g, shape);
+        Tensor out = zeros(g, shape);
         be(g).place(g.dtype(), shape[0], shape[1], g.ptr(), labels.ptr(), out.ptr());
         return record(out, new Node("place", g) {
             Tensor[] backward(Tensor gy) { return new Tensor[] {pick(gy, labels)}; }

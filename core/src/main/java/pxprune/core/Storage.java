@@ -10,10 +10,10 @@ final class Storage {
     final long bytes;
     private int refs = 1;
 
-    Storage(Backend backend, long bytes) {
+    Storage(Backend backend, long bytes, boolean zeroed) {
         this.backend = backend;
         this.bytes = bytes;
-        this.ptr = backend.allocate(bytes);
+        this.ptr = zeroed ? backend.allocate(bytes) : backend.allocateUninitialized(bytes);
     }
 
     Pointer pointer() {

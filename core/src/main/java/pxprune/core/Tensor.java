@@ -35,10 +35,15 @@ public final class Tensor implements AutoCloseable {
     }
 
     // ------------------------------------------------------------------ creation
-    public static Tensor zeros(DType dtype, Device device, int... shape) {
+    public static Tensor zeros(DType dtype, Device device, int... shape) { return alloc(dtype, device, true, shape); }
+
+    /** a tensor whose values are undefined until written (op outputs) */
+    static Tensor uninitialized(DType dtype, Device device, int... shape) { return alloc(dtype, device, false, shape); }
+
+    private static Tensor alloc(DType dtype, Device device, boolean zeroed, int[] shape) {
         checkShape(shape);
         Backend b = Backends.of(device);
-        return new Tensor(new Storage(b, Math.max(1, numel(shape)) * dtype.size), 0, dtype, shape);
+        return new Tensor(new Storage(b, Math.max(1, numel(shape)) * dtype.size, zeroed), 0, dtype, shape);
     }
 
     public static Tensor zeros(DType dtype, int... shape) { return zeros(dtype, Device.CPU, shape); }

@@ -14,6 +14,9 @@ public interface Backend {
     /** a zero-filled buffer of {@code bytes} bytes, owned by the caller, freed with {@link #free}. */
     Pointer allocate(long bytes);
 
+    /** a buffer whose contents are undefined (for outputs a kernel overwrites entirely) */
+    default Pointer allocateUninitialized(long bytes) { return allocate(bytes); }
+
     void free(Pointer p);
 
     void zero(Pointer p, long bytes);

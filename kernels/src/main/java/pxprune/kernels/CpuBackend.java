@@ -27,9 +27,14 @@ public final class CpuBackend implements Backend {
     @Override public Device device() { return Device.CPU; }
 
     @Override public Pointer allocate(long bytes) {
+        Pointer p = allocateUninitialized(bytes);
+        Pointer.memset(p, 0, Math.max(1, bytes));
+        return p;
+    }
+
+    @Override public Pointer allocateUninitialized(long bytes) {
         BytePointer p = new BytePointer(Math.max(1, bytes));
         if (p.isNull()) throw new OutOfMemoryError("pxprune: could not allocate " + bytes + " bytes of native memory");
-        Pointer.memset(p, 0, Math.max(1, bytes));
         return p;
     }
 
@@ -80,8 +85,8 @@ public final class CpuBackend implements Backend {
     @Override
     public void conv2dForward(DType t, ConvGeometry g, Pointer x, Pointer w, Pointer bias, Pointer y) {
         int nb = chunk(g), ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups();
-        Pointer col = allocate((long) g.c() * g.kh() * g.kw() * nb * ohw * t.size);
-        Pointer out = allocate((long) g.k() * nb * ohw * t.size);
+        Pointer col = allocateUninitialized((long) g.c() * g.kh() * g.kw() * nb * ohw * t.size);
+        Pointer out = allocateUninitialized((long) g.k() * nb * ohw * t.size);
         try {
             for (int n0 = 0; n0 < g.n(); n0 += nb) {
                 int nn = Math.min(nb, g.n() - n0), cols = nn * ohw;
@@ -98,8 +103,8 @@ public final class CpuBackend implements Backend {
     public void conv2dBackwardData(DType t, ConvGeometry g, Pointer gy, Pointer w, Pointer gx) {
         int nb = chunk(g), ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups();
         long img = (long) g.c() * g.h() * g.w();
-        Pointer col = allocate((long) g.c() * g.kh() * g.kw() * nb * ohw * t.size);
-        Pointer gyT = allocate((long) g.k() * nb * ohw * t.size);
+        Pointer col = allocateUninitialized((long) g.c() * g.kh() * g.kw() * nb * ohw * t.size);
+        Pointer gyT = allocateUninitialized((long) g.k() * nb * ohw * t.size);
         try {
             zero(gx, g.n() * img * t.size);
             for (int n0 = 0; n0 < g.n(); n0 += nb) {
@@ -117,8 +122,8 @@ public final class CpuBackend implements Backend {
     @Override
     public void conv2dBackwardWeight(DType t, ConvGeometry g, Pointer x, Pointer gy, Pointer gw) {
         int nb = chunk(g), ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups();
-        Pointer col = allocate((long) g.c() * g.kh() * g.kw() * nb * ohw * t.size);
-        Pointer gyT = allocate((long) g.k() * nb * ohw * t.size);
+        Pointer col = allocateUninitialized((long) g.c() * g.kh() * g.kw() * nb * ohw * t.size);
+        Pointer gyT = allocateUninitialized((long) g.k() * nb * ohw * t.size);
         try {
             for (int n0 = 0; n0 < g.n(); n0 += nb) {
                 int nn = Math.min(nb, g.n() - n0), cols = nn * ohw;
