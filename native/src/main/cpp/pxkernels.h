@@ -92,7 +92,7 @@ void permute_t(const T* in, int A, int B, long X, const T* bias, const T* gate, 
 template <typename T>
 void bn_train_fwd_t(const T* x, int N, int C, long S, const T* gamma, const T* beta, double eps,
                     double momentum, T* run_mean, T* run_var, T* y, T* mean_out, T* invstd_out) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (big((long)N * C * S))
   for (int c = 0; c < C; c++) {
     double s = 0;
     for (int n = 0; n < N; n++) { const T* p = x + ((long)n * C + c) * S; for (long i = 0; i < S; i++) s += p[i]; }
@@ -129,7 +129,7 @@ void channel_affine_t(const T* x, int N, int C, long S, const T* scale, const T*
 template <typename T>
 void bn_train_bwd_t(const T* x, const T* gy, int N, int C, long S, const T* mean, const T* invstd,
                     const T* gamma, T* gx, T* dgamma, T* dbeta) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (big((long)N * C * S))
   for (int c = 0; c < C; c++) {
     double sg = 0, sgx = 0; T m = mean[c], is = invstd[c];
     for (int n = 0; n < N; n++) {
@@ -331,8 +331,8 @@ void place_t(const T* g, const int32_t* idx, long R, int K, T* gx) { for (long r
 
 // ---------------------------------------------------------------- optimizer
 // PyTorch SGD: g = grad + wd*p; buf = momentum*buf + (1-dampening)*g (buf = g on the first step);
-// step = nesterov ? g + momentum*buf : buf; p -= lr*step. mask (optional): p, buf and the step
-// are multiplied by it so pruned weights stay exactly zero.
+// step = nesterov ? g + momentum*buf : buf; p -= lr*step. mask (optional): where it is 0, p and buf
+// are set to exactly +0 (never -0 or NaN), so pruned weights stay exactly zero.
 template <typename T>
 void sgd_t(T* p, const T* g, T* buf, const T* mask, long n, double lr, double momentum, double dampening,
            double wd, int nesterov, int first) {
@@ -342,12 +342,12 @@ void sgd_t(T* p, const T* g, T* buf, const T* mask, long n, double lr, double mo
     T step = gi;
     if (momentum != 0) {
       T b = first ? gi : (T)momentum * buf[i] + (T)(1 - dampening) * gi;
-      if (mask) b *= mask[i];
+      if (mask && mask[i] == 0) b = 0;
       buf[i] = b;
       step = nesterov ? gi + (T)momentum * b : b;
     }
     T v = p[i] - (T)lr * step;
-    p[i] = mask ? v * mask[i] : v;
+    p[i] = (mask && mask[i] == 0) ? (T)0 : v;
   }
 }
 

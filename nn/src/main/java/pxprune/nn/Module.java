@@ -90,6 +90,19 @@ public abstract class Module implements AutoCloseable {
 
     public List<Tensor> parameters() { return new ArrayList<>(namedParameters().values()); }
 
+    /** the number of parameter values (buffers not counted), as PyTorch's sum(p.numel() for p in parameters()) */
+    public long parameterCount() {
+        long n = 0;
+        for (Tensor p : namedParameters().values()) n += p.numel();
+        return n;
+    }
+
+    /** writes {@link #stateDict()} as safetensors with PyTorch's keys (see {@link StateDicts}) */
+    public void saveStateDict(java.nio.file.Path path) throws java.io.IOException { StateDicts.save(this, path); }
+
+    /** loads a safetensors state dict into this module's tensors, all or nothing (see {@link StateDicts}) */
+    public void loadStateDict(java.nio.file.Path path) throws java.io.IOException { StateDicts.load(this, path); }
+
     public boolean isTraining() { return training; }
 
     public Module train(boolean on) {

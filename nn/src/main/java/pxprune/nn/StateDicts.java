@@ -1,0 +1,130 @@
+package pxprune.nn;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import pxprune.core.Ops;
+import pxprune.core.Tensor;
+import pxprune.core.io.SafeTensors;
+import pxprune.kernels.DType;
+
+/**
+ * A module's parameters and buffers as safetensors files with PyTorch's state_dict keys
+ * ({@code conv.weight}, {@code bn.running_var}, {@code blocks.3.shortcut.1.num_batches_tracked}),
+ * so that checkpoints move between PyTorch and pxprune. Floats keep their type;
+ * {@code num_batches_tracked} is written as I64 of shape [] (as PyTorch).
+ *
+ * <p>Loading copies values into the module's existing tensors (converting F64/F32 and integer
+ * types as needed) after checking every key and shape first: on any mismatch it throws one
+ * {@link IllegalArgumentException} naming all missing, unexpected and mis-shaped keys, and loads
+ * nothing. A {@code num_batches_tracked} of shape [] or [1] is accepted.
+ */
+public final class StateDicts {
+    private StateDicts() {}
+
+    private static final Set<String> READABLE = Set.of("F32", "F64", "I64", "I32", "U8", "BOOL");
+
+    public static void save(Module m, Path path) throws IOException { save(m, path, Map.of("format", "pt")); }
+
+    public static void save(Module m, Path path, Map<String, String> metadata) throws IOException {
+        SafeTensors.write(path, entries(m), metadata);
+    }
+
+    /** the module's state as safetensors entries, in state_dict order */
+    public static Map<String, SafeTensors.Entry> entries(Module m) {
+        Map<String, SafeTensors.Entry> out = new LinkedHashMap<>();
+        m.stateDict().forEach((k, t) -> out.put(k, SafeTensors.Entry.of(t)));
+        return out;
+    }
+
+    public static void load(Module m, Path path) throws IOException { load(m, SafeTensors.read(path), ""); }
+
+    /**
+     * Loads the entries whose names start with prefix (the prefix removed); entries without it are
+     * ignored (e.g. prefix "weight." in the golden files, which also hold inputs and gradients).
+     */
+    public static void load(Module m, SafeTensors.File file, String prefix) {
+        Map<String, SafeTensors.Entry> src = new LinkedHashMap<>();
+        file.entries().forEach((k, e) -> { if (k.startsWith(prefix)) src.put(k.substring(prefix.length()), e); });
+        Map<String, Tensor> dst = m.stateDict();
+        List<String> bad = new ArrayList<>();
+        for (Map.Entry<String, SafeTensors.Entry> e : src.entrySet())
+            if (dst.containsKey(e.getKey()) && !READABLE.contains(e.getValue().dtype()))
+                bad.add(prefix + e.getKey() + " (" + e.getValue().dtype() + ")");
+        check(m, dst, shapes(src), prefix, bad);
+        for (Map.Entry<String, Tensor> d : dst.entrySet()) {
+            SafeTensors.Entry e = src.get(d.getKey());
+            Tensor t = d.getValue();
+            switch (t.dtype()) {
+                case F32 -> t.backend().upload(e.toFloats(), t.ptr());
+                case F64 -> t.backend().upload(e.toDoubles(), t.ptr());
+                case I32 -> t.backend().upload(e.toInts(), t.ptr());
+            }
+        }
+    }
+
+    /** copies another state (e.g. a saved copy of the initial weights) into the module, checked as above */
+    public static void load(Module m, Map<String, Tensor> state) {
+        Map<String, Tensor> dst = m.stateDict();
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        state.forEach((k, t) -> shapes.put(k, Arrays.stream(t.shape()).asLongStream().toArray()));
+        check(m, dst, shapes, "", new ArrayList<>());
+        for (Map.Entry<String, Tensor> d : dst.entrySet()) {
+            Tensor s = state.get(d.getKey()), t = d.getValue();
+            if (s == t) continue;
+            if (s.dtype() == t.dtype() || (s.dtype() != DType.I32 && t.dtype() != DType.I32)) Ops.copyInto(s, t);
+            else if (t.dtype() == DType.I32) {
+                double[] v = s.toDoubleArray();
+                int[] iv = new int[v.length];
+                for (int i = 0; i < v.length; i++) iv[i] = (int) v[i];
+                t.backend().upload(iv, t.ptr());
+            } else if (t.dtype() == DType.F32) t.backend().upload(s.toFloatArray(), t.ptr());
+            else t.backend().upload(s.toDoubleArray(), t.ptr());
+        }
+    }
+
+    private static Map<String, long[]> shapes(Map<String, SafeTensors.Entry> src) {
+        Map<String, long[]> out = new LinkedHashMap<>();
+        src.forEach((k, e) -> out.put(k, e.shape()));
+        return out;
+    }
+
+    private static void check(Module m, Map<String, Tensor> dst, Map<String, long[]> src, String prefix, List<String> badDtype) {
+        List<String> missing = new ArrayList<>(), unexpected = new ArrayList<>(), misshaped = new ArrayList<>();
+        for (Map.Entry<String, Tensor> d : dst.entrySet()) {
+            long[] s = src.get(d.getKey());
+            if (s == null) missing.add(prefix + d.getKey());
+            else if (!shapeFits(d.getKey(), s, d.getValue().shape()))
+                misshaped.add(prefix + d.getKey() + " (file " + Arrays.toString(s) + ", model " + Arrays.toString(d.getValue().shape()) + ")");
+        }
+        for (String k : src.keySet()) if (!dst.containsKey(k)) unexpected.add(prefix + k);
+        if (missing.isEmpty() && unexpected.isEmpty() && misshaped.isEmpty() && badDtype.isEmpty()) return;
+        StringBuilder sb = new StringBuilder("state dict does not match the model (" + m.getClass().getSimpleName()
+                + "); nothing was loaded.");
+        if (!missing.isEmpty()) sb.append("\n  missing keys (").append(missing.size()).append("): ").append(missing);
+        if (!unexpected.isEmpty()) sb.append("\n  unexpected keys (").append(unexpected.size()).append("): ").append(unexpected);
+        if (!misshaped.isEmpty()) sb.append("\n  mis-shaped keys (").append(misshaped.size()).append("): ").append(misshaped);
+        if (!badDtype.isEmpty()) sb.append("\n  unreadable dtypes (").append(badDtype.size()).append("): ").append(badDtype);
+        sb.append("\n  Check that the checkpoint was made for this model, name, input channels and number of classes")
+                .append(prefix.isEmpty() ? "" : " and that its keys start with '" + prefix + "'").append('.');
+        throw new IllegalArgumentException(sb.toString());
+    }
+
+    private static boolean shapeFits(String key, long[] file, int[] model) {
+        if (file.length == model.length) {
+            boolean same = true;
+            for (int i = 0; i < model.length; i++) same &= file[i] == model[i];
+            if (same) return true;
+        }
+        // PyTorch stores num_batches_tracked as a 0-d tensor; older files (and the golden ones) as [1]
+        return key.endsWith("num_batches_tracked") && numel(file) == 1 && Tensor.numel(model) == 1
+                && file.length <= 1 && model.length <= 1;
+    }
+
+    private static long numel(long[] s) { long n = 1; for (long v : s) n *= v; return n; }
+}

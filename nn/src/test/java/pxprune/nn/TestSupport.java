@@ -1,0 +1,66 @@
+package pxprune.nn;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import pxprune.core.Tensor;
+import pxprune.core.io.SafeTensors;
+
+/** Golden files (../shared/golden) and comparisons for the nn tests. */
+final class TestSupport {
+    private TestSupport() {}
+
+    static Path shared() {
+        for (String c : new String[] {System.getProperty("pxprune.shared"), "../shared", "../../shared"})
+            if (c != null && Files.isDirectory(Path.of(c, "golden"))) return Path.of(c);
+        throw new IllegalStateException("shared/golden not found (set -Dpxprune.shared=/path/to/shared)");
+    }
+
+    private static SafeTensors.File resnet20;
+
+    /** the ResNet-20 golden file, read once per JVM */
+    static synchronized SafeTensors.File resnet20Golden() {
+        if (resnet20 == null) {
+            try {
+                resnet20 = SafeTensors.read(shared().resolve("golden").resolve("resnet20_seed1.safetensors"));
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return resnet20;
+    }
+
+    static double relL2(double[] expected, double[] actual) {
+        double num = 0, den = 0;
+        for (int i = 0; i < expected.length; i++) {
+            num += (expected[i] - actual[i]) * (expected[i] - actual[i]);
+            den += expected[i] * expected[i];
+        }
+        return Math.sqrt(num / Math.max(den, 1e-300));
+    }
+
+    static double assertClose(String what, SafeTensors.Entry expected, Tensor actual, double tol) {
+        int[] es = expected.intShape();
+        if (!(es.length == 1 && es[0] == 1 && actual.numel() == 1)) assertArrayEquals(es, actual.shape(), what + ": shape");
+        double e = relL2(expected.toDoubles(), actual.toDoubleArray());
+        assertTrue(e <= tol, what + ": relative L2 error " + e + " > " + tol);
+        return e;
+    }
+
+    static Tensor randn(long seed, int... shape) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] v = new float[(int) Tensor.numel(shape)];
+        for (int i = 0; i < v.length; i++) v[i] = (float) (r.nextDouble() * 2 - 1);
+        return Tensor.of(v, shape);
+    }
+
+    static Tensor labels(int n, int classes) {
+        int[] y = new int[n];
+        for (int i = 0; i < n; i++) y[i] = i % classes;
+        return Tensor.ofInts(y, n);
+    }
+}
