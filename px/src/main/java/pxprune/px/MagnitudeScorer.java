@@ -1,0 +1,23 @@
+package pxprune.px;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import pxprune.core.Tensor;
+import pxprune.nn.Module;
+
+/** |theta * m|: magnitude pruning. */
+public final class MagnitudeScorer implements Scorer {
+    @Override public String name() { return "magnitude"; }
+
+    @Override public Map<String, Tensor> score(Module model, Masks masks, ScoringData data) {
+        masks.checkFits(model);
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (PrunableLayer l : PrunableLayer.of(model)) {
+            double[] w = l.weight().toDoubleArray();
+            float[] m = masks.raw(l.name());
+            for (int i = 0; i < w.length; i++) w[i] = Math.abs(w[i] * m[i]);
+            out.put(l.name(), Tensor.of(w, l.shape()));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,127 @@
+package pxprune.px;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import pxprune.core.MemoryScope;
+import pxprune.core.Tensor;
+import pxprune.core.io.Json;
+import pxprune.nn.Module;
+
+/**
+ * Iterative pruning at initialization: for r = 0 .. T-1, multiply the model's prunable weights by
+ * the current masks, score them, and keep exactly n_keep of the currently kept weights for the
+ * round's target density ({@link TopK}), globally or per layer. After the last round the model's
+ * weights are multiplied by the final masks. Every round is recorded (target and achieved density,
+ * per-layer density, whether the network is still connected, time), and a progress line goes to
+ * the given stream.
+ */
+public final class Pruner {
+    private Pruner() {}
+
+    /** final density d in (0, 1], T rounds, the schedule of intermediate densities, global or per-layer selection */
+    public record Config(double density, int rounds, Schedule schedule, boolean perLayer) {
+        public Config {
+            TopK.checkDensity(density);
+            if (rounds < 1) throw new IllegalArgumentException("rounds must be >= 1, got " + rounds);
+            if (schedule == null) throw new IllegalArgumentException("schedule must be given (exponential or linear)");
+        }
+
+        public Config(double density, int rounds) { this(density, rounds, Schedule.EXPONENTIAL, false); }
+    }
+
+    /**
+     * One round's outcome: density = kept / total after the selection; connected and
+     * reachableOutputs as {@link Connectivity} defines them; seconds = scoring + selection + check.
+     */
+    public record Round(int round, double targetDensity, double density, long kept, Map<String, Double> layerDensity,
+                        boolean connected, int reachableOutputs, int outputs, double seconds) {}
+
+    public record Result(String method, Config config, long seed, Masks masks, List<Round> rounds) {
+        /** rounds.csv, layers.csv, summary.json and masks.safetensors in dir (created if needed) */
+        public void write(Path dir) throws IOException {
+            Files.createDirectories(dir);
+            StringBuilder r = new StringBuilder("round,target_density,density,connected,seconds\n");
+            for (Round x : rounds)
+                r.append(String.format(Locale.ROOT, "%d,%.10g,%.10g,%b,%.4f%n", x.round(), x.targetDensity(), x.density(),
+                        x.connected(), x.seconds()));
+            Files.writeString(dir.resolve("rounds.csv"), r.toString(), StandardCharsets.UTF_8);
+            StringBuilder l = new StringBuilder("layer,shape,numel,kept,density\n");
+            for (String name : masks.names())
+                l.append(String.format(Locale.ROOT, "%s,%s,%d,%d,%.10g%n", name,
+                        Arrays.toString(masks.shape(name)).replace(" ", "").replace(",", "x").replace("[", "").replace("]", ""),
+                        masks.numel(name), masks.kept(name), masks.density(name)));
+            Files.writeString(dir.resolve("layers.csv"), l.toString(), StandardCharsets.UTF_8);
+            Files.writeString(dir.resolve("summary.json"), Json.pretty(summary()), StandardCharsets.UTF_8);
+            masks.save(dir.resolve("masks.safetensors"), method, config.rounds(), seed);
+        }
+
+        public Map<String, Object> summary() {
+            Map<String, Object> s = new LinkedHashMap<>();
+            s.put("method", method);
+            s.put("target_density", config.density());
+            s.put("rounds", config.rounds());
+            s.put("schedule", config.schedule().name().toLowerCase(Locale.ROOT));
+            s.put("scope", config.perLayer() ? "layer" : "global");
+            s.put("seed", seed);
+            s.put("total", masks.total());
+            s.put("kept", masks.kept());
+            s.put("density", masks.density());
+            Round last = rounds.get(rounds.size() - 1);
+            s.put("connected", last.connected());
+            s.put("reachable_outputs", last.reachableOutputs());
+            s.put("outputs", last.outputs());
+            s.put("connected_definition", "at least one output unit is reached from the input by a path of kept weights");
+            double sec = 0;
+            for (Round x : rounds) sec += x.seconds();
+            s.put("seconds", sec);
+            Map<String, Object> layers = new LinkedHashMap<>();
+            for (String name : masks.names()) layers.put(name, masks.density(name));
+            s.put("layer_density", layers);
+            return s;
+        }
+    }
+
+    /**
+     * Prunes the model in place (its prunable weights end multiplied by the final masks).
+     *
+     * @param start the masks to start from (null: all ones); never revived
+     * @param progress where a line per round goes (null: nowhere), e.g. System.err
+     */
+    public static Result run(Module model, Scorer scorer, ScoringData data, Config config, Masks start, PrintStream progress) {
+        Masks masks = start == null ? Masks.ones(model) : start;
+        masks.checkFits(model);
+        List<Round> rounds = new ArrayList<>();
+        for (int r = 0; r < config.rounds(); r++) {
+            long t0 = System.nanoTime();
+            double target = config.schedule().density(r, config.rounds(), config.density());
+            masks.apply(model);
+            try (MemoryScope s = MemoryScope.open()) {
+                Map<String, Tensor> scores = scorer.score(model, masks, data);
+                masks = config.perLayer() ? TopK.perLayer(scores, masks, target) : TopK.global(scores, masks, target);
+            }
+            int[] reach = Connectivity.reachableOutputs(model, masks, data.sampleShape());
+            Map<String, Double> layers = new LinkedHashMap<>();
+            for (String name : masks.names()) layers.put(name, masks.density(name));
+            double sec = (System.nanoTime() - t0) / 1e9;
+            Round round = new Round(r, target, masks.density(), masks.kept(), layers, reach[0] > 0, reach[0], reach[1], sec);
+            rounds.add(round);
+            if (progress != null)
+                progress.printf(Locale.ROOT, "[prune %s] round %d/%d target %.6f density %.6f (%d of %d kept) connected %s (%d/%d outputs) %.2fs%n",
+                        scorer.name(), r + 1, config.rounds(), target, round.density(), round.kept(), masks.total(),
+                        round.connected() ? "yes" : "NO", reach[0], reach[1], sec);
+        }
+        masks.apply(model);
+        Masks tagged = masks.withMetadata(Map.of("method", scorer.name(), "density", Double.toString(masks.density()),
+                "rounds", Integer.toString(config.rounds()), "seed", Long.toString(data.seed())));
+        return new Result(scorer.name(), config, data.seed(), tagged, List.copyOf(rounds));
+    }
+}

@@ -1,0 +1,164 @@
+package pxprune.px;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import pxprune.core.Autograd;
+import pxprune.core.GradMode;
+import pxprune.core.MemoryScope;
+import pxprune.core.Ops;
+import pxprune.core.Tensor;
+import pxprune.kernels.DType;
+import pxprune.nn.BatchNorm;
+import pxprune.nn.Module;
+
+/**
+ * PX, Path eXclusion (PX-SPEC section 3), for any model built from Conv2d/Linear/BatchNorm/ReLU
+ * and operations that are linear in their input (pooling, residual sums, flattening).
+ * <ol>
+ *   <li>Gate pass, eval mode, at theta*m, in the model's precision: at every ReLU call, in call
+ *       order, g = 1[z &gt; 0].</li>
+ *   <li>Activation network A, float64, no gradient: weights := m, biases := 0, batch norm :=
+ *       identity, ReLU := multiplication by its recorded gate, input x*x. w_k = sum over the data
+ *       of z1_k (every output element k of one sample), then w := w / max(w) (a common factor;
+ *       a non-finite w is an error).</li>
+ *   <li>Path-kernel network P, float64, with gradient: weights := p = (theta*m)^2 (the leaves),
+ *       biases := 0, batch norm := its eval-time scale squared with shift 0, ReLU := identity,
+ *       input: one all-ones sample. R = sum_k w_k z2_k.</li>
+ *   <li>score = p * dR/dp (float64): non-negative, and on a chain each layer's scores sum to R.</li>
+ * </ol>
+ * The data-free ablation gives A one all-ones input and every gate 1 (no gate pass).
+ * The data passes walk the batch in chunks of {@link ScoringData#batchSize()} samples.
+ */
+public final class PxScorer implements Scorer {
+    private final boolean dataFree;
+
+    public PxScorer() { this(false); }
+
+    public PxScorer(boolean dataFree) { this.dataFree = dataFree; }
+
+    @Override public String name() { return dataFree ? "px_datafree" : "px"; }
+
+    @Override public Map<String, Tensor> score(Module model, Masks masks, ScoringData data) {
+        masks.checkFits(model);
+        List<PrunableLayer> layers = PrunableLayer.of(model);
+        try (EvalMode e = new EvalMode(model)) {
+            double[] w = outputWeights(model, layers, masks, data);
+            return pathKernelScores(model, layers, masks, data.sampleShape(), w);
+        }
+    }
+
+    /** w_k = sum over the data of A's output k, divided by its maximum */
+    double[] outputWeights(Module model, List<PrunableLayer> layers, Masks masks, ScoringData data) {
+        double[] w = null;
+        try (MemoryScope s = MemoryScope.open(); GradMode g = GradMode.noGrad()) {
+            Map<Module, Tensor> ones = Substituted.maskWeights(layers, masks, DType.F64);
+            if (dataFree) {
+                Substituted a = new Substituted(ones, Substituted.noBiases(), Substituted.identityNorm(), z -> z);
+                w = sumOverBatch(model.forward(Tensor.ones(DType.F64, data.sampleShape()), a), null);
+            } else {
+                DType dt = layers.get(0).weight().dtype(); // the gate pass runs in the model's precision
+                Map<Module, Tensor> thetaM = Substituted.maskedWeights(layers, masks, dt, v -> v);
+                Map<Module, Tensor> bias = Substituted.biases(layers, dt, v -> v);
+                float[] x = data.x().toFloatArray();
+                int n = data.size(), per = x.length / n;
+                for (int start = 0; start < n; start += data.batchSize()) {
+                    int nb = Math.min(data.batchSize(), n - start);
+                    try (MemoryScope chunk = MemoryScope.open()) {
+                        int[] shape = data.x().shape();
+                        shape[0] = nb;
+                        Tensor xb = Tensor.of(Arrays.copyOfRange(x, start * per, (start + nb) * per), shape);
+                        List<Tensor> gates = new ArrayList<>();
+                        Substituted gatePass = new Substituted(thetaM, bias, PxScorer::modelEvalNorm, z -> {
+                            gates.add(Ops.to(Ops.step(z), DType.F64));
+                            return Ops.relu(z);
+                        });
+                        model.forward(Ops.to(xb, dt), gatePass);
+                        int[] next = {0};
+                        Substituted a = new Substituted(ones, Substituted.noBiases(), Substituted.identityNorm(),
+                                z -> Ops.mul(z, gate(gates, next[0]++, z)));
+                        Tensor z1 = model.forward(Ops.square(Ops.to(xb, DType.F64)), a);
+                        if (next[0] != gates.size())
+                            throw new IllegalStateException("the model called ReLU " + gates.size() + " times in the gate pass but "
+                                    + next[0] + " times in the activation network; its forward must visit the same sites in the same order");
+                        w = sumOverBatch(z1, w);
+                    }
+                }
+            }
+        }
+        double max = 0;
+        for (int k = 0; k < w.length; k++) {
+            if (!Double.isFinite(w[k]))
+                throw new ArithmeticException("PX: the activation network's output " + k + " is " + w[k]
+                        + " (float64 overflow: A multiplies the signal by every layer's fan-in); the model is too deep for this implementation");
+            max = Math.max(max, w[k]);
+        }
+        if (max == 0)
+            throw new IllegalStateException("PX: every output of the activation network is 0: no kept path is active for any input "
+                    + "(all gates closed, or the masks disconnect input and output), so every score would be 0; "
+                    + "check the masks (Connectivity.reachableOutputs) and the data");
+        for (int k = 0; k < w.length; k++) w[k] /= max;
+        return w;
+    }
+
+    private static Tensor gate(List<Tensor> gates, int i, Tensor z) {
+        if (i >= gates.size())
+            throw new IllegalStateException("the model called ReLU more often in the activation network than in the gate pass ("
+                    + gates.size() + " calls); its forward must visit the same sites in the same order");
+        Tensor g = gates.get(i);
+        if (!Arrays.equals(g.shape(), z.shape()))
+            throw new IllegalStateException("ReLU call " + i + " saw shape " + Arrays.toString(g.shape()) + " in the gate pass but "
+                    + Arrays.toString(z.shape()) + " in the activation network; the forward must visit the same sites in order");
+        return g;
+    }
+
+    /** the model's own eval-mode batch norm (running statistics), used by the gate pass */
+    private static Tensor modelEvalNorm(BatchNorm m, Tensor x) {
+        return Ops.batchNormEval(x, m.weight(), m.bias(), m.runningMean(), m.runningVar(), m.eps);
+    }
+
+    private static double[] sumOverBatch(Tensor out, double[] acc) {
+        int n = out.size(0);
+        double[] v = out.toDoubleArray();
+        int per = v.length / n;
+        if (acc == null) acc = new double[per];
+        for (int i = 0; i < n; i++) for (int k = 0; k < per; k++) acc[k] += v[i * per + k];
+        return acc;
+    }
+
+    /** scores p * dR/dp of the path-kernel network, R = sum_k w_k z2_k */
+    Map<String, Tensor> pathKernelScores(Module model, List<PrunableLayer> layers, Masks masks, int[] sampleShape, double[] w) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        try (MemoryScope s = MemoryScope.open(); GradMode g = GradMode.set(true)) {
+            Map<Module, Tensor> p = Substituted.maskedWeights(layers, masks, DType.F64, v -> v * v);
+            List<Tensor> leaves = new ArrayList<>();
+            for (PrunableLayer l : layers) leaves.add(p.get(l.module()).requiresGrad(true));
+            Substituted net = new Substituted(p, Substituted.noBiases(), squaredEvalScale(model), z -> z);
+            Tensor z2 = model.forward(Tensor.ones(DType.F64, sampleShape), net);
+            if (z2.numel() != w.length)
+                throw new IllegalStateException("the path-kernel network has " + z2.numel() + " outputs, the activation network "
+                        + w.length);
+            Tensor r = Ops.sum(Ops.mul(Ops.reshape(z2, w.length), Tensor.of(w, w.length)));
+            Tensor[] grads = Autograd.grad(r, leaves, false);
+            for (int i = 0; i < layers.size(); i++) {
+                Tensor sc;
+                try (GradMode ng = GradMode.noGrad()) { sc = Ops.mul(leaves.get(i), grads[i]); }
+                out.put(layers.get(i).name(), MemoryScope.keep(sc));
+            }
+        }
+        return out;
+    }
+
+    /** batch norm := x * (eval-time scale)^2, no shift */
+    private static java.util.function.BiFunction<BatchNorm, Tensor, Tensor> squaredEvalScale(Module model) {
+        Map<BatchNorm, Tensor> scale = new IdentityHashMap<>();
+        for (Module m : model.namedModules().values())
+            if (m instanceof BatchNorm bn) {
+                try (GradMode g = GradMode.noGrad()) { scale.put(bn, Ops.square(bn.evalScale())); }
+            }
+        return (m, x) -> Ops.channelAffine(x, scale.get(m), null);
+    }
+}

@@ -1,0 +1,29 @@
+package pxprune.px;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import pxprune.core.Tensor;
+import pxprune.nn.Module;
+
+/**
+ * Uniform scores in [0, 1) from a generator seeded with {@link ScoringData#seed()}, drawn in
+ * layer registration order, row-major; times the mask. The same seed gives the same scores in
+ * every round, so iterative random pruning keeps one random order (equal to one-shot pruning).
+ */
+public final class RandomScorer implements Scorer {
+    @Override public String name() { return "random"; }
+
+    @Override public Map<String, Tensor> score(Module model, Masks masks, ScoringData data) {
+        masks.checkFits(model);
+        SplittableRandom rng = new SplittableRandom(data.seed());
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (PrunableLayer l : PrunableLayer.of(model)) {
+            float[] m = masks.raw(l.name());
+            double[] v = new double[m.length];
+            for (int i = 0; i < v.length; i++) v[i] = rng.nextDouble() * m[i];
+            out.put(l.name(), Tensor.of(v, l.shape()));
+        }
+        return out;
+    }
+}

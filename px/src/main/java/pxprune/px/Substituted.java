@@ -1,0 +1,165 @@
+package pxprune.px;
+
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiFunction;
+import java.util.function.DoubleUnaryOperator;
+import java.util.function.UnaryOperator;
+import pxprune.core.GradMode;
+import pxprune.core.Ops;
+import pxprune.core.Tensor;
+import pxprune.kernels.DType;
+import pxprune.nn.BatchNorm;
+import pxprune.nn.Conv2d;
+import pxprune.nn.Interpreter;
+import pxprune.nn.Linear;
+import pxprune.nn.Module;
+
+/**
+ * The model evaluated with substitutes: every Conv2d/Linear uses the weight (and bias, or none)
+ * given for its module, every batch norm the given normalization, every ReLU the given
+ * activation. This is how all auxiliary networks of the scorers are built (PX's gate pass,
+ * activation and path-kernel networks, SynFlow's linearised network, SNIP/GraSP with batch
+ * statistics, the connectivity check): the same model, evaluated differently, never copied and
+ * never modified.
+ */
+final class Substituted implements Interpreter {
+    private final Map<Module, Tensor> weights, biases;
+    private final BiFunction<BatchNorm, Tensor, Tensor> norm;
+    private final UnaryOperator<Tensor> relu;
+
+    Substituted(Map<Module, Tensor> weights, Map<Module, Tensor> biases, BiFunction<BatchNorm, Tensor, Tensor> norm,
+                UnaryOperator<Tensor> relu) {
+        this.weights = weights;
+        this.biases = biases;
+        this.norm = norm;
+        this.relu = relu;
+    }
+
+    private Tensor weight(Module m) {
+        Tensor w = weights.get(m);
+        if (w == null) throw new IllegalStateException("internal: no substitute weight for a " + m.getClass().getSimpleName()
+                + " (the model was evaluated with a module not listed by PrunableLayer.of)");
+        return w;
+    }
+
+    @Override public Tensor conv2d(Conv2d m, Tensor x) {
+        return Ops.conv2d(x, weight(m), biases.get(m), m.stride, m.padding, m.groups);
+    }
+
+    @Override public Tensor linear(Linear m, Tensor x) { return Ops.linear(x, weight(m), biases.get(m)); }
+
+    @Override public Tensor batchNorm(BatchNorm m, Tensor x) { return norm.apply(m, x); }
+
+    @Override public Tensor relu(Tensor x) { return relu.apply(x); }
+
+    // ------------------------------------------------------------------ building blocks
+
+    /** f(theta * m) per layer, as new tensors of type dt with no graph (f applied elementwise on the host) */
+    static Map<Module, Tensor> maskedWeights(List<PrunableLayer> layers, Masks masks, DType dt, DoubleUnaryOperator f) {
+        Map<Module, Tensor> out = new IdentityHashMap<>();
+        for (PrunableLayer l : layers) {
+            double[] w = l.weight().toDoubleArray();
+            float[] m = masks.raw(l.name());
+            for (int i = 0; i < w.length; i++) w[i] = f.applyAsDouble(w[i] * m[i]);
+            out.put(l.module(), tensor(w, dt, l.shape()));
+        }
+        return out;
+    }
+
+    /** the masks themselves as weights (A's weights, the connectivity check's weights) */
+    static Map<Module, Tensor> maskWeights(List<PrunableLayer> layers, Masks masks, DType dt) {
+        Map<Module, Tensor> out = new IdentityHashMap<>();
+        for (PrunableLayer l : layers) {
+            float[] m = masks.raw(l.name());
+            double[] d = new double[m.length];
+            for (int i = 0; i < m.length; i++) d[i] = m[i];
+            out.put(l.module(), tensor(d, dt, l.shape()));
+        }
+        return out;
+    }
+
+    /** f(bias) per layer that has one, as new tensors of type dt with no graph */
+    static Map<Module, Tensor> biases(List<PrunableLayer> layers, DType dt, DoubleUnaryOperator f) {
+        Map<Module, Tensor> out = new IdentityHashMap<>();
+        for (PrunableLayer l : layers) {
+            if (l.bias() == null) continue;
+            double[] b = l.bias().toDoubleArray();
+            for (int i = 0; i < b.length; i++) b[i] = f.applyAsDouble(b[i]);
+            out.put(l.module(), tensor(b, dt, l.bias().shape()));
+        }
+        return out;
+    }
+
+    static Map<Module, Tensor> noBiases() { return new IdentityHashMap<>(); }
+
+    static Tensor tensor(double[] v, DType dt, int... shape) {
+        return dt == DType.F64 ? Tensor.of(v, shape) : Tensor.of(toFloats(v), shape);
+    }
+
+    private static float[] toFloats(double[] v) {
+        float[] f = new float[v.length];
+        for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
+        return f;
+    }
+
+    /** normalization := identity */
+    static BiFunction<BatchNorm, Tensor, Tensor> identityNorm() { return (m, x) -> x; }
+
+    /** per-channel (scale, shift) of a batch norm from its gamma, beta, running mean, running var and eps */
+    interface ChannelAffine { double[][] of(double[] gamma, double[] beta, double[] mean, double[] var, double eps); }
+
+    /**
+     * normalization := the fixed per-channel affine map y = x * scale + shift computed (on the host,
+     * in double) from each batch norm's parameters and running statistics; shift may be null (0)
+     */
+    static BiFunction<BatchNorm, Tensor, Tensor> affineNorm(Module model, DType dt, ChannelAffine f) {
+        Map<BatchNorm, Tensor[]> ss = new IdentityHashMap<>();
+        for (Module m : model.namedModules().values()) {
+            if (!(m instanceof BatchNorm bn)) continue;
+            double[][] p = f.of(bn.weight().toDoubleArray(), bn.bias().toDoubleArray(), bn.runningMean().toDoubleArray(),
+                    bn.runningVar().toDoubleArray(), bn.eps);
+            ss.put(bn, new Tensor[] {tensor(p[0], dt, p[0].length), p[1] == null ? null : tensor(p[1], dt, p[1].length)});
+        }
+        return (m, x) -> {
+            Tensor[] s = ss.get(m);
+            return Ops.channelAffine(x, s[0], s[1]);
+        };
+    }
+
+    /** normalization := the eval-time map with running statistics: gamma (x - mean) / sqrt(var + eps) + beta */
+    static BiFunction<BatchNorm, Tensor, Tensor> evalNorm(Module model, DType dt) {
+        return affineNorm(model, dt, (g, b, mean, var, eps) -> {
+            double[] scale = new double[g.length], shift = new double[g.length];
+            for (int c = 0; c < g.length; c++) {
+                scale[c] = g[c] / Math.sqrt(var[c] + eps);
+                shift[c] = b[c] - mean[c] * scale[c];
+            }
+            return new double[][] {scale, shift};
+        });
+    }
+
+    /**
+     * normalization := batch statistics (training-mode batch norm) that never touches the running
+     * statistics or num_batches_tracked; gamma and beta are constants (no gradient to them)
+     */
+    static BiFunction<BatchNorm, Tensor, Tensor> batchStatsNorm(Module model, DType dt) {
+        Map<BatchNorm, Tensor[]> gb = new IdentityHashMap<>();
+        try (GradMode g = GradMode.noGrad()) {
+            for (Module m : model.namedModules().values())
+                if (m instanceof BatchNorm bn) gb.put(bn, new Tensor[] {copyAs(bn.weight(), dt), copyAs(bn.bias(), dt)});
+        }
+        return (m, x) -> {
+            Tensor[] p = gb.get(m);
+            return Ops.batchNormTrain(x, p[0], p[1], null, null, m.momentum, m.eps);
+        };
+    }
+
+    /** a copy of t in type dt, with no graph and not requiring a gradient */
+    static Tensor copyAs(Tensor t, DType dt) {
+        try (GradMode g = GradMode.noGrad()) {
+            return t.dtype() == dt ? Ops.copy(t) : Ops.to(t, dt);
+        }
+    }
+}

@@ -1,0 +1,338 @@
+package pxprune.px.cli;
+
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import pxprune.core.MemoryScope;
+import pxprune.core.Tensor;
+import pxprune.core.io.SafeTensors;
+import pxprune.datasets.Batch;
+import pxprune.datasets.Dataset;
+import pxprune.datasets.DatasetException;
+import pxprune.datasets.DatasetRegistry;
+import pxprune.datasets.PruningSplit;
+import pxprune.nn.ModelRegistry;
+import pxprune.nn.Module;
+import pxprune.nn.StateDicts;
+import pxprune.px.Masks;
+import pxprune.px.PrunableLayer;
+import pxprune.px.Pruner;
+import pxprune.px.Schedule;
+import pxprune.px.ScorerRegistry;
+import pxprune.px.ScoringData;
+import pxprune.px.train.ConfigException;
+import pxprune.px.train.MainJob;
+import pxprune.px.train.Recipes;
+import pxprune.px.train.RunConfig;
+import pxprune.px.train.Runner;
+
+/**
+ * The command line: {@code run}, {@code prune}, {@code score}, {@code list}, {@code help}.
+ * Results go to stdout, progress to stderr. A bad argument (unknown option or name, bad number,
+ * density outside (0, 1], missing file, invalid config) prints one line saying what and how to fix
+ * it and exits with code 2; any other failure prints one line and exits with 1 (set
+ * {@code PXPRUNE_DEBUG=1} for the stack trace); success exits with 0.
+ */
+public final class Main {
+    static final String USAGE = """
+            usage: pxprune <command> [options]
+
+              run [CONFIG] [--set key=value ...] [--runs DIR]
+                  prune, train and evaluate into DIR/<config hash>/ (DIR defaults to runs); a run started
+                  again resumes, a finished one is reported. CONFIG is a JSON file (keys below, plus
+                  "recipe" for the values it leaves out) or a recipe name. Without CONFIG: the main job,
+                  ResNet-20 on the embedded 8x8 digits, dense vs px, synflow and random at density 0.01,
+                  as a table (also in DIR/results.md and DIR/results.csv); --set then changes the
+                  digits recipe.
+                  recipes: %s
+                  keys: %s
+              prune --model M --dataset D --method S --density d --rounds T --out DIR
+                    [--per-layer] [--schedule exponential|linear] [--seed S] [--data-root R] [--examples-per-class K]
+                  iterative pruning at initialization: DIR gets masks.safetensors, rounds.csv, layers.csv,
+                  summary.json and split.csv
+              score --model M --weights W.safetensors --batch B.safetensors --method S --out O.safetensors [--seed S]
+                  one score tensor per prunable weight of the model with the weights W (PyTorch names),
+                  on the batch B (x: float32 NCHW, y: int64)
+              list
+                  models, datasets, methods and recipes
+              help
+                  this text
+
+            density is the fraction of prunable weights kept, in (0, 1].
+            """;
+
+    private Main() {}
+
+    public static void main(String[] args) {
+        int rc = run(args, System.out, System.err);
+        System.out.flush();
+        System.exit(rc);
+    }
+
+    /** runs one command; returns the exit code */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        try {
+            if (args.length == 0)
+                throw new UsageException("no command given; commands: run, prune, score, list, help (try: pxprune help)");
+            String cmd = args[0];
+            switch (cmd) {
+                case "run" -> runCmd(args, out, err);
+                case "prune" -> pruneCmd(args, out, err);
+                case "score" -> scoreCmd(args, out, err);
+                case "list" -> listCmd(args, out);
+                case "help", "--help", "-h" -> out.print(usage());
+                default -> throw new UsageException("unknown command '" + cmd + "'; commands: run, prune, score, list, help (try: pxprune help)");
+            }
+            out.flush();
+            return 0;
+        } catch (UsageException | ConfigException | DatasetException e) {
+            return fail(err, e, 2);
+        } catch (FileNotFoundException | NoSuchFileException e) {
+            return fail(err, e, 2);
+        } catch (IllegalArgumentException e) {
+            return fail(err, e, 2);
+        } catch (Exception | OutOfMemoryError | StackOverflowError e) {
+            return fail(err, e, 1);
+        }
+    }
+
+    private static int fail(PrintStream err, Throwable e, int code) {
+        String msg = e.getMessage();
+        if (msg == null || msg.isBlank()) msg = e.getClass().getSimpleName();
+        else if (e instanceof NoSuchFileException) msg = "no such file: " + msg;
+        else if (code == 1 && !(e instanceof IllegalStateException || e instanceof IOException || e instanceof UncheckedIOException))
+            msg = e.getClass().getSimpleName() + ": " + msg;
+        err.println("pxprune: " + oneLine(msg));
+        if (System.getenv("PXPRUNE_DEBUG") != null) e.printStackTrace(err);
+        err.flush();
+        return code;
+    }
+
+    static String oneLine(String s) {
+        String l = s.strip().replaceAll("\\s*\\R\\s*", " ");
+        return l.length() > 2000 ? l.substring(0, 2000) + " ..." : l;
+    }
+
+    static String usage() {
+        return String.format(USAGE, String.join(", ", Recipes.names()), String.join(", ", RunConfig.keyNames()));
+    }
+
+    // ------------------------------------------------------------------ list
+    private static void listCmd(String[] args, PrintStream out) {
+        new Args("list", args, 1, Map.of(), Set.of(), Set.of()).maxPositional(0, "pxprune list");
+        out.println("models:   " + String.join(", ", ModelRegistry.names()));
+        out.println("datasets: " + String.join(", ", DatasetRegistry.names()));
+        out.println("methods:  " + String.join(", ", ScorerRegistry.names()) + " (and dense for run: no pruning)");
+        out.println("recipes:  " + String.join(", ", Recipes.names()));
+    }
+
+    // ------------------------------------------------------------------ run
+    private static void runCmd(String[] args, PrintStream out, PrintStream err) throws IOException {
+        Map<String, String> opts = new LinkedHashMap<>();
+        opts.put("set", "epochs=2");
+        opts.put("runs", "runs");
+        Args a = new Args("run", args, 1, opts, Set.of(), Set.of("set"));
+        a.maxPositional(1, "pxprune run [CONFIG] [--set key=value ...] [--runs DIR]");
+        Path runs = Path.of(a.string("runs", "runs"));
+        if (a.positional().isEmpty()) {
+            RunConfig base = Recipes.digits();
+            for (String s : a.all("set")) {
+                String key = s.contains("=") ? s.substring(0, s.indexOf('=')).strip() : s;
+                if (MainJob.ROW_KEYS.contains(key))
+                    throw new UsageException("--set " + s + ": the main job sets method, density and rounds for each row; "
+                            + "to choose them run one config, e.g. pxprune run digits --set " + s);
+                base = base.withSet(s);
+            }
+            MainJob.run(base, runs, out, err);
+            return;
+        }
+        RunConfig cfg = loadConfig(a.positional().get(0));
+        for (String s : a.all("set")) cfg = cfg.withSet(s);
+        Runner.Outcome o = Runner.run(cfg, runs, err);
+        out.printf(Locale.ROOT, "%s %s %s on %s: density %.6f, test accuracy %.2f%%, pruning %.1fs, training %.1fs%s%n",
+                o.alreadyDone() ? "done (earlier):" : "done:", cfg.method(), cfg.model(), cfg.dataset(), o.density(),
+                100 * o.testAcc(), o.pruningSeconds(), o.trainingSeconds(), "");
+        out.println("run folder: " + o.dir());
+    }
+
+    /** a config from a JSON file or a recipe name */
+    static RunConfig loadConfig(String arg) throws IOException {
+        Path p = Path.of(arg);
+        if (Files.isRegularFile(p)) {
+            try {
+                return RunConfig.parse(Files.readString(p, StandardCharsets.UTF_8));
+            } catch (ConfigException e) {
+                throw new ConfigException(p + ": " + e.getMessage());
+            }
+        }
+        if (Recipes.contains(arg)) return Recipes.get(arg);
+        if (Files.exists(p)) throw new UsageException("config " + p + " is not a regular file; give a JSON file or a recipe name");
+        throw new UsageException("config '" + arg + "' is neither an existing file nor a recipe; give a JSON file or one of: "
+                + String.join(", ", Recipes.names()));
+    }
+
+    // ------------------------------------------------------------------ prune
+    private static void pruneCmd(String[] args, PrintStream out, PrintStream err) throws IOException {
+        Map<String, String> opts = new LinkedHashMap<>();
+        opts.put("model", "resnet20");
+        opts.put("dataset", "digits");
+        opts.put("method", "px");
+        opts.put("density", "0.018");
+        opts.put("rounds", "100");
+        opts.put("out", "pruned/");
+        opts.put("schedule", "exponential");
+        opts.put("seed", "1");
+        opts.put("data-root", "data");
+        opts.put("examples-per-class", "10");
+        Args a = new Args("prune", args, 1, opts, Set.of("per-layer"), Set.of());
+        a.maxPositional(0, "pxprune prune --model M --dataset D --method S --density d --rounds T --out DIR");
+        String model = modelName(a.required("model"));
+        String dataset = a.required("dataset");
+        if (!DatasetRegistry.names().contains(dataset))
+            throw new UsageException("unknown dataset '" + dataset + "' for --dataset; valid: " + String.join(", ", DatasetRegistry.names()));
+        String method = methodName(a.required("method"));
+        double density = a.density("density");
+        int rounds = a.integer("rounds", 100, 1);
+        Path outDir = Path.of(a.required("out"));
+        boolean perLayer = a.flag("per-layer");
+        Schedule schedule;
+        try {
+            schedule = Schedule.parse(a.string("schedule", "exponential"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--schedule " + a.string("schedule", "") + " is not a schedule; give exponential or linear");
+        }
+        long seed = a.longValue("seed", 1);
+        Path root = Path.of(a.string("data-root", "data"));
+        int perClass = a.integer("examples-per-class", PruningSplit.DEFAULT_PER_CLASS, 1);
+        if (Files.exists(outDir) && !Files.isDirectory(outDir))
+            throw new UsageException("--out " + outDir + " exists and is not a folder; give a folder for the results");
+
+        Dataset train = DatasetRegistry.load(dataset, root, true, Runner.DATA_SPLIT_SEED);
+        var stats = DatasetRegistry.stats(dataset);
+        if (stats.isPresent()) train = pxprune.datasets.Transforms.normalize(train, stats.get());
+        int[] split = PruningSplit.select(train, perClass, seed);
+        Files.createDirectories(outDir);
+        PruningSplit.write(outDir.resolve(Runner.SPLIT), split, train);
+        Batch b = train.batch(split);
+        Pruner.Result r;
+        try (Module m = ModelRegistry.create(model, train.channels(), train.numClasses(), Math.min(train.height(), train.width()), seed);
+             MemoryScope s = MemoryScope.open()) {
+            Tensor x = Tensor.of(b.x(), b.n(), b.c(), b.h(), b.w());
+            ScoringData data = new ScoringData(x, b.y(), train.numClasses(), seed, Math.min(Runner.SCORING_CHUNK, b.n()));
+            r = Pruner.run(m, ScorerRegistry.create(method), data, new Pruner.Config(density, rounds, schedule, perLayer), null, err);
+        }
+        r.write(outDir);
+        Pruner.Round last = r.rounds().get(r.rounds().size() - 1);
+        double secs = r.rounds().stream().mapToDouble(Pruner.Round::seconds).sum();
+        out.printf(Locale.ROOT, "%s on %s pruned with %s to density %.6f (%d of %d weights kept) in %d rounds, %.1fs; connected: %s%n",
+                model, dataset, method, r.masks().density(), r.masks().kept(), r.masks().total(), rounds, secs,
+                last.connected() ? "yes" : "NO");
+        out.println("written to " + outDir + ": masks.safetensors, rounds.csv, layers.csv, summary.json, split.csv");
+    }
+
+    private static String modelName(String m) {
+        if (!ModelRegistry.contains(m))
+            throw new UsageException("unknown model '" + m + "' for --model; valid: " + String.join(", ", ModelRegistry.names()));
+        return m;
+    }
+
+    private static String methodName(String m) {
+        if (!ScorerRegistry.names().contains(m))
+            throw new UsageException("unknown method '" + m + "' for --method; valid: " + String.join(", ", ScorerRegistry.names()));
+        return m;
+    }
+
+    // ------------------------------------------------------------------ score
+    private static void scoreCmd(String[] args, PrintStream out, PrintStream err) throws IOException {
+        Map<String, String> opts = new LinkedHashMap<>();
+        opts.put("model", "resnet20");
+        opts.put("weights", "W.safetensors");
+        opts.put("batch", "B.safetensors");
+        opts.put("method", "px");
+        opts.put("out", "O.safetensors");
+        opts.put("seed", "1");
+        Args a = new Args("score", args, 1, opts, Set.of(), Set.of());
+        a.maxPositional(0, "pxprune score --model M --weights W.safetensors --batch B.safetensors --method S --out O.safetensors");
+        String model = modelName(a.required("model"));
+        Path wPath = a.existingFile("weights"), bPath = a.existingFile("batch");
+        String method = methodName(a.required("method"));
+        Path outPath = Path.of(a.required("out"));
+        if (Files.isDirectory(outPath)) throw new UsageException("--out " + outPath + " is a folder; give a file name, e.g. --out O.safetensors");
+        long seed = a.longValue("seed", 1);
+
+        SafeTensors.File w = readSafetensors(wPath, "weights");
+        SafeTensors.File bf = readSafetensors(bPath, "batch");
+        SafeTensors.Entry xe = bf.entries().get("x"), ye = bf.entries().get("y");
+        if (xe == null || ye == null)
+            throw new UsageException("--batch " + bPath + " needs tensors 'x' (float32 [N, C, H, W]) and 'y' (int64 [N]); it has "
+                    + bf.entries().keySet());
+        if (xe.shape().length != 4 || !(xe.dtype().equals("F32") || xe.dtype().equals("F64")))
+            throw new UsageException("--batch " + bPath + ": 'x' must be float32 [N, C, H, W], got " + xe.dtype()
+                    + java.util.Arrays.toString(xe.shape()));
+        if (ye.shape().length != 1 || ye.shape()[0] != xe.shape()[0] || !(ye.dtype().startsWith("I") || ye.dtype().startsWith("U")))
+            throw new UsageException("--batch " + bPath + ": 'y' must be int64 [" + xe.shape()[0] + "], got " + ye.dtype()
+                    + java.util.Arrays.toString(ye.shape()));
+        int[] xs = xe.intShape();
+        int channels = xs[1], size = Math.min(xs[2], xs[3]);
+        int numClasses = numClasses(model, channels, size, w, wPath);
+        int[] labels = ye.toInts();
+
+        Map<String, SafeTensors.Entry> scores = new LinkedHashMap<>();
+        try (Module m = ModelRegistry.create(model, channels, numClasses, size, 0); MemoryScope s = MemoryScope.open()) {
+            try {
+                StateDicts.load(m, w, "");
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--weights " + wPath + " does not fit " + model + " with " + channels + " input channels and "
+                        + numClasses + " classes: " + oneLine(e.getMessage()));
+            }
+            Tensor x = Tensor.of(xe.toFloats(), xs);
+            ScoringData data = new ScoringData(x, labels, numClasses, seed);
+            long t0 = System.nanoTime();
+            Map<String, Tensor> sc = ScorerRegistry.create(method).score(m, Masks.ones(m), data);
+            for (PrunableLayer l : PrunableLayer.of(m)) scores.put(l.name(), SafeTensors.Entry.of(sc.get(l.name())));
+            err.printf(Locale.ROOT, "[score %s] %d weight tensors scored on %d examples in %.2fs%n", method, scores.size(), xs[0],
+                    (System.nanoTime() - t0) / 1e9);
+        }
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("method", method);
+        meta.put("model", model);
+        meta.put("weights", wPath.getFileName().toString());
+        meta.put("batch", bPath.getFileName().toString());
+        SafeTensors.write(outPath, scores, meta);
+        out.println("scores of " + scores.size() + " prunable weights written to " + outPath);
+    }
+
+    private static SafeTensors.File readSafetensors(Path p, String option) {
+        try {
+            return SafeTensors.read(p);
+        } catch (IOException | RuntimeException e) {
+            throw new UsageException("--" + option + " " + p + " is not a readable safetensors file (" + oneLine(String.valueOf(e.getMessage()))
+                    + "); give a file written by safetensors");
+        }
+    }
+
+    /** the number of classes: the first dimension of the output layer's weight in W */
+    private static int numClasses(String model, int channels, int size, SafeTensors.File w, Path wPath) {
+        String outName;
+        try (Module probe = ModelRegistry.create(model, channels, 1, size, 0)) {
+            List<PrunableLayer> layers = PrunableLayer.of(probe);
+            outName = layers.get(layers.size() - 1).name();
+        }
+        SafeTensors.Entry e = w.entries().get(outName);
+        if (e == null || e.shape().length < 1)
+            throw new UsageException("--weights " + wPath + " has no tensor '" + outName + "' (the output layer of " + model
+                    + "); give the state dict of a " + model + " under PyTorch names");
+        return Math.toIntExact(e.shape()[0]);
+    }
+
+}

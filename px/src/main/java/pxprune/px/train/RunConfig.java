@@ -1,0 +1,346 @@
+package pxprune.px.train;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import pxprune.core.io.Json;
+import pxprune.datasets.DatasetRegistry;
+import pxprune.nn.ModelRegistry;
+
+/**
+ * Everything that determines a run: what to prune and how (dataset, model, method, density,
+ * rounds, examples per class of the pruning split, seed) and how to train it (epochs, batch size,
+ * SGD learning rate, momentum, Nesterov, weight decay, step schedule, augmentation). Immutable and
+ * always valid: every constructor path goes through {@link #validate()}.
+ *
+ * <p>As JSON (config files, {@code config.json} in a run folder) the keys are snake_case:
+ * {@code dataset, model, method, density, rounds, examples_per_class, seed, epochs, batch_size, lr,
+ * momentum, nesterov, weight_decay, milestones, gamma, data_root, augment}. A config file may also
+ * name a {@code recipe} ({@link Recipes}) whose values fill the keys it leaves out (default
+ * {@code digits}). Unknown keys and values of the wrong JSON type are errors that name the key and
+ * the expected type. The run folder is named by {@link #hash()}: the first 12 hex digits of the
+ * SHA-256 of {@link #canonicalJson()} (all keys, sorted, compact).
+ *
+ * <p>Method {@code dense} trains without pruning and requires density 1.
+ */
+public record RunConfig(String dataset, String model, String method, double density, int rounds,
+                        int examplesPerClass, long seed, int epochs, int batchSize, double lr, double momentum,
+                        boolean nesterov, double weightDecay, List<Integer> milestones, double gamma,
+                        String dataRoot, boolean augment) {
+
+    /** the method name that means "no pruning" */
+    public static final String DENSE = "dense";
+
+    /** the JSON value types of the keys */
+    enum Type {
+        STRING("a string"), INT("an integer"), NUMBER("a number"), BOOL("a boolean (true or false)"),
+        INT_LIST("a list of integers, e.g. [80, 120]");
+
+        final String what;
+
+        Type(String what) { this.what = what; }
+    }
+
+    /** every key with its type, in the order they are documented */
+    static final Map<String, Type> KEYS = keys();
+
+    private static Map<String, Type> keys() {
+        Map<String, Type> m = new LinkedHashMap<>();
+        m.put("dataset", Type.STRING);
+        m.put("model", Type.STRING);
+        m.put("method", Type.STRING);
+        m.put("density", Type.NUMBER);
+        m.put("rounds", Type.INT);
+        m.put("examples_per_class", Type.INT);
+        m.put("seed", Type.INT);
+        m.put("epochs", Type.INT);
+        m.put("batch_size", Type.INT);
+        m.put("lr", Type.NUMBER);
+        m.put("momentum", Type.NUMBER);
+        m.put("nesterov", Type.BOOL);
+        m.put("weight_decay", Type.NUMBER);
+        m.put("milestones", Type.INT_LIST);
+        m.put("gamma", Type.NUMBER);
+        m.put("data_root", Type.STRING);
+        m.put("augment", Type.BOOL);
+        return java.util.Collections.unmodifiableMap(m);
+    }
+
+    public RunConfig {
+        milestones = List.copyOf(milestones);
+        validate(dataset, model, method, density, rounds, examplesPerClass, epochs, batchSize, lr, momentum, nesterov,
+                weightDecay, milestones, gamma, dataRoot);
+    }
+
+    /** the valid keys of a config file (plus {@code recipe}) */
+    public static List<String> keyNames() { return List.copyOf(KEYS.keySet()); }
+
+    // ------------------------------------------------------------------ validation
+    private static void validate(String dataset, String model, String method, double density, int rounds,
+                                 int examplesPerClass, int epochs, int batchSize, double lr, double momentum,
+                                 boolean nesterov, double weightDecay, List<Integer> milestones, double gamma,
+                                 String dataRoot) {
+        if (!DatasetRegistry.names().contains(dataset))
+            throw bad("dataset", "one of " + String.join(", ", DatasetRegistry.names()), quote(dataset));
+        if (!ModelRegistry.contains(model))
+            throw bad("model", "one of " + String.join(", ", ModelRegistry.names()), quote(model));
+        if (!Methods.names().contains(method))
+            throw bad("method", "one of " + String.join(", ", Methods.names()), quote(method));
+        if (!(density > 0 && density <= 1))
+            throw bad("density", "a number in (0, 1] (the fraction of prunable weights kept)", num(density));
+        if (method.equals(DENSE) && density != 1)
+            throw new ConfigException("config key 'density': method 'dense' keeps every weight, so density must be 1, got "
+                    + num(density) + "; set density=1 or choose a pruning method");
+        if (rounds < 1) throw bad("rounds", "an integer >= 1", String.valueOf(rounds));
+        if (examplesPerClass < 1) throw bad("examples_per_class", "an integer >= 1", String.valueOf(examplesPerClass));
+        if (epochs < 0) throw bad("epochs", "an integer >= 0", String.valueOf(epochs));
+        if (batchSize < 1) throw bad("batch_size", "an integer >= 1", String.valueOf(batchSize));
+        if (!(lr > 0) || !Double.isFinite(lr)) throw bad("lr", "a number > 0", num(lr));
+        if (!(momentum >= 0 && momentum < 1)) throw bad("momentum", "a number in [0, 1)", num(momentum));
+        if (nesterov && momentum == 0)
+            throw new ConfigException("config key 'nesterov': Nesterov momentum needs momentum > 0, got momentum=0; "
+                    + "set nesterov=false or a momentum such as 0.9");
+        if (!(weightDecay >= 0) || !Double.isFinite(weightDecay)) throw bad("weight_decay", "a number >= 0", num(weightDecay));
+        for (int i = 0; i < milestones.size(); i++) {
+            Integer m = milestones.get(i);
+            if (m == null || m < 1 || (i > 0 && m <= milestones.get(i - 1)))
+                throw bad("milestones", "strictly increasing epochs >= 1, e.g. [80, 120]", milestones.toString());
+        }
+        if (!(gamma > 0) || !Double.isFinite(gamma)) throw bad("gamma", "a number > 0 (the lr factor at each milestone)", num(gamma));
+        if (dataRoot == null || dataRoot.isEmpty())
+            throw bad("data_root", "a folder name (e.g. \"data\")", "an empty string");
+    }
+
+    private static ConfigException bad(String key, String expected, String got) {
+        return new ConfigException("config key '" + key + "': expected " + expected + ", got " + got);
+    }
+
+    private static String quote(String s) { return s == null ? "null" : "\"" + s + "\""; }
+
+    private static String num(double d) { return Double.toString(d); }
+
+    // ------------------------------------------------------------------ JSON form
+    /** the config as a JSON object: keys in documentation order, numbers as Long or Double */
+    public Map<String, Object> toMap() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("dataset", dataset);
+        m.put("model", model);
+        m.put("method", method);
+        m.put("density", density);
+        m.put("rounds", (long) rounds);
+        m.put("examples_per_class", (long) examplesPerClass);
+        m.put("seed", seed);
+        m.put("epochs", (long) epochs);
+        m.put("batch_size", (long) batchSize);
+        m.put("lr", lr);
+        m.put("momentum", momentum);
+        m.put("nesterov", nesterov);
+        m.put("weight_decay", weightDecay);
+        List<Object> ms = new ArrayList<>();
+        for (int v : milestones) ms.add((long) v);
+        m.put("milestones", ms);
+        m.put("gamma", gamma);
+        m.put("data_root", dataRoot);
+        m.put("augment", augment);
+        return m;
+    }
+
+    /** compact JSON with the keys sorted: the form that {@link #hash()} digests */
+    public String canonicalJson() { return Json.write(new TreeMap<>(toMap())); }
+
+    /** indented JSON with the keys sorted (config.json in a run folder) */
+    public String prettyJson() { return Json.pretty(new TreeMap<>(toMap())); }
+
+    /** the first 12 hex digits of SHA-256(canonicalJson()), the run folder's name */
+    public String hash() {
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(canonicalJson().getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(d).substring(0, 12);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is not available in this JVM", e);
+        }
+    }
+
+    /**
+     * This config with the given keys replaced (values typed as JSON gives them: String, Long or
+     * Integer, Double, Boolean, List of integers); the result is validated.
+     *
+     * @throws ConfigException for an unknown key, a value of the wrong type or out of range
+     */
+    public RunConfig with(Map<String, ?> changes) {
+        Map<String, Object> m = toMap();
+        for (Map.Entry<String, ?> e : changes.entrySet()) {
+            Type t = KEYS.get(e.getKey());
+            if (t == null) throw unknownKey(e.getKey());
+            m.put(e.getKey(), typed(e.getKey(), t, e.getValue()));
+        }
+        return fromTypedMap(m);
+    }
+
+    /** this config with one key replaced */
+    public RunConfig with(String key, Object value) {
+        Map<String, Object> one = new LinkedHashMap<>();
+        one.put(key, value);
+        return with(one);
+    }
+
+    /**
+     * Applies one {@code key=value} override (as {@code --set} on the command line): the value is
+     * read as the key's type (numbers, true/false, lists as {@code 80,120} or {@code [80,120]}).
+     */
+    public RunConfig withSet(String assignment) {
+        int eq = assignment.indexOf('=');
+        if (eq <= 0)
+            throw new ConfigException("--set " + assignment + ": expected key=value, e.g. --set epochs=10 (keys: "
+                    + String.join(", ", KEYS.keySet()) + ")");
+        String key = assignment.substring(0, eq).strip(), value = assignment.substring(eq + 1).strip();
+        Type t = KEYS.get(key);
+        if (t == null) throw unknownKey(key);
+        return with(key, parseValue(key, t, value));
+    }
+
+    static ConfigException unknownKey(String key) {
+        return new ConfigException("unknown config key '" + key + "'; valid keys: " + String.join(", ", KEYS.keySet())
+                + (key.equals("recipe") ? " (recipe is only read from config files)" : ""));
+    }
+
+    /** reads a --set value as the key's type */
+    static Object parseValue(String key, Type t, String v) {
+        try {
+            return switch (t) {
+                case STRING -> v;
+                case INT -> Long.parseLong(v);
+                case NUMBER -> {
+                    double d = Double.parseDouble(v);
+                    if (!Double.isFinite(d)) throw new NumberFormatException();
+                    yield d;
+                }
+                case BOOL -> {
+                    if (v.equalsIgnoreCase("true")) yield Boolean.TRUE;
+                    if (v.equalsIgnoreCase("false")) yield Boolean.FALSE;
+                    throw new NumberFormatException();
+                }
+                case INT_LIST -> {
+                    String s = v.startsWith("[") && v.endsWith("]") ? v.substring(1, v.length() - 1) : v;
+                    List<Object> out = new ArrayList<>();
+                    if (!s.isBlank()) for (String p : s.split(",")) out.add(Long.parseLong(p.strip()));
+                    yield out;
+                }
+            };
+        } catch (NumberFormatException e) {
+            throw new ConfigException("config key '" + key + "': expected " + t.what + ", got \"" + v + "\"");
+        }
+    }
+
+    /** checks a JSON value's type for a key and converts it to the canonical Java type */
+    static Object typed(String key, Type t, Object v) {
+        switch (t) {
+            case STRING -> { if (v instanceof String) return v; }
+            case INT -> {
+                if (v instanceof Long || v instanceof Integer) {
+                    long l = ((Number) v).longValue();
+                    if (!key.equals("seed") && (l < Integer.MIN_VALUE || l > Integer.MAX_VALUE))
+                        throw new ConfigException("config key '" + key + "': expected an integer that fits 32 bits, got " + l);
+                    return l;
+                }
+            }
+            case NUMBER -> {
+                if (v instanceof Number n && !(v instanceof Float) && Double.isFinite(n.doubleValue())) return n.doubleValue();
+                if (v instanceof Float f && Double.isFinite(f)) return f.doubleValue();
+            }
+            case BOOL -> { if (v instanceof Boolean) return v; }
+            case INT_LIST -> {
+                if (v instanceof List<?> l) {
+                    List<Object> out = new ArrayList<>();
+                    boolean ok = true;
+                    for (Object o : l) {
+                        if ((o instanceof Long || o instanceof Integer) && Math.abs(((Number) o).longValue()) <= Integer.MAX_VALUE)
+                            out.add(((Number) o).longValue());
+                        else ok = false;
+                    }
+                    if (ok) return out;
+                }
+                if (v instanceof int[] a) {
+                    List<Object> out = new ArrayList<>();
+                    for (int x : a) out.add((long) x);
+                    return out;
+                }
+            }
+        }
+        throw new ConfigException("config key '" + key + "': expected " + t.what + ", got " + describe(v));
+    }
+
+    private static String describe(Object v) {
+        if (v == null) return "null";
+        if (v instanceof String s) return "the string \"" + s + "\"";
+        if (v instanceof Boolean b) return "the boolean " + b;
+        if (v instanceof Double d) return "the number " + d;
+        if (v instanceof Number n) return "the integer " + n;
+        if (v instanceof List<?> l) return "the list " + Json.write(l);
+        if (v instanceof Map<?, ?>) return "an object";
+        return v.toString();
+    }
+
+    private static RunConfig fromTypedMap(Map<String, Object> m) {
+        @SuppressWarnings("unchecked")
+        List<Object> ms = (List<Object>) m.get("milestones");
+        List<Integer> milestones = new ArrayList<>();
+        for (Object o : ms) milestones.add(((Number) o).intValue());
+        return new RunConfig((String) m.get("dataset"), (String) m.get("model"), (String) m.get("method"),
+                (Double) m.get("density"), intOf(m, "rounds"), intOf(m, "examples_per_class"),
+                ((Number) m.get("seed")).longValue(), intOf(m, "epochs"), intOf(m, "batch_size"), (Double) m.get("lr"),
+                (Double) m.get("momentum"), (Boolean) m.get("nesterov"), (Double) m.get("weight_decay"), milestones,
+                (Double) m.get("gamma"), (String) m.get("data_root"), (Boolean) m.get("augment"));
+    }
+
+    private static int intOf(Map<String, Object> m, String k) { return ((Number) m.get(k)).intValue(); }
+
+    /**
+     * A config from a JSON object: {@code recipe} (optional, default {@code digits}) gives the
+     * values of the keys the object leaves out.
+     *
+     * @throws ConfigException naming the first bad key
+     */
+    public static RunConfig fromJson(Map<String, Object> json) {
+        Object r = json.getOrDefault("recipe", Recipes.DEFAULT);
+        if (!(r instanceof String name))
+            throw new ConfigException("config key 'recipe': expected a string (one of " + String.join(", ", Recipes.names())
+                    + "), got " + describe(r));
+        RunConfig base = Recipes.get(name);
+        Map<String, Object> rest = new LinkedHashMap<>(json);
+        rest.remove("recipe");
+        return base.with(rest);
+    }
+
+    /** a config from JSON text (see {@link #fromJson(Map)}) */
+    public static RunConfig parse(String jsonText) {
+        Object o;
+        try {
+            o = Json.parse(jsonText);
+        } catch (IllegalArgumentException | StringIndexOutOfBoundsException e) {
+            throw new ConfigException("the config is not valid JSON: " + e.getMessage());
+        }
+        if (!(o instanceof Map))
+            throw new ConfigException("a config must be a JSON object {\"key\": value, ...}, got " + describe(o));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> m = (Map<String, Object>) o;
+        return fromJson(m);
+    }
+
+    // ------------------------------------------------------------------ derived values
+    /** whether this run prunes (every method but {@code dense}) */
+    public boolean prunes() { return !method.equals(DENSE); }
+
+    /** the learning rate of epoch e (0-based): lr * gamma^(number of milestones <= e), as PyTorch's MultiStepLR */
+    public double lrAt(int epoch) {
+        double v = lr;
+        for (int m : milestones) if (m <= epoch) v *= gamma;
+        return v;
+    }
+}

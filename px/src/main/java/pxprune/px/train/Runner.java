@@ -1,0 +1,298 @@
+package pxprune.px.train;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+import pxprune.core.MemoryScope;
+import pxprune.core.Tensor;
+import pxprune.core.io.Json;
+import pxprune.datasets.Dataset;
+import pxprune.datasets.DatasetRegistry;
+import pxprune.datasets.PruningSplit;
+import pxprune.datasets.Transforms;
+import pxprune.nn.ModelRegistry;
+import pxprune.nn.Module;
+import pxprune.nn.StateDicts;
+import pxprune.px.Masks;
+import pxprune.px.Pruner;
+import pxprune.px.ScorerRegistry;
+import pxprune.px.ScoringData;
+
+/**
+ * One run, start to finish, in its folder {@code <runs>/<config hash>/}: prune, train, evaluate.
+ * Every stage leaves its result on disk before the next starts, so a run started again continues
+ * where it stopped: masks that exist are loaded (never scored again), training resumes from the
+ * last checkpoint, and a finished run is reported as done.
+ *
+ * <p>The folder: {@code config.json} (the full config), {@code split.csv} (the pruning split:
+ * {@code examples_per_class} examples of every class of the training set, drawn with the seed,
+ * no augmentation; the same for every method), {@code rounds.csv} (per round: target and reached
+ * density, whether an input-output path survives, seconds), {@code layers.csv} (per layer: shape,
+ * kept, density), {@code prune.json} (the pruner's summary), {@code masks.safetensors},
+ * {@code checkpoint.safetensors} and {@code metrics.jsonl} (per epoch, see {@link Trainer}),
+ * {@code weights.safetensors} (the trained state dict, PyTorch names) and {@code summary.json}
+ * (written last: test accuracy, density reached, pruning and training seconds).
+ *
+ * <p>Data: the train/test split of sets without an official one (digits, synthetic) is drawn
+ * with {@value #DATA_SPLIT_SEED} for every run, so runs of different seeds are tested on the same
+ * examples; sets with published channel statistics are normalised with them.
+ */
+public final class Runner {
+    public static final long DATA_SPLIT_SEED = 0;
+    /** the px scorers walk the pruning data in chunks of at most this many examples (memory only) */
+    public static final int SCORING_CHUNK = 256;
+    public static final String CONFIG = "config.json", SPLIT = "split.csv", MASKS = "masks.safetensors",
+            ROUNDS = "rounds.csv", LAYERS = "layers.csv", PRUNE = "prune.json", WEIGHTS = "weights.safetensors",
+            SUMMARY = "summary.json", LOCK = ".lock";
+
+    /** a finished run: its folder, its summary, and whether it had finished before this call */
+    public record Outcome(RunConfig config, Path dir, Map<String, Object> summary, boolean alreadyDone) {
+        public double testAcc() { return num("test_acc"); }
+        public double density() { return num("density"); }
+        public double pruningSeconds() { return num("pruning_seconds"); }
+        public double trainingSeconds() { return num("training_seconds"); }
+
+        private double num(String k) {
+            Object v = summary.get(k);
+            return v instanceof Number n ? n.doubleValue() : Double.NaN;
+        }
+    }
+
+    private Runner() {}
+
+    /** the folder of a config's run under runs */
+    public static Path folder(Path runs, RunConfig cfg) { return runs.resolve(cfg.hash()); }
+
+    /** the train and test sets of a config, normalised where the set has channel statistics */
+    public static Dataset[] data(RunConfig cfg) {
+        Path root = Path.of(cfg.dataRoot());
+        Dataset train = DatasetRegistry.load(cfg.dataset(), root, true, DATA_SPLIT_SEED);
+        Dataset test = DatasetRegistry.load(cfg.dataset(), root, false, DATA_SPLIT_SEED);
+        var stats = DatasetRegistry.stats(cfg.dataset());
+        if (stats.isPresent()) {
+            train = Transforms.normalize(train, stats.get());
+            test = Transforms.normalize(test, stats.get());
+        }
+        return new Dataset[] {train, test};
+    }
+
+    /** a freshly initialised model for the config and data (deterministic for the seed) */
+    public static Module model(RunConfig cfg, Dataset train) {
+        return ModelRegistry.create(cfg.model(), train.channels(), train.numClasses(), Math.min(train.height(), train.width()),
+                cfg.seed());
+    }
+
+    /**
+     * Runs (or resumes, or reports) the config's run under runs.
+     *
+     * @param log progress lines (stderr), or null
+     */
+    public static Outcome run(RunConfig cfg, Path runs, PrintStream log) throws IOException {
+        Path dir = folder(runs, cfg);
+        Files.createDirectories(dir);
+        try (FileChannel ch = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+             FileLock lock = ch.tryLock()) {
+            if (lock == null)
+                throw new IllegalStateException("run " + cfg.hash() + " is in progress in another process (" + dir
+                        + " is locked); wait for it to finish, or stop it and start this one again to resume");
+            // temporary files of a process that was killed while writing
+            try (Stream<Path> s = Files.list(dir)) {
+                for (Path p : s.filter(p -> p.getFileName().toString().endsWith(".tmp")).toList()) Files.deleteIfExists(p);
+            }
+            return runLocked(cfg, dir, log);
+        }
+    }
+
+    private static Outcome runLocked(RunConfig cfg, Path dir, PrintStream log) throws IOException {
+        checkOrWriteConfig(cfg, dir);
+        Path summaryFile = dir.resolve(SUMMARY);
+        if (Files.isRegularFile(summaryFile)) {
+            Map<String, Object> s = Json.parseObject(Files.readString(summaryFile, StandardCharsets.UTF_8));
+            if ("done".equals(s.get("status"))) {
+                if (log != null) log.printf("[%s] run %s is done (%s); delete the folder to run it again%n", cfg.method(), cfg.hash(), dir);
+                return new Outcome(cfg, dir, s, true);
+            }
+        }
+        String label = cfg.method();
+        Dataset[] d = data(cfg);
+        Dataset train = d[0], test = d[1];
+
+        Masks masks;
+        Map<String, Object> prune;
+        try (Module probe = model(cfg, train)) {
+            Path masksFile = dir.resolve(MASKS);
+            if (Files.isRegularFile(masksFile)) {
+                masks = Masks.load(masksFile, probe);
+                prune = readPrune(dir);
+                if (log != null) log.printf("[%s] masks loaded from %s (density %.6f); not pruning again%n", label, masksFile, masks.density());
+            } else {
+                Path splitFile = dir.resolve(SPLIT);
+                int[] split = split(cfg, train, splitFile);
+                prune = cfg.prunes() ? prune(cfg, probe, train, split, dir, log) : dense(cfg, probe, dir);
+                masks = Masks.load(masksFile, probe);
+            }
+        }
+
+        Trainer.Result result;
+        Map<String, Object> summary;
+        try (Module model = model(cfg, train)) {
+            result = new Trainer(cfg, train, test, dir, log, label).train(model, masks);
+            StateDicts.save(model, dir.resolve(WEIGHTS), Map.of("format", "pt", "config_hash", cfg.hash()));
+            EpochMetrics last = result.last();
+            double[] ev = last == null ? Trainer.evaluate(model, test) : new double[] {last.testLoss(), last.testAcc()};
+            summary = summary(cfg, masks, prune, result, ev, last);
+        }
+        writeAtomically(summaryFile, Json.pretty(summary));
+        return new Outcome(cfg, dir, summary, false);
+    }
+
+    // ------------------------------------------------------------------ stages
+    private static void checkOrWriteConfig(RunConfig cfg, Path dir) throws IOException {
+        Path f = dir.resolve(CONFIG);
+        if (Files.isRegularFile(f)) {
+            RunConfig there;
+            try {
+                there = RunConfig.parse(Files.readString(f, StandardCharsets.UTF_8));
+            } catch (ConfigException e) {
+                throw new IllegalStateException(f + " is not a valid config (" + e.getMessage() + "); delete the folder " + dir
+                        + " to start the run afresh");
+            }
+            if (!there.canonicalJson().equals(cfg.canonicalJson()))
+                throw new IllegalStateException(f + " holds another config (hash " + there.hash() + ") than this run ("
+                        + cfg.hash() + "); delete the folder " + dir + " to start the run afresh");
+            return;
+        }
+        writeAtomically(f, cfg.prettyJson());
+    }
+
+    /** the pruning split, read from the run folder when it is there (and checked), else drawn and saved */
+    private static int[] split(RunConfig cfg, Dataset train, Path file) {
+        if (Files.isRegularFile(file)) {
+            PruningSplit.Selection s = PruningSplit.read(file);
+            s.checkAgainst(train);
+            return s.indices();
+        }
+        int[] idx = PruningSplit.select(train, cfg.examplesPerClass(), cfg.seed());
+        Path tmp = file.resolveSibling(SPLIT + ".tmp");
+        PruningSplit.write(tmp, idx, train);
+        move(tmp, file);
+        return idx;
+    }
+
+    private static Map<String, Object> prune(RunConfig cfg, Module model, Dataset train, int[] split, Path dir, PrintStream log)
+            throws IOException {
+        Path tmp = dir.resolve(".prune-tmp");
+        deleteTree(tmp);
+        var batch = train.batch(split);
+        long t0 = System.nanoTime();
+        Pruner.Result r;
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor x = Tensor.of(batch.x(), batch.n(), batch.c(), batch.h(), batch.w());
+            ScoringData data = new ScoringData(x, batch.y(), train.numClasses(), cfg.seed(), Math.min(SCORING_CHUNK, batch.n()));
+            r = Pruner.run(model, ScorerRegistry.create(cfg.method()), data, new Pruner.Config(cfg.density(), cfg.rounds()), null,
+                    log == null ? null : RoundFilter.every(10, log));
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        if (log != null) log.printf(Locale.ROOT, "[%s] pruned to density %.6f in %d rounds, %.1fs%n", cfg.method(),
+                r.masks().density(), cfg.rounds(), seconds);
+        r.write(tmp);
+        Map<String, Object> p = new LinkedHashMap<>(r.summary());
+        p.put("wall_seconds", seconds);
+        Files.writeString(tmp.resolve(PRUNE), Json.pretty(p), StandardCharsets.UTF_8);
+        // the masks last: their presence means that pruning is complete
+        for (String f : new String[] {ROUNDS, LAYERS, PRUNE, MASKS}) move(tmp.resolve(f), dir.resolve(f));
+        deleteTree(tmp);
+        return p;
+    }
+
+    /** the all-ones masks of a dense run, with its (trivial) per-layer table */
+    private static Map<String, Object> dense(RunConfig cfg, Module model, Path dir) throws IOException {
+        Masks m = Masks.ones(model);
+        StringBuilder l = new StringBuilder("layer,shape,numel,kept,density\n");
+        for (String name : m.names())
+            l.append(name).append(',').append(String.join("x", java.util.Arrays.stream(m.shape(name)).mapToObj(String::valueOf).toList()))
+                    .append(',').append(m.numel(name)).append(',').append(m.kept(name)).append(",1\n");
+        writeAtomically(dir.resolve(LAYERS), l.toString());
+        writeAtomically(dir.resolve(ROUNDS), "round,target_density,density,connected,seconds\n");
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("method", RunConfig.DENSE);
+        p.put("target_density", 1.0);
+        p.put("rounds", 0L);
+        p.put("total", m.total());
+        p.put("kept", m.kept());
+        p.put("density", 1.0);
+        p.put("connected", true);
+        p.put("wall_seconds", 0.0);
+        writeAtomically(dir.resolve(PRUNE), Json.pretty(p));
+        m.save(dir.resolve(MASKS), RunConfig.DENSE, 0, cfg.seed());
+        return p;
+    }
+
+    private static Map<String, Object> readPrune(Path dir) throws IOException {
+        Path f = dir.resolve(PRUNE);
+        return Files.isRegularFile(f) ? Json.parseObject(Files.readString(f, StandardCharsets.UTF_8)) : Map.of();
+    }
+
+    private static Map<String, Object> summary(RunConfig cfg, Masks masks, Map<String, Object> prune, Trainer.Result result,
+                                               double[] ev, EpochMetrics last) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("status", "done");
+        s.put("config_hash", cfg.hash());
+        s.put("dataset", cfg.dataset());
+        s.put("model", cfg.model());
+        s.put("method", cfg.method());
+        s.put("target_density", cfg.density());
+        s.put("density", masks.density());
+        s.put("kept", masks.kept());
+        s.put("total", masks.total());
+        s.put("rounds", cfg.prunes() ? (long) cfg.rounds() : 0L);
+        s.put("connected", prune.getOrDefault("connected", null));
+        s.put("epochs", (long) cfg.epochs());
+        s.put("test_acc", ev[1]);
+        s.put("test_loss", ev[0]);
+        s.put("train_acc", last == null ? null : last.trainAcc());
+        s.put("train_loss", last == null ? null : last.trainLoss());
+        Object ps = prune.get("wall_seconds");
+        s.put("pruning_seconds", ps instanceof Number n ? n.doubleValue() : null);
+        s.put("training_seconds", result.seconds());
+        s.put("resumed_from_epoch", (long) result.startEpoch());
+        s.put("seed", cfg.seed());
+        s.put("weights", WEIGHTS);
+        return s;
+    }
+
+    // ------------------------------------------------------------------ files
+    /** writes text to file through a temporary file in the same folder and a rename (readable like any new file) */
+    public static void writeAtomically(Path file, String text) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
+        Files.writeString(tmp, text, StandardCharsets.UTF_8);
+        move(tmp, file);
+    }
+
+    private static void move(Path from, Path to) {
+        try {
+            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot move " + from + " to " + to + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) return;
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
+        }
+    }
+
+    static String fmt(double v) { return String.format(Locale.ROOT, "%.4f", v); }
+}

@@ -1,0 +1,123 @@
+package pxprune.px;
+
+import pxprune.core.Ops;
+import pxprune.core.Tensor;
+import pxprune.nn.BatchNorm;
+import pxprune.nn.Conv2d;
+import pxprune.nn.Init;
+import pxprune.nn.Interpreter;
+import pxprune.nn.Linear;
+import pxprune.nn.Module;
+
+/** Small test-only models: bias-free ReLU MLPs and CNNs, with and without batch norm. */
+final class TinyModels {
+    private TinyModels() {}
+
+    /** Linear(sizes[0] -> sizes[1]), ReLU, ..., Linear(-> sizes[last]); no biases unless asked */
+    static final class Mlp extends Module {
+        final Linear[] fc;
+
+        Mlp(long seed, boolean bias, int... sizes) {
+            Init init = new Init(seed);
+            fc = new Linear[sizes.length - 1];
+            for (int i = 0; i < fc.length; i++) fc[i] = registerModule("fc" + i, new Linear(sizes[i], sizes[i + 1], bias, init));
+        }
+
+        Mlp(long seed, int... sizes) { this(seed, false, sizes); }
+
+        @Override public Tensor forward(Tensor x, Interpreter it) {
+            for (int i = 0; i < fc.length; i++) {
+                x = fc[i].forward(x, it);
+                if (i < fc.length - 1) x = it.relu(x);
+            }
+            return x;
+        }
+    }
+
+    /**
+     * On 1 x 4 x 4 inputs: conv1 1->2 (3x3, stride 1, pad 1) [bn1] ReLU, conv2 2->3 (3x3, stride 2,
+     * pad 1) [bn2] ReLU, flatten (3 x 2 x 2), fc 12 -> 2. No biases (unless asked).
+     */
+    static final class Cnn extends Module {
+        final Conv2d conv1, conv2;
+        final BatchNorm bn1, bn2;
+        final Linear fc;
+
+        Cnn(long seed, boolean bn, boolean bias) {
+            Init init = new Init(seed);
+            conv1 = registerModule("conv1", new Conv2d(1, 2, 3, 1, 1, bias, init));
+            bn1 = bn ? registerModule("bn1", new BatchNorm(2)) : null;
+            conv2 = registerModule("conv2", new Conv2d(2, 3, 3, 2, 1, bias, init));
+            bn2 = bn ? registerModule("bn2", new BatchNorm(3)) : null;
+            fc = registerModule("fc", new Linear(12, 2, bias, init));
+        }
+
+        @Override public Tensor forward(Tensor x, Interpreter it) {
+            Tensor h = conv1.forward(x, it);
+            if (bn1 != null) h = bn1.forward(h, it);
+            h = it.relu(h);
+            h = conv2.forward(h, it);
+            if (bn2 != null) h = bn2.forward(h, it);
+            h = it.relu(h);
+            return fc.forward(Ops.flatten(h, 1), it);
+        }
+    }
+
+    /** overwrites a tensor's values */
+    static void set(Tensor t, double... v) {
+        switch (t.dtype()) {
+            case F32 -> { float[] f = new float[v.length]; for (int i = 0; i < v.length; i++) f[i] = (float) v[i]; t.backend().upload(f, t.ptr()); }
+            case F64 -> t.backend().upload(v, t.ptr());
+            case I32 -> { int[] f = new int[v.length]; for (int i = 0; i < v.length; i++) f[i] = (int) v[i]; t.backend().upload(f, t.ptr()); }
+        }
+    }
+
+    /** gives every batch norm non-trivial gamma, beta, running mean and variance */
+    static void perturbBatchNorms(Module model, long seed) {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        for (Module m : model.namedModules().values()) {
+            if (!(m instanceof BatchNorm bn)) continue;
+            int c = bn.channels;
+            double[] g = new double[c], b = new double[c], mu = new double[c], var = new double[c];
+            for (int i = 0; i < c; i++) {
+                g[i] = 0.5 + r.nextDouble();
+                b[i] = r.nextDouble() - 0.5;
+                mu[i] = 0.3 * (r.nextDouble() - 0.5);
+                var[i] = 0.5 + r.nextDouble();
+            }
+            set(bn.weight(), g);
+            set(bn.bias(), b);
+            set(bn.runningMean(), mu);
+            set(bn.runningVar(), var);
+        }
+    }
+
+    /** n random inputs of the given per-sample shape, N(0,1) */
+    static Tensor randomInputs(long seed, int n, int... sample) {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        int per = 1;
+        for (int s : sample) per *= s;
+        float[] x = new float[n * per];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (Math.sqrt(-2 * Math.log(1 - r.nextDouble())) * Math.cos(2 * Math.PI * r.nextDouble()));
+        int[] shape = new int[sample.length + 1];
+        shape[0] = n;
+        System.arraycopy(sample, 0, shape, 1, sample.length);
+        return Tensor.of(x, shape);
+    }
+
+    /** random masks keeping about the given fraction of every layer (at least one weight per layer) */
+    static Masks randomMasks(Module model, double keep, long seed) {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        Masks ones = Masks.ones(model);
+        java.util.Map<String, float[]> v = new java.util.LinkedHashMap<>();
+        java.util.Map<String, int[]> s = new java.util.LinkedHashMap<>();
+        for (String n : ones.names()) {
+            float[] m = new float[(int) ones.numel(n)];
+            for (int i = 0; i < m.length; i++) m[i] = r.nextDouble() < keep ? 1f : 0f;
+            m[0] = 1f;
+            v.put(n, m);
+            s.put(n, ones.shape(n));
+        }
+        return Masks.of(v, s);
+    }
+}
