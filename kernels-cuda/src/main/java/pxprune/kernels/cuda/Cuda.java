@@ -1,0 +1,392 @@
+package pxprune.kernels.cuda;
+
+import static org.bytedeco.cuda.global.cublas.CUBLAS_DEFAULT_MATH;
+import static org.bytedeco.cuda.global.cublas.cublasCreate_v2;
+import static org.bytedeco.cuda.global.cublas.cublasGetStatusString;
+import static org.bytedeco.cuda.global.cublas.cublasSetMathMode;
+import static org.bytedeco.cuda.global.cudart.*;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import org.bytedeco.cuda.cublas.cublasContext;
+import org.bytedeco.cuda.cudart.CUctx_st;
+import org.bytedeco.cuda.cudart.CUfunc_st;
+import org.bytedeco.cuda.cudart.CUmod_st;
+import org.bytedeco.cuda.global.cublas;
+import org.bytedeco.cuda.global.cudart;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
+
+/**
+ * The process-wide CUDA state behind the backend: one device (system property
+ * {@code pxprune.cuda.device} or environment variable {@code PXPRUNE_CUDA_DEVICE}, default 0), its
+ * primary context (made current on every thread that uses it), the PTX modules of the native
+ * module's kernels (loaded with cuModuleLoadData, kernels looked up by name and launched with
+ * cuLaunchKernel), and one cuBLAS handle. Everything runs on the legacy default stream, so
+ * operations are ordered and a device-to-host copy waits for the work before it. With
+ * {@code -Dpxprune.cuda.sync=true} every launch is followed by a synchronisation, so that a
+ * failing kernel is named in the exception.
+ */
+final class Cuda {
+    /** threads per block of every kernel (PXC_BLOCK in pxcuda.cuh) */
+    static final int BLOCK = 256;
+    static final String PTX_DIR = "/pxprune/cuda/";
+
+    private static Cuda instance;
+    private static RuntimeException failure;
+
+    /** the shared instance; throws, now and on every later call, with the reason CUDA cannot be used */
+    static synchronized Cuda get() {
+        if (instance != null) return instance;
+        if (failure != null) throw failure;
+        try {
+            instance = new Cuda();
+            return instance;
+        } catch (RuntimeException e) {
+            failure = e;
+        } catch (LinkageError e) {
+            failure = new IllegalStateException(libraryMessage(e), e);
+        }
+        throw failure;
+    }
+
+    final int device;
+    final String deviceName;
+    final int ccMajor, ccMinor, driverVersion;
+    final String arch;
+    final boolean syncEveryLaunch = Boolean.getBoolean("pxprune.cuda.sync");
+    private final boolean asyncAlloc;
+    private final CUctx_st ctx = new CUctx_st();
+    final cublasContext blas = new cublasContext();
+    /** why cuBLAS is not used (matrix products then run on pxprune's own kernel), or null when it is */
+    final String cublasMissing;
+    private final List<CUmod_st> modules = new ArrayList<>();
+    private final ConcurrentHashMap<String, CUfunc_st> functions = new ConcurrentHashMap<>();
+    private final ThreadLocal<Boolean> bound = ThreadLocal.withInitial(() -> false);
+    private final ThreadLocal<Args> args = ThreadLocal.withInitial(Args::new);
+
+    private Cuda() {
+        try {
+            Loader.load(cudart.class);
+        } catch (UnsatisfiedLinkError e) {
+            throw new IllegalStateException(libraryMessage(e), e);
+        }
+        drv(cuInit(0), "cuInit");
+        int[] v = new int[1];
+        drv(cuDriverGetVersion(v), "cuDriverGetVersion");
+        driverVersion = v[0];
+        drv(cuDeviceGetCount(v), "cuDeviceGetCount");
+        int count = v[0];
+        if (count == 0) throw new IllegalStateException("the NVIDIA driver (CUDA " + version(driverVersion) + ") sees no device");
+        device = chosenDevice();
+        if (device < 0 || device >= count)
+            throw new IllegalStateException("CUDA device " + device + " was asked for (pxprune.cuda.device / PXPRUNE_CUDA_DEVICE)"
+                    + " but there are " + count);
+        drv(cuDeviceGet(v, device), "cuDeviceGet");
+        int dev = v[0];
+        drv(cuDeviceGetAttribute(v, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev), "cuDeviceGetAttribute");
+        ccMajor = v[0];
+        drv(cuDeviceGetAttribute(v, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev), "cuDeviceGetAttribute");
+        ccMinor = v[0];
+        byte[] name = new byte[256];
+        drv(cuDeviceGetName(name, name.length, dev), "cuDeviceGetName");
+        deviceName = cString(name);
+        if (ccMajor < 8)
+            throw new IllegalStateException(deviceName + " has compute capability " + ccMajor + "." + ccMinor
+                    + "; pxprune's CUDA kernels are built for 8.0 (A100) and newer");
+
+        drv(cuDevicePrimaryCtxRetain(ctx, dev), "cuDevicePrimaryCtxRetain");
+        drv(cuCtxSetCurrent(ctx), "cuCtxSetCurrent");
+        rt(cudaSetDevice(device), "cudaSetDevice");
+        bound.set(true);
+
+        Properties build = ptxBuild();
+        arch = ccMajor >= 9 ? "sm_90" : "sm_80";
+        for (String m : build.getProperty("modules", "").split(","))
+            if (!m.isBlank()) loadModule(m.trim(), build.getProperty("nvcc", "nvcc"));
+
+        String noBlas = null;
+        if (Boolean.getBoolean("pxprune.cuda.nocublas")) noBlas = "disabled with -Dpxprune.cuda.nocublas=true";
+        else {
+            try {
+                Loader.load(cublas.class);
+                blasCheck(cublasCreate_v2(blas), "cublasCreate");
+                blasCheck(cublasSetMathMode(blas, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+            } catch (UnsatisfiedLinkError e) {
+                noBlas = libraryMessage(e);
+            } catch (LinkageError | IllegalStateException e) {
+                noBlas = String.valueOf(e.getMessage());
+            }
+        }
+        cublasMissing = noBlas;
+        asyncAlloc = cudaDeviceGetAttribute(v, cudaDevAttrMemoryPoolsSupported, device) == 0 && v[0] != 0;
+    }
+
+    private static int chosenDevice() {
+        String s = System.getProperty("pxprune.cuda.device", System.getenv("PXPRUNE_CUDA_DEVICE"));
+        if (s == null || s.isBlank()) return 0;
+        try {
+            return Integer.parseInt(s.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalStateException("pxprune.cuda.device / PXPRUNE_CUDA_DEVICE must be a device number, got '" + s + "'");
+        }
+    }
+
+    /** what native/src/main/cuda/build-ptx.sh recorded about the PTX build */
+    static Properties ptxBuild() {
+        Properties p = new Properties();
+        try (InputStream in = Cuda.class.getResourceAsStream(PTX_DIR + "ptx-build.properties")) {
+            if (in == null)
+                throw new IllegalStateException("the CUDA kernels are not on the class path (no " + PTX_DIR
+                        + "ptx-build.properties in pxprune-native); rebuild pxprune-native");
+            p.load(in);
+        } catch (IOException e) {
+            throw new IllegalStateException("reading " + PTX_DIR + "ptx-build.properties: " + e, e);
+        }
+        if (!"built".equals(p.getProperty("status")))
+            throw new IllegalStateException("the CUDA kernels were not compiled when pxprune-native was built ("
+                    + p.getProperty("reason", "no reason recorded") + "); rebuild it where nvcc is installed: "
+                    + "mvn install -pl native (see bench/README.md)");
+        return p;
+    }
+
+    /** a PTX file of the native module as text, or null if absent */
+    static String ptxText(String arch, String module) {
+        try (InputStream in = Cuda.class.getResourceAsStream(PTX_DIR + arch + "/" + module + ".ptx")) {
+            return in == null ? null : new String(in.readAllBytes(), StandardCharsets.US_ASCII);
+        } catch (IOException e) {
+            throw new IllegalStateException("reading the PTX of " + module + ": " + e, e);
+        }
+    }
+
+    private void loadModule(String name, String nvcc) {
+        String text = ptxText(arch, name);
+        if (text == null)
+            throw new IllegalStateException("PTX " + PTX_DIR + arch + "/" + name + ".ptx is missing from pxprune-native; rebuild it");
+        CUmod_st mod = new CUmod_st();
+        int r = loadPtx(mod, text);
+        if (r == CUDA_ERROR_UNSUPPORTED_PTX_VERSION) {
+            // PTX from a newer nvcc than the driver: our kernels use no recent PTX feature, so
+            // declaring the ISA version the driver knows usually works.
+            String isa = ptxIsa(driverVersion);
+            if (isa != null) r = loadPtx(mod, withPtxIsa(text, isa));
+            if (r != CUDA_SUCCESS)
+                throw new IllegalStateException("the NVIDIA driver (CUDA " + version(driverVersion) + ") cannot load the PTX of "
+                        + name + " built by " + nvcc + " (" + errorName(r) + "); update the driver, or rebuild pxprune-native"
+                        + " with an nvcc no newer than the driver (-Dpxprune.nvcc=/path/to/nvcc)");
+        }
+        drv(r, "cuModuleLoadData(" + arch + "/" + name + ".ptx)");
+        modules.add(mod);
+    }
+
+    private static int loadPtx(CUmod_st mod, String text) {
+        try (BytePointer image = new BytePointer(text)) { // NUL-terminated
+            return cuModuleLoadData(mod, image);
+        }
+    }
+
+    /** the PTX text declaring ISA version isa (e.g. "8.5") instead of the one nvcc wrote */
+    static String withPtxIsa(String ptx, String isa) {
+        return ptx.replaceFirst("(?m)^\\.version \\d+\\.\\d+\\s*$", ".version " + isa);
+    }
+
+    /** the newest PTX ISA a driver of this CUDA version accepts (null: unknown) */
+    static String ptxIsa(int driverVersion) {
+        int major = driverVersion / 1000, minor = driverVersion % 1000 / 10;
+        if (major == 11) return "7." + Math.min(minor, 8);
+        if (major == 12) return switch (minor) {
+            case 0, 1, 2, 3, 4, 5 -> "8." + minor;
+            case 6, 7 -> "8.5";
+            case 8 -> "8.7";
+            default -> "8.8";
+        };
+        return null;
+    }
+
+    static String version(int v) { return v / 1000 + "." + v % 1000 / 10; }
+
+    // ------------------------------------------------------------------ threads, kernels
+
+    /** makes the context current on this thread (once per thread) */
+    void bind() {
+        if (!bound.get()) {
+            drv(cuCtxSetCurrent(ctx), "cuCtxSetCurrent");
+            rt(cudaSetDevice(device), "cudaSetDevice");
+            bound.set(true);
+        }
+    }
+
+    CUfunc_st function(String name) {
+        CUfunc_st f = functions.get(name);
+        if (f != null) return f;
+        for (CUmod_st m : modules) {
+            CUfunc_st g = new CUfunc_st();
+            if (cuModuleGetFunction(g, m, name) == CUDA_SUCCESS) {
+                functions.put(name, g);
+                return g;
+            }
+        }
+        throw new IllegalStateException("CUDA kernel " + name + " is not in the loaded PTX (" + arch
+                + "); pxprune-native and pxprune-kernels-cuda are out of step: rebuild both");
+    }
+
+    /** this thread's argument list, emptied */
+    Args args() { return args.get().reset(); }
+
+    /** launches kernel with a grid of blocks x by x bz blocks of {@link #BLOCK} threads */
+    void launch(String kernel, long blocks, int by, int bz, Args a) {
+        if (blocks <= 0 || by <= 0 || bz <= 0) return;
+        if (blocks > Integer.MAX_VALUE) throw new IllegalArgumentException("grid too large for " + kernel + ": " + blocks);
+        bind();
+        CUfunc_st f = function(kernel);
+        drv(cuLaunchKernel(f, (int) blocks, by, bz, BLOCK, 1, 1, 0, null, a.params, null), "launching " + kernel);
+        if (syncEveryLaunch) drv(cuCtxSynchronize(), "kernel " + kernel);
+    }
+
+    /** a 1-D grid-stride launch over n elements */
+    void launch1d(String kernel, long n, Args a) {
+        launch(kernel, gridFor(n), 1, 1, a);
+    }
+
+    static long gridFor(long n) {
+        return Math.min((n + BLOCK - 1) / BLOCK, 1L << 20);
+    }
+
+    /**
+     * Kernel arguments in one native buffer, each at an 8-byte aligned slot, with the array of
+     * slot addresses cuLaunchKernel reads. Reused per thread (the driver copies the values at launch).
+     */
+    static final class Args {
+        private final BytePointer buf = new BytePointer(4096);
+        private final LongPointer slots = new LongPointer(64);
+        final PointerPointer<?> params = new PointerPointer<>(slots);
+        private int n;
+        private long off;
+
+        Args reset() { n = 0; off = 0; return this; }
+
+        private long slot(int bytes) {
+            if (n == 64 || off + bytes > 4096) throw new IllegalStateException("too many kernel arguments");
+            long o = off;
+            slots.put(n++, buf.address() + o);
+            off = (o + bytes + 7) & ~7L;
+            return o;
+        }
+
+        Args ptr(Pointer p) { buf.putLong(slot(8), address(p)); return this; }
+        Args i32(int v) { buf.putInt(slot(4), v); return this; }
+        Args i64(long v) { buf.putLong(slot(8), v); return this; }
+        Args f64(double v) { buf.putDouble(slot(8), v); return this; }
+
+        /** a struct of ints passed by value */
+        Args ints(int... v) {
+            long o = slot(4 * v.length);
+            for (int i = 0; i < v.length; i++) buf.putInt(o + 4L * i, v[i]);
+            return this;
+        }
+    }
+
+    /** the device address a (byte-positioned) pointer stands for; 0 for null */
+    static long address(Pointer p) {
+        return p == null || p.isNull() ? 0 : p.address() + p.position() * p.sizeof();
+    }
+
+    // ------------------------------------------------------------------ memory
+
+    Pointer malloc(long bytes) {
+        bind();
+        Pointer p = new Pointer();
+        int r = cudaMalloc(p, Math.max(1, bytes));
+        if (r == cudaErrorMemoryAllocation)
+            throw new OutOfMemoryError("pxprune: CUDA out of memory allocating " + bytes + " bytes on " + deviceName);
+        rt(r, "cudaMalloc(" + bytes + " bytes)");
+        return p;
+    }
+
+    void free(Pointer p) {
+        bind();
+        rt(cudaFree(p), "cudaFree");
+    }
+
+    /** temporary device memory, ordered on the stream (no synchronisation) where the device has memory pools */
+    Pointer scratch(long bytes) {
+        if (!asyncAlloc) return malloc(bytes);
+        bind();
+        Pointer p = new Pointer();
+        int r = cudaMallocAsync(p, Math.max(1, bytes), null);
+        if (r == cudaErrorMemoryAllocation)
+            throw new OutOfMemoryError("pxprune: CUDA out of memory allocating " + bytes + " bytes of scratch on " + deviceName);
+        rt(r, "cudaMallocAsync(" + bytes + " bytes)");
+        return p;
+    }
+
+    void freeScratch(Pointer p) {
+        if (!asyncAlloc) { free(p); return; }
+        rt(cudaFreeAsync(p, null), "cudaFreeAsync");
+    }
+
+    // ------------------------------------------------------------------ errors
+
+    static void drv(int r, String what) {
+        if (r != CUDA_SUCCESS) throw new IllegalStateException("CUDA " + what + " failed: " + errorName(r));
+    }
+
+    static String errorName(int r) {
+        try (PointerPointer<?> name = new PointerPointer<>(1); PointerPointer<?> desc = new PointerPointer<>(1)) {
+            String n = cuGetErrorName(r, name) == CUDA_SUCCESS ? name.getString(0) : "CUresult " + r;
+            String d = cuGetErrorString(r, desc) == CUDA_SUCCESS ? desc.getString(0) : null;
+            return d == null ? n : n + " (" + d + ")";
+        }
+    }
+
+    static void rt(int r, String what) {
+        if (r != 0) {
+            BytePointer n = cudaGetErrorName(r), d = cudaGetErrorString(r);
+            throw new IllegalStateException("CUDA " + what + " failed: " + (n == null ? "error " + r : n.getString())
+                    + (d == null ? "" : " (" + d.getString() + ")"));
+        }
+    }
+
+    static void blasCheck(int r, String what) {
+        if (r != 0) {
+            BytePointer s = cublasGetStatusString(r);
+            throw new IllegalStateException("cuBLAS " + what + " failed: " + (s == null ? "status " + r : s.getString()));
+        }
+    }
+
+    /** why the CUDA libraries could not be loaded, in words */
+    static String libraryMessage(Throwable e) {
+        String detail = null;
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause())
+            if (t.getMessage() != null) detail = t.getMessage();
+        if (detail == null) detail = e.toString();
+        if (detail.contains("libcuda.so"))
+            return "the NVIDIA driver library libcuda.so.1 was not found (" + detail + ")";
+        if (detail.contains("libcudart"))
+            return "the CUDA 12 runtime library libcudart.so.12 was not found (" + detail + "); install a CUDA 12.x runtime"
+                    + " (for instance pip install nvidia-cuda-runtime-cu12) and put its lib folder on LD_LIBRARY_PATH";
+        if (detail.contains("libcublas"))
+            return "cuBLAS 12 (libcublas.so.12, libcublasLt.so.12) was not found (" + detail + ")";
+        return "the CUDA libraries could not be loaded (" + detail + ")";
+    }
+
+    private static String cString(byte[] b) {
+        int n = 0;
+        while (n < b.length && b[n] != 0) n++;
+        return new String(b, 0, n, StandardCharsets.UTF_8);
+    }
+
+    @Override public String toString() {
+        return deviceName + " (device " + device + ", compute capability " + ccMajor + "." + ccMinor + ", driver CUDA "
+                + version(driverVersion) + ", PTX " + arch + ", gemm: "
+                + (cublasMissing == null ? "cuBLAS" : "pxprune's kernel, no cuBLAS: " + cublasMissing) + ")";
+    }
+}

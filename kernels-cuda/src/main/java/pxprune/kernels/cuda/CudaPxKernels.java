@@ -1,0 +1,88 @@
+package pxprune.kernels.cuda;
+
+import java.util.List;
+import org.bytedeco.javacpp.Pointer;
+import pxprune.kernels.ConvGeometry;
+import pxprune.kernels.DType;
+import pxprune.kernels.Device;
+import pxprune.kernels.PxKernels;
+
+/**
+ * {@link PxKernels} on CUDA: each method is one launch of a kernel of
+ * native/src/main/cuda/pxfused.cu, reading the weights (mask, or theta and mask) and the gate
+ * where they are, with no intermediate buffers. A and P's forward are an implicit-GEMM
+ * convolution (64x64 output tiles) with the weight transform on load and the gate in the epilogue.
+ */
+public final class CudaPxKernels implements PxKernels {
+    private static CudaPxKernels instance;
+
+    static final List<String> KERNELS = List.of("pxf_act_conv_w32_g32", "pxf_act_conv_w32_g64", "pxf_act_conv_w64_g32",
+            "pxf_act_conv_w64_g64", "pxf_path_conv_fwd_f32", "pxf_path_conv_fwd_f64", "pxf_path_conv_bwd_data_f32",
+            "pxf_path_conv_bwd_data_f64", "pxf_path_conv_score_f32", "pxf_path_conv_score_f64",
+            "pxf_path_conv_score_thread_f32", "pxf_path_conv_score_thread_f64");
+
+    /** up to this many output positions (n * oh * ow), a thread per weight sums them; beyond, a block per weight */
+    private static final long SCORE_THREAD_COLS = 2048;
+
+    private static final int TILE = 64;
+    private final Cuda cuda;
+
+    private CudaPxKernels(Cuda cuda) { this.cuda = cuda; }
+
+    static synchronized CudaPxKernels instance() {
+        if (instance == null) instance = new CudaPxKernels(Cuda.get());
+        return instance;
+    }
+
+    @Override public Device device() { return Device.CUDA; }
+
+    /** the PxcConv struct of pxcuda.cuh */
+    private static int[] geometry(ConvGeometry g) {
+        return new int[] {g.n(), g.c(), g.h(), g.w(), g.k(), g.kh(), g.kw(), g.sh(), g.sw(), g.ph(), g.pw(), g.dh(), g.dw(),
+                g.oh(), g.ow(), g.groups()};
+    }
+
+    private static String suffix(DType t, String what) {
+        return switch (t) {
+            case F32 -> "32";
+            case F64 -> "64";
+            default -> throw new IllegalArgumentException(what + " must be F32 or F64, got " + t);
+        };
+    }
+
+    /** the implicit-GEMM grid: output pixels x output channels per group x groups */
+    private void launchTiled(String kernel, ConvGeometry g, Cuda.Args a) {
+        long cols = (long) g.n() * g.oh() * g.ow();
+        int kg = g.k() / g.groups();
+        long by = (kg + TILE - 1) / TILE;
+        if (by > 65535 || g.groups() > 65535) throw new IllegalArgumentException("convolution too wide for " + kernel + ": " + g);
+        cuda.launch(kernel, (cols + TILE - 1) / TILE, (int) by, g.groups(), a);
+    }
+
+    @Override
+    public void activationConv(ConvGeometry g, Pointer x, Pointer mask, DType maskType, Pointer gate, DType gateType, Pointer y) {
+        String gs = gate == null ? "64" : suffix(gateType, "activationConv: gate type");
+        String kernel = "pxf_act_conv_w" + suffix(maskType, "activationConv: mask type") + "_g" + gs;
+        launchTiled(kernel, g, cuda.args().ptr(x).ptr(mask).ptr(gate).ptr(y).ints(geometry(g)));
+    }
+
+    @Override public void pathConvForward(DType t, ConvGeometry g, Pointer x, Pointer theta, Pointer mask, Pointer y) {
+        launchTiled("pxf_path_conv_fwd_f" + suffix(t, "pathConvForward: type"), g,
+                cuda.args().ptr(x).ptr(theta).ptr(mask).ptr(y).ints(geometry(g)));
+    }
+
+    @Override public void pathConvBackwardData(DType t, ConvGeometry g, Pointer gy, Pointer theta, Pointer mask, Pointer gx) {
+        long total = (long) g.n() * g.c() * g.h() * g.w();
+        cuda.launch1d("pxf_path_conv_bwd_data_f" + suffix(t, "pathConvBackwardData: type"), total,
+                cuda.args().ptr(gy).ptr(theta).ptr(mask).ptr(gx).ints(geometry(g)));
+    }
+
+    @Override
+    public void pathConvScore(DType t, ConvGeometry g, Pointer x, Pointer gy, Pointer theta, Pointer mask, Pointer score) {
+        long weights = (long) g.k() * g.groupRows(), cols = (long) g.n() * g.oh() * g.ow();
+        Cuda.Args a = cuda.args().ptr(x).ptr(gy).ptr(theta).ptr(mask).ptr(score).ints(geometry(g));
+        String s = suffix(t, "pathConvScore: type");
+        if (cols <= SCORE_THREAD_COLS) cuda.launch1d("pxf_path_conv_score_thread_f" + s, weights, a);
+        else cuda.launch("pxf_path_conv_score_f" + s, Math.min(weights, 1L << 20), 1, 1, a);
+    }
+}

@@ -1,0 +1,95 @@
+package pxprune.kernels.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.abort;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+import pxprune.kernels.Backend;
+import pxprune.kernels.Backends;
+import pxprune.kernels.Device;
+import pxprune.kernels.DeviceUnavailableException;
+
+/** Checks that hold with or without a GPU: the PTX build, and a clear failure where CUDA cannot be used. */
+class CudaBuildTest {
+    static Properties ptxBuild() throws IOException {
+        Properties p = new Properties();
+        try (InputStream in = CudaBuildTest.class.getResourceAsStream(Cuda.PTX_DIR + "ptx-build.properties")) {
+            assertNotNull(in, "pxprune-native must record its PTX build in " + Cuda.PTX_DIR + "ptx-build.properties");
+            p.load(in);
+        }
+        return p;
+    }
+
+    /** every kernel the Java side launches, by name */
+    static List<String> kernelNames() {
+        List<String> names = new ArrayList<>();
+        for (String k : CudaBackend.TYPED_KERNELS) { names.add(k + "_f32"); names.add(k + "_f64"); }
+        names.addAll(CudaBackend.OTHER_KERNELS);
+        names.addAll(CudaPxKernels.KERNELS);
+        return names;
+    }
+
+    @Test void ptxWasBuiltForEveryKernelWhereNvccExists() throws IOException {
+        Properties p = ptxBuild();
+        if (!"built".equals(p.getProperty("status")))
+            abort("CUDA kernels were not compiled when pxprune-native was built: " + p.getProperty("reason"));
+        String[] modules = p.getProperty("modules").split(",");
+        for (String arch : new String[] {"sm_80", "sm_90"}) {
+            StringBuilder all = new StringBuilder();
+            for (String m : modules) {
+                String text = Cuda.ptxText(arch, m);
+                assertNotNull(text, "missing PTX " + arch + "/" + m);
+                assertTrue(text.contains(".target " + arch), m + " is not PTX for " + arch);
+                all.append(text);
+            }
+            for (String k : kernelNames())
+                assertTrue(all.indexOf(".entry " + k + "(") >= 0, "kernel " + k + " is not in the " + arch + " PTX");
+        }
+    }
+
+    @Test void cudaIsUsableOrSaysWhyNot() {
+        String why = Backends.unavailableReason(Device.CUDA);
+        if (why == null) {
+            Backend b = Backends.of(Device.CUDA);
+            assertTrue(b instanceof CudaBackend);
+            System.out.println("CUDA backend: " + ((CudaBackend) b).describe());
+            assertNotNull(Backends.px(Device.CUDA));
+            return;
+        }
+        System.out.println("CUDA unavailable, as expected on this machine: " + why);
+        assertTrue(why.startsWith("no CUDA device/driver found: "), why);
+        DeviceUnavailableException e = assertThrows(DeviceUnavailableException.class, () -> Backends.of(Device.CUDA));
+        assertTrue(e.getMessage().equals(why), e.getMessage());
+        assertThrows(DeviceUnavailableException.class, () -> Backends.px(Device.CUDA));
+    }
+
+    /** PTX from a newer nvcc than the driver is loaded again declaring the ISA the driver knows */
+    @Test void ptxIsaFallback() throws IOException {
+        assertEquals("8.5", Cuda.ptxIsa(12060));
+        assertEquals("8.0", Cuda.ptxIsa(12000));
+        assertEquals("8.8", Cuda.ptxIsa(12090));
+        assertEquals("7.8", Cuda.ptxIsa(11080));
+        assertNull(Cuda.ptxIsa(13000));
+        if (!"built".equals(ptxBuild().getProperty("status"))) return;
+        String ptx = Cuda.ptxText("sm_80", "pxcuda");
+        String patched = Cuda.withPtxIsa(ptx, "8.0");
+        String[] a = ptx.split("\n", -1), b = patched.split("\n", -1);
+        assertEquals(a.length, b.length);
+        int changed = 0;
+        for (int i = 0; i < a.length; i++)
+            if (!a[i].equals(b[i])) {
+                changed++;
+                assertTrue(a[i].startsWith(".version ") && b[i].equals(".version 8.0"), a[i] + " -> " + b[i]);
+            }
+        assertTrue(changed <= 1 && patched.contains("\n.version 8.0\n"), "exactly the .version line is set");
+    }
+}

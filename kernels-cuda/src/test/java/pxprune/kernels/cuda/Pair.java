@@ -1,0 +1,125 @@
+package pxprune.kernels.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.bytedeco.javacpp.Pointer;
+import pxprune.kernels.Backend;
+import pxprune.kernels.CpuBackend;
+import pxprune.kernels.DType;
+
+/** The same buffer on the CPU and on the device, for running an op on both backends and comparing. */
+final class Pair implements AutoCloseable {
+    static final Backend CPU = CpuBackend.INSTANCE;
+    final Backend dev;
+    final DType t;
+    final int n;
+    final Pointer c, d;
+
+    Pair(Backend dev, DType t, int n) {
+        this.dev = dev;
+        this.t = t;
+        this.n = n;
+        c = CPU.allocate((long) Math.max(1, n) * t.size);
+        d = dev.allocate((long) Math.max(1, n) * t.size);
+    }
+
+    static Pair of(Backend dev, DType t, double[] v) {
+        Pair p = new Pair(dev, t, v.length);
+        p.set(v);
+        return p;
+    }
+
+    static Pair ofInts(Backend dev, int[] v) {
+        Pair p = new Pair(dev, DType.I32, v.length);
+        CPU.upload(v, p.c);
+        dev.upload(v, p.d);
+        return p;
+    }
+
+    /** uniform in [lo, hi) */
+    static Pair uniform(Backend dev, DType t, int n, Random r, double lo, double hi) {
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) v[i] = lo + (hi - lo) * r.nextDouble();
+        return of(dev, t, v);
+    }
+
+    static Pair normal(Backend dev, DType t, int n, Random r) {
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) v[i] = r.nextGaussian();
+        return of(dev, t, v);
+    }
+
+    /** 0/1 entries, 1 with probability p */
+    static Pair bits(Backend dev, DType t, int n, Random r, double p) {
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) v[i] = r.nextDouble() < p ? 1 : 0;
+        return of(dev, t, v);
+    }
+
+    void set(double[] v) {
+        if (t == DType.F64) {
+            CPU.upload(v, c);
+            dev.upload(v, d);
+        } else {
+            float[] f = new float[v.length];
+            for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
+            CPU.upload(f, c);
+            dev.upload(f, d);
+        }
+    }
+
+    double[] cpu() { return values(CPU, c); }
+
+    double[] device() { return values(dev, d); }
+
+    private double[] values(Backend b, Pointer p) {
+        double[] out = new double[n];
+        switch (t) {
+            case F64 -> b.download(p, out);
+            case F32 -> { float[] f = new float[n]; b.download(p, f); for (int i = 0; i < n; i++) out[i] = f[i]; }
+            case I32 -> { int[] f = new int[n]; b.download(p, f); for (int i = 0; i < n; i++) out[i] = f[i]; }
+        }
+        return out;
+    }
+
+    /** the default tolerance of a type: relative to the largest magnitude */
+    static double tol(DType t) { return t == DType.F64 ? 1e-12 : 1e-5; }
+
+    void assertSame(String what) { assertSame(what, tol(t)); }
+
+    /** device equals CPU: max |difference| <= tol * max |cpu value| (exactly for I32) */
+    void assertSame(String what, double tol) {
+        double[] e = cpu(), a = device();
+        if (t == DType.I32) { assertArrayEquals(e, a, what); return; }
+        assertClose(what, e, a, tol);
+    }
+
+    static void assertClose(String what, double[] e, double[] a, double tol) {
+        assertEquals(e.length, a.length, what + ": length");
+        double scale = 1e-300, err = 0;
+        int worst = -1;
+        for (int i = 0; i < e.length; i++) {
+            if (Double.isNaN(e[i]) || Double.isNaN(a[i])) {
+                assertTrue(Double.isNaN(e[i]) && Double.isNaN(a[i]), what + ": at " + i + " cpu " + e[i] + ", device " + a[i]);
+                continue;
+            }
+            if (Double.isInfinite(e[i]) || Double.isInfinite(a[i])) {
+                assertEquals(e[i], a[i], what + ": at " + i);
+                continue;
+            }
+            scale = Math.max(scale, Math.abs(e[i]));
+            double d = Math.abs(e[i] - a[i]);
+            if (d > err) { err = d; worst = i; }
+        }
+        assertTrue(err <= tol * scale, what + ": max |device - cpu| = " + err + " > " + tol + " * " + scale + " at " + worst
+                + (worst >= 0 ? " (cpu " + e[worst] + ", device " + a[worst] + ")" : ""));
+    }
+
+    @Override public void close() {
+        CPU.free(c);
+        dev.free(d);
+    }
+}

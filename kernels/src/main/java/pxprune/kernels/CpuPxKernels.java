@@ -1,0 +1,81 @@
+package pxprune.kernels;
+
+import static pxprune.jni.PxNative.B_MUL;
+import static pxprune.jni.PxNative.U_SQUARE;
+
+import org.bytedeco.javacpp.Pointer;
+
+/**
+ * {@link PxKernels} on the CPU, composed of CpuBackend's ops (conversions, elementwise products,
+ * im2col + gemm convolutions) with temporary buffers: the reference for the fused device kernels.
+ */
+public final class CpuPxKernels implements PxKernels {
+    public static final CpuPxKernels INSTANCE = new CpuPxKernels();
+    private static final CpuBackend B = CpuBackend.INSTANCE;
+
+    private CpuPxKernels() {}
+
+    @Override public Device device() { return Device.CPU; }
+
+    static long weights(ConvGeometry g) { return (long) g.k() * g.groupRows(); }
+
+    static long outputs(ConvGeometry g) { return (long) g.n() * g.k() * g.oh() * g.ow(); }
+
+    private static void checkFloat(DType t, String what) {
+        if (t != DType.F32 && t != DType.F64) throw new IllegalArgumentException(what + " must be F32 or F64, got " + t);
+    }
+
+    /** elementwise out = a * b over n contiguous elements */
+    private static void mul(DType t, Pointer a, Pointer b, Pointer out, long n) {
+        if (n > Integer.MAX_VALUE) throw new IllegalArgumentException("too many elements: " + n);
+        B.binary(t, B_MUL, a, new int[] {1}, b, new int[] {1}, new int[] {(int) n}, out);
+    }
+
+    @Override
+    public void activationConv(ConvGeometry g, Pointer x, Pointer mask, DType maskType, Pointer gate, DType gateType, Pointer y) {
+        checkFloat(maskType, "activationConv: mask type");
+        long nw = weights(g), ny = outputs(g);
+        Pointer m64 = maskType == DType.F64 ? mask : B.allocateUninitialized(nw * 8);
+        try {
+            if (m64 != mask) B.convert(maskType, mask, DType.F64, m64, nw);
+            B.conv2dForward(DType.F64, g, x, m64, null, y);
+        } finally { if (m64 != mask) B.free(m64); }
+        if (gate == null) return;
+        checkFloat(gateType, "activationConv: gate type");
+        Pointer g64 = gateType == DType.F64 ? gate : B.allocateUninitialized(ny * 8);
+        try {
+            if (g64 != gate) B.convert(gateType, gate, DType.F64, g64, ny);
+            mul(DType.F64, y, g64, y, ny);
+        } finally { if (g64 != gate) B.free(g64); }
+    }
+
+    /** p = (theta * mask)^2 in a new buffer */
+    private static Pointer pathWeight(DType t, ConvGeometry g, Pointer theta, Pointer mask) {
+        checkFloat(t, "path kernels: type");
+        long nw = weights(g);
+        Pointer p = B.allocateUninitialized(nw * t.size);
+        if (mask != null) mul(t, theta, mask, p, nw);
+        else B.copy(theta, p, nw * t.size);
+        B.unary(t, U_SQUARE, p, nw, 0, 0, p);
+        return p;
+    }
+
+    @Override public void pathConvForward(DType t, ConvGeometry g, Pointer x, Pointer theta, Pointer mask, Pointer y) {
+        Pointer p = pathWeight(t, g, theta, mask);
+        try { B.conv2dForward(t, g, x, p, null, y); } finally { B.free(p); }
+    }
+
+    @Override public void pathConvBackwardData(DType t, ConvGeometry g, Pointer gy, Pointer theta, Pointer mask, Pointer gx) {
+        Pointer p = pathWeight(t, g, theta, mask);
+        try { B.conv2dBackwardData(t, g, gy, p, gx); } finally { B.free(p); }
+    }
+
+    @Override
+    public void pathConvScore(DType t, ConvGeometry g, Pointer x, Pointer gy, Pointer theta, Pointer mask, Pointer score) {
+        Pointer p = pathWeight(t, g, theta, mask);
+        try {
+            B.conv2dBackwardWeight(t, g, x, gy, score);
+            mul(t, score, p, score, weights(g));
+        } finally { B.free(p); }
+    }
+}

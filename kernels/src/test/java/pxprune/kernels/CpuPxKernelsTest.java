@@ -1,0 +1,158 @@
+package pxprune.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.bytedeco.javacpp.Pointer;
+import org.junit.jupiter.api.Test;
+
+/** CpuPxKernels (the reference for the device kernels) against direct loops over the convolution sum. */
+class CpuPxKernelsTest {
+    private static final CpuBackend B = CpuBackend.INSTANCE;
+    private static final PxKernels PX = Backends.px(Device.CPU);
+
+    static final ConvGeometry[] GEOMETRIES = {
+            new ConvGeometry(2, 3, 7, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1),
+            new ConvGeometry(3, 4, 9, 8, 6, 3, 2, 2, 1, 1, 0, 1, 2, 2),
+            new ConvGeometry(2, 8, 8, 8, 16, 1, 1, 2, 2, 0, 0, 1, 1, 1),
+            new ConvGeometry(1, 10, 1, 1, 7, 1, 1, 1, 1, 0, 0, 1, 1, 1)};
+
+    /** y[n,k,oh,ow] = sum of w[k,cl,ki,kj] x[n, group*cg+cl, ih, iw] */
+    static double[] conv(ConvGeometry g, double[] x, double[] w) {
+        int cg = g.c() / g.groups(), kg = g.k() / g.groups();
+        double[] y = new double[g.n() * g.k() * g.oh() * g.ow()];
+        for (int n = 0; n < g.n(); n++) for (int k = 0; k < g.k(); k++) for (int oh = 0; oh < g.oh(); oh++)
+            for (int ow = 0; ow < g.ow(); ow++) {
+                double s = 0;
+                for (int cl = 0; cl < cg; cl++) for (int ki = 0; ki < g.kh(); ki++) for (int kj = 0; kj < g.kw(); kj++) {
+                    int ih = oh * g.sh() - g.ph() + ki * g.dh(), iw = ow * g.sw() - g.pw() + kj * g.dw();
+                    if (ih < 0 || ih >= g.h() || iw < 0 || iw >= g.w()) continue;
+                    int c = k / kg * cg + cl;
+                    s += w[((k * cg + cl) * g.kh() + ki) * g.kw() + kj] * x[((n * g.c() + c) * g.h() + ih) * g.w() + iw];
+                }
+                y[((n * g.k() + k) * g.oh() + oh) * g.ow() + ow] = s;
+            }
+        return y;
+    }
+
+    /** gx (transpose of conv) and the weight gradient gw for upstream gy */
+    static double[][] convBackward(ConvGeometry g, double[] x, double[] w, double[] gy) {
+        int cg = g.c() / g.groups(), kg = g.k() / g.groups();
+        double[] gx = new double[x.length], gw = new double[w.length];
+        for (int n = 0; n < g.n(); n++) for (int k = 0; k < g.k(); k++) for (int oh = 0; oh < g.oh(); oh++)
+            for (int ow = 0; ow < g.ow(); ow++) {
+                double u = gy[((n * g.k() + k) * g.oh() + oh) * g.ow() + ow];
+                for (int cl = 0; cl < cg; cl++) for (int ki = 0; ki < g.kh(); ki++) for (int kj = 0; kj < g.kw(); kj++) {
+                    int ih = oh * g.sh() - g.ph() + ki * g.dh(), iw = ow * g.sw() - g.pw() + kj * g.dw();
+                    if (ih < 0 || ih >= g.h() || iw < 0 || iw >= g.w()) continue;
+                    int xi = ((n * g.c() + k / kg * cg + cl) * g.h() + ih) * g.w() + iw;
+                    int wi = ((k * cg + cl) * g.kh() + ki) * g.kw() + kj;
+                    gx[xi] += w[wi] * u;
+                    gw[wi] += x[xi] * u;
+                }
+            }
+        return new double[][] {gx, gw};
+    }
+
+    static double[] random(Random r, int n) {
+        double[] a = new double[n];
+        for (int i = 0; i < n; i++) a[i] = r.nextGaussian();
+        return a;
+    }
+
+    static double[] bits(Random r, int n, double p) {
+        double[] a = new double[n];
+        for (int i = 0; i < n; i++) a[i] = r.nextDouble() < p ? 1 : 0;
+        return a;
+    }
+
+    private static Pointer put(DType t, double[] v) {
+        Pointer p = B.allocate((long) v.length * t.size);
+        if (t == DType.F64) B.upload(v, p);
+        else {
+            float[] f = new float[v.length];
+            for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
+            B.upload(f, p);
+        }
+        return p;
+    }
+
+    private static double[] get(DType t, Pointer p, int n) {
+        double[] d = new double[n];
+        if (t == DType.F64) B.download(p, d);
+        else {
+            float[] f = new float[n];
+            B.download(p, f);
+            for (int i = 0; i < n; i++) d[i] = f[i];
+        }
+        return d;
+    }
+
+    static void assertClose(String what, double[] expected, double[] actual, double tol) {
+        assertEquals(expected.length, actual.length, what + ": length");
+        double scale = 1e-300, err = 0;
+        for (int i = 0; i < expected.length; i++) {
+            scale = Math.max(scale, Math.abs(expected[i]));
+            err = Math.max(err, Math.abs(expected[i] - actual[i]));
+        }
+        assertTrue(err <= tol * scale, what + ": max error " + err + " > " + tol + " * " + scale);
+    }
+
+    @Test void activationConvIsTheMaskConvolutionTimesTheGate() {
+        Random r = new Random(1);
+        for (ConvGeometry g : GEOMETRIES)
+            for (DType mt : new DType[] {DType.F32, DType.F64})
+                for (DType gt : new DType[] {null, DType.F32, DType.F64}) {
+                    int nx = g.n() * g.c() * g.h() * g.w(), nw = g.k() * g.groupRows(), ny = g.n() * g.k() * g.oh() * g.ow();
+                    double[] x = random(r, nx), m = bits(r, nw, 0.7), gate = bits(r, ny, 0.5);
+                    double[] expected = conv(g, x, m);
+                    if (gt != null) for (int i = 0; i < ny; i++) expected[i] *= gate[i];
+                    Pointer px = put(DType.F64, x), pm = put(mt, m), pg = gt == null ? null : put(gt, gate), py = B.allocate(ny * 8L);
+                    PX.activationConv(g, px, pm, mt, pg, gt, py);
+                    assertClose("A " + g + " mask " + mt + " gate " + gt, expected, get(DType.F64, py, ny), 1e-13);
+                    B.free(px); B.free(pm); B.free(py);
+                    if (pg != null) B.free(pg);
+                }
+    }
+
+    @Test void pathKernelsAreTheConvolutionWithSquaredMaskedWeights() {
+        Random r = new Random(2);
+        for (ConvGeometry g : GEOMETRIES)
+            for (DType t : new DType[] {DType.F32, DType.F64})
+                for (boolean masked : new boolean[] {false, true}) {
+                    int nx = g.n() * g.c() * g.h() * g.w(), nw = g.k() * g.groupRows(), ny = g.n() * g.k() * g.oh() * g.ow();
+                    double[] x = random(r, nx), theta = random(r, nw), m = bits(r, nw, 0.6), gy = random(r, ny);
+                    if (t == DType.F32) { x = rounded(x); theta = rounded(theta); gy = rounded(gy); }
+                    double[] p = new double[nw];
+                    for (int i = 0; i < nw; i++) p[i] = Math.pow(theta[i] * (masked ? m[i] : 1), 2);
+                    double[] y = conv(g, x, p);
+                    double[][] back = convBackward(g, x, p, gy);
+                    double[] score = new double[nw];
+                    for (int i = 0; i < nw; i++) score[i] = p[i] * back[1][i];
+                    Pointer px = put(t, x), pt = put(t, theta), pm = masked ? put(t, m) : null, pgy = put(t, gy);
+                    Pointer py = B.allocate((long) ny * t.size), pgx = B.allocate((long) nx * t.size), ps = B.allocate((long) nw * t.size);
+                    PX.pathConvForward(t, g, px, pt, pm, py);
+                    PX.pathConvBackwardData(t, g, pgy, pt, pm, pgx);
+                    PX.pathConvScore(t, g, px, pgy, pt, pm, ps);
+                    double tol = t == DType.F32 ? 1e-5 : 1e-13;
+                    String what = g + " " + t + (masked ? " masked" : "");
+                    assertClose("P forward " + what, y, get(t, py, ny), tol);
+                    assertClose("P backward data " + what, back[0], get(t, pgx, nx), tol);
+                    double[] s = get(t, ps, nw);
+                    assertClose("P score " + what, score, s, tol);
+                    // layer-wise conservation: the scores sum to <gy, y>
+                    double sum = 0, dot = 0;
+                    for (double v : s) sum += v;
+                    for (int i = 0; i < ny; i++) dot += gy[i] * y[i];
+                    assertEquals(dot, sum, (t == DType.F32 ? 1e-4 : 1e-10) * (Math.abs(dot) + 1), "conservation " + what);
+                    for (Pointer q : new Pointer[] {px, pt, pm, pgy, py, pgx, ps}) if (q != null) B.free(q);
+                }
+    }
+
+    private static double[] rounded(double[] a) {
+        double[] b = new double[a.length];
+        for (int i = 0; i < a.length; i++) b[i] = (float) a[i];
+        return b;
+    }
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Compiles every *.cu here to PTX for sm_80 and sm_90 (run by native/pom.xml at generate-resources):
+#   OUT/pxprune/cuda/sm_80/<name>.ptx, OUT/pxprune/cuda/sm_90/<name>.ptx
+# and writes OUT/pxprune/cuda/ptx-build.properties saying what happened. Without nvcc the
+# kernels are simply not compiled (status=skipped, with the reason) and the build goes on; the
+# CUDA backend then reports itself unavailable. A compile error fails the build.
+# nvcc: $NVCC if set ("none" skips), else nvcc on PATH, $CUDA_HOME/bin/nvcc, /usr/local/cuda/bin/nvcc.
+# Incremental: a PTX file is rebuilt only when a source here is newer.
+set -euo pipefail
+src=$(cd "$(dirname "$0")" && pwd)
+out=$1/pxprune/cuda
+archs="80 90"
+mkdir -p "$out"
+props=$out/ptx-build.properties
+
+nvcc=${NVCC:-}
+if [ -z "$nvcc" ]; then
+  if command -v nvcc >/dev/null 2>&1; then nvcc=$(command -v nvcc)
+  elif [ -n "${CUDA_HOME:-}" ] && [ -x "$CUDA_HOME/bin/nvcc" ]; then nvcc=$CUDA_HOME/bin/nvcc
+  elif [ -x /usr/local/cuda/bin/nvcc ]; then nvcc=/usr/local/cuda/bin/nvcc
+  fi
+fi
+if [ -z "$nvcc" ] || [ "$nvcc" = none ]; then
+  reason="nvcc not found (looked at \$NVCC, PATH, \$CUDA_HOME/bin, /usr/local/cuda/bin)"
+  [ "$nvcc" = none ] && reason="disabled with NVCC=none (-Dpxprune.nvcc=none)"
+  rm -rf "$out"/sm_*
+  printf 'status=skipped\nreason=%s\n' "$reason" > "$props"
+  echo "pxprune: CUDA kernels not compiled: $reason"
+  exit 0
+fi
+
+version=$("$nvcc" --version | tail -n 2 | tr '\n' ' ' | sed 's/ *$//')
+sources=("$src"/*.cu)
+deps=("$src"/*.cu "$src"/*.cuh "$src"/*.inc "$src"/build-ptx.sh)
+newest=$(ls -t "${deps[@]}" | head -n 1)
+pids=()
+names=()
+for arch in $archs; do
+  mkdir -p "$out/sm_$arch"
+  for cu in "${sources[@]}"; do
+    name=$(basename "$cu" .cu)
+    ptx=$out/sm_$arch/$name.ptx
+    if [ -f "$ptx" ] && [ "$ptx" -nt "$newest" ]; then continue; fi
+    "$nvcc" -ptx -O3 -std=c++17 -arch=compute_$arch -I "$src" -o "$ptx.tmp" "$cu" && mv "$ptx.tmp" "$ptx" &
+    pids+=($!)
+    names+=("$name for sm_$arch")
+  done
+done
+fail=0
+for i in "${!pids[@]}"; do
+  if ! wait "${pids[$i]}"; then echo "pxprune: nvcc failed on ${names[$i]}" >&2; fail=1; fi
+done
+[ $fail = 0 ] || exit 1
+modules=$(for cu in "${sources[@]}"; do basename "$cu" .cu; done | paste -sd, -)
+printf 'status=built\nnvcc=%s\narchs=%s\nmodules=%s\n' "$nvcc: $version" "$(echo $archs | sed 's/\([0-9]*\)/sm_\1/g; s/ /,/g')" "$modules" > "$props"
