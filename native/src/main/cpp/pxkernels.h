@@ -7,6 +7,7 @@
 #include <cstring>
 #include <cstdint>
 #include <limits>
+#include <omp.h>
 
 namespace pxk {
 
@@ -422,6 +423,9 @@ inline void pxk_sgd(int dt, void* p, void* g, void* buf, void* mask, long n, dou
                     double wd, int nesterov, int first) {
   PXK_DISPATCH(dt, pxk::sgd_t(PXK_T(p), PXK_CT(g), PXK_T(buf), PXK_CT(mask), n, lr, momentum, dampening, wd, nesterov, first));
 }
+// OpenMP threads for parallel regions started by the calling thread (its own setting only)
+inline void pxk_set_threads(int n) { omp_set_num_threads(n < 1 ? 1 : n); }
+inline int pxk_max_threads() { return omp_get_max_threads(); }
 // element type conversion
 inline void pxk_convert(int dtIn, void* in, int dtOut, void* out, long n) {
   if (dtIn == 0 && dtOut == 1) { const float* s = (const float*)in; double* d = (double*)out;

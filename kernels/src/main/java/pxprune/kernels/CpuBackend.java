@@ -8,20 +8,83 @@ import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.openblas.global.openblas;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
 
 /**
  * The CPU backend: matrix products (and so convolutions, as im2col + gemm) through OpenBLAS's
  * cblas_sgemm/dgemm via the JavaCPP presets; every other loop in the native module's C++.
- * Stateless: scratch buffers are allocated per call and freed before it returns.
+ *
+ * <p>Threading: one policy for the whole backend, so that no two thread pools spin against each
+ * other. OpenBLAS runs single-threaded; convolutions split the batch into image chunks and large
+ * matrix products split their rows, over a pool of {@code pxprune.threads} (default: the number of
+ * cores) parked worker threads; inside those tasks the native loops run single-threaded, and
+ * elsewhere they use OpenMP. Scratch buffers are allocated per call and freed before it returns.
  */
 public final class CpuBackend implements Backend {
     public static final CpuBackend INSTANCE = new CpuBackend();
-    /** im2col scratch is bounded to this many elements; larger batches are processed in chunks. */
+    /** im2col scratch per task is bounded to this many elements (it should stay in the caches) */
     private static final long COL_LIMIT = 1L << 21;
+    /** products below this many multiply-adds run on the calling thread */
+    private static final long PARALLEL_GEMM_MIN = 1L << 21;
+
+    private final int threads;
+    private final ExecutorService pool;
 
     private CpuBackend() {
         pxprune.jni.PxNative.load();
-        openblas.blas_get_num_threads(); // loads OpenBLAS now, so that a missing library fails early
+        openblas.blas_set_num_threads(1); // loads OpenBLAS now (a missing library fails early), one thread
+        threads = Math.max(1, Integer.getInteger("pxprune.threads", Runtime.getRuntime().availableProcessors()));
+        pxk_set_threads(threads);
+        pool = threads == 1 ? null : Executors.newFixedThreadPool(threads - 1, r -> {
+            Thread t = new Thread(() -> { pxk_set_threads(1); r.run(); }, "pxprune-cpu");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** worker threads used by convolutions and large matrix products */
+    public int threads() { return threads; }
+
+    /**
+     * Runs body(0..tasks-1) on the pool and the calling thread, dynamically balanced; the native
+     * loops inside run single-threaded. Returns when all are done; rethrows the first failure.
+     */
+    void parallel(int tasks, IntConsumer body) {
+        if (pool == null || tasks <= 1) {
+            for (int i = 0; i < tasks; i++) body.accept(i);
+            return;
+        }
+        AtomicInteger next = new AtomicInteger();
+        Runnable drain = () -> { for (int i; (i = next.getAndIncrement()) < tasks; ) body.accept(i); };
+        int helpers = Math.min(threads - 1, tasks - 1);
+        List<Future<?>> fs = new ArrayList<>(helpers);
+        for (int h = 0; h < helpers; h++) fs.add(pool.submit(drain));
+        pxk_set_threads(1);
+        try {
+            drain.run();
+        } finally {
+            pxk_set_threads(threads);
+        }
+        for (Future<?> f : fs) {
+            try {
+                f.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for CPU workers", e);
+            } catch (ExecutionException e) {
+                Throwable c = e.getCause();
+                if (c instanceof RuntimeException re) throw re;
+                if (c instanceof Error er) throw er;
+                throw new IllegalStateException(c);
+            }
+        }
     }
 
     @Override public Device device() { return Device.CPU; }
@@ -58,9 +121,9 @@ public final class CpuBackend implements Backend {
     /** a view of p advanced by {@code elems} elements of type t */
     static Pointer at(Pointer p, DType t, long elems) { return new Pointer(p).position(p.position() + elems * t.size); }
 
-    @Override
-    public void gemm(DType t, boolean transA, boolean transB, int m, int n, int k, double alpha, Pointer a, int lda,
-                     Pointer b, int ldb, double beta, Pointer c, int ldc) {
+    /** C = alpha op(A) op(B) + beta C on the calling thread */
+    private static void gemm1(DType t, boolean transA, boolean transB, int m, int n, int k, double alpha, Pointer a, int lda,
+                              Pointer b, int ldb, double beta, Pointer c, int ldc) {
         int ta = transA ? openblas.CblasTrans : openblas.CblasNoTrans;
         int tb = transB ? openblas.CblasTrans : openblas.CblasNoTrans;
         if (t == DType.F32)
@@ -71,10 +134,34 @@ public final class CpuBackend implements Backend {
         else throw new IllegalArgumentException("gemm needs F32 or F64, got " + t);
     }
 
-    /** images per chunk so that the im2col matrix stays below COL_LIMIT elements */
-    private static int chunk(ConvGeometry g) {
+    /** large products split the rows of C (or, with few rows, its columns) over the workers */
+    @Override
+    public void gemm(DType t, boolean transA, boolean transB, int m, int n, int k, double alpha, Pointer a, int lda,
+                     Pointer b, int ldb, double beta, Pointer c, int ldc) {
+        long work = (long) m * n * k;
+        if (pool == null || work < PARALLEL_GEMM_MIN) {
+            gemm1(t, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+        boolean byRows = m >= n;
+        int len = byRows ? m : n, parts = Math.min(threads, Math.max(1, len / 16));
+        parallel(parts, i -> {
+            int from = (int) ((long) len * i / parts), to = (int) ((long) len * (i + 1) / parts);
+            if (byRows) // rows of op(A) and of C
+                gemm1(t, transA, transB, to - from, n, k, alpha, transA ? at(a, t, from) : at(a, t, (long) from * lda), lda,
+                        b, ldb, beta, at(c, t, (long) from * ldc), ldc);
+            else // columns of op(B) and of C
+                gemm1(t, transA, transB, m, to - from, k, alpha, a, lda,
+                        transB ? at(b, t, (long) from * ldb) : at(b, t, from), ldb, beta, at(c, t, from), ldc);
+        });
+    }
+
+    /** images per task: the im2col matrix stays below COL_LIMIT elements and every worker gets work */
+    private int chunk(ConvGeometry g) {
         long per = (long) g.c() * g.kh() * g.kw() * g.oh() * g.ow();
-        return (int) Math.max(1, Math.min(g.n(), COL_LIMIT / Math.max(1, per)));
+        long byCache = Math.max(1, COL_LIMIT / Math.max(1, per));
+        long byThreads = (g.n() + threads - 1) / threads;
+        return (int) Math.max(1, Math.min(byCache, byThreads));
     }
 
     private static void im2col(DType t, ConvGeometry g, Pointer x, int nn, Pointer col) {
@@ -82,58 +169,83 @@ public final class CpuBackend implements Backend {
                 g.oh(), g.ow(), col);
     }
 
+    /** per task: images [n0, n0+nn) with their own scratch buffers */
+    private interface ConvTask { void run(int n0, int nn, Pointer col, Pointer tmp); }
+
+    private void convTasks(DType t, ConvGeometry g, ConvTask body) {
+        int nb = chunk(g), tasks = (g.n() + nb - 1) / nb, ohw = g.oh() * g.ow();
+        long colBytes = (long) g.c() * g.kh() * g.kw() * nb * ohw * t.size, tmpBytes = (long) g.k() * nb * ohw * t.size;
+        parallel(tasks, i -> {
+            int n0 = i * nb, nn = Math.min(nb, g.n() - n0);
+            Pointer col = allocateUninitialized(colBytes), tmp = allocateUninitialized(tmpBytes);
+            try { body.run(n0, nn, col, tmp); } finally { free(col); free(tmp); }
+        });
+    }
+
     @Override
     public void conv2dForward(DType t, ConvGeometry g, Pointer x, Pointer w, Pointer bias, Pointer y) {
-        int nb = chunk(g), ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups();
-        Pointer col = allocateUninitialized((long) g.c() * g.kh() * g.kw() * nb * ohw * t.size);
-        Pointer out = allocateUninitialized((long) g.k() * nb * ohw * t.size);
-        try {
-            for (int n0 = 0; n0 < g.n(); n0 += nb) {
-                int nn = Math.min(nb, g.n() - n0), cols = nn * ohw;
-                im2col(t, g, at(x, t, (long) n0 * g.c() * g.h() * g.w()), nn, col);
-                for (int gi = 0; gi < g.groups(); gi++)
-                    gemm(t, false, false, kg, cols, rows, 1, at(w, t, (long) gi * kg * rows), rows,
-                            at(col, t, (long) gi * rows * cols), cols, 0, at(out, t, (long) gi * kg * cols), cols);
-                pxk_permute(t.code(), out, g.k(), nn, ohw, bias, null, at(y, t, (long) n0 * g.k() * ohw));
+        int ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups();
+        boolean single = chunk(g) >= g.n(); // one task: let the product itself use the workers
+        convTasks(t, g, (n0, nn, col, out) -> {
+            int cols = nn * ohw;
+            im2col(t, g, at(x, t, (long) n0 * g.c() * g.h() * g.w()), nn, col);
+            for (int gi = 0; gi < g.groups(); gi++) {
+                Pointer wg = at(w, t, (long) gi * kg * rows), cg = at(col, t, (long) gi * rows * cols), og = at(out, t, (long) gi * kg * cols);
+                if (single) gemm(t, false, false, kg, cols, rows, 1, wg, rows, cg, cols, 0, og, cols);
+                else gemm1(t, false, false, kg, cols, rows, 1, wg, rows, cg, cols, 0, og, cols);
             }
-        } finally { free(col); free(out); }
+            pxk_permute(t.code(), out, g.k(), nn, ohw, bias, null, at(y, t, (long) n0 * g.k() * ohw));
+        });
     }
 
     @Override
     public void conv2dBackwardData(DType t, ConvGeometry g, Pointer gy, Pointer w, Pointer gx) {
-        int nb = chunk(g), ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups();
+        int ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups();
         long img = (long) g.c() * g.h() * g.w();
-        Pointer col = allocateUninitialized((long) g.c() * g.kh() * g.kw() * nb * ohw * t.size);
-        Pointer gyT = allocateUninitialized((long) g.k() * nb * ohw * t.size);
-        try {
-            zero(gx, g.n() * img * t.size);
-            for (int n0 = 0; n0 < g.n(); n0 += nb) {
-                int nn = Math.min(nb, g.n() - n0), cols = nn * ohw;
-                pxk_permute(t.code(), at(gy, t, (long) n0 * g.k() * ohw), nn, g.k(), ohw, null, null, gyT);
-                for (int gi = 0; gi < g.groups(); gi++)
-                    gemm(t, true, false, rows, cols, kg, 1, at(w, t, (long) gi * kg * rows), rows,
-                            at(gyT, t, (long) gi * kg * cols), cols, 0, at(col, t, (long) gi * rows * cols), cols);
-                pxk_col2im(t.code(), col, nn, g.c(), g.h(), g.w(), g.kh(), g.kw(), g.sh(), g.sw(), g.ph(), g.pw(),
-                        g.dh(), g.dw(), g.oh(), g.ow(), at(gx, t, n0 * img));
+        boolean single = chunk(g) >= g.n();
+        convTasks(t, g, (n0, nn, col, gyT) -> {
+            int cols = nn * ohw;
+            pxk_permute(t.code(), at(gy, t, (long) n0 * g.k() * ohw), nn, g.k(), ohw, null, null, gyT);
+            for (int gi = 0; gi < g.groups(); gi++) {
+                Pointer wg = at(w, t, (long) gi * kg * rows), yg = at(gyT, t, (long) gi * kg * cols), cg = at(col, t, (long) gi * rows * cols);
+                if (single) gemm(t, true, false, rows, cols, kg, 1, wg, rows, yg, cols, 0, cg, cols);
+                else gemm1(t, true, false, rows, cols, kg, 1, wg, rows, yg, cols, 0, cg, cols);
             }
-        } finally { free(col); free(gyT); }
+            Pointer gxn = at(gx, t, n0 * img);
+            zero(gxn, nn * img * t.size);
+            pxk_col2im(t.code(), col, nn, g.c(), g.h(), g.w(), g.kh(), g.kw(), g.sh(), g.sw(), g.ph(), g.pw(),
+                    g.dh(), g.dw(), g.oh(), g.ow(), gxn);
+        });
     }
 
     @Override
     public void conv2dBackwardWeight(DType t, ConvGeometry g, Pointer x, Pointer gy, Pointer gw) {
-        int nb = chunk(g), ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups();
-        Pointer col = allocateUninitialized((long) g.c() * g.kh() * g.kw() * nb * ohw * t.size);
-        Pointer gyT = allocateUninitialized((long) g.k() * nb * ohw * t.size);
+        int ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups(), nb = chunk(g);
+        int tasks = (g.n() + nb - 1) / nb;
+        long wElems = (long) g.k() * rows;
+        boolean single = tasks == 1;
+        // each task accumulates into its own slice of `parts`; the slices are summed at the end
+        Pointer parts = single ? gw : allocateUninitialized(tasks * wElems * t.size);
         try {
-            for (int n0 = 0; n0 < g.n(); n0 += nb) {
-                int nn = Math.min(nb, g.n() - n0), cols = nn * ohw;
+            convTasks(t, g, (n0, nn, col, gyT) -> {
+                int cols = nn * ohw;
+                Pointer part = at(parts, t, (long) (n0 / nb) * wElems);
                 im2col(t, g, at(x, t, (long) n0 * g.c() * g.h() * g.w()), nn, col);
                 pxk_permute(t.code(), at(gy, t, (long) n0 * g.k() * ohw), nn, g.k(), ohw, null, null, gyT);
-                for (int gi = 0; gi < g.groups(); gi++)
-                    gemm(t, false, true, kg, rows, cols, 1, at(gyT, t, (long) gi * kg * cols), cols,
-                            at(col, t, (long) gi * rows * cols), cols, n0 == 0 ? 0 : 1, at(gw, t, (long) gi * kg * rows), rows);
+                for (int gi = 0; gi < g.groups(); gi++) {
+                    Pointer yg = at(gyT, t, (long) gi * kg * cols), cg = at(col, t, (long) gi * rows * cols), pg = at(part, t, (long) gi * kg * rows);
+                    if (single) gemm(t, false, true, kg, rows, cols, 1, yg, cols, cg, cols, 0, pg, rows);
+                    else gemm1(t, false, true, kg, rows, cols, 1, yg, cols, cg, cols, 0, pg, rows);
+                }
+            });
+            if (!single) {
+                int[] shape = {tasks, (int) wElems}, os = {0, 1};
+                zero(gw, wElems * t.size);
+                pxk_reduce_sum(t.code(), parts, shape, os, 2, wElems, gw);
             }
-        } finally { free(col); free(gyT); }
+        } finally {
+            if (!single) free(parts);
+        }
     }
 
     @Override

@@ -9,8 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import pxprune.core.io.Json;
@@ -19,9 +17,7 @@ import pxprune.px.Masks;
 
 /** A short run (digits, px, a few rounds, one epoch) through the public entry point, and the main job's rows. */
 class EndToEndTest {
-    @BeforeAll static void oneBlasThread() { BlasThreads.one(); }
 
-    @AfterAll static void restoreBlasThreads() { BlasThreads.restore(); }
 
 
     @Test

@@ -9,8 +9,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -24,9 +22,7 @@ import pxprune.px.PrunableLayer;
 
 /** Pruned weights (and their momentum) stay exactly zero through training, whatever the SGD variant. */
 class StayZeroTest {
-    @BeforeAll static void oneBlasThread() { BlasThreads.one(); }
 
-    @AfterAll static void restoreBlasThreads() { BlasThreads.restore(); }
 
 
     static Dataset[] smallDigits() {
