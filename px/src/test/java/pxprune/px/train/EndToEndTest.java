@@ -17,9 +17,6 @@ import pxprune.px.Masks;
 
 /** A short run (digits, px, a few rounds, one epoch) through the public entry point, and the main job's rows. */
 class EndToEndTest {
-
-
-
     @Test
     void aShortRunProducesEveryFileAndASecondStartReportsDone(@TempDir Path runs) throws Exception {
         RunConfig cfg = Recipes.digits().with(Map.of("epochs", 1L, "rounds", 3L, "density", 0.2, "examples_per_class", 4L));

@@ -22,9 +22,6 @@ import pxprune.px.PrunableLayer;
 
 /** Pruned weights (and their momentum) stay exactly zero through training, whatever the SGD variant. */
 class StayZeroTest {
-
-
-
     static Dataset[] smallDigits() {
         Dataset train = DatasetRegistry.load("digits", null, true, 0), test = DatasetRegistry.load("digits", null, false, 0);
         return new Dataset[] {train.subset(range(240)), test.subset(range(100))};
