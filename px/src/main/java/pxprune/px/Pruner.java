@@ -49,10 +49,16 @@ public final class Pruner {
         /** rounds.csv, layers.csv, summary.json and masks.safetensors in dir (created if needed) */
         public void write(Path dir) throws IOException {
             Files.createDirectories(dir);
-            StringBuilder r = new StringBuilder("round,target_density,density,connected,seconds\n");
-            for (Round x : rounds)
-                r.append(String.format(Locale.ROOT, "%d,%.10g,%.10g,%b,%.4f%n", x.round(), x.targetDensity(), x.density(),
+            // one row per round; after the fixed columns, each layer's density after that round
+            StringBuilder r = new StringBuilder("round,target_density,density,connected,seconds");
+            for (String name : masks.names()) r.append(",density:").append(name);
+            r.append('\n');
+            for (Round x : rounds) {
+                r.append(String.format(Locale.ROOT, "%d,%.10g,%.10g,%b,%.4f", x.round(), x.targetDensity(), x.density(),
                         x.connected(), x.seconds()));
+                for (String name : masks.names()) r.append(String.format(Locale.ROOT, ",%.10g", x.layerDensity().get(name)));
+                r.append('\n');
+            }
             Files.writeString(dir.resolve("rounds.csv"), r.toString(), StandardCharsets.UTF_8);
             StringBuilder l = new StringBuilder("layer,shape,numel,kept,density\n");
             for (String name : masks.names())

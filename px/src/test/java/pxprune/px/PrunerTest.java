@@ -43,8 +43,15 @@ class PrunerTest {
             for (int i = 0; i < w.length; i++) if (m[i] == 0) assertTrue(w[i] == 0, "pruned weight " + w[i]);
             r.write(dir);
             List<String> rounds = Files.readAllLines(dir.resolve("rounds.csv"));
-            assertEquals("round,target_density,density,connected,seconds", rounds.get(0));
+            String header = "round,target_density,density,connected,seconds";
+            for (String name : r.masks().names()) header += ",density:" + name;
+            assertEquals(header, rounds.get(0));
             assertEquals(6, rounds.size());
+            // the last round's per-layer columns are the final masks' layer densities
+            String[] last = rounds.get(5).split(",");
+            List<String> names = List.copyOf(r.masks().names());
+            for (int i = 0; i < names.size(); i++)
+                assertEquals(r.masks().density(names.get(i)), Double.parseDouble(last[5 + i]), 1e-9, names.get(i));
             List<String> layers = Files.readAllLines(dir.resolve("layers.csv"));
             assertEquals("layer,shape,numel,kept,density", layers.get(0));
             assertTrue(layers.get(2).startsWith("conv2.weight,3x2x3x3,54,"), layers.get(2));
