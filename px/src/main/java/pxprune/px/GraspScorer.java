@@ -1,8 +1,5 @@
 package pxprune.px;
 
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import pxprune.core.Autograd;
 import pxprune.core.GradMode;
@@ -36,36 +33,20 @@ public final class GraspScorer implements Scorer {
 
     @Override public Map<String, Tensor> score(Module model, Masks masks, ScoringData data) {
         masks.checkFits(model);
-        List<PrunableLayer> layers = PrunableLayer.of(model);
-        Map<String, Tensor> out = new LinkedHashMap<>();
         try (EvalMode e = new EvalMode(model); MemoryScope s = MemoryScope.open(); GradMode g = GradMode.set(true)) {
-            DType dt = dtype != null ? dtype : layers.get(0).weight().dtype();
-            var w = Substituted.maskedWeights(layers, masks, dt, v -> v);
-            List<Tensor> leaves = new ArrayList<>();
-            for (PrunableLayer l : layers) leaves.add(w.get(l.module()).requiresGrad(true));
-            Substituted net = new Substituted(w, Substituted.biases(layers, dt, v -> v), Substituted.batchStatsNorm(model, dt),
-                    Ops::relu);
-            Tensor logits = model.forward(data.x().to(dt), net);
-            Tensor loss = Ops.crossEntropy(Ops.affine(logits.reshape(data.size(), -1), 1 / TEMPERATURE, 0),
-                    Tensor.ofInts(data.labels(), data.size()));
-            Tensor[] grads = Autograd.grad(loss, leaves, true);
+            BatchLoss b = BatchLoss.of(model, masks, data, dtype, TEMPERATURE);
+            Tensor[] grads = b.gradients(true);
             Tensor gnorm = null;
             for (Tensor gr : grads) {
                 Tensor term = Ops.sum(Ops.mul(Ops.copy(gr), gr)); // Ops.copy: the stopped gradient, a constant
                 gnorm = gnorm == null ? term : Ops.add(gnorm, term);
             }
-            Tensor[] hg = Autograd.grad(gnorm, leaves, false);
+            Tensor[] hg = Autograd.grad(gnorm, b.leaves(), false);
+            Tensor[] sc = new Tensor[hg.length];
             try (GradMode ng = GradMode.noGrad()) {
-                double total = 0;
-                Tensor[] sc = new Tensor[layers.size()];
-                for (int i = 0; i < sc.length; i++) {
-                    sc[i] = Ops.mul(hg[i], leaves.get(i));
-                    total += Ops.sum(sc[i].to(DType.F64)).item();
-                }
-                double norm = Math.abs(total) + EPS;
-                for (int i = 0; i < sc.length; i++) out.put(layers.get(i).name(), MemoryScope.keep(Ops.affine(sc[i].to(DType.F64), 1 / norm, 0)));
+                for (int i = 0; i < sc.length; i++) sc[i] = Ops.mul(hg[i], b.leaves().get(i));
             }
+            return b.normalised(sc, total -> Math.abs(total) + EPS);
         }
-        return out;
     }
 }

@@ -1,10 +1,6 @@
 package pxprune.px;
 
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import pxprune.core.Autograd;
 import pxprune.core.GradMode;
 import pxprune.core.MemoryScope;
 import pxprune.core.Ops;
@@ -31,28 +27,14 @@ public final class SnipScorer implements Scorer {
 
     @Override public Map<String, Tensor> score(Module model, Masks masks, ScoringData data) {
         masks.checkFits(model);
-        List<PrunableLayer> layers = PrunableLayer.of(model);
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        try (EvalMode e = new EvalMode(model); MemoryScope s = MemoryScope.open(); GradMode g = GradMode.set(true)) {
-            DType dt = dtype != null ? dtype : layers.get(0).weight().dtype();
-            var w = Substituted.maskedWeights(layers, masks, dt, v -> v);
-            List<Tensor> leaves = new ArrayList<>();
-            for (PrunableLayer l : layers) leaves.add(w.get(l.module()).requiresGrad(true));
-            Substituted net = new Substituted(w, Substituted.biases(layers, dt, v -> v), Substituted.batchStatsNorm(model, dt),
-                    Ops::relu);
-            Tensor logits = model.forward(data.x().to(dt), net);
-            Tensor loss = Ops.crossEntropy(logits.reshape(data.size(), -1), Tensor.ofInts(data.labels(), data.size()));
-            Tensor[] grads = Autograd.grad(loss, leaves, false);
+        try (EvalMode e = new EvalMode(model); MemoryScope s = MemoryScope.open()) {
+            BatchLoss b = BatchLoss.of(model, masks, data, dtype, 1);
+            Tensor[] grads = b.gradients(false);
+            Tensor[] sc = new Tensor[grads.length];
             try (GradMode ng = GradMode.noGrad()) {
-                double total = 0;
-                Tensor[] sc = new Tensor[layers.size()];
-                for (int i = 0; i < sc.length; i++) {
-                    sc[i] = Ops.abs(Ops.mul(grads[i], leaves.get(i)));
-                    total += Ops.sum(sc[i].to(DType.F64)).item();
-                }
-                for (int i = 0; i < sc.length; i++) out.put(layers.get(i).name(), MemoryScope.keep(Ops.affine(sc[i].to(DType.F64), 1 / total, 0)));
+                for (int i = 0; i < sc.length; i++) sc[i] = Ops.abs(Ops.mul(grads[i], b.leaves().get(i)));
             }
+            return b.normalised(sc, total -> total);
         }
-        return out;
     }
 }

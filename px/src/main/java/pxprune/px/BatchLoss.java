@@ -1,0 +1,61 @@
+package pxprune.px;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import pxprune.core.Autograd;
+import pxprune.core.GradMode;
+import pxprune.core.MemoryScope;
+import pxprune.core.Ops;
+import pxprune.core.Tensor;
+import pxprune.kernels.DType;
+import pxprune.nn.Module;
+
+/**
+ * What SNIP and GraSP differentiate: the mean cross-entropy of the whole pruning batch (logits
+ * divided by a temperature) at W = theta*m, with the masked weights as autograd leaves, batch norm
+ * with batch statistics (running statistics untouched) and everything else in eval mode. Call
+ * inside an open MemoryScope and with the model in eval mode.
+ */
+record BatchLoss(List<PrunableLayer> layers, List<Tensor> leaves, Tensor loss) {
+    static BatchLoss of(Module model, Masks masks, ScoringData data, DType dtype, double temperature) {
+        List<PrunableLayer> layers = PrunableLayer.of(model);
+        DType dt = dtype != null ? dtype : layers.get(0).weight().dtype();
+        try (GradMode g = GradMode.set(true)) {
+            var w = Substituted.maskedWeights(layers, masks, dt, v -> v);
+            List<Tensor> leaves = new ArrayList<>();
+            for (PrunableLayer l : layers) leaves.add(w.get(l.module()).requiresGrad(true));
+            Substituted net = new Substituted(w, Substituted.biases(layers, dt, v -> v), Substituted.batchStatsNorm(model, dt),
+                    Ops::relu);
+            Tensor logits = model.forward(data.x().to(dt), net).reshape(data.size(), -1);
+            if (temperature != 1) logits = Ops.affine(logits, 1 / temperature, 0);
+            Tensor loss = Ops.crossEntropy(logits, Tensor.ofInts(data.labels(), data.size()));
+            return new BatchLoss(layers, leaves, loss);
+        }
+    }
+
+    /** gradients of the loss w.r.t. the leaves */
+    Tensor[] gradients(boolean createGraph) {
+        try (GradMode g = GradMode.set(true)) { return Autograd.grad(loss, leaves, createGraph); }
+    }
+
+    /**
+     * Per layer, float64 score tensors sc[i] / norm(total), total being the sum of every score;
+     * kept out of the current scope.
+     */
+    Map<String, Tensor> normalised(Tensor[] sc, java.util.function.DoubleUnaryOperator norm) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        try (GradMode g = GradMode.noGrad()) {
+            Tensor[] s64 = new Tensor[sc.length];
+            double total = 0;
+            for (int i = 0; i < sc.length; i++) {
+                s64[i] = sc[i].to(DType.F64);
+                total += Ops.sum(s64[i]).item();
+            }
+            double d = norm.applyAsDouble(total);
+            for (int i = 0; i < sc.length; i++) out.put(layers.get(i).name(), MemoryScope.keep(Ops.affine(s64[i], 1 / d, 0)));
+        }
+        return out;
+    }
+}
