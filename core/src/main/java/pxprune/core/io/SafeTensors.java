@@ -202,6 +202,11 @@ public final class SafeTensors {
             out.write(hp);
             for (byte[] b : blobs) out.write(b);
         }
+        try { // createTempFile makes owner-only files; a result file is as readable as any other
+            Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        } catch (UnsupportedOperationException e) {
+            // not a POSIX file system: keep its defaults
+        }
         Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 }
