@@ -423,6 +423,14 @@ inline void pxk_sgd(int dt, void* p, void* g, void* buf, void* mask, long n, dou
                     double wd, int nesterov, int first) {
   PXK_DISPATCH(dt, pxk::sgd_t(PXK_T(p), PXK_CT(g), PXK_T(buf), PXK_CT(mask), n, lr, momentum, dampening, wd, nesterov, first));
 }
+// w [K, C, kh, kw] -> out [C, K, kh, kw] flipped in space (the kernel of a stride-1 conv's input gradient)
+inline void pxk_flip_kernel(int dt, void* w, int K, int C, int kh, int kw, void* out) {
+  PXK_DISPATCH(dt, {
+    const T* s = static_cast<const T*>(w); T* d = static_cast<T*>(out);
+    for (int k = 0; k < K; k++) for (int c = 0; c < C; c++) for (int i = 0; i < kh; i++) for (int j = 0; j < kw; j++)
+      d[(((long)c * K + k) * kh + (kh - 1 - i)) * kw + (kw - 1 - j)] = s[(((long)k * C + c) * kh + i) * kw + j];
+  });
+}
 // OpenMP threads for parallel regions started by the calling thread (its own setting only)
 inline void pxk_set_threads(int n) { omp_set_num_threads(n < 1 ? 1 : n); }
 inline int pxk_max_threads() { return omp_get_max_threads(); }

@@ -114,6 +114,8 @@ class GradCheckTest {
 
     @Test void convolution() {
         check("conv s2 p1 bias", xs -> Ops.conv2d(xs.get(0), xs.get(1), xs.get(2), 2, 1, 1), rand(2, 3, 5, 5), rand(4, 3, 3, 3), rand(4));
+        check("conv s1 p1 bias", xs -> Ops.conv2d(xs.get(0), xs.get(1), xs.get(2), 1, 1, 1), rand(2, 3, 5, 4), rand(4, 3, 3, 3), rand(4));
+        check("conv s1 p0 2x2", xs -> Ops.conv2d(xs.get(0), xs.get(1), null, 1, 0, 1), rand(2, 2, 4, 5), rand(3, 2, 2, 2));
         check("conv groups", xs -> Ops.conv2d(xs.get(0), xs.get(1), null, 1, 1, 2), rand(2, 4, 4, 4), rand(6, 2, 3, 3));
         check("conv 1x1 s2", xs -> Ops.conv2d(xs.get(0), xs.get(1), null, 2, 0, 1), rand(2, 3, 4, 4), rand(5, 3, 1, 1));
     }

@@ -200,6 +200,18 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void conv2dBackwardData(DType t, ConvGeometry g, Pointer gy, Pointer w, Pointer gx) {
+        if (g.sh() == 1 && g.sw() == 1 && g.dh() == 1 && g.dw() == 1 && g.groups() == 1 && g.ph() < g.kh() && g.pw() < g.kw()) {
+            // stride 1: the input gradient is a forward convolution of gy with the kernel flipped
+            // in space and transposed in channels, padded by k-1-p (a thin product without col2im)
+            ConvGeometry f = new ConvGeometry(g.n(), g.k(), g.oh(), g.ow(), g.c(), g.kh(), g.kw(), 1, 1,
+                    g.kh() - 1 - g.ph(), g.kw() - 1 - g.pw(), 1, 1, 1);
+            Pointer wf = allocateUninitialized((long) g.c() * g.k() * g.kh() * g.kw() * t.size);
+            try {
+                pxk_flip_kernel(t.code(), w, g.k(), g.c(), g.kh(), g.kw(), wf);
+                conv2dForward(t, f, gy, wf, null, gx);
+            } finally { free(wf); }
+            return;
+        }
         int ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups();
         long img = (long) g.c() * g.h() * g.w();
         boolean single = chunk(g) >= g.n();

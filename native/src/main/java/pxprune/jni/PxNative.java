@@ -51,6 +51,8 @@ public final class PxNative {
     public static native void pxk_place(int dt, Pointer g, Pointer idx, long R, int K, Pointer gx);
     public static native void pxk_sgd(int dt, Pointer p, Pointer g, Pointer buf, Pointer mask, long n, double lr,
                                       double momentum, double dampening, double wd, int nesterov, int first);
+    /** w [K, C, kh, kw] -> out [C, K, kh, kw], flipped in space */
+    public static native void pxk_flip_kernel(int dt, Pointer w, int K, int C, int kh, int kw, Pointer out);
     /** OpenMP threads for regions the calling thread starts (a per-thread setting) */
     public static native void pxk_set_threads(int n);
     public static native int pxk_max_threads();
