@@ -29,8 +29,12 @@ import java.util.function.IntConsumer;
  */
 public final class CpuBackend implements Backend {
     public static final CpuBackend INSTANCE = new CpuBackend();
-    /** im2col scratch per task is bounded to this many elements (it should stay in the caches) */
-    private static final long COL_LIMIT = 1L << 21;
+    /**
+     * im2col scratch per task is bounded to this many elements, so that it stays in a core's L2
+     * cache while the product reads it (measured on ResNet-20, batch 100, 2 cores: 2^17 elements
+     * ~400 ms per forward+backward, 2^21 ~510 ms, 2^23 ~540 ms)
+     */
+    private static final long COL_LIMIT = 1L << 17;
     /** products below this many multiply-adds run on the calling thread */
     private static final long PARALLEL_GEMM_MIN = 1L << 21;
 
