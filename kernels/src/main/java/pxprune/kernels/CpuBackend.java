@@ -190,16 +190,27 @@ public final class CpuBackend implements Backend {
     public void conv2dForward(DType t, ConvGeometry g, Pointer x, Pointer w, Pointer bias, Pointer y) {
         int ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups();
         boolean single = chunk(g) >= g.n(); // one task: let the product itself use the workers
-        convTasks(t, g, (n0, nn, col, out) -> {
+        convTasks(t, g, (n0, nn, col, tmp) -> {
             int cols = nn * ohw;
+            Pointer yn = at(y, t, (long) n0 * g.k() * ohw);
+            Pointer out = nn == 1 ? yn : tmp; // [K, 1, ohw] is already y's layout
             im2col(t, g, at(x, t, (long) n0 * g.c() * g.h() * g.w()), nn, col);
             for (int gi = 0; gi < g.groups(); gi++) {
                 Pointer wg = at(w, t, (long) gi * kg * rows), cg = at(col, t, (long) gi * rows * cols), og = at(out, t, (long) gi * kg * cols);
                 if (single) gemm(t, false, false, kg, cols, rows, 1, wg, rows, cg, cols, 0, og, cols);
                 else gemm1(t, false, false, kg, cols, rows, 1, wg, rows, cg, cols, 0, og, cols);
             }
-            pxk_permute(t.code(), out, g.k(), nn, ohw, bias, null, at(y, t, (long) n0 * g.k() * ohw));
+            if (nn > 1 || bias != null) pxk_permute(t.code(), out, g.k(), nn, ohw, bias, null, yn); // in place when nn == 1
         });
+    }
+
+    /** gy's images [n0, n0+nn) as [K, nn*ohw] (a view of gy itself for one image, else a copy into tmp) */
+    private static Pointer transposedChunk(DType t, ConvGeometry g, Pointer gy, int n0, int nn, Pointer tmp) {
+        long ohw = (long) g.oh() * g.ow();
+        Pointer src = at(gy, t, n0 * g.k() * ohw);
+        if (nn == 1) return src;
+        pxk_permute(t.code(), src, nn, g.k(), ohw, null, null, tmp);
+        return tmp;
     }
 
     @Override
@@ -219,9 +230,9 @@ public final class CpuBackend implements Backend {
         int ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups();
         long img = (long) g.c() * g.h() * g.w();
         boolean single = chunk(g) >= g.n();
-        convTasks(t, g, (n0, nn, col, gyT) -> {
+        convTasks(t, g, (n0, nn, col, tmp) -> {
             int cols = nn * ohw;
-            pxk_permute(t.code(), at(gy, t, (long) n0 * g.k() * ohw), nn, g.k(), ohw, null, null, gyT);
+            Pointer gyT = transposedChunk(t, g, gy, n0, nn, tmp);
             for (int gi = 0; gi < g.groups(); gi++) {
                 Pointer wg = at(w, t, (long) gi * kg * rows), yg = at(gyT, t, (long) gi * kg * cols), cg = at(col, t, (long) gi * rows * cols);
                 if (single) gemm(t, true, false, rows, cols, kg, 1, wg, rows, yg, cols, 0, cg, cols);
@@ -243,11 +254,11 @@ public final class CpuBackend implements Backend {
         // each task accumulates into its own slice of `parts`; the slices are summed at the end
         Pointer parts = single ? gw : allocateUninitialized(tasks * wElems * t.size);
         try {
-            convTasks(t, g, (n0, nn, col, gyT) -> {
+            convTasks(t, g, (n0, nn, col, tmp) -> {
                 int cols = nn * ohw;
                 Pointer part = at(parts, t, (long) (n0 / nb) * wElems);
                 im2col(t, g, at(x, t, (long) n0 * g.c() * g.h() * g.w()), nn, col);
-                pxk_permute(t.code(), at(gy, t, (long) n0 * g.k() * ohw), nn, g.k(), ohw, null, null, gyT);
+                Pointer gyT = transposedChunk(t, g, gy, n0, nn, tmp);
                 for (int gi = 0; gi < g.groups(); gi++) {
                     Pointer yg = at(gyT, t, (long) gi * kg * cols), cg = at(col, t, (long) gi * rows * cols), pg = at(part, t, (long) gi * kg * rows);
                     if (single) gemm(t, false, true, kg, rows, cols, 1, yg, cols, cg, cols, 0, pg, rows);
