@@ -160,10 +160,16 @@ public final class CpuBackend implements Backend {
         });
     }
 
-    /** images per task: the im2col matrix stays below COL_LIMIT elements and every worker gets work */
+    /** products narrower than this many columns run far below the BLAS's speed */
+    private static final int MIN_COLS = 128;
+
+    /**
+     * images per task: the im2col matrix stays below COL_LIMIT elements unless that would make the
+     * product narrower than MIN_COLS columns (small late-stage feature maps), and every worker gets work
+     */
     private int chunk(ConvGeometry g) {
-        long per = (long) g.c() * g.kh() * g.kw() * g.oh() * g.ow();
-        long byCache = Math.max(1, COL_LIMIT / Math.max(1, per));
+        long ohw = (long) g.oh() * g.ow(), per = (long) g.c() * g.kh() * g.kw() * ohw;
+        long byCache = Math.max(Math.max(1, COL_LIMIT / Math.max(1, per)), (MIN_COLS + ohw - 1) / ohw);
         long byThreads = (g.n() + threads - 1) / threads;
         return (int) Math.max(1, Math.min(byCache, byThreads));
     }
