@@ -19,6 +19,11 @@ import pxprune.core.Tensor;
 import pxprune.core.io.SafeTensors;
 import pxprune.nn.ModelRegistry;
 import pxprune.nn.Module;
+import pxprune.core.Ops;
+import pxprune.nn.BatchNorm;
+import pxprune.nn.Linear;
+import pxprune.nn.Conv2d;
+import pxprune.nn.Interpreter;
 import pxprune.nn.StateDicts;
 
 /**
@@ -27,7 +32,8 @@ import pxprune.nn.StateDicts;
  * float64). Relative L2 over all prunable weights together.
  *
  * <p>SNIP and GraSP: their float32 golden gradients are not reproducible to 1e-4 by any other
- * float32 (or float64) evaluation. The first stage of this ResNet-20 has 1.6 million ReLU units per
+ * float32 (or float64) evaluation unless three ReLU ties are resolved as PyTorch resolved them:
+ * with those (snipMatchesGoldenWithPyTorchsTies) SNIP matches to 1.8e-6. The first stage of this ResNet-20 has 1.6 million ReLU units per
  * layer on this batch; a handful of them sit within float32 rounding of 0, and whether each is on
  * depends on summation order. A weight's gradient is a sum of ~10^5 terms of both signs, so one
  * flipped gate moves it by ~1/sqrt(10^5) = 3e-3 relative (measured: a central difference with
@@ -131,6 +137,70 @@ class GoldenScoresTest {
         System.out.printf("golden grasp      relative L2 %.3e (both scaled to unit L2 norm), %.3e as they are%n", err, direct);
         assertTrue(err <= 2e-3, "grasp: relative L2 " + err);
         assertTrue(direct <= 5e-3, "grasp: relative L2 " + direct);
+    }
+
+    /**
+     * PyTorch's float32 gates where ours differ in the golden batch (found by nn's
+     * GoldenResNet20Test, which asserts |z| < 1e-6 there): {ReLU site, unit index, gate}.
+     */
+    static final int[][] PYTORCH_TIES = {{5, 917372, 0}, {6, 1340553, 1}, {6, 1620586, 1}};
+
+    /**
+     * The golden model with those three ReLU ties resolved as PyTorch resolved them: the same
+     * modules under the same names, every layer still evaluated by the scorer's own interpreter.
+     */
+    static final class PyTorchTies extends Module {
+        final Module inner;
+
+        PyTorchTies(Module inner) {
+            this.inner = inner;
+            inner.children().forEach(this::registerModule);
+        }
+
+        @Override public Tensor forward(Tensor in, Interpreter it) {
+            int[] site = {0};
+            return inner.forward(in, new Interpreter() {
+                @Override public Tensor conv2d(Conv2d m, Tensor z) { return it.conv2d(m, z); }
+                @Override public Tensor linear(Linear m, Tensor z) { return it.linear(m, z); }
+                @Override public Tensor batchNorm(BatchNorm m, Tensor z) { return it.batchNorm(m, z); }
+                @Override public Tensor relu(Tensor z) {
+                    int s = site[0]++;
+                    if (java.util.Arrays.stream(PYTORCH_TIES).noneMatch(p -> p[0] == s)) return it.relu(z);
+                    float[] v = z.toFloatArray(), gate = new float[v.length];
+                    for (int i = 0; i < v.length; i++) gate[i] = v[i] > 0 ? 1 : 0;
+                    for (int[] p : PYTORCH_TIES)
+                        if (p[0] == s) {
+                            assertTrue(Math.abs(v[p[1]]) < 1e-6, "unit " + p[1] + " of ReLU " + s + " is no tie: " + v[p[1]]);
+                            gate[p[1]] = p[2];
+                        }
+                    return Ops.mul(z, Tensor.of(gate, z.shape()));
+                }
+            });
+        }
+    }
+
+    /**
+     * SNIP within 1e-4 of the golden (by totals) once the three float32 ties fall PyTorch's way
+     * (measured 1.8e-6). GraSP stays at ~1e-3 even so: its scores sum to 1.5e-8 out of terms of
+     * both signs, and its float32 Hessian-gradient product carries that much rounding noise.
+     */
+    @Test void snipMatchesGoldenWithPyTorchsTies() {
+        String method = "snip";
+        Module tied = new PyTorchTies(model);
+        Masks masks = Masks.ones(model);
+        double[][] c = new double[2][];
+        try (MemoryScope s = MemoryScope.open()) {
+            Map<String, Tensor> scores = ScorerRegistry.create(method).score(tied, masks, new ScoringData(x, y, 10, 1));
+            Map<String, double[][]> m = new LinkedHashMap<>();
+            for (String name : masks.names())
+                m.put(name, new double[][] {scores.get(name).toDoubleArray(), golden.get("score." + method + "." + name).toDoubles()});
+            c = concat(m);
+        }
+        divide(c[0], sum(c[0]));
+        divide(c[1], sum(c[1]));
+        double err = relL2(c[1], c[0]);
+        System.out.printf("golden %-10s relative L2 %.3e by totals, with PyTorch's three float32 ReLU ties%n", method, err);
+        assertTrue(err <= 1e-4, method + ": relative L2 " + err);
     }
 
     static double sum(double[] a) { double s = 0; for (double v : a) s += v; return s; }
