@@ -27,14 +27,7 @@ public final class Golden {
         }
     }
 
-    public static double relL2(double[] expected, double[] actual) {
-        double num = 0, den = 0;
-        for (int i = 0; i < expected.length; i++) {
-            num += (expected[i] - actual[i]) * (expected[i] - actual[i]);
-            den += expected[i] * expected[i];
-        }
-        return Math.sqrt(num / Math.max(den, 1e-300));
-    }
+    public static double relL2(double[] expected, double[] actual) { return Numerics.relativeL2(expected, actual); }
 
     public static void assertClose(String what, SafeTensors.Entry expected, Tensor actual, double tol) {
         assertArrayEquals(expected.intShape(), actual.shape(), what + ": shape");

@@ -34,14 +34,7 @@ final class TestSupport {
         return resnet20;
     }
 
-    static double relL2(double[] expected, double[] actual) {
-        double num = 0, den = 0;
-        for (int i = 0; i < expected.length; i++) {
-            num += (expected[i] - actual[i]) * (expected[i] - actual[i]);
-            den += expected[i] * expected[i];
-        }
-        return Math.sqrt(num / Math.max(den, 1e-300));
-    }
+    static double relL2(double[] expected, double[] actual) { return pxprune.core.Numerics.relativeL2(expected, actual); }
 
     static double assertClose(String what, SafeTensors.Entry expected, Tensor actual, double tol) {
         int[] es = expected.intShape();

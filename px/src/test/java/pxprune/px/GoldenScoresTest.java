@@ -209,12 +209,5 @@ class GoldenScoresTest {
 
     static void divide(double[] a, double c) { for (int i = 0; i < a.length; i++) a[i] /= c; }
 
-    static double relL2(double[] expected, double[] actual) {
-        double num = 0, den = 0;
-        for (int i = 0; i < expected.length; i++) {
-            num += (expected[i] - actual[i]) * (expected[i] - actual[i]);
-            den += expected[i] * expected[i];
-        }
-        return Math.sqrt(num / Math.max(den, 1e-300));
-    }
+    static double relL2(double[] expected, double[] actual) { return pxprune.core.Numerics.relativeL2(expected, actual); }
 }
