@@ -46,7 +46,7 @@ public final class Pruner {
                         boolean connected, int reachableOutputs, int outputs, double seconds) {}
 
     public record Result(String method, Config config, long seed, Masks masks, List<Round> rounds) {
-        /** rounds.csv, layers.csv, summary.json and masks.safetensors in dir (created if needed) */
+        /** rounds.csv, rounds.png, layers.csv, summary.json and masks.safetensors in dir (created if needed) */
         public void write(Path dir) throws IOException {
             Files.createDirectories(dir);
             // one row per round; after the fixed columns, each layer's density after that round
@@ -67,6 +67,7 @@ public final class Pruner {
                         masks.numel(name), masks.kept(name), masks.density(name)));
             Files.writeString(dir.resolve("layers.csv"), l.toString(), StandardCharsets.UTF_8);
             Files.writeString(dir.resolve("summary.json"), Json.pretty(summary()), StandardCharsets.UTF_8);
+            Plots.densityPerRound(dir.resolve("rounds.png"), method, rounds, masks.names());
             masks.save(dir.resolve("masks.safetensors"), method, config.rounds(), seed);
         }
 

@@ -52,6 +52,9 @@ class PrunerTest {
             List<String> names = List.copyOf(r.masks().names());
             for (int i = 0; i < names.size(); i++)
                 assertEquals(r.masks().density(names.get(i)), Double.parseDouble(last[5 + i]), 1e-9, names.get(i));
+            java.awt.image.BufferedImage png = javax.imageio.ImageIO.read(dir.resolve("rounds.png").toFile());
+            assertEquals(900, png.getWidth());
+            assertEquals(560, png.getHeight());
             List<String> layers = Files.readAllLines(dir.resolve("layers.csv"));
             assertEquals("layer,shape,numel,kept,density", layers.get(0));
             assertTrue(layers.get(2).startsWith("conv2.weight,3x2x3x3,54,"), layers.get(2));

@@ -58,7 +58,7 @@ public final class Main {
                   keys: %s
               prune --model M --dataset D --method S --density d --rounds T --out DIR
                     [--per-layer] [--schedule exponential|linear] [--seed S] [--data-root R] [--examples-per-class K]
-                  iterative pruning at initialization: DIR gets masks.safetensors, rounds.csv, layers.csv,
+                  iterative pruning at initialization: DIR gets masks.safetensors, rounds.csv, rounds.png, layers.csv,
                   summary.json and split.csv
               score --model M --weights W.safetensors --batch B.safetensors --method S --out O.safetensors [--seed S]
                   one score tensor per prunable weight of the model with the weights W (PyTorch names),
@@ -237,7 +237,7 @@ public final class Main {
         out.printf(Locale.ROOT, "%s on %s pruned with %s to density %.6f (%d of %d weights kept) in %d rounds, %.1fs; connected: %s%n",
                 model, dataset, method, r.masks().density(), r.masks().kept(), r.masks().total(), rounds, secs,
                 last.connected() ? "yes" : "NO");
-        out.println("written to " + outDir + ": masks.safetensors, rounds.csv, layers.csv, summary.json, split.csv");
+        out.println("written to " + outDir + ": masks.safetensors, rounds.csv, rounds.png, layers.csv, summary.json, split.csv");
     }
 
     private static String modelName(String m) {

@@ -37,7 +37,8 @@ import pxprune.px.ScoringData;
  * <p>The folder: {@code config.json} (the full config), {@code split.csv} (the pruning split:
  * {@code examples_per_class} examples of every class of the training set, drawn with the seed,
  * no augmentation; the same for every method), {@code rounds.csv} (per round: target and reached
- * density, whether an input-output path survives, seconds), {@code layers.csv} (per layer: shape,
+ * density, whether an input-output path survives, seconds, every layer's density), {@code rounds.png} (those
+ * layer densities plotted), {@code layers.csv} (per layer: shape,
  * kept, density), {@code prune.json} (the pruner's summary), {@code masks.safetensors},
  * {@code checkpoint.safetensors} and {@code metrics.jsonl} (per epoch, see {@link Trainer}),
  * {@code weights.safetensors} (the trained state dict, PyTorch names) and {@code summary.json}
@@ -52,7 +53,7 @@ public final class Runner {
     /** the px scorers walk the pruning data in chunks of at most this many examples (memory only) */
     public static final int SCORING_CHUNK = 256;
     public static final String CONFIG = "config.json", SPLIT = "split.csv", MASKS = "masks.safetensors",
-            ROUNDS = "rounds.csv", LAYERS = "layers.csv", PRUNE = "prune.json", WEIGHTS = "weights.safetensors",
+            ROUNDS = "rounds.csv", ROUNDS_PNG = "rounds.png", LAYERS = "layers.csv", PRUNE = "prune.json", WEIGHTS = "weights.safetensors",
             SUMMARY = "summary.json", LOCK = ".lock";
 
     /** a finished run: its folder, its summary, and whether it had finished before this call */
@@ -210,7 +211,7 @@ public final class Runner {
         p.put("wall_seconds", seconds);
         Files.writeString(tmp.resolve(PRUNE), Json.pretty(p), StandardCharsets.UTF_8);
         // the masks last: their presence means that pruning is complete
-        for (String f : new String[] {ROUNDS, LAYERS, PRUNE, MASKS}) move(tmp.resolve(f), dir.resolve(f));
+        for (String f : new String[] {ROUNDS, ROUNDS_PNG, LAYERS, PRUNE, MASKS}) move(tmp.resolve(f), dir.resolve(f));
         deleteTree(tmp);
         return p;
     }

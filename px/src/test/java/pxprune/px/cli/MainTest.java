@@ -104,7 +104,7 @@ class MainTest {
         Path out = tmp.resolve("p");
         Result r = run((PRUNE + out + " --seed 3 --examples-per-class 5 --per-layer").split(" "));
         assertEquals(0, r.code(), r.err());
-        for (String f : List.of("masks.safetensors", "rounds.csv", "layers.csv", "summary.json", "split.csv"))
+        for (String f : List.of("masks.safetensors", "rounds.csv", "rounds.png", "layers.csv", "summary.json", "split.csv"))
             assertTrue(Files.isRegularFile(out.resolve(f)), f + " missing");
         assertEquals(1 + 50, Files.readAllLines(out.resolve("split.csv")).size());
         Masks m = Masks.load(out.resolve("masks.safetensors"));
