@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import javax.imageio.ImageIO;
 
-/** Line charts as PNG files (headless AWT): the pruning loop's density per layer over the rounds. */
+/** Line charts as PNG files (AWT images; the launcher runs with -Djava.awt.headless=true): the pruning loop's density per layer over the rounds. */
 public final class Plots {
     private Plots() {}
 
@@ -23,7 +23,6 @@ public final class Plots {
      * round: how PX or SynFlow spread the pruning over the layers, and whether one collapses.
      */
     public static void densityPerRound(Path png, String title, List<Pruner.Round> rounds, List<String> layers) throws IOException {
-        System.setProperty("java.awt.headless", "true");
         BufferedImage img = new BufferedImage(W, H, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         try {
