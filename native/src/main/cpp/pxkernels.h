@@ -11,8 +11,6 @@
 
 namespace pxk {
 
-template <typename T> using fn = T;
-
 #define PXK_DISPATCH(dt, CALL) \
   do { if ((dt) == 0) { typedef float T; CALL; } else { typedef double T; CALL; } } while (0)
 

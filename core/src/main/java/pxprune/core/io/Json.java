@@ -153,7 +153,7 @@ public final class Json {
     private static void write(StringBuilder b, Object v, int indent, int depth) {
         if (v == null) b.append("null");
         else if (v instanceof String str) quote(b, str);
-        else if (v instanceof Double d) b.append(Double.isFinite(d) ? (d == Math.rint(d) && Math.abs(d) < 1e15 ? String.valueOf(d) : String.valueOf(d)) : "null");
+        else if (v instanceof Double d) b.append(Double.isFinite(d) ? String.valueOf(d) : "null"); // JSON has no NaN/Infinity
         else if (v instanceof Float f) write(b, f.doubleValue(), indent, depth);
         else if (v instanceof Number || v instanceof Boolean) b.append(v);
         else if (v instanceof int[] a) { List<Object> l = new ArrayList<>(); for (int x : a) l.add(x); write(b, l, -1, depth); }
