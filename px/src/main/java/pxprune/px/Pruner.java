@@ -49,10 +49,7 @@ public final class Pruner {
         /** rounds.csv, rounds.png, layers.csv, summary.json and masks.safetensors in dir (created if needed) */
         public void write(Path dir) throws IOException {
             Files.createDirectories(dir);
-            // one row per round; after the fixed columns, each layer's density after that round
-            StringBuilder r = new StringBuilder("round,target_density,density,connected,seconds");
-            for (String name : masks.names()) r.append(",density:").append(name);
-            r.append('\n');
+            StringBuilder r = new StringBuilder(roundsCsvHeader(masks.names()));
             for (Round x : rounds) {
                 r.append(String.format(Locale.ROOT, "%d,%.10g,%.10g,%b,%.4f", x.round(), x.targetDensity(), x.density(),
                         x.connected(), x.seconds()));
@@ -60,15 +57,27 @@ public final class Pruner {
                 r.append('\n');
             }
             Files.writeString(dir.resolve("rounds.csv"), r.toString(), StandardCharsets.UTF_8);
+            Files.writeString(dir.resolve("layers.csv"), layersCsv(masks), StandardCharsets.UTF_8);
+            Files.writeString(dir.resolve("summary.json"), Json.pretty(summary()), StandardCharsets.UTF_8);
+            Plots.densityPerRound(dir.resolve("rounds.png"), method, rounds, masks.names());
+            masks.save(dir.resolve("masks.safetensors"), method, config.rounds(), seed);
+        }
+
+        /** rounds.csv's header line: the fixed columns, then each layer's density after the round */
+        public static String roundsCsvHeader(List<String> layers) {
+            StringBuilder r = new StringBuilder("round,target_density,density,connected,seconds");
+            for (String name : layers) r.append(",density:").append(name);
+            return r.append('\n').toString();
+        }
+
+        /** layers.csv: per layer its shape (e.g. 16x3x3x3), size, kept count and density */
+        public static String layersCsv(Masks masks) {
             StringBuilder l = new StringBuilder("layer,shape,numel,kept,density\n");
             for (String name : masks.names())
                 l.append(String.format(Locale.ROOT, "%s,%s,%d,%d,%.10g%n", name,
                         Arrays.toString(masks.shape(name)).replace(" ", "").replace(",", "x").replace("[", "").replace("]", ""),
                         masks.numel(name), masks.kept(name), masks.density(name)));
-            Files.writeString(dir.resolve("layers.csv"), l.toString(), StandardCharsets.UTF_8);
-            Files.writeString(dir.resolve("summary.json"), Json.pretty(summary()), StandardCharsets.UTF_8);
-            Plots.densityPerRound(dir.resolve("rounds.png"), method, rounds, masks.names());
-            masks.save(dir.resolve("masks.safetensors"), method, config.rounds(), seed);
+            return l.toString();
         }
 
         public Map<String, Object> summary() {

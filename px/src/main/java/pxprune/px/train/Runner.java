@@ -219,12 +219,8 @@ public final class Runner {
     /** the all-ones masks of a dense run, with its (trivial) per-layer table */
     private static Map<String, Object> dense(RunConfig cfg, Module model, Path dir) throws IOException {
         Masks m = Masks.ones(model);
-        StringBuilder l = new StringBuilder("layer,shape,numel,kept,density\n");
-        for (String name : m.names())
-            l.append(name).append(',').append(String.join("x", java.util.Arrays.stream(m.shape(name)).mapToObj(String::valueOf).toList()))
-                    .append(',').append(m.numel(name)).append(',').append(m.kept(name)).append(",1\n");
-        writeAtomically(dir.resolve(LAYERS), l.toString());
-        writeAtomically(dir.resolve(ROUNDS), "round,target_density,density,connected,seconds\n");
+        writeAtomically(dir.resolve(LAYERS), Pruner.Result.layersCsv(m));
+        writeAtomically(dir.resolve(ROUNDS), Pruner.Result.roundsCsvHeader(m.names()));
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("method", RunConfig.DENSE);
         p.put("target_density", 1.0);
