@@ -8,11 +8,11 @@ import pxprune.nn.Module;
  * Puts a model in eval mode and, on close, gives every module back its own training flag
  * (restored in pre-order, parents before children, so mixed flags survive).
  */
-final class EvalMode implements AutoCloseable {
+public final class EvalMode implements AutoCloseable {
     private final List<Module> modules;
     private final boolean[] flags;
 
-    EvalMode(Module model) {
+    public EvalMode(Module model) {
         modules = new ArrayList<>(model.namedModules().values());
         flags = new boolean[modules.size()];
         for (int i = 0; i < flags.length; i++) flags[i] = modules.get(i).isTraining();

@@ -23,6 +23,7 @@ import pxprune.datasets.Dataset;
 import pxprune.datasets.Seeds;
 import pxprune.nn.Module;
 import pxprune.nn.SGD;
+import pxprune.px.EvalMode;
 import pxprune.px.Masks;
 
 /**
@@ -157,11 +158,9 @@ public final class Trainer {
 
     /** mean cross-entropy and accuracy of the model on data, in eval mode, in batches; restores the training flag */
     public static double[] evaluate(Module model, Dataset data) {
-        boolean wasTraining = model.isTraining();
-        model.eval();
         double lossSum = 0;
         long correct = 0;
-        try (GradMode g = GradMode.noGrad()) {
+        try (EvalMode e = new EvalMode(model); GradMode g = GradMode.noGrad()) {
             BatchIterator it = new BatchIterator(data, EVAL_BATCH, false, 0, 0);
             while (it.hasNext()) {
                 Batch batch = it.nextBatch();
@@ -173,8 +172,6 @@ public final class Trainer {
                     correct += countCorrect(logits, batch.y());
                 }
             }
-        } finally {
-            model.train(wasTraining);
         }
         int n = Math.max(1, data.size());
         return new double[] {lossSum / n, (double) correct / n};
