@@ -30,13 +30,8 @@ public class ModelBench {
         net = ModelRegistry.create(model, 3, 10, 32, 1);
         // VGG reaches 1x1 feature maps: batch statistics of one sample do not exist (PyTorch refuses too)
         if (batch < 2 && model.startsWith("vgg")) net.eval();
-        float[] v = new float[batch * 3 * 32 * 32];
-        java.util.SplittableRandom r = new java.util.SplittableRandom(1);
-        for (int i = 0; i < v.length; i++) v[i] = (float) r.nextGaussian();
-        int[] labels = new int[batch];
-        for (int i = 0; i < batch; i++) labels[i] = i % 10;
-        x = Tensor.of(v, batch, 3, 32, 32);
-        y = Tensor.ofInts(labels, batch);
+        x = Fixtures.images(batch, 3, 32, 1);
+        y = Tensor.ofInts(Fixtures.labels(batch, 10), batch);
     }
 
     @TearDown public void tearDown() { net.close(); x.close(); y.close(); }
