@@ -12,12 +12,11 @@ b=$root/kernels-cuda/target/device-bundle
 cd "$root"
 mvn -q install -DskipTests
 rm -rf "$b"
-mkdir -p "$b/lib" "$b/cudalib" "$b/shared/golden"
+mkdir -p "$b/lib" "$b/cudalib" "$b/testdata/golden"
 mvn -q -pl kernels-cuda dependency:copy-dependencies -DincludeScope=test -DoutputDirectory="$b/lib"
 cp -r kernels-cuda/target/classes "$b/classes"
 cp -r kernels-cuda/target/test-classes "$b/test-classes"
-golden=${PXPRUNE_SHARED:-$root/../shared}/golden/resnet20_seed1.safetensors
-[ -f "$golden" ] && cp "$golden" "$b/shared/golden/"
+cp testdata/golden/resnet20_seed1.safetensors "$b/testdata/golden/"
 if [ -n "${CUDA12_LIBS:-}" ]; then cp -P "$CUDA12_LIBS"/lib*.so* "$b/cudalib/"; fi
 cat > "$b/run.sh" <<'RUN'
 #!/usr/bin/env bash
@@ -25,7 +24,7 @@ cat > "$b/run.sh" <<'RUN'
 here=$(cd "$(dirname "$0")" && pwd)
 export LD_LIBRARY_PATH="$here/cudalib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
-exec java -Xss8m -Dpxprune.shared="$here/shared" "$@" -cp "$here/test-classes:$here/classes:$here/lib/*" \
+exec java -Xss8m -Dpxprune.testdata="$here/testdata" "$@" -cp "$here/test-classes:$here/classes:$here/lib/*" \
   pxprune.kernels.cuda.DeviceTestMain
 RUN
 chmod +x "$b/run.sh"

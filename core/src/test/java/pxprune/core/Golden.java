@@ -4,24 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import pxprune.core.io.SafeTensors;
+import pxprune.kernels.TestData;
 
-/** Access to ../shared/golden and the comparisons the tests use. */
+/** The golden files (testdata/golden, through {@link TestData}) and the comparisons the tests use. */
 public final class Golden {
     private Golden() {}
 
-    public static Path shared() {
-        String p = System.getProperty("pxprune.shared");
-        for (String c : new String[] {p, "../shared", "../../shared"})
-            if (c != null && Files.isDirectory(Path.of(c, "golden"))) return Path.of(c);
-        throw new IllegalStateException("../shared/golden not found (set -Dpxprune.shared=/path/to/shared)");
-    }
-
     public static SafeTensors.File load(String file) {
         try {
-            return SafeTensors.read(shared().resolve("golden").resolve(file));
+            return SafeTensors.read(TestData.file("golden/" + file));
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }

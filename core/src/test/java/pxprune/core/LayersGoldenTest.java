@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 import pxprune.core.io.SafeTensors;
 import pxprune.kernels.DType;
 
-/** Every op forward and backward against PyTorch's numbers in ../shared/golden/layers.safetensors. */
+/** Every op forward and backward against PyTorch's numbers in testdata/golden/layers.safetensors. */
 class LayersGoldenTest {
     static final double TOL = 1e-5;
     static final SafeTensors.File G = Golden.load("layers.safetensors");

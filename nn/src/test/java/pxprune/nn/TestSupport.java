@@ -4,21 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.SplittableRandom;
 import pxprune.core.Tensor;
 import pxprune.core.io.SafeTensors;
+import pxprune.kernels.TestData;
 
-/** Golden files (../shared/golden) and comparisons for the nn tests. */
+/** Golden files (testdata/golden, through {@link TestData}) and comparisons for the nn tests. */
 final class TestSupport {
     private TestSupport() {}
-
-    static Path shared() {
-        for (String c : new String[] {System.getProperty("pxprune.shared"), "../shared", "../../shared"})
-            if (c != null && Files.isDirectory(Path.of(c, "golden"))) return Path.of(c);
-        throw new IllegalStateException("shared/golden not found (set -Dpxprune.shared=/path/to/shared)");
-    }
 
     private static SafeTensors.File resnet20;
 
@@ -26,7 +19,7 @@ final class TestSupport {
     static synchronized SafeTensors.File resnet20Golden() {
         if (resnet20 == null) {
             try {
-                resnet20 = SafeTensors.read(shared().resolve("golden").resolve("resnet20_seed1.safetensors"));
+                resnet20 = SafeTensors.read(TestData.file("golden/resnet20_seed1.safetensors"));
             } catch (IOException e) {
                 throw new IllegalStateException(e);
             }

@@ -11,7 +11,7 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** A minimal safetensors reader for ../shared/golden (F32, F64 and I64 entries). */
+/** A minimal safetensors reader for testdata/golden (F32, F64 and I64 entries); this module sits below core. */
 final class GoldenFile {
     record Entry(String dtype, int[] shape, ByteBuffer data) {
         int numel() { int n = 1; for (int s : shape) n *= s; return n; }
@@ -35,13 +35,6 @@ final class GoldenFile {
                     + "\\s*\"data_offsets\"\\s*:\\s*\\[\\s*(\\d+)\\s*,\\s*(\\d+)\\s*]\\s*}");
 
     final Map<String, Entry> entries = new HashMap<>();
-
-    /** ../shared/golden/&lt;name&gt; (system property pxprune.shared, set by the parent pom), or null if absent */
-    static Path locate(String name) {
-        for (String dir : new String[] {System.getProperty("pxprune.shared"), "../shared", "../../shared"})
-            if (dir != null && Files.isRegularFile(Path.of(dir, "golden", name))) return Path.of(dir, "golden", name);
-        return null;
-    }
 
     GoldenFile(Path file) throws IOException {
         byte[] all = Files.readAllBytes(file);

@@ -1,10 +1,8 @@
 package pxprune.kernels.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -16,10 +14,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import pxprune.kernels.Backend;
 import pxprune.kernels.Backends;
 import pxprune.kernels.DType;
+import pxprune.kernels.TestData;
 import pxprune.kernels.Device;
 
 /**
- * ResNet-20 with the golden weights and batch (../shared/golden/resnet20_seed1.safetensors),
+ * ResNet-20 with the golden weights and batch (testdata/golden/resnet20_seed1.safetensors),
  * written against the Backend and PxKernels interfaces: the logits (eval and train mode) and
  * PX's scores (PX-SPEC section 3, float64), on the CPU against the golden numbers (so the
  * PxKernels primitives are checked end to end without a GPU) and, where a device exists, CUDA
@@ -29,9 +28,7 @@ class ResNet20GoldenTest {
     static GoldenFile golden;
 
     @BeforeAll static void load() throws IOException {
-        Path p = GoldenFile.locate("resnet20_seed1.safetensors");
-        assumeTrue(p != null, "../shared/golden/resnet20_seed1.safetensors not found (set -Dpxprune.shared)");
-        golden = new GoldenFile(p);
+        golden = new GoldenFile(TestData.file("golden/resnet20_seed1.safetensors"));
     }
 
     static double relL2(double[] expected, double[] actual) {
