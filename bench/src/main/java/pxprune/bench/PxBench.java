@@ -25,7 +25,7 @@ import pxprune.px.ScoringData;
 
 /**
  * PX and SynFlow, 100 rounds to density 0.018 on a CIFAR ResNet-20 with 100 images (3x32x32), and
- * PX's cost floor (PX-SPEC section 8) in the same run: per round one no-grad float32 forward of f
+ * PX's cost floor (docs/px-method.md section 6) in the same run: per round one no-grad float32 forward of f
  * over the data, one no-grad float64 forward of the activation network A over the data (0/1
  * weights, gates from f, no normalization), one forward+backward of the path-kernel network P
  * on one sample. {@code floorRound} times one such round; the report multiplies it by 100.

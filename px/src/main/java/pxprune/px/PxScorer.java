@@ -16,7 +16,7 @@ import pxprune.nn.BatchNorm;
 import pxprune.nn.Module;
 
 /**
- * PX, Path eXclusion (PX-SPEC section 3), for any model built from Conv2d/Linear/BatchNorm/ReLU
+ * PX, Path eXclusion (docs/px-method.md section 3), for any model built from Conv2d/Linear/BatchNorm/ReLU
  * and operations that are linear in their input (pooling, residual sums, flattening).
  * <ol>
  *   <li>Gate pass, eval mode, at theta*m, in the model's precision: at every ReLU call, in call

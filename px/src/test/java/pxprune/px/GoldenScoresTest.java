@@ -23,7 +23,7 @@ import pxprune.nn.StateDicts;
 
 /**
  * Every scorer against testdata/golden/resnet20_seed1.safetensors: the authors' / Synaptic-Flow code
- * (magnitude, snip, grasp, synflow_l2 in float32; synflow in float64) and PX-SPEC section 3 (px,
+ * (magnitude, snip, grasp, synflow_l2 in float32; synflow in float64) and docs/px-method.md section 3 (px,
  * float64). Relative L2 over all prunable weights together.
  *
  * <p>SNIP and GraSP are made of loss gradients, and the golden ones were computed with the

@@ -10,7 +10,7 @@ import pxprune.nn.Linear;
 
 /**
  * PX by brute force, for tests: a bias-free network written out as units and weighted edges,
- * every input-output path listed, and the PX-SPEC quantities summed path by path:
+ * every input-output path listed, and the quantities of docs/px-method.md summed path by path:
  * z1_k(x) = sum_p m_p a_p(x) x_s(p)^2, z2_k = sum_p v_p^2 (v_p: the product of theta*m and of
  * batch-norm eval scales along p), w_k = sum_x z1_k(x) / max, R = sum_p w_k(p) v_p^2, and the
  * score of weight j = sum over the paths through j of w_k(p) v_p^2.

@@ -13,7 +13,7 @@ import pxprune.core.Tensor;
 import pxprune.nn.ModelRegistry;
 import pxprune.nn.Module;
 
-/** PX-SPEC section 3 against explicit path enumeration, and its structural properties. */
+/** docs/px-method.md section 3 against explicit path enumeration, and its structural properties. */
 class PxScorerTest {
     static final double TOL = 1e-10;
 

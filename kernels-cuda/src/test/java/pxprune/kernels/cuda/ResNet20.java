@@ -19,7 +19,7 @@ import pxprune.kernels.PxKernels;
 /**
  * open_lth's CIFAR ResNet-20 written directly against a Backend and its PxKernels (no tensors, no
  * autograd), with the golden file's weights: the eval- and train-mode logits, and PX's scores
- * (PX-SPEC section 3) computed with the fused per-layer kernels. Used to compare backends with
+ * (docs/px-method.md section 3) computed with the fused per-layer kernels. Used to compare backends with
  * each other and with testdata/golden/resnet20_seed1.safetensors.
  */
 final class ResNet20 implements AutoCloseable {
@@ -207,7 +207,7 @@ final class ResNet20 implements AutoCloseable {
         return r;
     }
 
-    // ------------------------------------------------------------------ PX (PX-SPEC section 3)
+    // ------------------------------------------------------------------ PX (docs/px-method.md section 3)
 
     /** all-ones keep mask of a weight, in maskType */
     Pointer ones(String name, DType maskType) {

@@ -20,7 +20,7 @@ import pxprune.kernels.Device;
 /**
  * ResNet-20 with the golden weights and batch (testdata/golden/resnet20_seed1.safetensors),
  * written against the Backend and PxKernels interfaces: the logits (eval and train mode) and
- * PX's scores (PX-SPEC section 3, float64), on the CPU against the golden numbers (so the
+ * PX's scores (docs/px-method.md section 3, float64), on the CPU against the golden numbers (so the
  * PxKernels primitives are checked end to end without a GPU) and, where a device exists, CUDA
  * against the CPU (1e-5 relative) and the golden numbers.
  */
@@ -71,7 +71,7 @@ class ResNet20GoldenTest {
 
     /**
      * Scores against the golden ones. With a subset of the batch, w (uniform while the output
-     * layer is dense, PX-SPEC section 7) differs from the golden one by a common factor, which is
+     * layer is dense, docs/px-method.md section 3) differs from the golden one by a common factor, which is
      * divided out using R = the sum of the output layer's scores.
      */
     static void assertScores(String what, Map<String, double[]> s, boolean fullBatch) {
