@@ -57,6 +57,7 @@ public final class StateDicts {
             if (dst.containsKey(e.getKey()) && !READABLE.contains(e.getValue().dtype()))
                 bad.add(prefix + e.getKey() + " (" + e.getValue().dtype() + ")");
         check(m, dst, shapes(src), prefix, bad);
+        checkValues(dst, src, prefix);
         for (Map.Entry<String, Tensor> d : dst.entrySet()) {
             SafeTensors.Entry e = src.get(d.getKey());
             Tensor t = d.getValue();
@@ -86,6 +87,34 @@ public final class StateDicts {
             } else if (t.dtype() == DType.F32) t.backend().upload(s.toFloatArray(), t.ptr());
             else t.backend().upload(s.toDoubleArray(), t.ptr());
         }
+    }
+
+    /**
+     * Refuses values no model state can hold, before anything is loaded: NaN or infinite floats, a
+     * negative batch-norm running variance, integers (num_batches_tracked) outside 0..2^31-1.
+     */
+    private static void checkValues(Map<String, Tensor> dst, Map<String, SafeTensors.Entry> src, String prefix) {
+        List<String> bad = new ArrayList<>();
+        for (Map.Entry<String, Tensor> d : dst.entrySet()) {
+            String key = d.getKey();
+            double[] v = src.get(key).toDoubles();
+            int nonFinite = 0, negative = 0, first = -1;
+            for (int i = 0; i < v.length; i++) {
+                boolean wrong = !Double.isFinite(v[i]);
+                if (wrong) nonFinite++;
+                if (!wrong && d.getValue().dtype() == DType.I32 && (v[i] < 0 || v[i] > Integer.MAX_VALUE)) wrong = true;
+                if (!wrong && key.endsWith("running_var") && v[i] < 0) { negative++; wrong = true; }
+                if (wrong && first < 0) first = i;
+            }
+            if (first < 0) continue;
+            String what = nonFinite > 0 ? nonFinite + " NaN or infinite value(s)"
+                    : negative > 0 ? negative + " negative running variance(s)"
+                    : "a count outside 0.." + Integer.MAX_VALUE;
+            bad.add(prefix + key + " holds " + what + " (first at flat index " + first + ": " + v[first] + ")");
+        }
+        if (!bad.isEmpty())
+            throw new IllegalArgumentException("state dict values are unusable; nothing was loaded: " + String.join("; ", bad)
+                    + ". Give a checkpoint with finite weights (re-export it, or re-initialise the model)");
     }
 
     private static Map<String, long[]> shapes(Map<String, SafeTensors.Entry> src) {

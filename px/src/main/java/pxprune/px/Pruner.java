@@ -29,9 +29,13 @@ public final class Pruner {
 
     /** final density d in (0, 1], T rounds, the schedule of intermediate densities, global or per-layer selection */
     public record Config(double density, int rounds, Schedule schedule, boolean perLayer) {
+        /** the most rounds a run may ask for (the method's default is 100; each round scores the whole model once) */
+        public static final int MAX_ROUNDS = 100_000;
+
         public Config {
             TopK.checkDensity(density);
-            if (rounds < 1) throw new IllegalArgumentException("rounds must be >= 1, got " + rounds);
+            if (rounds < 1 || rounds > MAX_ROUNDS)
+                throw new IllegalArgumentException("rounds must be in 1.." + MAX_ROUNDS + ", got " + rounds);
             if (schedule == null) throw new IllegalArgumentException("schedule must be given (exponential or linear)");
         }
 

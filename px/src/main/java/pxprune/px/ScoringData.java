@@ -9,12 +9,14 @@ import pxprune.kernels.DType;
  * {@code labels}, the number of classes, a seed (for the random scorer), and the chunk size in
  * which the data-only passes of {@code px} walk the batch (memory only: the result does not depend
  * on it; SNIP and GraSP always use the whole batch, because their batch statistics would change).
- * The caller owns {@code x}.
+ * The caller owns {@code x}. Refused on construction: an empty batch, non-finite inputs, labels
+ * outside 0..numClasses-1.
  */
 public record ScoringData(Tensor x, int[] labels, int numClasses, long seed, int batchSize) {
     public ScoringData {
         if (x == null || x.dim() < 2)
             throw new IllegalArgumentException("ScoringData: x must be a batch [n, ...], got " + (x == null ? "null" : Arrays.toString(x.shape())));
+        if (x.size(0) == 0) throw new IllegalArgumentException("ScoringData: the batch is empty; give at least one example");
         if (x.dtype() != DType.F32)
             throw new IllegalArgumentException("ScoringData: x must be float32 (the model's type), got " + x.dtype());
         if (labels == null || labels.length != x.size(0))
@@ -24,6 +26,12 @@ public record ScoringData(Tensor x, int[] labels, int numClasses, long seed, int
         for (int l : labels)
             if (l < 0 || l >= numClasses)
                 throw new IllegalArgumentException("ScoringData: label " + l + " outside 0.." + (numClasses - 1));
+        float[] v = x.toFloatArray();
+        int perSample = v.length / x.size(0);
+        for (int i = 0; i < v.length; i++)
+            if (!Float.isFinite(v[i]))
+                throw new IllegalArgumentException("ScoringData: input x holds " + v[i] + " (example " + i / perSample + ", flat index "
+                        + i + "); scoring needs finite inputs");
         if (batchSize < 1) throw new IllegalArgumentException("ScoringData: batchSize must be >= 1, got " + batchSize);
         labels = labels.clone();
     }

@@ -91,17 +91,20 @@ final class Args {
         return v;
     }
 
-    int integer(String name, int dflt, int min) {
+    /** an integer in min..max */
+    int integer(String name, int dflt, int min, int max) {
         String v = string(name, null);
         if (v == null) return dflt;
-        int x;
+        java.math.BigInteger x;
         try {
-            x = Integer.parseInt(v.strip());
+            x = new java.math.BigInteger(v.strip());
         } catch (NumberFormatException e) {
             throw new UsageException("--" + name + " " + v + " is not an integer; give e.g. --" + name + " " + examples.get(name));
         }
-        if (x < min) throw new UsageException("--" + name + " " + v + " is below " + min + "; give e.g. --" + name + " " + examples.get(name));
-        return x;
+        if (x.compareTo(java.math.BigInteger.valueOf(min)) < 0 || x.compareTo(java.math.BigInteger.valueOf(max)) > 0)
+            throw new UsageException("--" + name + " " + v + " is outside " + min + ".." + max + "; give e.g. --" + name + " "
+                    + examples.get(name));
+        return x.intValue();
     }
 
     long longValue(String name, long dflt) {

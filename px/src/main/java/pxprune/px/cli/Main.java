@@ -202,7 +202,7 @@ public final class Main {
             throw new UsageException("unknown dataset '" + dataset + "' for --dataset; valid: " + String.join(", ", DatasetRegistry.names()));
         String method = methodName(a.required("method"));
         double density = a.density("density");
-        int rounds = a.integer("rounds", 100, 1);
+        int rounds = a.integer("rounds", 100, 1, Pruner.Config.MAX_ROUNDS);
         Path outDir = Path.of(a.required("out"));
         boolean perLayer = a.flag("per-layer");
         Schedule schedule;
@@ -213,7 +213,7 @@ public final class Main {
         }
         long seed = a.longValue("seed", 1);
         Path root = Path.of(a.string("data-root", "data"));
-        int perClass = a.integer("examples-per-class", PruningSplit.DEFAULT_PER_CLASS, 1);
+        int perClass = a.integer("examples-per-class", PruningSplit.DEFAULT_PER_CLASS, 1, 1_000_000);
         if (Files.exists(outDir) && !Files.isDirectory(outDir))
             throw new UsageException("--out " + outDir + " exists and is not a folder; give a folder for the results");
 
@@ -285,18 +285,24 @@ public final class Main {
         int[] xs = xe.intShape();
         int channels = xs[1], size = Math.min(xs[2], xs[3]);
         int numClasses = numClasses(model, channels, size, w, wPath);
-        int[] labels = ye.toInts();
+        int[] labels = labels(ye, numClasses, bPath);
 
         Map<String, SafeTensors.Entry> scores = new LinkedHashMap<>();
         try (Module m = ModelRegistry.create(model, channels, numClasses, size, 0); MemoryScope s = MemoryScope.open()) {
             try {
                 StateDicts.load(m, w, "");
             } catch (IllegalArgumentException e) {
-                throw new UsageException("--weights " + wPath + " does not fit " + model + " with " + channels + " input channels and "
-                        + numClasses + " classes: " + oneLine(e.getMessage()));
+                throw new UsageException("--weights " + wPath + " cannot be loaded into " + model + " (" + channels + " input channels, "
+                        + numClasses + " classes): " + oneLine(e.getMessage()));
             }
             Tensor x = Tensor.of(xe.toFloats(), xs);
-            ScoringData data = new ScoringData(x, labels, numClasses, seed);
+            ScoringData data;
+            try {
+                data = new ScoringData(x, labels, numClasses, seed);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--batch " + bPath + ": " + e.getMessage().replace("ScoringData: ", "")
+                        + " (the model has " + numClasses + " classes)");
+            }
             long t0 = System.nanoTime();
             Map<String, Tensor> sc = ScorerRegistry.create(method).score(m, Masks.ones(m), data);
             for (PrunableLayer l : PrunableLayer.of(m)) scores.put(l.name(), SafeTensors.Entry.of(sc.get(l.name())));
@@ -321,6 +327,19 @@ public final class Main {
         }
     }
 
+    /** the batch's labels, each in 0..numClasses-1 */
+    private static int[] labels(SafeTensors.Entry ye, int numClasses, Path bPath) {
+        long[] l = ye.toLongs();
+        int[] y = new int[l.length];
+        for (int i = 0; i < l.length; i++) {
+            if (l[i] < 0 || l[i] >= numClasses)
+                throw new UsageException("--batch " + bPath + ": label " + l[i] + " of example " + i + " is outside 0.." + (numClasses - 1)
+                        + " (the model's output layer in --weights has " + numClasses + " classes)");
+            y[i] = (int) l[i];
+        }
+        return y;
+    }
+
     /** the number of classes: the first dimension of the output layer's weight in W */
     private static int numClasses(String model, int channels, int size, SafeTensors.File w, Path wPath) {
         String outName;
@@ -332,7 +351,10 @@ public final class Main {
         if (e == null || e.shape().length < 1)
             throw new UsageException("--weights " + wPath + " has no tensor '" + outName + "' (the output layer of " + model
                     + "); give the state dict of a " + model + " under PyTorch names");
-        return Math.toIntExact(e.shape()[0]);
+        if (e.shape()[0] < 1 || e.shape()[0] > 1_000_000)
+            throw new UsageException("--weights " + wPath + ": the output layer '" + outName + "' has " + e.shape()[0]
+                    + " classes; a model needs 1..1000000");
+        return (int) e.shape()[0];
     }
 
 }

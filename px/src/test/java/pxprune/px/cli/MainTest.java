@@ -47,7 +47,7 @@ class MainTest {
                 new Object[] {p.replace("--density 0.1", "--density 0"), "outside (0, 1]"},
                 new Object[] {p.replace("--density 0.1", "--density -0.5"), "outside (0, 1]"},
                 new Object[] {p.replace("--rounds 2", "--rounds two"), "not an integer"},
-                new Object[] {p.replace("--rounds 2", "--rounds 0"), "below 1"},
+                new Object[] {p.replace("--rounds 2", "--rounds 0"), "outside 1..100000"},
                 new Object[] {p.replace("resnet20", "resnet21"), "unknown model 'resnet21'"},
                 new Object[] {p.replace("random", "magic"), "unknown method 'magic'"},
                 new Object[] {p.replace("digits", "mnist"), "unknown dataset 'mnist'"},
