@@ -12,7 +12,8 @@ import java.util.Set;
  * torchvision's ImageFolder: classes are the sub-folders sorted by name, numbered from 0; examples are
  * ordered by class, then file name. Each image becomes RGB, is resized (bilinear) so its shorter side is
  * {@code round(size*256/224)}, then center-cropped to {@code size x size}; pixels in [0, 1].
- * Hidden files and folders (names starting with '.') are ignored.
+ * Hidden files and folders (names starting with '.') are ignored; a class folder or image that is a
+ * symbolic link leading outside root is refused.
  */
 public final class ImageFolder {
 
@@ -35,7 +36,7 @@ public final class ImageFolder {
         List<Integer> labels = new ArrayList<>();
         for (int k = 0; k < classes.size(); k++) {
             Path dir = root.resolve(classes.get(k));
-            List<Path> found = Images.listFiles(dir, EXTENSIONS);
+            List<Path> found = Images.listFiles(root, dir, EXTENSIONS);
             if (found.isEmpty()) {
                 throw new DatasetException("Class folder " + dir + " has no .JPEG, .jpg or .png files.\n" + help(root));
             }
@@ -55,7 +56,7 @@ public final class ImageFolder {
      */
     public static List<String> classes(Path root) {
         DatasetException.requireDir(root, help(root));
-        List<String> classes = Images.list(root, Files::isDirectory).stream()
+        List<String> classes = Images.list(root, root, name -> true, Files::isDirectory).stream()
                 .map(p -> p.getFileName().toString()).toList();
         if (classes.isEmpty()) {
             throw new DatasetException("Folder " + root + " has no class sub-folders.\n" + help(root));

@@ -6,6 +6,7 @@ import java.awt.image.Raster;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -13,11 +14,15 @@ import java.util.function.Predicate;
 import java.util.stream.Stream;
 import java.util.stream.IntStream;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 
 /** Decoding image files (javax.imageio) into float RGB CHW arrays in [0, 1]. */
 final class Images {
 
     static final int CHANNELS = 3;
+    /** the most pixels an image may declare (a 8192 x 8192 image): more is refused before decoding */
+    static final long MAX_PIXELS = 1L << 26;
 
     private Images() {
     }
@@ -40,46 +45,96 @@ final class Images {
     }
 
     /**
-     * The non-hidden entries of {@code dir} accepted by {@code filter}, sorted by file name.
+     * The non-hidden entries of {@code dir} whose names {@code byName} accepts, each checked to stay inside
+     * {@code root} (see {@link #inside}), then kept if {@code keep} accepts them; sorted by file name.
      *
-     * @throws DatasetException if the folder cannot be listed
+     * @throws DatasetException if the folder cannot be listed or an entry leads outside root
      */
-    static List<Path> list(Path dir, Predicate<Path> filter) {
+    static List<Path> list(Path root, Path dir, Predicate<String> byName, Predicate<Path> keep) {
+        List<Path> named;
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> !p.getFileName().toString().startsWith("."))
-                    .filter(filter)
+            named = s.filter(p -> !p.getFileName().toString().startsWith("."))
+                    .filter(p -> byName.test(p.getFileName().toString()))
                     .sorted((a, b) -> a.getFileName().toString().compareTo(b.getFileName().toString()))
                     .toList();
         } catch (IOException e) {
             throw new DatasetException("Cannot list folder " + dir + ": " + e, e);
         }
+        for (Path p : named) inside(root, dir, p.getFileName().toString(), "folder " + dir);
+        return named.stream().filter(keep).toList();
     }
 
     /** Regular files in {@code dir} whose extension is one of {@code lowerCaseExtensions} (any case), sorted. */
-    static List<Path> listFiles(Path dir, Set<String> lowerCaseExtensions) {
-        return list(dir, p -> {
-            String n = p.getFileName().toString();
+    static List<Path> listFiles(Path root, Path dir, Set<String> lowerCaseExtensions) {
+        return list(root, dir, n -> {
             int dot = n.lastIndexOf('.');
-            return dot >= 0 && lowerCaseExtensions.contains(n.substring(dot + 1).toLowerCase(Locale.ROOT))
-                    && Files.isRegularFile(p);
-        });
+            return dot >= 0 && lowerCaseExtensions.contains(n.substring(dot + 1).toLowerCase(Locale.ROOT));
+        }, Files::isRegularFile);
     }
 
-    /** Reads one image file, with an error naming the file when it cannot be decoded. */
-    static BufferedImage read(Path file) {
-        BufferedImage img;
+    /**
+     * {@code base.resolve(name)}, refused unless it resolves inside {@code root} with every symbolic link
+     * followed (also links whose targets do not exist). The message is the same whether or not the outside
+     * target exists, so a hostile list cannot probe the file system through it.
+     *
+     * @param where the list or folder that gave the name, for the message (e.g. "wnids.txt line 3")
+     */
+    static Path inside(Path root, Path base, String name, String where) {
+        Path p = base.resolve(name).toAbsolutePath().normalize();
+        boolean ok;
         try {
-            img = ImageIO.read(file.toFile());
+            ok = resolveLinks(p, 0).startsWith(root.toRealPath());
+        } catch (IOException e) {
+            ok = false;
+        }
+        if (!ok) {
+            throw new DatasetException(where + " names '" + name + "', which leads outside the data folder "
+                    + root.toAbsolutePath().normalize() + " (through '..', an absolute path or a symbolic link); "
+                    + "list only files inside the data folder.");
+        }
+        return p;
+    }
+
+    /** p with every symbolic link followed, also where p or a link's target does not exist */
+    private static Path resolveLinks(Path p, int hops) throws IOException {
+        if (hops > 40) throw new IOException("too many levels of symbolic links");
+        if (Files.exists(p)) return p.toRealPath();
+        Path parent = p.getParent();
+        if (parent == null) return p;
+        Path q = resolveLinks(parent, hops).resolve(p.getFileName());
+        if (!Files.isSymbolicLink(q)) return q;
+        return resolveLinks(q.resolveSibling(Files.readSymbolicLink(q)).toAbsolutePath().normalize(), hops + 1);
+    }
+
+    /**
+     * Reads one image file, with an error naming the file when it cannot be decoded. The size its header
+     * declares is checked first: more than {@link #MAX_PIXELS} pixels is refused without decoding.
+     */
+    static BufferedImage read(Path file) {
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
+            if (readers == null || !readers.hasNext()) {
+                throw new DatasetException("Cannot decode image " + file + ": javax.imageio has no reader for its "
+                        + "content. Expected a JPEG or PNG file; re-encode or remove the file.");
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                long w = reader.getWidth(0), h = reader.getHeight(0);
+                if (w < 1 || h < 1 || w * h > MAX_PIXELS) {
+                    throw new DatasetException("Image " + file + " declares " + w + " x " + h + " pixels; expected 1 to "
+                            + MAX_PIXELS + " pixels (e.g. 8192 x 8192). Resize or remove the file.");
+                }
+                return reader.read(0, reader.getDefaultReadParam());
+            } finally {
+                reader.dispose();
+            }
         } catch (IOException | RuntimeException e) {
+            if (e instanceof DatasetException d) throw d;
             throw new DatasetException("Cannot decode image " + file + ": " + e
                     + ". Expected a JPEG or PNG that javax.imageio can read (RGB or grayscale; CMYK JPEGs are not "
                     + "supported); re-encode or remove the file.", e);
         }
-        if (img == null) {
-            throw new DatasetException("Cannot decode image " + file + ": javax.imageio has no reader for its "
-                    + "content. Expected a JPEG or PNG file; re-encode or remove the file.");
-        }
-        return img;
     }
 
     /**

@@ -15,7 +15,8 @@ import java.util.Set;
  * Tiny-ImageNet-200 as distributed (64x64 RGB JPEGs, 200 classes). Classes are numbered in the order
  * of {@code wnids.txt}. Train examples are ordered by class, then by file name; validation examples
  * follow {@code val_annotations.txt}. Grayscale images are replicated to RGB; an image that is not
- * 64x64 is resized and center-cropped to 64x64.
+ * 64x64 is resized and center-cropped to 64x64. Names in wnids.txt and val_annotations.txt, and the
+ * image files found, must resolve inside {@code tiny-imagenet-200/} (no '..', absolute paths or links out).
  */
 public final class TinyImageNet {
 
@@ -39,9 +40,9 @@ public final class TinyImageNet {
         List<Integer> labels = new ArrayList<>();
         if (train) {
             for (int k = 0; k < wnids.size(); k++) {
-                Path images = DatasetException.requireDir(
-                        dir.resolve("train").resolve(wnids.get(k)).resolve("images"), help(dataRoot));
-                List<Path> found = Images.listFiles(images, EXTENSIONS);
+                Path images = DatasetException.requireDir(Images.inside(dir, dir.resolve("train").resolve(wnids.get(k)),
+                        "images", "class " + wnids.get(k)), help(dataRoot));
+                List<Path> found = Images.listFiles(dir, images, EXTENSIONS);
                 if (found.isEmpty()) {
                     throw new DatasetException("Folder " + images + " has no .JPEG files, but class " + wnids.get(k)
                             + " is listed in wnids.txt.\n" + help(dataRoot));
@@ -50,9 +51,10 @@ public final class TinyImageNet {
                 labels.addAll(Collections.nCopies(found.size(), k));
             }
         } else {
-            Path val = DatasetException.requireDir(dir.resolve("val"), help(dataRoot));
-            Path annotations = DatasetException.requireFile(val.resolve("val_annotations.txt"), help(dataRoot));
-            Path images = DatasetException.requireDir(val.resolve("images"), help(dataRoot));
+            Path val = DatasetException.requireDir(Images.inside(dir, dir, "val", "the Tiny-ImageNet layout"), help(dataRoot));
+            Path annotations = DatasetException.requireFile(
+                    Images.inside(dir, val, "val_annotations.txt", "the Tiny-ImageNet layout"), help(dataRoot));
+            Path images = DatasetException.requireDir(Images.inside(dir, val, "images", "the Tiny-ImageNet layout"), help(dataRoot));
             Map<String, Integer> classOf = new HashMap<>();
             for (int k = 0; k < wnids.size(); k++) classOf.put(wnids.get(k), k);
             List<String> lines = readLines(annotations);
@@ -65,7 +67,8 @@ public final class TinyImageNet {
                             + (f.length < 2 ? "has fewer than 2 fields" : "names class " + f[1] + ", which is not in wnids.txt")
                             + "; expected 'file<TAB>wnid<TAB>x0<TAB>y0<TAB>x1<TAB>y1' with a wnid from wnids.txt.");
                 }
-                files.add(DatasetException.requireFile(images.resolve(f[0]), help(dataRoot)));
+                Path image = Images.inside(dir, images, f[0], annotations + " line " + (i + 1));
+                files.add(DatasetException.requireFile(image, help(dataRoot)));
                 labels.add(k);
             }
             if (files.isEmpty()) {
@@ -80,14 +83,18 @@ public final class TinyImageNet {
     /**
      * The class ids (WordNet ids) in label order, as listed in {@code dataRoot/tiny-imagenet-200/wnids.txt}.
      *
-     * @throws DatasetException if the file is missing, empty or lists a class twice
+     * @throws DatasetException if the file is missing, empty, lists a class twice or names a folder outside
+     *                          tiny-imagenet-200/
      */
     public static List<String> classes(Path dataRoot) {
-        Path file = DatasetException.requireFile(dataRoot.resolve(FOLDER).resolve("wnids.txt"), help(dataRoot));
+        Path dir = DatasetException.requireDir(dataRoot.resolve(FOLDER), help(dataRoot));
+        Path file = DatasetException.requireFile(Images.inside(dir, dir, "wnids.txt", "the Tiny-ImageNet layout"), help(dataRoot));
         List<String> wnids = new ArrayList<>();
-        for (String line : readLines(file)) {
-            String id = line.strip();
+        List<String> lines = readLines(file);
+        for (int i = 0; i < lines.size(); i++) {
+            String id = lines.get(i).strip();
             if (id.isEmpty()) continue;
+            Images.inside(dir, dir.resolve("train"), id, file + " line " + (i + 1));
             if (wnids.contains(id)) {
                 throw new DatasetException(file + " lists class " + id + " twice; expected one WordNet id per line.");
             }

@@ -36,6 +36,9 @@ class CifarTest {
         }
     }
 
+    /** Files of 10000 / shrink records: the real format needs 10000 per file (see fullSizeFilesAndTruncation). */
+    static final int TRAIN_SHRINK = 5000, TEST_SHRINK = 10000;
+
     /** data_batch_b holds two records with labels b and b+5, shifts 10*b and 10*b+1; test_batch one record. */
     static void writeCifar10(Path root) throws IOException {
         Path dir = root.resolve("cifar-10-batches-bin");
@@ -57,7 +60,7 @@ class CifarTest {
     @Test
     void cifar10TrainDecodesRecordsInFileOrder() throws IOException {
         writeCifar10(root);
-        Dataset d = Cifar.load(root, 10, true);
+        Dataset d = Cifar.load(root, 10, true, TRAIN_SHRINK);
         assertEquals(10, d.size());
         assertEquals(3, d.channels());
         assertEquals(32, d.height());
@@ -75,7 +78,7 @@ class CifarTest {
     @Test
     void cifar10Test() throws IOException {
         writeCifar10(root);
-        Dataset d = Cifar.load(root, 10, false);
+        Dataset d = Cifar.load(root, 10, false, TEST_SHRINK);
         assertEquals(1, d.size());
         assertEquals(9, d.label(0));
         assertPlanes(d, 0, 7);
@@ -86,12 +89,12 @@ class CifarTest {
         Path dir = root.resolve("cifar-100-binary");
         write(dir.resolve("train.bin"), record(0, 3, 42), record(5, 19, 99));
         write(dir.resolve("test.bin"), record(1, 0, 7));
-        Dataset train = Cifar.load(root, 100, true);
+        Dataset train = Cifar.load(root, 100, true, 25000);
         assertEquals(100, train.numClasses());
         assertArrayEquals(new int[] {42, 99}, train.labels());
         assertPlanes(train, 0, 0);
         assertPlanes(train, 1, 5);
-        Dataset test = Cifar.load(root, 100, false);
+        Dataset test = Cifar.load(root, 100, false, TEST_SHRINK);
         assertArrayEquals(new int[] {7}, test.labels());
         assertPlanes(test, 0, 1);
     }
@@ -111,9 +114,9 @@ class CifarTest {
     void missingFileIsNamed() throws IOException {
         writeCifar10(root);
         Files.delete(root.resolve("cifar-10-batches-bin/data_batch_3.bin"));
-        var e = assertThrows(DatasetException.class, () -> Cifar.load(root, 10, true));
+        var e = assertThrows(DatasetException.class, () -> Cifar.load(root, 10, true, TRAIN_SHRINK));
         assertTrue(e.getMessage().startsWith("Missing file") && e.getMessage().contains("data_batch_3.bin"), e.getMessage());
-        Cifar.load(root, 10, false); // the test split does not need it
+        Cifar.load(root, 10, false, TEST_SHRINK); // the test split does not need it
     }
 
     @Test
@@ -121,16 +124,59 @@ class CifarTest {
         writeCifar10(root);
         Path f = root.resolve("cifar-10-batches-bin/test_batch.bin");
         Files.write(f, new byte[3073 + 100]);
-        var e = assertThrows(DatasetException.class, () -> Cifar.load(root, 10, false));
+        var e = assertThrows(DatasetException.class, () -> Cifar.load(root, 10, false, TEST_SHRINK));
         String m = e.getMessage();
-        assertTrue(m.contains("test_batch.bin") && m.contains("3173 bytes") && m.contains("3073-byte record"), m);
+        assertTrue(m.contains("test_batch.bin") && m.contains("3173 bytes: 1 records and 100 bytes more")
+                && m.contains("3073-byte record"), m);
     }
 
     @Test
     void labelOutOfRangeAndBadClassCount() throws IOException {
         write(root.resolve("cifar-10-batches-bin/test_batch.bin"), record(0, 12));
-        var e = assertThrows(DatasetException.class, () -> Cifar.load(root, 10, false));
-        assertTrue(e.getMessage().contains("label 12"), e.getMessage());
+        var e = assertThrows(DatasetException.class, () -> Cifar.load(root, 10, false, TEST_SHRINK));
+        assertTrue(e.getMessage().contains("test_batch.bin: record 0 has label 12, expected 0..9"), e.getMessage());
+        write(root.resolve("cifar-100-binary/test.bin"), record(0, 3, 100));
+        e = assertThrows(DatasetException.class, () -> Cifar.load(root, 100, false, TEST_SHRINK));
+        assertTrue(e.getMessage().contains("test.bin: record 0 has label 100, expected 0..99"), e.getMessage());
+        write(root.resolve("cifar-100-binary/test.bin"), record(0, 20, 5));
+        e = assertThrows(DatasetException.class, () -> Cifar.load(root, 100, false, TEST_SHRINK));
+        assertTrue(e.getMessage().contains("test.bin: record 0 has coarse label 20, expected 0..19"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Cifar.load(root, 20, false));
+    }
+
+    /** a full-size CIFAR-10 test_batch.bin: 10000 records, labels i % 10, pixel bytes i % 256 */
+    static void writeFullCifar10Test(Path root) throws IOException {
+        byte[] all = new byte[10_000 * 3073];
+        for (int i = 0; i < 10_000; i++) {
+            all[i * 3073] = (byte) (i % 10);
+            java.util.Arrays.fill(all, i * 3073 + 1, (i + 1) * 3073, (byte) i);
+        }
+        Files.createDirectories(root.resolve("cifar-10-batches-bin"));
+        Files.write(root.resolve("cifar-10-batches-bin/test_batch.bin"), all);
+    }
+
+    @Test
+    void fullSizeFilesAndTruncation() throws IOException {
+        writeFullCifar10Test(root);
+        Dataset d = Cifar.load(root, 10, false);
+        assertEquals(10_000, d.size());
+        assertEquals(9, d.label(9999));
+        assertEquals((9999 % 256) / 255f, d.image(9999)[3071]);
+        // one record short, cut on a record boundary: refused naming the file, the records found and expected
+        Path f = root.resolve("cifar-10-batches-bin/test_batch.bin");
+        try (var raf = new java.io.RandomAccessFile(f.toFile(), "rw")) {
+            raf.setLength(9_999L * 3073);
+        }
+        String m = assertThrows(DatasetException.class, () -> Cifar.load(root, 10, false)).getMessage();
+        assertTrue(m.contains("test_batch.bin has 30726927 bytes: 9999 records of the 3073-byte record")
+                && m.contains("expected exactly 10000 records"), m);
+        // CIFAR-100's train.bin needs 50000 records of 3074 bytes (a sparse file: only the size is checked)
+        Path train = root.resolve("cifar-100-binary/train.bin");
+        Files.createDirectories(train.getParent());
+        try (var raf = new java.io.RandomAccessFile(train.toFile(), "rw")) {
+            raf.setLength(10_000L * 3074);
+        }
+        m = assertThrows(DatasetException.class, () -> Cifar.load(root, 100, true)).getMessage();
+        assertTrue(m.contains("train.bin has 30740000 bytes: 10000 records") && m.contains("expected exactly 50000 records"), m);
     }
 }

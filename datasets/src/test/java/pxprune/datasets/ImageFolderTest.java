@@ -90,4 +90,37 @@ class ImageFolderTest {
         e = assertThrows(DatasetException.class, () -> ImageFolder.load(root, 8));
         assertTrue(e.getMessage().contains("Cannot decode image") && e.getMessage().contains("broken.png"), e.getMessage());
     }
+
+    @Test
+    void linksLeadingOutsideTheRootAreRefused() throws IOException {
+        Path data = root.resolve("data");
+        TestImages.solid(data.resolve("ant/a.png"), 10, 10, 0xFF0000, "png");
+        Path away = TestImages.solid(root.resolve("away/b.png"), 10, 10, 0x00FF00, "png");
+        Files.createSymbolicLink(data.resolve("ant/b.png"), away);
+        String m = assertThrows(DatasetException.class, () -> ImageFolder.load(data, 4)).getMessage();
+        assertTrue(m.contains("names 'b.png', which leads outside the data folder " + data), m);
+        Files.delete(data.resolve("ant/b.png"));
+        Files.createSymbolicLink(data.resolve("bee"), away.getParent());
+        m = assertThrows(DatasetException.class, () -> ImageFolder.classes(data)).getMessage();
+        assertTrue(m.contains("names 'bee', which leads outside"), m);
+    }
+
+    /** a PNG whose header declares width x height pixels, with no image data after it */
+    static byte[] pngHeader(int width, int height) {
+        java.nio.ByteBuffer ihdr = java.nio.ByteBuffer.allocate(17).put("IHDR".getBytes(java.nio.charset.StandardCharsets.US_ASCII))
+                .putInt(width).putInt(height).put(new byte[] {8, 2, 0, 0, 0}); // 8-bit RGB
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(ihdr.array());
+        return java.nio.ByteBuffer.allocate(8 + 4 + 17 + 4).put(new byte[] {(byte) 0x89, 'P', 'N', 'G', 13, 10, 26, 10})
+                .putInt(13).put(ihdr.array()).putInt((int) crc.getValue()).array();
+    }
+
+    @Test
+    void hugeDeclaredImageSizeIsRefusedBeforeDecoding() throws IOException {
+        Path f = root.resolve("c/huge.png");
+        Files.createDirectories(f.getParent());
+        Files.write(f, pngHeader(100_000, 100_000));
+        String m = assertThrows(DatasetException.class, () -> ImageFolder.load(root, 4)).getMessage();
+        assertTrue(m.contains("huge.png declares 100000 x 100000 pixels") && m.contains("expected 1 to 67108864 pixels"), m);
+    }
 }

@@ -118,4 +118,67 @@ class TinyImageNetTest {
         var e = assertThrows(DatasetException.class, () -> TinyImageNet.load(root, true));
         assertTrue(e.getMessage().contains("Cannot decode image") && e.getMessage().contains("n01_1.JPEG"), e.getMessage());
     }
+
+    private String refusal(boolean train) {
+        return assertThrows(DatasetException.class, () -> TinyImageNet.load(root, train)).getMessage();
+    }
+
+    /** root/outside/secret.JPEG, outside tiny-imagenet-200/, created or deleted */
+    private Path outside(boolean exists) throws IOException {
+        Path secret = root.resolve("outside/secret.JPEG");
+        if (exists) TestImages.solid(secret, 64, 64, RED, "jpeg");
+        else Files.deleteIfExists(secret);
+        return secret;
+    }
+
+    @Test
+    void namesLeadingOutsideAreRefusedAlikeWhetherOrNotTheTargetExists() throws IOException {
+        Path ann = dir.resolve("val/val_annotations.txt");
+        for (String name : List.of("../../../outside/secret.JPEG", root.resolve("outside/secret.JPEG").toString())) {
+            Files.writeString(ann, "val_0.JPEG\tn01\t0\t0\t1\t1\n" + name + "\tn02\t0\t0\t1\t1\n");
+            outside(true);
+            String present = refusal(false);
+            outside(false);
+            String absent = refusal(false);
+            assertEquals(present, absent);
+            assertTrue(present.contains("val_annotations.txt line 2 names '" + name + "', which leads outside the data folder"),
+                    present);
+        }
+        Files.writeString(dir.resolve("wnids.txt"), "n02\n../../outside\n");
+        Files.createDirectories(root.resolve("outside/images"));
+        String present = refusal(true);
+        Files.delete(root.resolve("outside/images"));
+        Files.delete(root.resolve("outside"));
+        assertEquals(present, refusal(true));
+        assertTrue(present.contains("wnids.txt line 2 names '../../outside'"), present);
+    }
+
+    @Test
+    void symbolicLinksLeadingOutsideAreRefusedAlike() throws IOException {
+        Path secret = outside(true);
+        // a validation image that links out, to a file that exists and (then) to none
+        Path link = Files.createSymbolicLink(dir.resolve("val/images/val_1.JPEG.link"), secret);
+        Files.writeString(dir.resolve("val/val_annotations.txt"), "val_1.JPEG.link\tn02\t0\t0\t1\t1\n");
+        String present = refusal(false);
+        outside(false);
+        assertEquals(present, refusal(false));
+        assertTrue(present.contains("names 'val_1.JPEG.link', which leads outside"), present);
+        // a train image found in a class folder, and a class's images folder, that link out
+        outside(true);
+        Files.delete(link);
+        Path trainLink = Files.createSymbolicLink(dir.resolve("train/n01/images/n01_9.JPEG"), secret);
+        assertTrue(refusal(true).contains("folder " + dir.resolve("train/n01/images") + " names 'n01_9.JPEG', which leads outside"));
+        Files.delete(trainLink);
+        Path images = dir.resolve("train/n01/images");
+        for (Path f : Images.list(dir, images, n -> true, p -> true)) Files.delete(f);
+        Files.delete(images);
+        Files.createSymbolicLink(images, root.resolve("outside"));
+        assertTrue(refusal(true).contains("class n01 names 'images', which leads outside"));
+        // a link that stays inside is fine
+        Files.delete(images);
+        Files.createDirectories(dir.resolve("train/n01/real"));
+        TestImages.solid(dir.resolve("train/n01/real/a.JPEG"), 64, 64, BLUE, "jpeg");
+        Files.createSymbolicLink(images, dir.resolve("train/n01/real"));
+        assertEquals(3, TinyImageNet.load(root, true).size());
+    }
 }
