@@ -42,7 +42,23 @@ public final class StateDicts {
         return out;
     }
 
-    public static void load(Module m, Path path) throws IOException { load(m, SafeTensors.read(path), ""); }
+    /**
+     * Loads a whole-model safetensors file. Names, shapes and dtypes are checked from the header
+     * alone, so a checkpoint of another model is refused without reading its data; then only the
+     * model's entries are read.
+     */
+    public static void load(Module m, Path path) throws IOException {
+        SafeTensors.Header h = SafeTensors.header(path);
+        Map<String, Tensor> dst = m.stateDict();
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        List<String> bad = new ArrayList<>();
+        h.entries().forEach((k, info) -> {
+            shapes.put(k, info.shape());
+            if (dst.containsKey(k) && !READABLE.contains(info.dtype())) bad.add(k + " (" + info.dtype() + ")");
+        });
+        check(m, dst, shapes, "", bad);
+        load(m, SafeTensors.read(path, dst::containsKey), "");
+    }
 
     /**
      * Loads the entries whose names start with prefix (the prefix removed); entries without it are

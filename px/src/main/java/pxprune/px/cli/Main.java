@@ -270,7 +270,7 @@ public final class Main {
         if (Files.isDirectory(outPath)) throw new UsageException("--out " + outPath + " is a folder; give a file name, e.g. --out O.safetensors");
         long seed = a.longValue("seed", 1);
 
-        SafeTensors.File w = readSafetensors(wPath, "weights");
+        SafeTensors.Header w = readHeader(wPath, "weights");
         SafeTensors.File bf = readSafetensors(bPath, "batch");
         SafeTensors.Entry xe = bf.entries().get("x"), ye = bf.entries().get("y");
         if (xe == null || ye == null)
@@ -290,7 +290,7 @@ public final class Main {
         Map<String, SafeTensors.Entry> scores = new LinkedHashMap<>();
         try (Module m = ModelRegistry.create(model, channels, numClasses, size, 0); MemoryScope s = MemoryScope.open()) {
             try {
-                StateDicts.load(m, w, "");
+                StateDicts.load(m, wPath);
             } catch (IllegalArgumentException e) {
                 throw new UsageException("--weights " + wPath + " cannot be loaded into " + model + " (" + channels + " input channels, "
                         + numClasses + " classes): " + oneLine(e.getMessage()));
@@ -319,12 +319,25 @@ public final class Main {
     }
 
     private static SafeTensors.File readSafetensors(Path p, String option) {
+        readHeader(p, option);
         try {
             return SafeTensors.read(p);
         } catch (IOException | RuntimeException e) {
-            throw new UsageException("--" + option + " " + p + " is not a readable safetensors file (" + oneLine(String.valueOf(e.getMessage()))
-                    + "); give a file written by safetensors");
+            throw unreadable(p, option, e);
         }
+    }
+
+    private static SafeTensors.Header readHeader(Path p, String option) {
+        try {
+            return SafeTensors.header(p);
+        } catch (IOException | RuntimeException e) {
+            throw unreadable(p, option, e);
+        }
+    }
+
+    private static UsageException unreadable(Path p, String option, Exception e) {
+        return new UsageException("--" + option + " " + p + " is not a readable safetensors file (" + oneLine(String.valueOf(e.getMessage()))
+                + "); give a file written by safetensors");
     }
 
     /** the batch's labels, each in 0..numClasses-1 */
@@ -341,13 +354,13 @@ public final class Main {
     }
 
     /** the number of classes: the first dimension of the output layer's weight in W */
-    private static int numClasses(String model, int channels, int size, SafeTensors.File w, Path wPath) {
+    private static int numClasses(String model, int channels, int size, SafeTensors.Header w, Path wPath) {
         String outName;
         try (Module probe = ModelRegistry.create(model, channels, 1, size, 0)) {
             List<PrunableLayer> layers = PrunableLayer.of(probe);
             outName = layers.get(layers.size() - 1).name();
         }
-        SafeTensors.Entry e = w.entries().get(outName);
+        SafeTensors.Info e = w.entries().get(outName);
         if (e == null || e.shape().length < 1)
             throw new UsageException("--weights " + wPath + " has no tensor '" + outName + "' (the output layer of " + model
                     + "); give the state dict of a " + model + " under PyTorch names");
