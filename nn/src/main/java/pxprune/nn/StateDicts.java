@@ -151,13 +151,18 @@ public final class StateDicts {
         if (missing.isEmpty() && unexpected.isEmpty() && misshaped.isEmpty() && badDtype.isEmpty()) return;
         StringBuilder sb = new StringBuilder("state dict does not match the model (" + m.getClass().getSimpleName()
                 + "); nothing was loaded.");
-        if (!missing.isEmpty()) sb.append("\n  missing keys (").append(missing.size()).append("): ").append(missing);
-        if (!unexpected.isEmpty()) sb.append("\n  unexpected keys (").append(unexpected.size()).append("): ").append(unexpected);
-        if (!misshaped.isEmpty()) sb.append("\n  mis-shaped keys (").append(misshaped.size()).append("): ").append(misshaped);
-        if (!badDtype.isEmpty()) sb.append("\n  unreadable dtypes (").append(badDtype.size()).append("): ").append(badDtype);
+        if (!missing.isEmpty()) sb.append("\n  missing keys (").append(missing.size()).append("): ").append(firstFew(missing));
+        if (!unexpected.isEmpty()) sb.append("\n  unexpected keys (").append(unexpected.size()).append("): ").append(firstFew(unexpected));
+        if (!misshaped.isEmpty()) sb.append("\n  mis-shaped keys (").append(misshaped.size()).append("): ").append(firstFew(misshaped));
+        if (!badDtype.isEmpty()) sb.append("\n  unreadable dtypes (").append(badDtype.size()).append("): ").append(firstFew(badDtype));
         sb.append("\n  Check that the checkpoint was made for this model, name, input channels and number of classes")
                 .append(prefix.isEmpty() ? "" : " and that its keys start with '" + prefix + "'").append('.');
         throw new IllegalArgumentException(sb.toString());
+    }
+
+    /** at most eight items, then how many more */
+    private static String firstFew(List<String> l) {
+        return l.size() <= 8 ? l.toString() : l.subList(0, 8) + " and " + (l.size() - 8) + " more";
     }
 
     private static boolean shapeFits(String key, long[] file, int[] model) {

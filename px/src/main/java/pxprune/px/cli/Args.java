@@ -128,8 +128,8 @@ final class Args {
                     + name + " " + examples.get(name));
         }
         if (!(d > 0 && d <= 1))
-            throw new UsageException("--" + name + " " + v + " is outside (0, 1]; it is the fraction of weights kept, e.g. --"
-                    + name + " " + examples.get(name) + " keeps " + examples.get(name));
+            throw new UsageException("--" + name + " " + v + " is outside (0, 1]; it is the fraction of weights kept: give e.g. --"
+                    + name + " " + examples.get(name) + " to keep " + examples.get(name));
         return d;
     }
 

@@ -347,7 +347,7 @@ public final class Main {
         for (int i = 0; i < l.length; i++) {
             if (l[i] < 0 || l[i] >= numClasses)
                 throw new UsageException("--batch " + bPath + ": label " + l[i] + " of example " + i + " is outside 0.." + (numClasses - 1)
-                        + " (the model's output layer in --weights has " + numClasses + " classes)");
+                        + " (the model's output layer in --weights has " + numClasses + " classes); give labels in 0.." + (numClasses - 1));
             y[i] = (int) l[i];
         }
         return y;
@@ -363,6 +363,7 @@ public final class Main {
         SafeTensors.Info e = w.entries().get(outName);
         if (e == null || e.shape().length < 1)
             throw new UsageException("--weights " + wPath + " has no tensor '" + outName + "' (the output layer of " + model
+                    + "; the file has " + w.entries().size() + " tensors, e.g. " + w.entries().keySet().stream().limit(3).toList()
                     + "); give the state dict of a " + model + " under PyTorch names");
         if (e.shape()[0] < 1 || e.shape()[0] > 1_000_000)
             throw new UsageException("--weights " + wPath + ": the output layer '" + outName + "' has " + e.shape()[0]
