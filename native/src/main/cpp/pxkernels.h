@@ -395,7 +395,9 @@ void reduce_sum_t(const T* in, const int* shape, const int* os, int nd, long out
 }
 
 // ---------------------------------------------------------------- rows: softmax family
-// x: [R, K]. log-softmax per row.
+// x: [R, K]. log-softmax per row, as (x - max) - log(sum exp(x - max)): x - max is exact for the
+// classes that matter and log(sum) is small, so nothing rounds at the logits' magnitude (the
+// order max + log(sum) first would round to the float ulp of the logits, 1e-3 at 1e4).
 template <typename T>
 void log_softmax_t(const T* x, long R, int K, T* y) {
   PXK_REQUIRE(K >= 1, "log_softmax", "rows have " + PXK_S(K) + " classes; need at least 1");
@@ -403,8 +405,8 @@ void log_softmax_t(const T* x, long R, int K, T* y) {
     const T* p = x + r * K; T* q = y + r * K; T m = p[0];
     for (int k = 1; k < K; k++) m = p[k] > m ? p[k] : m;
     double s = 0; for (int k = 0; k < K; k++) s += std::exp((double)(p[k] - m));
-    T l = (T)(m + std::log(s));
-    for (int k = 0; k < K; k++) q[k] = p[k] - l;
+    T l = (T)std::log(s);
+    for (int k = 0; k < K; k++) q[k] = (p[k] - m) - l;
   }
 }
 // out[r] = x[r, idx[r]] (pick) / gx[r, idx[r]] += g[r] (place; gx zeroed by caller).
