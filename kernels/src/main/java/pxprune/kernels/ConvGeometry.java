@@ -9,7 +9,7 @@ package pxprune.kernels;
 public record ConvGeometry(int n, int c, int h, int w, int k, int kh, int kw, int sh, int sw, int ph, int pw,
                            int dh, int dw, int groups) {
     public ConvGeometry {
-        if (n < 0) throw new IllegalArgumentException("conv2d: batch size " + n + " is negative");
+        atLeast("batch size", n, 1);
         atLeast("in_channels", c, 1);
         atLeast("out_channels", k, 1);
         atLeast("input height", h, 1);
