@@ -111,11 +111,14 @@ public final class Tensor implements AutoCloseable {
     /** the number of elements of a shape (Long.MAX_VALUE when that does not fit a long) */
     public static long numel(int[] shape) {
         long n = 1;
+        boolean overflow = false;
         for (int s : shape) {
             if (s == 0) return 0;
-            n = n > Long.MAX_VALUE / Math.abs((long) s) ? Long.MAX_VALUE : n * s;
+            if (overflow) continue;
+            if (s > 0 && n > Long.MAX_VALUE / s) overflow = true;
+            else n *= s;
         }
-        return n;
+        return overflow ? Long.MAX_VALUE : n;
     }
 
     // ------------------------------------------------------------------ accessors

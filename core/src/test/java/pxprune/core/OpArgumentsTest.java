@@ -155,6 +155,8 @@ class OpArgumentsTest {
                         () -> Ops.reshape(f32(2, 3), -1, 4)),
                 row("reshape to an overflowing element count", "(overflowing elements)",
                         () -> Ops.reshape(f32(2, 3), 1 << 20, 1 << 20, 1 << 20, 1 << 20)),
+                row("reshape an empty tensor to an overflowing shape", "view: [0, 3] (0 elements) cannot be viewed as [1048576, 1048576, 1048576, 1048576, 1] (overflowing elements)",
+                        () -> Ops.reshape(f32(0, 3), 1 << 20, 1 << 20, 1 << 20, 1 << 20, 1)),
                 row("flatten start dim out of range", "flatten: dim 2 is out of range for a 2-D tensor; use -2..1", () -> Ops.flatten(f32(2, 3), 2)),
                 row("sum dim out of range", "sum: dim -3 is out of range for a 2-D tensor; use -2..1", () -> Ops.sum(f32(2, 3), false, -3)),
                 row("sum the same dim twice", "sum: dim -1 appears more than once in [1, -1]", () -> Ops.sum(f32(2, 3), false, 1, -1)),
@@ -239,6 +241,12 @@ class OpArgumentsTest {
         Tensor y = Ops.conv2d(range(1, 1, 4, 4), w4, null, 3, 0, 1);
         assertArrayEquals(new int[] {1, 1, 1, 1}, y.shape());
         assertArrayEquals(new double[] {136}, y.toDoubleArray());
+    }
+
+    @Test void elementCountsThatOverflowALongSaySoUnlessASizeIsZero() {
+        assertTrue(Tensor.numel(new int[] {1 << 30, 1 << 30, 1 << 30}) == Long.MAX_VALUE);
+        assertTrue(Tensor.numel(new int[] {1 << 30, 1 << 30, 1 << 30, 0}) == 0);
+        assertArrayEquals(new int[] {0, 1 << 30}, Ops.reshape(f32(0, 3), 0, 1 << 30).shape());
     }
 
     @Test void backwardWithASeedOfTheOutputsShape() {
