@@ -3,16 +3,76 @@
 // 1 = float64). Matrix products are not here: they go to OpenBLAS from the kernels module.
 // Loops over channels or images are parallelised with OpenMP where the work is large.
 #pragma once
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <cstdint>
 #include <limits>
+#include <stdexcept>
+#include <string>
 #include <omp.h>
 
 namespace pxk {
 
+// ---------------------------------------------------------------- argument checks
+// The Java callers (core's Ops and its Checks) validate every argument before a kernel runs; these
+// checks are the second line, so that a caller's mistake fails with an exception instead of
+// corrupting the heap. Two levels, chosen so that the release loops stay exactly as they were:
+//  * PXK_REQUIRE: always on, a few compares once per call before any loop (geometry that is
+//    consistent: strides >= 1, output sizes that fit the input, no pooling window wholly in the
+//    padding, labels inside the classes). It throws std::invalid_argument, which JavaCPP's
+//    generated JNI wrapper turns into a java.lang.RuntimeException with this message. It is never
+//    used inside an OpenMP region (an exception may not leave one).
+//  * PXK_DEBUG: per-element checks that cost a pass over an index array (pooling argmax indices
+//    before a scatter or gather). They run as a pre-pass, not inside the loops, when the run-time
+//    flag debug_bounds() is on: CpuBackend sets it from -Dpxprune.debugBounds=true, which the test
+//    build (surefire, in the parent pom) passes. A compile-time -DPXPRUNE_DEBUG_BOUNDS build would
+//    need a second JavaCPP build of this library (the builder compiles one library per class,
+//    doubling the native compile), so the switch is a run-time flag; compiling with
+//    -DPXPRUNE_DEBUG_BOUNDS only makes it start on. Off, it costs one predictable branch per call.
+// Reads that depend on padding (im2col, col2im, max pooling) are already guarded element by
+// element by the loops themselves; what the checks add is that every write lands in the output.
+#ifdef PXPRUNE_DEBUG_BOUNDS
+#define PXK_DEBUG_DEFAULT true
+#else
+#define PXK_DEBUG_DEFAULT false
+#endif
+inline std::atomic<bool>& debug_bounds() { static std::atomic<bool> on(PXK_DEBUG_DEFAULT); return on; }
+inline bool debugging() { return debug_bounds().load(std::memory_order_relaxed); }
+
+[[noreturn]] inline void fail(const char* kernel, const std::string& what) {
+  throw std::invalid_argument(std::string("pxkernels ") + kernel + ": " + what);
+}
+#define PXK_REQUIRE(cond, kernel, what) do { if (!(cond)) ::pxk::fail(kernel, what); } while (0)
+#define PXK_S(v) std::to_string(v)
+
+// idx[i] in [0, n) for every i < count (a pre-pass; returns the first bad position or -1)
+inline long first_outside(const int32_t* idx, long count, long n) {
+  for (long i = 0; i < count; i++) if (idx[i] < 0 || idx[i] >= n) return i;
+  return -1;
+}
+
+// PyTorch's output size floor((in + 2p - d(k-1) - 1)/s) + 1 along one dim (s >= 1)
+inline long out_size(long in, long k, long s, long p, long d) {
+  long span = in + 2 * p - d * (k - 1) - 1;
+  return (span >= 0 ? span / s : -((-span + s - 1) / s)) + 1;
+}
+
+// a pooling or convolution window geometry along one dim: every output position exists in the input's frame
+inline void require_window(const char* kernel, const char* dim, long in, long k, long s, long p, long d, long out) {
+  PXK_REQUIRE(in >= 1 && k >= 1 && s >= 1 && p >= 0 && d >= 1, kernel,
+              std::string(dim) + ": need size >= 1, kernel >= 1, stride >= 1, padding >= 0, dilation >= 1; got size " +
+              PXK_S(in) + ", kernel " + PXK_S(k) + ", stride " + PXK_S(s) + ", padding " + PXK_S(p) + ", dilation " + PXK_S(d));
+  PXK_REQUIRE(out >= 1 && out <= out_size(in, k, s, p, d), kernel,
+              std::string(dim) + ": output size " + PXK_S(out) + " is not in 1.." + PXK_S(out_size(in, k, s, p, d)) +
+              " for size " + PXK_S(in) + ", kernel " + PXK_S(k) + ", stride " + PXK_S(s) + ", padding " + PXK_S(p));
+}
+
 #define PXK_DISPATCH(dt, CALL) \
-  do { if ((dt) == 0) { typedef float T; CALL; } else { typedef double T; CALL; } } while (0)
+  do { \
+    PXK_REQUIRE((dt) == 0 || (dt) == 1, __func__, "element type code " + PXK_S(dt) + " is not 0 (float) or 1 (double)"); \
+    if ((dt) == 0) { typedef float T; CALL; } else { typedef double T; CALL; } \
+  } while (0)
 
 static inline bool big(long n) { return n >= 32768; }
 
@@ -21,6 +81,8 @@ static inline bool big(long n) { return n >= 32768; }
 template <typename T>
 void im2col_t(const T* x, int N, int C, int H, int W, int kh, int kw, int sh, int sw,
               int ph, int pw, int dh, int dw, int OH, int OW, T* col) {
+  require_window("im2col", "height", H, kh, sh, ph, dh, OH);
+  require_window("im2col", "width", W, kw, sw, pw, dw, OW);
   const long cols = (long)N * OH * OW;
   const int rows = C * kh * kw;
 #pragma omp parallel for schedule(static) if (big((long)rows * cols))
@@ -49,6 +111,8 @@ void im2col_t(const T* x, int N, int C, int H, int W, int kh, int kw, int sh, in
 template <typename T>
 void col2im_t(const T* col, int N, int C, int H, int W, int kh, int kw, int sh, int sw,
               int ph, int pw, int dh, int dw, int OH, int OW, T* x) {
+  require_window("col2im", "height", H, kh, sh, ph, dh, OH);
+  require_window("col2im", "width", W, kw, sw, pw, dw, OW);
   const long cols = (long)N * OH * OW;
 #pragma omp parallel for schedule(static) if (big((long)C * kh * kw * cols))
   for (int c = 0; c < C; c++) {
@@ -168,6 +232,13 @@ void channel_sums_t(const T* a, const T* b, int N, int C, long S, T* out) {
 template <typename T>
 void maxpool_fwd_t(const T* x, long NC, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw,
                    int OH, int OW, T* y, int32_t* idx) {
+  require_window("maxpool_fwd", "height", H, kh, sh, ph, 1, OH);
+  require_window("maxpool_fwd", "width", W, kw, sw, pw, 1, OW);
+  // every window must overlap the input, else its argmax would be -1 and the backward's scatter
+  // would write before gx (the first window ends at kh-1-ph, the last starts at (OH-1)sh-ph)
+  PXK_REQUIRE(kh - 1 - ph >= 0 && (long)(OH - 1) * sh - ph < H && kw - 1 - pw >= 0 && (long)(OW - 1) * sw - pw < W,
+              "maxpool_fwd", "a window lies wholly in the padding (kernel " + PXK_S(kh) + "x" + PXK_S(kw) + ", padding " +
+              PXK_S(ph) + "x" + PXK_S(pw) + "); padding must be at most half the kernel");
 #pragma omp parallel for schedule(static) if (big(NC * OH * OW))
   for (long p = 0; p < NC; p++) {
     const T* s = x + p * H * W;
@@ -182,13 +253,22 @@ void maxpool_fwd_t(const T* x, long NC, int H, int W, int kh, int kw, int sh, in
 }
 
 // scatter (gx[idx] += gy; gx zeroed by caller) or gather (out = g[idx]) through pooling indices.
+// Debug pre-pass: every index is a position in its [H*W] plane (never -1).
+inline void check_pool_indices(const char* kernel, const int32_t* idx, long NC, long HW, long OHW) {
+  if (!debugging()) return;
+  long bad = first_outside(idx, NC * OHW, HW);
+  PXK_REQUIRE(bad < 0, kernel, "pooling index " + PXK_S(bad < 0 ? 0 : idx[bad]) + " at " + PXK_S(bad) +
+              " is outside the input plane of " + PXK_S(HW) + " elements");
+}
 template <typename T>
 void pool_scatter_t(const T* gy, const int32_t* idx, long NC, long HW, long OHW, T* gx) {
+  check_pool_indices("pool_scatter", idx, NC, HW, OHW);
 #pragma omp parallel for schedule(static) if (big(NC * OHW))
   for (long p = 0; p < NC; p++) for (long o = 0; o < OHW; o++) gx[p * HW + idx[p * OHW + o]] += gy[p * OHW + o];
 }
 template <typename T>
 void pool_gather_t(const T* g, const int32_t* idx, long NC, long HW, long OHW, T* out) {
+  check_pool_indices("pool_gather", idx, NC, HW, OHW);
 #pragma omp parallel for schedule(static) if (big(NC * OHW))
   for (long p = 0; p < NC; p++) for (long o = 0; o < OHW; o++) out[p * OHW + o] = g[p * HW + idx[p * OHW + o]];
 }
@@ -196,6 +276,8 @@ void pool_gather_t(const T* g, const int32_t* idx, long NC, long HW, long OHW, T
 // average pooling, no padding; backward spreads gy/(kh*kw) (gx zeroed by caller).
 template <typename T>
 void avgpool_fwd_t(const T* x, long NC, int H, int W, int kh, int kw, int sh, int sw, int OH, int OW, T* y) {
+  require_window("avgpool_fwd", "height", H, kh, sh, 0, 1, OH);  // no padding: every read is in the input
+  require_window("avgpool_fwd", "width", W, kw, sw, 0, 1, OW);
   const T inv = (T)1 / (T)(kh * kw);
 #pragma omp parallel for schedule(static) if (big(NC * H * W))
   for (long p = 0; p < NC; p++) {
@@ -209,6 +291,8 @@ void avgpool_fwd_t(const T* x, long NC, int H, int W, int kh, int kw, int sh, in
 }
 template <typename T>
 void avgpool_bwd_t(const T* gy, long NC, int H, int W, int kh, int kw, int sh, int sw, int OH, int OW, T* gx) {
+  require_window("avgpool_bwd", "height", H, kh, sh, 0, 1, OH);
+  require_window("avgpool_bwd", "width", W, kw, sw, 0, 1, OW);
   const T inv = (T)1 / (T)(kh * kw);
 #pragma omp parallel for schedule(static) if (big(NC * H * W))
   for (long p = 0; p < NC; p++) {
@@ -311,22 +395,37 @@ void reduce_sum_t(const T* in, const int* shape, const int* os, int nd, long out
 }
 
 // ---------------------------------------------------------------- rows: softmax family
-// x: [R, K]. log-softmax per row.
+// x: [R, K]. log-softmax per row, as (x - max) - log(sum exp(x - max)): x - max is exact for the
+// classes that matter and log(sum) is small, so nothing rounds at the logits' magnitude (the
+// order max + log(sum) first would round to the float ulp of the logits, 1e-3 at 1e4).
 template <typename T>
 void log_softmax_t(const T* x, long R, int K, T* y) {
+  PXK_REQUIRE(K >= 1, "log_softmax", "rows have " + PXK_S(K) + " classes; need at least 1");
   for (long r = 0; r < R; r++) {
     const T* p = x + r * K; T* q = y + r * K; T m = p[0];
     for (int k = 1; k < K; k++) m = p[k] > m ? p[k] : m;
     double s = 0; for (int k = 0; k < K; k++) s += std::exp((double)(p[k] - m));
-    T l = (T)(m + std::log(s));
-    for (int k = 0; k < K; k++) q[k] = p[k] - l;
+    T l = (T)std::log(s);
+    for (int k = 0; k < K; k++) q[k] = (p[k] - m) - l;
   }
 }
 // out[r] = x[r, idx[r]] (pick) / gx[r, idx[r]] += g[r] (place; gx zeroed by caller).
+// Labels are checked always (R compares beside R reads: nothing measurable).
+inline void check_labels(const char* kernel, const int32_t* idx, long R, int K) {
+  long bad = first_outside(idx, R, K);
+  PXK_REQUIRE(bad < 0, kernel, "label " + PXK_S(bad < 0 ? 0 : idx[bad]) + " in row " + PXK_S(bad) + " is outside 0.." +
+              PXK_S(K - 1));
+}
 template <typename T>
-void pick_t(const T* x, const int32_t* idx, long R, int K, T* out) { for (long r = 0; r < R; r++) out[r] = x[r * K + idx[r]]; }
+void pick_t(const T* x, const int32_t* idx, long R, int K, T* out) {
+  check_labels("pick", idx, R, K);
+  for (long r = 0; r < R; r++) out[r] = x[r * K + idx[r]];
+}
 template <typename T>
-void place_t(const T* g, const int32_t* idx, long R, int K, T* gx) { for (long r = 0; r < R; r++) gx[r * K + idx[r]] += g[r]; }
+void place_t(const T* g, const int32_t* idx, long R, int K, T* gx) {
+  check_labels("place", idx, R, K);
+  for (long r = 0; r < R; r++) gx[r * K + idx[r]] += g[r];
+}
 
 // ---------------------------------------------------------------- optimizer
 // PyTorch SGD: g = grad + wd*p; buf = momentum*buf + (1-dampening)*g (buf = g on the first step);
@@ -429,6 +528,9 @@ inline void pxk_flip_kernel(int dt, void* w, int K, int C, int kh, int kw, void*
       d[(((long)c * K + k) * kh + (kh - 1 - i)) * kw + (kw - 1 - j)] = s[(((long)k * C + c) * kh + i) * kw + j];
   });
 }
+// the per-element debug checks (see "argument checks" at the top), for every thread
+inline void pxk_set_debug_bounds(int on) { pxk::debug_bounds().store(on != 0, std::memory_order_relaxed); }
+inline int pxk_debug_bounds() { return pxk::debugging() ? 1 : 0; }
 // OpenMP threads for parallel regions started by the calling thread (its own setting only)
 inline void pxk_set_threads(int n) { omp_set_num_threads(n < 1 ? 1 : n); }
 inline int pxk_max_threads() { return omp_get_max_threads(); }

@@ -53,7 +53,7 @@ public final class Autograd {
                 throw new IllegalArgumentException("backward() without a seed needs a scalar, shape is "
                         + Arrays.toString(root.shapeRef()));
             seed = Tensor.full(root.dtype(), 1, root.shapeRef());
-        }
+        } else checkSeed(root, seed);
         Map<Tensor, Tensor> leafGrads = new IdentityHashMap<>();
         if (root.isLeaf()) {
             leafGrads.put(root, seed);
@@ -82,6 +82,16 @@ public final class Autograd {
             }
         }
         return leafGrads;
+    }
+
+    /** the seed is d(loss)/d(root): it must have root's shape, dtype and device */
+    private static void checkSeed(Tensor root, Tensor seed) {
+        if (!Arrays.equals(seed.shapeRef(), root.shapeRef()))
+            throw new IllegalArgumentException("backward(seed): seed has shape " + Arrays.toString(seed.shapeRef())
+                    + " but the output has shape " + Arrays.toString(root.shapeRef()) + "; they must be equal");
+        if (seed.dtype() != root.dtype() || seed.device() != root.device())
+            throw new IllegalArgumentException("backward(seed): seed is " + seed.dtype() + " on " + seed.device()
+                    + " but the output is " + root.dtype() + " on " + root.device() + "; convert the seed with to()");
     }
 
     /** counts how many map slots hold each gradient so that consumed ones can be freed at once */

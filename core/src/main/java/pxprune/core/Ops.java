@@ -36,13 +36,6 @@ public final class Ops {
     /** an output buffer the kernel accumulates into */
     private static Tensor zeros(Tensor like, int... shape) { return Tensor.zeros(like.dtype(), like.device(), shape); }
 
-    private static void sameType(Tensor a, Tensor b, String op) {
-        if (a.dtype() != b.dtype())
-            throw new IllegalArgumentException(op + ": dtypes differ (" + a.dtype() + " vs " + b.dtype() + "); convert one with to()");
-        if (a.device() != b.device())
-            throw new IllegalArgumentException(op + ": devices differ (" + a.device() + " vs " + b.device() + ")");
-    }
-
     private static Backend be(Tensor t) { return t.backend(); }
 
     // ------------------------------------------------------------------ broadcasting binary ops
@@ -70,7 +63,8 @@ public final class Ops {
     }
 
     private static Tensor binaryRaw(int op, Tensor a, Tensor b, String name) {
-        sameType(a, b, name);
+        Checks.sameType(name, a, b);
+        Checks.floating(name, "input", a);
         int[] s = broadcastShape(a.shapeRef(), b.shapeRef(), name);
         Tensor out = empty(a, s);
         be(a).binary(a.dtype(), op, a.ptr(), broadcastStrides(a.shapeRef(), s), b.ptr(), broadcastStrides(b.shapeRef(), s),
@@ -127,27 +121,32 @@ public final class Ops {
     }
 
     /** In place: dst += src (no autograd; for gradient accumulation and optimizers). */
-    public static void addInPlace(Tensor dst, Tensor src) {
-        sameType(dst, src, "addInPlace");
-        int[] s = dst.shapeRef();
-        if (!Arrays.equals(broadcastShape(s, src.shapeRef(), "addInPlace"), s))
-            throw new IllegalArgumentException("addInPlace: " + Arrays.toString(src.shapeRef()) + " into " + Arrays.toString(s));
-        be(dst).binary(dst.dtype(), B_ADD, dst.ptr(), Tensor.contiguousStrides(s), src.ptr(),
-                broadcastStrides(src.shapeRef(), s), s, dst.ptr());
-    }
+    public static void addInPlace(Tensor dst, Tensor src) { inPlace(B_ADD, dst, src, "addInPlace"); }
 
     /** In place: dst *= src (no autograd; applying masks). */
-    public static void mulInPlace(Tensor dst, Tensor src) {
-        sameType(dst, src, "mulInPlace");
+    public static void mulInPlace(Tensor dst, Tensor src) { inPlace(B_MUL, dst, src, "mulInPlace"); }
+
+    /** dst = dst op src, src broadcast to dst's shape (never the other way: dst's buffer cannot grow) */
+    private static void inPlace(int op, Tensor dst, Tensor src, String name) {
+        Checks.sameType(name, dst, src);
+        Checks.floating(name, "dst", dst);
         int[] s = dst.shapeRef();
-        be(dst).binary(dst.dtype(), B_MUL, dst.ptr(), Tensor.contiguousStrides(s), src.ptr(),
+        if (!Arrays.equals(broadcastShape(s, src.shapeRef(), name), s))
+            throw Checks.fail(name, "src " + Checks.shape(src) + " does not broadcast to dst " + Arrays.toString(s)
+                    + "; the result must keep dst's shape");
+        be(dst).binary(dst.dtype(), op, dst.ptr(), Tensor.contiguousStrides(s), src.ptr(),
                 broadcastStrides(src.shapeRef(), s), s, dst.ptr());
     }
 
-    /** In place copy of src's values into dst (same shape; dtype converted). */
+    /** In place copy of src's values into dst (same number of elements; dtype converted between F32 and F64). */
     public static void copyInto(Tensor src, Tensor dst) {
         if (src.numel() != dst.numel())
-            throw new IllegalArgumentException("copyInto: " + Arrays.toString(src.shapeRef()) + " into " + Arrays.toString(dst.shapeRef()));
+            throw Checks.fail("copyInto", "src " + Checks.shape(src) + " has " + src.numel() + " elements but dst "
+                    + Checks.shape(dst) + " has " + dst.numel() + "; they must be equal");
+        if (src.device() != dst.device())
+            throw Checks.fail("copyInto", "src is on " + src.device() + " but dst on " + dst.device()
+                    + "; copy within one device");
+        checkConversion("copyInto", src.dtype(), dst.dtype());
         if (src.dtype() == dst.dtype()) be(dst).copy(src.ptr(), dst.ptr(), src.numel() * src.dtype().size);
         else be(dst).convert(src.dtype(), src.ptr(), dst.dtype(), dst.ptr(), src.numel());
     }
@@ -163,6 +162,7 @@ public final class Ops {
     /** sums t down to shape (t's shape broadcast from it) */
     public static Tensor sumTo(Tensor t, int[] shape) {
         if (Arrays.equals(t.shapeRef(), shape)) return t;
+        Checks.floating("sumTo", "input", t);
         int[] in = t.shapeRef();
         if (!Arrays.equals(broadcastShape(in, shape, "sumTo"), in))
             throw new IllegalArgumentException("sumTo: " + Arrays.toString(in) + " cannot be summed to " + Arrays.toString(shape));
@@ -176,6 +176,7 @@ public final class Ops {
     /** broadcasts t to shape */
     public static Tensor expand(Tensor t, int[] shape) {
         if (Arrays.equals(t.shapeRef(), shape)) return t;
+        Checks.floating("expand", "input", t);
         int[] s = broadcastShape(t.shapeRef(), shape, "expand");
         if (!Arrays.equals(s, shape)) throw new IllegalArgumentException("expand: " + Arrays.toString(t.shapeRef())
                 + " does not broadcast to " + Arrays.toString(shape));
@@ -193,10 +194,16 @@ public final class Ops {
     public static Tensor sum(Tensor t) { return reshape(sumTo(t, ones(t.dim())), new int[0]); }
 
     /** sum over dims (negative counts from the end) */
-    public static Tensor sum(Tensor t, boolean keepDim, int... dims) {
+    public static Tensor sum(Tensor t, boolean keepDim, int... dims) { return sum(t, keepDim, dims, "sum"); }
+
+    private static Tensor sum(Tensor t, boolean keepDim, int[] dims, String op) {
         int[] s = t.shape();
         boolean[] red = new boolean[s.length];
-        for (int d : dims) red[d < 0 ? d + s.length : d] = true;
+        for (int d : dims) {
+            int i = Checks.dim(op, d, s.length);
+            if (red[i]) throw Checks.fail(op, "dim " + d + " appears more than once in " + Arrays.toString(dims));
+            red[i] = true;
+        }
         int[] kept = s.clone();
         int nk = 0;
         for (int i = 0; i < s.length; i++) if (red[i]) kept[i] = 1; else nk++;
@@ -210,15 +217,17 @@ public final class Ops {
     public static Tensor mean(Tensor t) { return affine(sum(t), 1.0 / t.numel(), 0); }
 
     public static Tensor mean(Tensor t, boolean keepDim, int... dims) {
+        Tensor s = sum(t, keepDim, dims, "mean"); // checks dims
         long n = 1;
         for (int d : dims) n *= t.size(d);
-        return affine(sum(t, keepDim, dims), 1.0 / n, 0);
+        return affine(s, 1.0 / n, 0);
     }
 
     private static int[] ones(int n) { int[] o = new int[n]; Arrays.fill(o, 1); return o; }
 
     // ------------------------------------------------------------------ unary
-    private static Tensor unaryRaw(int op, Tensor x, double a, double b) {
+    private static Tensor unaryRaw(int op, Tensor x, double a, double b, String name) {
+        Checks.floating(name, "input", x);
         Tensor out = empty(x, x.shapeRef());
         be(x).unary(x.dtype(), op, x.ptr(), x.numel(), a, b, out.ptr());
         return out;
@@ -226,34 +235,34 @@ public final class Ops {
 
     /** x * a + b */
     public static Tensor affine(Tensor x, double a, double b) {
-        Tensor out = unaryRaw(U_AFFINE, x, a, b);
+        Tensor out = unaryRaw(U_AFFINE, x, a, b, "affine");
         return record(out, new Node("affine", x) {
             Tensor[] backward(Tensor gy) { return new Tensor[] {affine(gy, a, 0)}; }
         });
     }
 
     public static Tensor square(Tensor x) {
-        Tensor out = unaryRaw(U_SQUARE, x, 0, 0);
+        Tensor out = unaryRaw(U_SQUARE, x, 0, 0, "square");
         return record(out, new Node("square", x) {
             Tensor[] backward(Tensor gy) { return new Tensor[] {affine(mul(gy, x), 2, 0)}; }
         });
     }
 
     public static Tensor abs(Tensor x) {
-        Tensor out = unaryRaw(U_ABS, x, 0, 0);
+        Tensor out = unaryRaw(U_ABS, x, 0, 0, "abs");
         return record(out, new Node("abs", x) {
             Tensor[] backward(Tensor gy) { return new Tensor[] {mul(gy, sign(x))}; }
         });
     }
 
     /** sign(x), not differentiable (zero gradient) */
-    public static Tensor sign(Tensor x) { return unaryRaw(U_SIGN, x, 0, 0); }
+    public static Tensor sign(Tensor x) { return unaryRaw(U_SIGN, x, 0, 0, "sign"); }
 
     /** 1 where x > 0 else 0, not differentiable */
-    public static Tensor step(Tensor x) { return unaryRaw(U_STEP, x, 0, 0); }
+    public static Tensor step(Tensor x) { return unaryRaw(U_STEP, x, 0, 0, "step"); }
 
     public static Tensor sqrt(Tensor x) {
-        Tensor out = unaryRaw(U_SQRT, x, 0, 0);
+        Tensor out = unaryRaw(U_SQRT, x, 0, 0, "sqrt");
         return record(out, new Node("sqrt", x) {
             Tensor[] backward(Tensor gy) { return new Tensor[] {affine(div(gy, out), 0.5, 0)}; }
         });
@@ -261,28 +270,28 @@ public final class Ops {
 
     /** 1/sqrt(x) */
     public static Tensor rsqrt(Tensor x) {
-        Tensor out = unaryRaw(U_RSQRT, x, 0, 0);
+        Tensor out = unaryRaw(U_RSQRT, x, 0, 0, "rsqrt");
         return record(out, new Node("rsqrt", x) {
             Tensor[] backward(Tensor gy) { return new Tensor[] {affine(mul(gy, mul(out, mul(out, out))), -0.5, 0)}; }
         });
     }
 
     public static Tensor exp(Tensor x) {
-        Tensor out = unaryRaw(U_EXP, x, 0, 0);
+        Tensor out = unaryRaw(U_EXP, x, 0, 0, "exp");
         return record(out, new Node("exp", x) {
             Tensor[] backward(Tensor gy) { return new Tensor[] {mul(gy, out)}; }
         });
     }
 
     public static Tensor log(Tensor x) {
-        Tensor out = unaryRaw(U_LOG, x, 0, 0);
+        Tensor out = unaryRaw(U_LOG, x, 0, 0, "log");
         return record(out, new Node("log", x) {
             Tensor[] backward(Tensor gy) { return new Tensor[] {div(gy, x)}; }
         });
     }
 
     public static Tensor relu(Tensor x) {
-        Tensor out = unaryRaw(U_RELU, x, 0, 0);
+        Tensor out = unaryRaw(U_RELU, x, 0, 0, "relu");
         return record(out, new Node("relu", x) {
             Tensor[] backward(Tensor gy) { return new Tensor[] {maskPositive(gy, x)}; }
         });
@@ -297,18 +306,22 @@ public final class Ops {
         });
     }
 
+    /** merges dims startDim.. (negative counts from the end) into one */
     public static Tensor flatten(Tensor t, int startDim) {
         int[] s = t.shapeRef();
+        if (s.length == 0) return reshape(t, 1);
+        startDim = Checks.dim("flatten", startDim, s.length);
         int[] r = new int[startDim + 1];
         System.arraycopy(s, 0, r, 0, startDim);
         long p = 1;
         for (int i = startDim; i < s.length; i++) p *= s[i];
-        r[startDim] = (int) p;
+        r[startDim] = (int) p; // fits: p <= numel, which Tensor keeps within an int
         return reshape(t, r);
     }
 
     public static Tensor to(Tensor t, DType dtype) {
         if (t.dtype() == dtype) return reshape(t, t.shapeRef());
+        checkConversion("to", t.dtype(), dtype);
         Tensor out = Tensor.zeros(dtype, t.device(), t.shapeRef());
         be(t).convert(t.dtype(), t.ptr(), dtype, out.ptr(), t.numel());
         DType src = t.dtype();
@@ -317,10 +330,17 @@ public final class Ops {
         });
     }
 
+    /** the kernels convert between F32 and F64 only; I32 (indices) is never converted */
+    private static void checkConversion(String op, DType from, DType to) {
+        if (from != to && (from == DType.I32 || to == DType.I32))
+            throw Checks.fail(op, "cannot convert " + from + " to " + to + "; I32 tensors hold indices and convert to nothing");
+    }
+
     // ------------------------------------------------------------------ matrix product and linear
     /** op(a) @ op(b) for 2-D a, b, with op = transpose when the flag is set */
     public static Tensor matmul(Tensor a, Tensor b, boolean ta, boolean tb) {
-        sameType(a, b, "matmul");
+        Checks.sameType("matmul", a, b);
+        Checks.floating("matmul", "input", a);
         if (a.dim() != 2 || b.dim() != 2) throw new IllegalArgumentException("matmul takes 2-D tensors, got "
                 + Arrays.toString(a.shapeRef()) + " and " + Arrays.toString(b.shapeRef()));
         int m = ta ? a.size(1) : a.size(0), k = ta ? a.size(0) : a.size(1);
@@ -341,19 +361,23 @@ public final class Ops {
 
     /** x [n, in] @ w^T [in, out] + b */
     public static Tensor linear(Tensor x, Tensor w, Tensor b) {
-        if (x.dim() != 2 || w.dim() != 2 || x.size(1) != w.size(1))
-            throw new IllegalArgumentException("linear: input " + Arrays.toString(x.shapeRef()) + " does not fit weight "
-                    + Arrays.toString(w.shapeRef()) + " (expects [batch, " + (w.dim() == 2 ? w.size(1) : "?") + "])");
+        Checks.dims("linear", "weight", w, "[out, in]", 2);
+        if (x.dim() != 2 || x.size(1) != w.size(1))
+            throw Checks.fail("linear", "input " + Checks.shape(x) + " does not fit weight " + Checks.shape(w)
+                    + "; it must be [batch, " + w.size(1) + "]");
+        Checks.sameType("linear", x, w);
+        Checks.vector("linear", "bias", b, w.size(0), "one per output feature", x);
         Tensor y = matmul(x, w, false, true);
         return b == null ? y : add(y, b);
     }
 
     // ------------------------------------------------------------------ convolution
+    /** the geometry of conv2d(x, w), after checking the tensors' shapes (ConvGeometry checks the numbers) */
     public static ConvGeometry convGeometry(Tensor x, Tensor w, int stride, int padding, int groups) {
-        if (x.dim() != 4 || w.dim() != 4)
-            throw new IllegalArgumentException("conv2d takes x [N,C,H,W] and w [K,C/groups,kh,kw], got "
-                    + Arrays.toString(x.shapeRef()) + " and " + Arrays.toString(w.shapeRef()));
-        if (x.size(1) != w.size(1) * groups)
+        Checks.dims("conv2d", "input", x, "[N, C, H, W]", 4);
+        Checks.dims("conv2d", "weight", w, "[out_channels, in_channels/groups, kh, kw]", 4);
+        Checks.atLeast("conv2d", "groups", groups, 1);
+        if ((long) x.size(1) != (long) w.size(1) * groups)
             throw new IllegalArgumentException("conv2d: input has " + x.size(1) + " channels, weight "
                     + Arrays.toString(w.shapeRef()) + " with groups=" + groups + " expects " + w.size(1) * groups);
         return new ConvGeometry(x.size(0), x.size(1), x.size(2), x.size(3), w.size(0), w.size(2), w.size(3), stride, stride,
@@ -361,8 +385,10 @@ public final class Ops {
     }
 
     public static Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, int groups) {
-        sameType(x, w, "conv2d");
+        Checks.sameType("conv2d", x, w);
+        Checks.floating("conv2d", "input", x);
         ConvGeometry g = convGeometry(x, w, stride, padding, groups);
+        Checks.vector("conv2d", "bias", bias, g.k(), "one per output channel", x);
         return conv2d(x, w, bias, g);
     }
 
@@ -420,6 +446,7 @@ public final class Ops {
      */
     public static Tensor batchNormTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar,
                                         double momentum, double eps) {
+        checkBatchNorm("batchNormTrain", x, gamma, beta, runMean, runVar);
         int n = x.size(0), c = x.size(1);
         long s = spatial(x);
         if (n * s < 2) throw new IllegalArgumentException("batch norm in training mode needs more than one value per channel, "
@@ -457,6 +484,17 @@ public final class Ops {
         });
     }
 
+    /** x [N, C, ...] floating, and each per-channel tensor (nullable) a [C] vector like x */
+    private static void checkBatchNorm(String op, Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar) {
+        if (x.dim() < 2) throw Checks.fail(op, "input must be [N, C, ...] (2-D or more), got " + Checks.shape(x));
+        Checks.floating(op, "input", x);
+        int c = x.size(1);
+        Checks.vector(op, "weight (gamma)", gamma, c, "one per channel", x);
+        Checks.vector(op, "bias (beta)", beta, c, "one per channel", x);
+        Checks.vector(op, "running_mean", runMean, c, "one per channel", x);
+        Checks.vector(op, "running_var", runVar, c, "one per channel", x);
+    }
+
     private static int[] reduceDims(Tensor x) {
         int[] d = new int[x.dim() - 1];
         d[0] = 0;
@@ -468,11 +506,16 @@ public final class Ops {
 
     /** y[n, c, ...] = x * scale[c] + shift[c]; differentiable in all three (shift nullable) */
     public static Tensor channelAffine(Tensor x, Tensor scale, Tensor shift) {
+        if (x.dim() < 2) throw Checks.fail("channelAffine", "input must be [N, C, ...] (2-D or more), got " + Checks.shape(x));
+        Checks.floating("channelAffine", "input", x);
+        if (scale == null) throw Checks.fail("channelAffine", "scale is null; pass a [C] tensor (ones for none)");
         int n = x.size(0), c = x.size(1);
         long s = spatial(x);
         if (scale.numel() != c || (shift != null && shift.numel() != c))
-            throw new IllegalArgumentException("channelAffine: " + c + " channels but scale/shift of "
-                    + scale.numel() + "/" + (shift == null ? "-" : shift.numel()));
+            throw Checks.fail("channelAffine", "input has " + c + " channels but scale/shift have " + scale.numel() + "/"
+                    + (shift == null ? "-" : shift.numel()) + " elements; they must have " + c);
+        Checks.sameType("channelAffine", x, scale);
+        if (shift != null) Checks.sameType("channelAffine", x, shift);
         Tensor y = empty(x, x.shapeRef());
         be(x).channelAffine(x.dtype(), n, c, s, x.ptr(), scale.ptr(), ptr(shift), y.ptr());
         return record(y, new Node("channelAffine", x, scale, shift) {
@@ -487,6 +530,9 @@ public final class Ops {
 
     /** eval-mode batch norm: running statistics, differentiable in x, gamma and beta */
     public static Tensor batchNormEval(Tensor x, Tensor gamma, Tensor beta, Tensor runMean, Tensor runVar, double eps) {
+        if (runMean == null || runVar == null)
+            throw Checks.fail("batchNormEval", "running_mean and running_var are required in eval mode; use batchNormTrain");
+        checkBatchNorm("batchNormEval", x, gamma, beta, runMean, runVar);
         Tensor scale = rsqrt(affine(runVar, 1, eps));
         if (gamma != null) scale = mul(gamma, scale);
         Tensor shift = affine(mul(runMean, scale), -1, 0);
@@ -495,11 +541,28 @@ public final class Ops {
     }
 
     // ------------------------------------------------------------------ pooling
-    /** max pooling over [N, C, H, W] with a square window */
+    /**
+     * Checks that x is [N, C, H, W] or [C, H, W] (one image), floating and non-empty; true when it
+     * is 3-D (the caller then pools its 4-D view and reshapes back).
+     */
+    private static boolean checkPoolInput(String op, Tensor x) {
+        Checks.dims(op, "input", x, "[N, C, H, W] or [C, H, W]", 3, 4);
+        Checks.floating(op, "input", x);
+        Checks.nonEmpty(op, "input", x);
+        return x.dim() == 3;
+    }
+
+    /** a [C, H, W] input as one image [1, C, H, W] */
+    private static Tensor batchOfOne(Tensor x) { return reshape(x, 1, x.size(0), x.size(1), x.size(2)); }
+
+    /** the pooled batch of one back to [C, oh, ow] */
+    private static Tensor unbatch(Tensor y) { return reshape(y, y.size(1), y.size(2), y.size(3)); }
+
+    /** max pooling over [N, C, H, W] (or [C, H, W]) with a square window, PyTorch's MaxPool2d(kernel, stride, padding) */
     public static Tensor maxPool2d(Tensor x, int kernel, int stride, int padding) {
-        int h = x.size(2), w = x.size(3);
-        int oh = (h + 2 * padding - kernel) / stride + 1, ow = (w + 2 * padding - kernel) / stride + 1;
-        if (oh < 1 || ow < 1) throw new IllegalArgumentException("maxPool2d: input " + h + "x" + w + " smaller than window " + kernel);
+        if (checkPoolInput("maxPool2d", x)) return unbatch(maxPool2d(batchOfOne(x), kernel, stride, padding));
+        int[] o = Checks.pool2d("maxPool2d", x, kernel, stride, padding);
+        int h = x.size(2), w = x.size(3), oh = o[0], ow = o[1];
         long nc = (long) x.size(0) * x.size(1);
         Tensor y = empty(x, x.size(0), x.size(1), oh, ow);
         Tensor idx = Tensor.zeros(DType.I32, x.device(), x.size(0), x.size(1), oh, ow);
@@ -530,10 +593,11 @@ public final class Ops {
         });
     }
 
-    /** average pooling over [N, C, H, W], square window, no padding */
+    /** average pooling over [N, C, H, W] (or [C, H, W]), square window, no padding */
     public static Tensor avgPool2d(Tensor x, int kernel, int stride) {
-        int h = x.size(2), w = x.size(3), oh = (h - kernel) / stride + 1, ow = (w - kernel) / stride + 1;
-        if (oh < 1 || ow < 1) throw new IllegalArgumentException("avgPool2d: input " + h + "x" + w + " smaller than window " + kernel);
+        if (checkPoolInput("avgPool2d", x)) return unbatch(avgPool2d(batchOfOne(x), kernel, stride));
+        int[] o = Checks.pool2d("avgPool2d", x, kernel, stride, 0);
+        int h = x.size(2), w = x.size(3), oh = o[0], ow = o[1];
         long nc = (long) x.size(0) * x.size(1);
         Tensor y = empty(x, x.size(0), x.size(1), oh, ow);
         be(x).avgPoolForward(x.dtype(), nc, h, w, kernel, kernel, stride, stride, oh, ow, x.ptr(), y.ptr());
@@ -558,7 +622,9 @@ public final class Ops {
     // ------------------------------------------------------------------ classification loss
     /** log-softmax over the last dim of [R, K] */
     public static Tensor logSoftmax(Tensor x) {
-        if (x.dim() != 2) throw new IllegalArgumentException("logSoftmax takes [rows, classes], got " + Arrays.toString(x.shapeRef()));
+        Checks.dims("logSoftmax", "input", x, "[rows, classes]", 2);
+        Checks.floating("logSoftmax", "input", x);
+        if (x.size(1) < 1) throw Checks.fail("logSoftmax", "input " + Checks.shape(x) + " has no classes; it needs at least 1");
         Tensor y = empty(x, x.shapeRef());
         be(x).logSoftmax(x.dtype(), x.size(0), x.size(1), x.ptr(), y.ptr());
         return record(y, new Node("logSoftmax", x) {
@@ -568,7 +634,13 @@ public final class Ops {
 
     /** out[r] = x[r, labels[r]] */
     public static Tensor pick(Tensor x, Tensor labels) {
-        checkLabels(x, labels);
+        Checks.floating("pick", "input", x);
+        Checks.labels("pick", x, labels);
+        return pickChecked(x, labels);
+    }
+
+    /** pick with labels already checked against x's shape */
+    private static Tensor pickChecked(Tensor x, Tensor labels) {
         Tensor out = empty(x, x.size(0));
         be(x).pick(x.dtype(), x.size(0), x.size(1), x.ptr(), labels.ptr(), out.ptr());
         int[] in = x.shapeRef();
@@ -581,21 +653,16 @@ public final class Ops {
         Tensor out = zeros(g, shape);
         be(g).place(g.dtype(), shape[0], shape[1], g.ptr(), labels.ptr(), out.ptr());
         return record(out, new Node("place", g) {
-            Tensor[] backward(Tensor gy) { return new Tensor[] {pick(gy, labels)}; }
+            Tensor[] backward(Tensor gy) { return new Tensor[] {pickChecked(gy, labels)}; }
         });
     }
 
-    private static void checkLabels(Tensor x, Tensor labels) {
-        if (labels.dtype() != DType.I32 || labels.dim() != 1 || labels.size(0) != x.size(0))
-            throw new IllegalArgumentException("labels must be an I32 vector of " + x.size(0) + " entries, got "
-                    + labels.dtype() + Arrays.toString(labels.shapeRef()));
-        for (int l : labels.toIntArray())
-            if (l < 0 || l >= x.size(1))
-                throw new IllegalArgumentException("label " + l + " is outside 0.." + (x.size(1) - 1));
-    }
-
-    /** mean cross-entropy of logits [N, K] against integer labels */
+    /** mean cross-entropy of logits [N, K] against integer labels in [0, K) */
     public static Tensor crossEntropy(Tensor logits, Tensor labels) {
-        return affine(sum(pick(logSoftmax(logits), labels)), -1.0 / logits.size(0), 0);
+        Checks.labels("crossEntropy", logits, labels);
+        Checks.floating("crossEntropy", "logits", logits);
+        if (logits.size(0) < 1) throw Checks.fail("crossEntropy", "logits " + Checks.shape(logits)
+                + " hold an empty batch; the mean needs at least one row");
+        return affine(sum(pickChecked(logSoftmax(logits), labels)), -1.0 / logits.size(0), 0);
     }
 }

@@ -87,8 +87,18 @@ public final class Tensor implements AutoCloseable {
             throw new IllegalArgumentException(n + " values do not fill shape " + Arrays.toString(shape));
     }
 
+    /**
+     * every size >= 0 and at most Integer.MAX_VALUE elements in all: strides, views and the kernels
+     * index with int
+     */
     private static void checkShape(int[] shape) {
-        for (int s : shape) if (s < 0) throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
+        for (int s : shape)
+            if (s < 0) throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has a negative size " + s
+                    + "; sizes must be >= 0");
+        long n = numel(shape);
+        if (n > Integer.MAX_VALUE)
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has " + n + " elements, more than the "
+                    + Integer.MAX_VALUE + " a tensor may hold (indices are int); split it");
     }
 
     static int[] contiguousStrides(int[] shape) {
@@ -98,10 +108,17 @@ public final class Tensor implements AutoCloseable {
         return st;
     }
 
+    /** the number of elements of a shape (Long.MAX_VALUE when that does not fit a long) */
     public static long numel(int[] shape) {
         long n = 1;
-        for (int s : shape) n *= s;
-        return n;
+        boolean overflow = false;
+        for (int s : shape) {
+            if (s == 0) return 0;
+            if (overflow) continue;
+            if (s > 0 && n > Long.MAX_VALUE / s) overflow = true;
+            else n *= s;
+        }
+        return overflow ? Long.MAX_VALUE : n;
     }
 
     // ------------------------------------------------------------------ accessors
@@ -109,7 +126,8 @@ public final class Tensor implements AutoCloseable {
     int[] shapeRef() { return shape; }
     public int[] strides() { return strides.clone(); }
     public int dim() { return shape.length; }
-    public int size(int d) { return shape[d < 0 ? shape.length + d : d]; }
+    /** the size of dim d (negative counts from the end) */
+    public int size(int d) { return shape[Checks.dim("size", d, shape.length)]; }
     public long numel() { return numel(shape); }
     public DType dtype() { return dtype; }
     public Device device() { return storage.backend.device(); }
@@ -186,16 +204,30 @@ public final class Tensor implements AutoCloseable {
     public Tensor view(int... newShape) {
         int[] s = newShape.clone();
         int infer = -1;
-        long known = 1;
         for (int i = 0; i < s.length; i++) {
             if (s[i] == -1) {
-                if (infer >= 0) throw new IllegalArgumentException("only one dimension may be -1");
+                if (infer >= 0) throw new IllegalArgumentException("view: only one dimension may be -1, got "
+                        + Arrays.toString(newShape));
                 infer = i;
-            } else known *= s[i];
+            } else if (s[i] < 0)
+                throw new IllegalArgumentException("view: size " + s[i] + " in " + Arrays.toString(newShape)
+                        + " is negative; sizes must be >= 0 (or -1 for one inferred dim)");
         }
-        if (infer >= 0) s[infer] = (int) (known == 0 ? 0 : numel() / known);
+        if (infer >= 0) {
+            s[infer] = 1;
+            long known = numel(s);
+            if (known == 0)
+                throw new IllegalArgumentException("view: cannot infer the -1 in " + Arrays.toString(newShape) + " for "
+                        + Arrays.toString(shape) + ": with a 0 size beside it, it could be any value; give it explicitly");
+            if (numel() % known != 0)
+                throw new IllegalArgumentException("view: " + Arrays.toString(shape) + " (" + numel() + " elements) cannot be viewed as "
+                        + Arrays.toString(newShape) + ": " + numel() + " is not a multiple of " + known);
+            s[infer] = (int) (numel() / known);
+        }
         if (numel(s) != numel())
-            throw new IllegalArgumentException("cannot view " + Arrays.toString(shape) + " as " + Arrays.toString(newShape));
+            throw new IllegalArgumentException("view: " + Arrays.toString(shape) + " (" + numel() + " elements) cannot be viewed as "
+                    + Arrays.toString(newShape) + " (" + (numel(s) == Long.MAX_VALUE ? "overflowing" : numel(s))
+                    + " elements); the counts must be equal");
         storage.retain();
         return new Tensor(storage, offset, dtype, s);
     }

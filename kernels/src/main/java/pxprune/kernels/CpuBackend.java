@@ -38,6 +38,12 @@ public final class CpuBackend implements Backend {
     /** products below this many multiply-adds run on the calling thread */
     private static final long PARALLEL_GEMM_MIN = 1L << 21;
 
+    /**
+     * system property: "true" turns on the native kernels' per-element bounds checks (index arrays
+     * checked before a scatter or gather; see pxkernels.h); the test build sets it
+     */
+    public static final String DEBUG_BOUNDS = "pxprune.debugBounds";
+
     private final int threads;
     private final ExecutorService pool;
 
@@ -46,6 +52,7 @@ public final class CpuBackend implements Backend {
         openblas.blas_set_num_threads(1); // loads OpenBLAS now (a missing library fails early), one thread
         threads = Math.max(1, Integer.getInteger("pxprune.threads", Runtime.getRuntime().availableProcessors()));
         pxk_set_threads(threads);
+        pxk_set_debug_bounds(Boolean.getBoolean(DEBUG_BOUNDS) ? 1 : 0);
         pool = threads == 1 ? null : Executors.newFixedThreadPool(threads - 1, r -> {
             Thread t = new Thread(() -> { pxk_set_threads(1); r.run(); }, "pxprune-cpu");
             t.setDaemon(true);

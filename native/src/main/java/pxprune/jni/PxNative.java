@@ -53,6 +53,13 @@ public final class PxNative {
                                       double momentum, double dampening, double wd, int nesterov, int first);
     /** w [K, C, kh, kw] -> out [C, K, kh, kw], flipped in space */
     public static native void pxk_flip_kernel(int dt, Pointer w, int K, int C, int kh, int kw, Pointer out);
+    /**
+     * Turns the kernels' per-element bounds checks on or off for all threads (off by default; the
+     * test build turns them on): index arrays are checked in a pre-pass and a bad index throws a
+     * RuntimeException instead of writing out of bounds. The cheap per-call checks are always on.
+     */
+    public static native void pxk_set_debug_bounds(int on);
+    public static native int pxk_debug_bounds();
     /** OpenMP threads for regions the calling thread starts (a per-thread setting) */
     public static native void pxk_set_threads(int n);
     public static native int pxk_max_threads();
