@@ -136,8 +136,12 @@ public final class Pruner {
                         round.connected() ? "yes" : "NO", reach[0], reach[1], sec);
         }
         masks.apply(model);
-        Masks tagged = masks.withMetadata(Map.of("method", scorer.name(), "density", Double.toString(masks.density()),
-                "rounds", Integer.toString(config.rounds()), "seed", Long.toString(data.seed())));
+        Map<String, String> meta = new LinkedHashMap<>(); // ordered, as everything that may reach a file
+        meta.put("method", scorer.name());
+        meta.put("density", Double.toString(masks.density()));
+        meta.put("rounds", Integer.toString(config.rounds()));
+        meta.put("seed", Long.toString(data.seed()));
+        Masks tagged = masks.withMetadata(meta);
         return new Result(scorer.name(), config, data.seed(), tagged, List.copyOf(rounds));
     }
 }

@@ -148,7 +148,10 @@ public final class Runner {
         Map<String, Object> summary;
         try (Module model = model(cfg, train)) {
             result = new Trainer(cfg, train, test, dir, log, label).train(model, masks);
-            StateDicts.save(model, dir.resolve(WEIGHTS), Map.of("format", "pt", "config_hash", cfg.hash()));
+            Map<String, String> meta = new LinkedHashMap<>(); // an ordered map: the file's bytes must not vary between JVMs
+            meta.put("format", "pt");
+            meta.put("config_hash", cfg.hash());
+            StateDicts.save(model, dir.resolve(WEIGHTS), meta);
             EpochMetrics last = result.last();
             double[] ev = last == null ? Trainer.evaluate(model, test) : new double[] {last.testLoss(), last.testAcc()};
             summary = summary(cfg, masks, prune, result, ev, last);
