@@ -23,8 +23,10 @@ import pxprune.nn.ModelRegistry;
  * {@code dataset, model, method, density, rounds, examples_per_class, seed, epochs, batch_size, lr,
  * momentum, nesterov, weight_decay, milestones, gamma, data_root, augment}. A config file may also
  * name a {@code recipe} ({@link Recipes}) whose values fill the keys it leaves out (default
- * {@code digits}). Unknown keys and values of the wrong JSON type are errors that name the key and
- * the expected type. The run folder is named by {@link #hash()}: the first 12 hex digits of the
+ * {@code digits}). Unknown keys, values of the wrong JSON type and integers outside their key's
+ * range ({@code rounds} and {@code epochs} up to {@value #MAX_ROUNDS}, {@code batch_size} up to
+ * {@value #MAX_BATCH_SIZE}, {@code seed} any long) are errors that name the key, the value and what
+ * is allowed. The run folder is named by {@link #hash()}: the first 12 hex digits of the
  * SHA-256 of {@link #canonicalJson()} (all keys, sorted, compact).
  *
  * <p>Method {@code dense} trains without pruning and requires density 1.
@@ -296,7 +298,7 @@ public record RunConfig(String dataset, String model, String method, double dens
                     List<Object> out = new ArrayList<>();
                     boolean ok = true;
                     for (Object o : l) {
-                        if ((o instanceof Long || o instanceof Integer) && Math.abs(((Number) o).longValue()) <= MAX_EPOCHS)
+                        if ((o instanceof Long || o instanceof Integer) && Math.abs(((Number) o).longValue()) <= Integer.MAX_VALUE)
                             out.add(((Number) o).longValue());
                         else ok = false;
                     }

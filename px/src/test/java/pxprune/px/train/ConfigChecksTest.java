@@ -80,6 +80,7 @@ class ConfigChecksTest {
                 new Object[] {"{\"examples_per_class\": 0}", "examples_per_class", "0", "[1, 1000000]"},
                 new Object[] {"{\"seed\": 1.5}", "seed", "1.5", "[-9223372036854775808, 9223372036854775807]"},
                 new Object[] {"{\"milestones\": [0]}", "milestones", "[0]", "[1, 1000000]"},
+                new Object[] {"{\"milestones\": [5, 2000000]}", "milestones", "[5, 2000000]", "[1, 1000000]"},
                 new Object[] {"{\"epochz\": 3}", "epochz", "epochz", "valid keys"});
     }
 
