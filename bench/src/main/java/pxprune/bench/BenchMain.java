@@ -11,6 +11,8 @@ import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 import pxprune.core.io.Json;
+import pxprune.px.cli.OutputDir;
+import pxprune.px.cli.UsageException;
 
 /**
  * Runs every benchmark once (JMH, one fork each), then prints one table of the figures and the
@@ -26,7 +28,12 @@ public final class BenchMain {
     public static void main(String[] args) throws Exception {
         Path out = Path.of(args.length > 0 ? args[0] : "bench-results");
         String include = args.length > 1 ? args[1] : "pxprune\\.bench\\..*";
-        Files.createDirectories(out);
+        try {
+            OutputDir.prepare(out, "OUT_DIR"); // before the benchmarks: an unwritable folder fails at once
+        } catch (UsageException e) {
+            System.err.println("pxprune: bench: " + e.getMessage());
+            System.exit(2);
+        }
         Collection<RunResult> results = new Runner(new OptionsBuilder().include(include)
                 .result(out.resolve("jmh.json").toString()).resultFormat(org.openjdk.jmh.results.format.ResultFormatType.JSON)
                 .build()).run();
@@ -65,8 +72,11 @@ public final class BenchMain {
         ratio(ratios, rows, "SynFlow 100 rounds / Synaptic-Flow (1.5 s)", ms.get("PxBench.synflow100Rounds"), SYNFLOW_REF_100_ROUNDS_S * 1000);
         ratio(ratios, rows, "masked / dense training epoch (digits); target <= 1.05", ms.get("TrainBench.epoch variant=masked"), ms.get("TrainBench.epoch variant=dense"));
         json.put("ratios", ratios);
-        json.put("machine", Map.of("cores", Runtime.getRuntime().availableProcessors(), "java", System.getProperty("java.version"),
-                "os", System.getProperty("os.name") + " " + System.getProperty("os.arch")));
+        Map<String, Object> machine = new LinkedHashMap<>(); // ordered: Map.of's order changes from JVM to JVM
+        machine.put("cores", Runtime.getRuntime().availableProcessors());
+        machine.put("java", System.getProperty("java.version"));
+        machine.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+        json.put("machine", machine);
 
         StringBuilder md = new StringBuilder("| benchmark | time | figure |\n|---|---:|---|\n");
         for (String[] r : rows) md.append("| ").append(String.join(" | ", r)).append(" |\n");

@@ -111,12 +111,55 @@ public final class Pruner {
     }
 
     /**
+     * Fails unless the final density keeps at least one weight: n_keep = N - floor((1 - d) N) >= 1
+     * for the N prunable weights of the model (global selection) or of each of its prunable layers
+     * (per-layer selection). Every earlier round's target is at least d, so it keeps at least as many.
+     *
+     * @param modelName the model as the message names it, e.g. resnet20
+     * @throws IllegalArgumentException naming the density, the model's weight count and the smallest usable density
+     */
+    public static void checkKeepsWeights(Module model, String modelName, double density, boolean perLayer) {
+        TopK.checkDensity(density);
+        List<PrunableLayer> layers = PrunableLayer.of(model);
+        if (layers.isEmpty()) throw new IllegalArgumentException(modelName + " has no prunable weights");
+        if (!perLayer) {
+            long n = 0;
+            for (PrunableLayer l : layers) n += l.numel();
+            if (TopK.keepCount(n, density) < 1)
+                throw new IllegalArgumentException(String.format(Locale.ROOT,
+                        "density %s keeps no weight of %s's %,d prunable weights (n_keep = N - floor((1 - d) N) = 0); use density >= %s",
+                        show(density), modelName, n, show(smallestDensity(n))));
+            return;
+        }
+        PrunableLayer smallest = layers.get(0);
+        for (PrunableLayer l : layers) if (l.numel() < smallest.numel()) smallest = l;
+        if (TopK.keepCount(smallest.numel(), density) < 1)
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "density %s keeps no weight of %s's smallest prunable layer %s (%,d weights) with per-layer selection; "
+                            + "use density >= %s", show(density), modelName, smallest.name(), smallest.numel(),
+                    show(smallestDensity(smallest.numel()))));
+    }
+
+    /** 1/n rounded up to two significant digits, raised until it keeps a weight of n */
+    static double smallestDensity(long n) {
+        double d = new java.math.BigDecimal(1.0 / n).round(new java.math.MathContext(2, java.math.RoundingMode.UP)).doubleValue();
+        while (TopK.keepCount(n, d) < 1) d = Math.min(1, Math.nextUp(d * 1.01));
+        return d;
+    }
+
+    /** a density as a short number: 1e-300, 3.7e-6, 0.01 */
+    private static String show(double d) {
+        return Double.toString(d).replace("E", "e").replace(".0e", "e");
+    }
+
+    /**
      * Prunes the model in place (its prunable weights end multiplied by the final masks).
      *
      * @param start the masks to start from (null: all ones); never revived
      * @param progress where a line per round goes (null: nowhere), e.g. System.err
      */
     public static Result run(Module model, Scorer scorer, ScoringData data, Config config, Masks start, PrintStream progress) {
+        checkKeepsWeights(model, "the model", config.density(), config.perLayer());
         Masks masks = start == null ? Masks.ones(model) : start;
         masks.checkFits(model);
         List<Round> rounds = new ArrayList<>();
@@ -140,8 +183,12 @@ public final class Pruner {
                         round.connected() ? "yes" : "NO", reach[0], reach[1], sec);
         }
         masks.apply(model);
-        Masks tagged = masks.withMetadata(Map.of("method", scorer.name(), "density", Double.toString(masks.density()),
-                "rounds", Integer.toString(config.rounds()), "seed", Long.toString(data.seed())));
+        Map<String, String> meta = new LinkedHashMap<>(); // ordered, as everything that may reach a file
+        meta.put("method", scorer.name());
+        meta.put("density", Double.toString(masks.density()));
+        meta.put("rounds", Integer.toString(config.rounds()));
+        meta.put("seed", Long.toString(data.seed()));
+        Masks tagged = masks.withMetadata(meta);
         return new Result(scorer.name(), config, data.seed(), tagged, List.copyOf(rounds));
     }
 }

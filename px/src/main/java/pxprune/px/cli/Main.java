@@ -4,7 +4,6 @@ import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -153,11 +152,13 @@ public final class Main {
                             + "to choose them run one config, e.g. pxprune run digits --set " + s);
                 base = base.withSet(s);
             }
+            OutputDir.prepare(runs, "--runs");
             MainJob.run(base, runs, out, err);
             return;
         }
         RunConfig cfg = loadConfig(a.positional().get(0));
         for (String s : a.all("set")) cfg = cfg.withSet(s);
+        OutputDir.prepare(runs, "--runs");
         Runner.Outcome o = Runner.run(cfg, runs, err);
         out.printf(Locale.ROOT, "%s %s %s on %s: density %.6f, test accuracy %.2f%%, pruning %.1fs, training %.1fs%s%n",
                 o.alreadyDone() ? "done (earlier):" : "done:", cfg.method(), cfg.model(), cfg.dataset(), o.density(),
@@ -168,13 +169,7 @@ public final class Main {
     /** a config from a JSON file or a recipe name */
     static RunConfig loadConfig(String arg) throws IOException {
         Path p = Path.of(arg);
-        if (Files.isRegularFile(p)) {
-            try {
-                return RunConfig.parse(Files.readString(p, StandardCharsets.UTF_8));
-            } catch (ConfigException e) {
-                throw new ConfigException(p + ": " + e.getMessage());
-            }
-        }
+        if (Files.isRegularFile(p)) return RunConfig.load(p);
         if (Recipes.contains(arg)) return Recipes.get(arg);
         if (Files.exists(p)) throw new UsageException("config " + p + " is not a regular file; give a JSON file or a recipe name");
         throw new UsageException("config '" + arg + "' is neither an existing file nor a recipe; give a JSON file or one of: "
@@ -213,20 +208,24 @@ public final class Main {
         }
         long seed = a.longValue("seed", 1);
         Path root = Path.of(a.string("data-root", "data"));
-        int perClass = a.integer("examples-per-class", PruningSplit.DEFAULT_PER_CLASS, 1, 1_000_000);
-        if (Files.exists(outDir) && !Files.isDirectory(outDir))
-            throw new UsageException("--out " + outDir + " exists and is not a folder; give a folder for the results");
+        int perClass = a.integer("examples-per-class", PruningSplit.DEFAULT_PER_CLASS, 1, RunConfig.MAX_EXAMPLES_PER_CLASS);
+        OutputDir.prepare(outDir, "--out");
 
         Dataset train = DatasetRegistry.load(dataset, root, true, Runner.DATA_SPLIT_SEED);
         var stats = DatasetRegistry.stats(dataset);
         if (stats.isPresent()) train = pxprune.datasets.Transforms.normalize(train, stats.get());
         int[] split = PruningSplit.select(train, perClass, seed);
-        Files.createDirectories(outDir);
-        PruningSplit.write(outDir.resolve(Runner.SPLIT), split, train);
         Batch b = train.batch(split);
         Pruner.Result r;
         try (Module m = ModelRegistry.create(model, train.channels(), train.numClasses(), Math.min(train.height(), train.width()), seed);
              MemoryScope s = MemoryScope.open()) {
+            try {
+                Pruner.checkKeepsWeights(m, model, density, perLayer);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--density: " + e.getMessage());
+            }
+            Files.createDirectories(outDir);
+            PruningSplit.write(outDir.resolve(Runner.SPLIT), split, train);
             Tensor x = Tensor.of(b.x(), b.n(), b.c(), b.h(), b.w());
             ScoringData data = new ScoringData(x, b.y(), train.numClasses(), seed, Math.min(Runner.SCORING_CHUNK, b.n()));
             r = Pruner.run(m, ScorerRegistry.create(method), data, new Pruner.Config(density, rounds, schedule, perLayer), null, err);
@@ -267,7 +266,7 @@ public final class Main {
         Path wPath = a.existingFile("weights"), bPath = a.existingFile("batch");
         String method = methodName(a.required("method"));
         Path outPath = Path.of(a.required("out"));
-        if (Files.isDirectory(outPath)) throw new UsageException("--out " + outPath + " is a folder; give a file name, e.g. --out O.safetensors");
+        OutputDir.prepareFile(outPath, "--out");
         long seed = a.longValue("seed", 1);
 
         SafeTensors.Header w = readHeader(wPath, "weights");

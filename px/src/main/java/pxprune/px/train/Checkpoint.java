@@ -23,7 +23,8 @@ import pxprune.px.Masks;
  * <p>Entries: {@code model.<key>} the model's state dict (parameters and buffers under PyTorch
  * names, {@code num_batches_tracked} as I64), {@code momentum.<name>} the SGD momentum buffers,
  * {@code mask.<name>} the masks (U8). Metadata: {@code format}, {@code epoch} (epochs completed),
- * {@code config_hash}, {@code metrics} (the JSON list of every completed epoch's metrics) and
+ * {@code config_hash}, {@code metrics} (the JSON list of every completed epoch's metrics but their
+ * wall time, so that the file is the same byte for byte in every run of the config) and
  * {@code rng}, which records how the random streams are derived: nothing random is carried from
  * one epoch to the next (batch order and augmentation of epoch e are pure functions of the seed
  * and e, see {@link Trainer}), so the epoch number is the whole generator state.
@@ -57,7 +58,11 @@ public final class Checkpoint {
         meta.put("epoch", Integer.toString(epoch));
         meta.put("config_hash", configHash);
         List<Object> ms = new ArrayList<>();
-        for (EpochMetrics m : metrics) ms.add(m.toJson());
+        for (EpochMetrics m : metrics) {
+            Map<String, Object> j = m.toJson();
+            j.remove("seconds"); // wall time: the checkpoint's bytes depend only on the config, seed and threads
+            ms.add(j);
+        }
         meta.put("metrics", Json.write(ms));
         meta.put("rng", Trainer.RNG_DERIVATION);
         SafeTensors.write(file, e, meta);

@@ -62,7 +62,7 @@ public final class Recipes {
     public static RunConfig get(String name) {
         RunConfig r = RECIPES.get(name);
         if (r == null)
-            throw new ConfigException("unknown recipe '" + name + "'; valid recipes: " + String.join(", ", RECIPES.keySet()));
+            throw new ConfigException("unknown recipe '" + name + "'; use one of: " + String.join(", ", RECIPES.keySet()));
         return r;
     }
 }

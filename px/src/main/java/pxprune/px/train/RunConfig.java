@@ -23,8 +23,10 @@ import pxprune.nn.ModelRegistry;
  * {@code dataset, model, method, density, rounds, examples_per_class, seed, epochs, batch_size, lr,
  * momentum, nesterov, weight_decay, milestones, gamma, data_root, augment}. A config file may also
  * name a {@code recipe} ({@link Recipes}) whose values fill the keys it leaves out (default
- * {@code digits}). Unknown keys and values of the wrong JSON type are errors that name the key and
- * the expected type. The run folder is named by {@link #hash()}: the first 12 hex digits of the
+ * {@code digits}). Unknown keys, values of the wrong JSON type and integers outside their key's
+ * range ({@code rounds} and {@code epochs} up to {@value #MAX_ROUNDS}, {@code batch_size} up to
+ * {@value #MAX_BATCH_SIZE}, {@code seed} any long) are errors that name the key, the value and what
+ * is allowed. The run folder is named by {@link #hash()}: the first 12 hex digits of the
  * SHA-256 of {@link #canonicalJson()} (all keys, sorted, compact).
  *
  * <p>Method {@code dense} trains without pruning and requires density 1.
@@ -72,6 +74,26 @@ public record RunConfig(String dataset, String model, String method, double dens
         return java.util.Collections.unmodifiableMap(m);
     }
 
+    /** the largest rounds, epochs and examples_per_class accepted */
+    public static final int MAX_ROUNDS = pxprune.px.Pruner.Config.MAX_ROUNDS, MAX_EPOCHS = 1_000_000, MAX_EXAMPLES_PER_CLASS = 1_000_000;
+    /** the largest batch_size accepted (larger batches are a typo, not a recipe) */
+    public static final int MAX_BATCH_SIZE = 65_536;
+
+    /** the allowed range of every integer key, inclusive */
+    static final Map<String, long[]> INT_RANGES = Map.ofEntries(
+            Map.entry("rounds", new long[] {1, MAX_ROUNDS}),
+            Map.entry("examples_per_class", new long[] {1, MAX_EXAMPLES_PER_CLASS}),
+            Map.entry("seed", new long[] {Long.MIN_VALUE, Long.MAX_VALUE}),
+            Map.entry("epochs", new long[] {0, MAX_EPOCHS}),
+            Map.entry("batch_size", new long[] {1, MAX_BATCH_SIZE}),
+            Map.entry("milestones", new long[] {1, MAX_EPOCHS}));
+
+    /** "an integer in [lo, hi]" for an integer key */
+    static String intRange(String key) {
+        long[] r = INT_RANGES.get(key);
+        return "an integer in [" + r[0] + ", " + r[1] + "]";
+    }
+
     public RunConfig {
         milestones = List.copyOf(milestones);
         validate(dataset, model, method, density, rounds, examplesPerClass, epochs, batchSize, lr, momentum, nesterov,
@@ -97,10 +119,10 @@ public record RunConfig(String dataset, String model, String method, double dens
         if (method.equals(DENSE) && density != 1)
             throw new ConfigException("config key 'density': method 'dense' keeps every weight, so density must be 1, got "
                     + num(density) + "; set density=1 or choose a pruning method");
-        if (rounds < 1) throw bad("rounds", "an integer >= 1", String.valueOf(rounds));
-        if (examplesPerClass < 1) throw bad("examples_per_class", "an integer >= 1", String.valueOf(examplesPerClass));
-        if (epochs < 0) throw bad("epochs", "an integer >= 0", String.valueOf(epochs));
-        if (batchSize < 1) throw bad("batch_size", "an integer >= 1", String.valueOf(batchSize));
+        checkInt("rounds", rounds);
+        checkInt("examples_per_class", examplesPerClass);
+        checkInt("epochs", epochs);
+        checkInt("batch_size", batchSize);
         if (!(lr > 0) || !Double.isFinite(lr)) throw bad("lr", "a number > 0", num(lr));
         if (!(momentum >= 0 && momentum < 1)) throw bad("momentum", "a number in [0, 1)", num(momentum));
         if (nesterov && momentum == 0)
@@ -109,12 +131,17 @@ public record RunConfig(String dataset, String model, String method, double dens
         if (!(weightDecay >= 0) || !Double.isFinite(weightDecay)) throw bad("weight_decay", "a number >= 0", num(weightDecay));
         for (int i = 0; i < milestones.size(); i++) {
             Integer m = milestones.get(i);
-            if (m == null || m < 1 || (i > 0 && m <= milestones.get(i - 1)))
-                throw bad("milestones", "strictly increasing epochs >= 1, e.g. [80, 120]", milestones.toString());
+            if (m == null || m < 1 || m > MAX_EPOCHS || (i > 0 && m <= milestones.get(i - 1)))
+                throw bad("milestones", "strictly increasing epochs in [1, " + MAX_EPOCHS + "], e.g. [80, 120]", milestones.toString());
         }
         if (!(gamma > 0) || !Double.isFinite(gamma)) throw bad("gamma", "a number > 0 (the lr factor at each milestone)", num(gamma));
         if (dataRoot == null || dataRoot.isEmpty())
             throw bad("data_root", "a folder name (e.g. \"data\")", "an empty string");
+    }
+
+    private static void checkInt(String key, long v) {
+        long[] r = INT_RANGES.get(key);
+        if (v < r[0] || v > r[1]) throw bad(key, intRange(key), String.valueOf(v));
     }
 
     private static ConfigException bad(String key, String expected, String got) {
@@ -215,7 +242,16 @@ public record RunConfig(String dataset, String model, String method, double dens
         try {
             return switch (t) {
                 case STRING -> v;
-                case INT -> Long.parseLong(v);
+                case INT -> {
+                    long l;
+                    try {
+                        l = Long.parseLong(v);
+                    } catch (NumberFormatException e) {
+                        throw new ConfigException("config key '" + key + "': expected " + intRange(key) + ", got \"" + v + "\"");
+                    }
+                    checkInt(key, l);
+                    yield l;
+                }
                 case NUMBER -> {
                     double d = Double.parseDouble(v);
                     if (!Double.isFinite(d)) throw new NumberFormatException();
@@ -245,10 +281,12 @@ public record RunConfig(String dataset, String model, String method, double dens
             case INT -> {
                 if (v instanceof Long || v instanceof Integer) {
                     long l = ((Number) v).longValue();
-                    if (!key.equals("seed") && (l < Integer.MIN_VALUE || l > Integer.MAX_VALUE))
-                        throw new ConfigException("config key '" + key + "': expected an integer that fits 32 bits, got " + l);
+                    checkInt(key, l);
                     return l;
                 }
+                if (v instanceof java.math.BigInteger b)
+                    throw new ConfigException("config key '" + key + "': expected " + intRange(key) + ", got " + b);
+                throw new ConfigException("config key '" + key + "': expected " + intRange(key) + ", got " + describe(v));
             }
             case NUMBER -> {
                 if (v instanceof Number n && !(v instanceof Float) && Double.isFinite(n.doubleValue())) return n.doubleValue();
@@ -318,13 +356,34 @@ public record RunConfig(String dataset, String model, String method, double dens
         return base.with(rest);
     }
 
-    /** a config from JSON text (see {@link #fromJson(Map)}) */
+    /**
+     * A config from a JSON file (UTF-8; a leading byte order mark is skipped), see {@link #parse}.
+     *
+     * @throws ConfigException naming the file and the first problem
+     */
+    public static RunConfig load(java.nio.file.Path file) throws java.io.IOException {
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(java.nio.file.Files.readAllBytes(file)))
+                    .toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new ConfigException(file + ": not UTF-8 text; save the config as UTF-8");
+        }
+        try {
+            return parse(text);
+        } catch (ConfigException e) {
+            throw new ConfigException(file + ": " + e.getMessage());
+        }
+    }
+
+    /** a config from JSON text (see {@link #fromJson(Map)}); a leading byte order mark is skipped */
     public static RunConfig parse(String jsonText) {
+        if (jsonText.startsWith("\uFEFF")) jsonText = jsonText.substring(1);
         Object o;
         try {
             o = Json.parse(jsonText);
-        } catch (IllegalArgumentException | StringIndexOutOfBoundsException e) {
-            throw new ConfigException("the config is not valid JSON: " + e.getMessage());
+        } catch (RuntimeException e) {
+            throw new ConfigException("the config is not valid JSON (fix it and run again): " + e.getMessage());
         }
         if (!(o instanceof Map))
             throw new ConfigException("a config must be a JSON object {\"key\": value, ...}, got " + describe(o));

@@ -42,7 +42,9 @@ import pxprune.px.ScoringData;
  * kept, density), {@code prune.json} (the pruner's summary), {@code masks.safetensors},
  * {@code checkpoint.safetensors} and {@code metrics.jsonl} (per epoch, see {@link Trainer}),
  * {@code weights.safetensors} (the trained state dict, PyTorch names) and {@code summary.json}
- * (written last: test accuracy, density reached, pruning and training seconds).
+ * (written last: test accuracy, density reached, pruning and training seconds). A folder whose
+ * config, summary or masks are not what a run writes (unreadable JSON, a test accuracy that is no
+ * number, masks that keep no weight) is refused with a {@link RunFolderException} naming the file.
  *
  * <p>Data: the train/test split of sets without an official one (digits, synthetic) is drawn
  * with {@value #DATA_SPLIT_SEED} for every run, so runs of different seeds are tested on the same
@@ -118,11 +120,9 @@ public final class Runner {
         checkOrWriteConfig(cfg, dir);
         Path summaryFile = dir.resolve(SUMMARY);
         if (Files.isRegularFile(summaryFile)) {
-            Map<String, Object> s = Json.parseObject(Files.readString(summaryFile, StandardCharsets.UTF_8));
-            if ("done".equals(s.get("status"))) {
-                if (log != null) log.printf("[%s] run %s is done (%s); delete the folder to run it again%n", cfg.method(), cfg.hash(), dir);
-                return new Outcome(cfg, dir, s, true);
-            }
+            Map<String, Object> s = readSummary(summaryFile, dir);
+            if (log != null) log.printf("[%s] run %s is done (%s); delete the folder to run it again%n", cfg.method(), cfg.hash(), dir);
+            return new Outcome(cfg, dir, s, true);
         }
         String label = cfg.method();
         Dataset[] d = data(cfg);
@@ -134,9 +134,17 @@ public final class Runner {
             Path masksFile = dir.resolve(MASKS);
             if (Files.isRegularFile(masksFile)) {
                 masks = Masks.load(masksFile, probe);
+                checkKeepsWeights(masks, masksFile, dir);
                 prune = readPrune(dir);
                 if (log != null) log.printf("[%s] masks loaded from %s (density %.6f); not pruning again%n", label, masksFile, masks.density());
             } else {
+                if (cfg.prunes()) {
+                    try {
+                        Pruner.checkKeepsWeights(probe, cfg.model(), cfg.density(), false);
+                    } catch (IllegalArgumentException e) {
+                        throw new ConfigException("config key 'density': " + e.getMessage());
+                    }
+                }
                 Path splitFile = dir.resolve(SPLIT);
                 int[] split = split(cfg, train, splitFile);
                 prune = cfg.prunes() ? prune(cfg, probe, train, split, dir, log) : dense(cfg, probe, dir);
@@ -148,7 +156,10 @@ public final class Runner {
         Map<String, Object> summary;
         try (Module model = model(cfg, train)) {
             result = new Trainer(cfg, train, test, dir, log, label).train(model, masks);
-            StateDicts.save(model, dir.resolve(WEIGHTS), Map.of("format", "pt", "config_hash", cfg.hash()));
+            Map<String, String> meta = new LinkedHashMap<>(); // an ordered map: the file's bytes must not vary between JVMs
+            meta.put("format", "pt");
+            meta.put("config_hash", cfg.hash());
+            StateDicts.save(model, dir.resolve(WEIGHTS), meta);
             EpochMetrics last = result.last();
             double[] ev = last == null ? Trainer.evaluate(model, test) : new double[] {last.testLoss(), last.testAcc()};
             summary = summary(cfg, masks, prune, result, ev, last);
@@ -164,8 +175,8 @@ public final class Runner {
             RunConfig there;
             try {
                 there = RunConfig.parse(Files.readString(f, StandardCharsets.UTF_8));
-            } catch (ConfigException e) {
-                throw new IllegalStateException(f + " is not a valid config (" + e.getMessage() + "); delete the folder " + dir
+            } catch (ConfigException | java.nio.charset.CharacterCodingException e) {
+                throw new RunFolderException(f + " is not a valid config (" + e.getMessage() + "); delete the folder " + dir
                         + " to start the run afresh");
             }
             if (!there.canonicalJson().equals(cfg.canonicalJson()))
@@ -233,6 +244,56 @@ public final class Runner {
         writeAtomically(dir.resolve(PRUNE), Json.pretty(p));
         m.save(dir.resolve(MASKS), RunConfig.DENSE, 0, cfg.seed());
         return p;
+    }
+
+    /**
+     * The summary of a finished run, checked: a JSON object with status "done", test_acc a number
+     * in [0, 1] and density one in (0, 1]; and the folder's masks, which must keep a weight.
+     *
+     * @throws RunFolderException naming the file, the problem and what to delete
+     */
+    static Map<String, Object> readSummary(Path file, Path dir) throws IOException {
+        String fix = "; delete " + file + " (or the folder " + dir + ") to run again";
+        Map<String, Object> s;
+        try {
+            s = Json.parseObject(Files.readString(file, StandardCharsets.UTF_8));
+        } catch (RuntimeException | java.nio.charset.CharacterCodingException e) {
+            throw new RunFolderException(file + " is not a valid run summary (" + e.getMessage() + ")" + fix);
+        }
+        if (!"done".equals(s.get("status")))
+            throw new RunFolderException(file + " is not a valid run summary (status " + Json.write(s.get("status"))
+                    + ", expected \"done\")" + fix);
+        checkNumber(s, "test_acc", true, file, fix);
+        checkNumber(s, "density", false, file, fix);
+        Path masksFile = dir.resolve(MASKS);
+        String again = "; delete the folder " + dir + " to run again";
+        if (!Files.isRegularFile(masksFile))
+            throw new RunFolderException(file + " reports the run done but " + masksFile + " is missing" + again);
+        Masks m;
+        try {
+            m = Masks.load(masksFile);
+        } catch (IOException | RuntimeException e) {
+            throw new RunFolderException(masksFile + " is not a readable masks file (" + e.getMessage() + ")" + again);
+        }
+        checkKeepsWeights(m, masksFile, dir);
+        return s;
+    }
+
+    /** a finite number in [0, 1] (or (0, 1] when 0 is excluded) under key */
+    private static void checkNumber(Map<String, Object> s, String key, boolean zeroIncluded, Path file, String fix) {
+        Object v = s.get(key);
+        double d = v instanceof Number n ? n.doubleValue() : Double.NaN;
+        if (!(v instanceof Number) || !Double.isFinite(d) || d > 1 || d < 0 || (!zeroIncluded && d == 0))
+            throw new RunFolderException(file + " is not a valid run summary (" + key + " is "
+                    + (v == null ? (s.containsKey(key) ? "null" : "missing") : Json.write(v))
+                    + ", expected a number in " + (zeroIncluded ? "[0, 1]" : "(0, 1]") + ")" + fix);
+    }
+
+    /** masks that keep no weight cannot be trained: the folder is broken */
+    private static void checkKeepsWeights(Masks m, Path masksFile, Path dir) {
+        if (m.kept() == 0)
+            throw new RunFolderException(String.format(Locale.ROOT, "%s keeps no weight (0 of %,d); delete the folder %s to prune again",
+                    masksFile, m.total(), dir));
     }
 
     private static Map<String, Object> readPrune(Path dir) throws IOException {

@@ -43,7 +43,8 @@ import pxprune.px.Masks;
  *
  * <p>Files in the run folder: {@value Checkpoint#FILE} (after every epoch, atomically) and
  * {@value #METRICS} (one JSON object per epoch, see {@link EpochMetrics}; rebuilt from the
- * checkpoint on resume so that it never holds an epoch the checkpoint does not).
+ * checkpoint on resume so that it never holds an epoch the checkpoint does not, the epochs' wall
+ * times kept from the old file since the checkpoint does not hold them).
  */
 public final class Trainer {
     public static final String METRICS = "metrics.jsonl";
@@ -67,7 +68,8 @@ public final class Trainer {
     public record Result(List<EpochMetrics> metrics, int startEpoch) {
         public EpochMetrics last() { return metrics.isEmpty() ? null : metrics.get(metrics.size() - 1); }
 
-        public double seconds() { return metrics.stream().mapToDouble(EpochMetrics::seconds).sum(); }
+        /** the training seconds of the epochs whose wall time is known (see {@link Trainer#withSeconds}) */
+        public double seconds() { return metrics.stream().mapToDouble(EpochMetrics::seconds).filter(Double::isFinite).sum(); }
     }
 
     /**
@@ -96,7 +98,7 @@ public final class Trainer {
             if (Files.isRegularFile(ckpt)) {
                 Checkpoint.State s = Checkpoint.load(ckpt, model, opt, masks, hash);
                 start = s.epoch();
-                history.addAll(s.metrics());
+                history.addAll(withSeconds(s.metrics()));
                 if (start > 0 && log != null) log.printf("[%s] resuming from the checkpoint of epoch %d/%d%n", label, start, cfg.epochs());
             }
             writeMetrics(history);
@@ -197,6 +199,31 @@ public final class Trainer {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot append to " + dir.resolve(METRICS) + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The checkpoint's metrics with the wall time of each epoch taken from metrics.jsonl (the
+     * checkpoint leaves it out to stay the same byte for byte); NaN for an epoch whose line is
+     * missing or unreadable there.
+     */
+    List<EpochMetrics> withSeconds(List<EpochMetrics> fromCheckpoint) throws IOException {
+        java.util.Map<Integer, Double> seconds = new java.util.HashMap<>();
+        Path f = dir.resolve(METRICS);
+        if (Files.isRegularFile(f)) {
+            for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+                try {
+                    EpochMetrics m = EpochMetrics.fromJson(Json.parseObject(line));
+                    seconds.put(m.epoch(), m.seconds());
+                } catch (RuntimeException e) {
+                    // a line cut short by a kill: its epoch's time is unknown
+                }
+            }
+        }
+        List<EpochMetrics> out = new ArrayList<>();
+        for (EpochMetrics m : fromCheckpoint)
+            out.add(new EpochMetrics(m.epoch(), m.lr(), m.trainLoss(), m.trainAcc(), m.testLoss(), m.testAcc(),
+                    seconds.getOrDefault(m.epoch(), Double.NaN)));
+        return out;
     }
 
     /** rewrites metrics.jsonl (atomically) with exactly the given epochs */

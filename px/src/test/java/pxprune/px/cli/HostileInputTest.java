@@ -49,7 +49,7 @@ class HostileInputTest {
 
     /** words that tell the user what to do; every message must use one */
     static final Pattern FIX = Pattern.compile(
-            "\\b(give|use|set|check|delete|remove|rerun|run|fix|re-export|write|restore|choose|pick|make|lower|raise|rename|move|"
+            "\\b(give|use|set|list|check|delete|remove|rerun|run|fix|re-export|write|restore|choose|pick|make|lower|raise|rename|move|"
                     + "keep|add|put|pass|extract|download|copy|create|expected|needs?|must|should)\\b",
             Pattern.CASE_INSENSITIVE);
 

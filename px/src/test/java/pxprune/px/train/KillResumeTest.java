@@ -29,14 +29,23 @@ class KillResumeTest {
     static final String CONFIG = "{\"recipe\": \"digits\", \"method\": \"synflow\", \"density\": 0.05, \"rounds\": 20,"
             + " \"epochs\": 3, \"batch_size\": 64, \"milestones\": [2], \"nesterov\": true}";
 
-    static ProcessBuilder child(Path cfg, Path runs, Path log) {
+    static ProcessBuilder child(Path cfg, Path runs, Path log) { return child(List.of(), cfg, runs, log); }
+
+    /**
+     * a child JVM (this JVM's java, the test class path, the surefire options) running
+     * {@code pxprune run cfg --runs runs}, with extra JVM options, output appended to log
+     */
+    static ProcessBuilder child(List<String> jvmOptions, Path cfg, Path runs, Path log) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
-                "-Dorg.bytedeco.javacpp.maxBytes=0", "-Dorg.bytedeco.javacpp.maxPhysicalBytes=0",
-                Main.class.getName(), "run", cfg.toString(), "--runs", runs.toString()));
+                "-Xss8m", "-Djava.awt.headless=true",
+                "-Dorg.bytedeco.javacpp.maxBytes=0", "-Dorg.bytedeco.javacpp.maxPhysicalBytes=0"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of(Main.class.getName(), "run", cfg.toString(), "--runs", runs.toString()));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().put("OMP_NUM_THREADS", "1");
         pb.environment().put("OPENBLAS_NUM_THREADS", "1");
+        pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
         return pb;
     }
 
@@ -119,7 +128,7 @@ class KillResumeTest {
         return m;
     }
 
-    private static String read(Path p) {
+    static String read(Path p) {
         try {
             return Files.exists(p) ? Files.readString(p, StandardCharsets.UTF_8) : "";
         } catch (Exception e) {
