@@ -13,17 +13,18 @@ import java.util.Locale;
 /**
  * A grid of coloured cells written as a PNG: rows and columns with labels, values on a log-10
  * colour scale between 10^lo and 1 (0 drawn black: an emptied layer stands out), each cell
- * printed with its value when it fits. Used for per-layer densities (rows: layers, columns:
- * densities or methods).
+ * printed with its value when it fits; NaN (no value) is a light grey cell without text. Used for
+ * per-layer densities (rows: layers, columns: densities or methods) and mask overlaps.
  */
 public final class HeatMap {
     private final String title;
     private final List<String> rows, cols;
     private final double[][] v;
     private final double lo;
+    static final Color NO_VALUE = new Color(230, 230, 230);
 
     /**
-     * @param values values[r][c] in [0, 1]
+     * @param values values[r][c] in [0, 1], or NaN where there is none
      * @param log10Low the lower end of the colour scale, e.g. -4 for 1e-4
      */
     public HeatMap(String title, List<String> rows, List<String> cols, double[][] values, double log10Low) {
@@ -37,8 +38,9 @@ public final class HeatMap {
         this.lo = log10Low;
     }
 
-    /** the colour of value x: black for 0, then dark blue (10^lo) to yellow (1) */
+    /** the colour of value x: black for 0, then dark blue (10^lo) to yellow (1); light grey for NaN */
     Color color(double x) {
+        if (Double.isNaN(x)) return NO_VALUE;
         if (!(x > 0)) return Color.BLACK;
         double f = Math.max(0, Math.min(1, (Math.log10(x) - lo) / -lo));
         return Color.getHSBColor((float) (0.66 - 0.5 * f), 0.85f, (float) (0.35 + 0.65 * f));
@@ -47,7 +49,9 @@ public final class HeatMap {
     public void write(Path png) throws IOException {
         int labelW = 10 + 7 * rows.stream().mapToInt(String::length).max().orElse(4);
         int cw = Math.max(46, 7 * cols.stream().mapToInt(String::length).max().orElse(4) + 8), ch = 18;
-        int top = 60, w = labelW + cw * cols.size() + 120, h = top + ch * rows.size() + 40;
+        int titleW = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB).createGraphics()
+                .getFontMetrics(new Font(Font.SANS_SERIF, Font.BOLD, 14)).stringWidth(title);
+        int top = 60, w = Math.max(labelW + cw * cols.size() + 120, titleW + 20), h = top + Math.max(ch * rows.size() + 40, 200); // room for the colour scale beside a few rows
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         try {
@@ -69,7 +73,7 @@ public final class HeatMap {
                     g.fillRect(labelW + c * cw, y, cw - 1, ch - 1);
                     float[] hsb = Color.RGBtoHSB(col.getRed(), col.getGreen(), col.getBlue(), null);
                     g.setColor(hsb[2] > 0.7 ? Color.BLACK : Color.WHITE);
-                    String s = v[r][c] == 0 ? "0" : v[r][c] >= 0.01 ? String.format(Locale.ROOT, "%.2f", v[r][c])
+                    String s = Double.isNaN(v[r][c]) ? "" : v[r][c] == 0 ? "0" : v[r][c] >= 0.01 ? String.format(Locale.ROOT, "%.2f", v[r][c])
                             : String.format(Locale.ROOT, "%.0e", v[r][c]);
                     g.drawString(s, labelW + c * cw + 3, y + ch - 5);
                 }
@@ -83,6 +87,9 @@ public final class HeatMap {
             g.drawString("1", bx + 22, top + 8);
             g.drawString("1e" + (long) lo, bx + 22, top + 152);
             g.drawString("0 = black", bx, top + 172);
+            boolean none = false;
+            for (double[] row : v) for (double x : row) none |= Double.isNaN(x);
+            if (none) g.drawString("grey = none", bx, top + 188);
         } finally {
             g.dispose();
         }

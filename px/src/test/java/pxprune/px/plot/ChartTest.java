@@ -50,4 +50,20 @@ class ChartTest {
         float[] hi = Color.RGBtoHSB(h.color(1).getRed(), h.color(1).getGreen(), h.color(1).getBlue(), null);
         assertEquals(true, hi[2] > lo[2], "brighter for denser layers");
     }
+
+    @Test void heatMapDrawsNaNAsGreyAndFitsItsTitleAndScale(@TempDir Path tmp) throws Exception {
+        String title = "a title much longer than the one column of this heat map";
+        HeatMap h = new HeatMap(title, List.of("r"), List.of("c", "d"), new double[][] {{Double.NaN, 0}}, -3);
+        assertEquals(HeatMap.NO_VALUE, h.color(Double.NaN));
+        Path png = tmp.resolve("h.png");
+        h.write(png);
+        BufferedImage img = ImageIO.read(png.toFile());
+        assertEquals(true, img.getHeight() >= 60 + 200, "room for the colour scale: " + img.getHeight());
+        assertEquals(true, img.getWidth() >= 7 * title.length(), "room for the title: " + img.getWidth());
+        int labelW = 10 + 7, cw = 46, y = 60 + 9; // the cell centres of row 0; the NaN cell is grey with no text
+        boolean allGrey = true;
+        for (int x = labelW + 1; x < labelW + cw - 2; x++) allGrey &= img.getRGB(x, y) == HeatMap.NO_VALUE.getRGB();
+        assertEquals(true, allGrey, "NaN cell grey and empty");
+        assertEquals(Color.BLACK.getRGB(), img.getRGB(labelW + cw + cw - 3, 60 + 2), "0 cell black");
+    }
 }
