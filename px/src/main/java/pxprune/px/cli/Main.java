@@ -62,6 +62,11 @@ public final class Main {
               score --model M --weights W.safetensors --batch B.safetensors --method S --out O.safetensors [--seed S]
                   one score tensor per prunable weight of the model with the weights W (PyTorch names),
                   on the batch B (x: float32 NCHW, y: int64)
+              report RUNS... [--out DIR] [--ntk FILE.csv]
+                  DIR/report.md (DIR defaults to report) and PNGs over every finished run folder below RUNS:
+                  accuracy against density per method (mean and std over seeds), per-layer density heat maps,
+                  layer collapse, mask overlap (Jaccard) between methods, NTK trace kept (from ntk.csv files
+                  in run folders or --ntk, columns run and trace_kept)
               list
                   models, datasets, methods and recipes
               help
@@ -89,6 +94,7 @@ public final class Main {
                 case "prune" -> pruneCmd(args, out, err);
                 case "score" -> scoreCmd(args, out, err);
                 case "list" -> listCmd(args, out);
+                case "report" -> ReportCommand.run(args, out, err);
                 case "help", "--help", "-h" -> out.print(usage());
                 default -> throw new UsageException("unknown command '" + cmd + "'; commands: run, prune, score, list, help (try: pxprune help)");
             }
