@@ -28,7 +28,7 @@ record BatchLoss(List<PrunableLayer> layers, List<Tensor> leaves, Tensor loss) {
             for (PrunableLayer l : layers) leaves.add(w.get(l.module()).requiresGrad(true));
             Substituted net = new Substituted(w, Substituted.biases(layers, dt, v -> v), Substituted.batchStatsNorm(model, dt),
                     Ops::relu);
-            Tensor logits = model.forward(data.x().to(dt), net).reshape(data.size(), -1);
+            Tensor logits = model.forward(data.x().to(dt), data.trace().watch("forward", net)).reshape(data.size(), -1);
             if (temperature != 1) logits = Ops.affine(logits, 1 / temperature, 0);
             Tensor loss = Ops.crossEntropy(logits, Tensor.ofInts(data.labels(), data.size()));
             return new BatchLoss(layers, leaves, loss);
@@ -38,6 +38,30 @@ record BatchLoss(List<PrunableLayer> layers, List<Tensor> leaves, Tensor loss) {
     /** gradients of the loss w.r.t. the leaves */
     Tensor[] gradients(boolean createGraph) {
         try (GradMode g = GradMode.set(true)) { return Autograd.grad(loss, leaves, createGraph); }
+    }
+
+    /** this loss's forward pass, built with {@link #of}, reported to the data's trace */
+    static BatchLoss traced(String scorer, Module model, Masks masks, ScoringData data, DType dtype, double temperature) {
+        long t0 = System.nanoTime();
+        BatchLoss b = of(model, masks, data, dtype, temperature);
+        data.trace().pass(scorer, "forward", Trace.tensors("x", data.x(), "loss", b.loss()), System.nanoTime() - t0);
+        return b;
+    }
+
+    /** {@link #gradients}, reported to the trace as the pass "backward" (dL/dW per layer) */
+    Tensor[] gradients(boolean createGraph, String scorer, Trace trace) {
+        long t0 = System.nanoTime();
+        Tensor[] g = gradients(createGraph);
+        trace.pass(scorer, "backward", Trace.group(Trace.tensors("loss", loss), "dL/dW", layers, List.of(g)), System.nanoTime() - t0);
+        return g;
+    }
+
+    /** {@link #normalised}, reported to the trace as the pass "score" */
+    Map<String, Tensor> normalised(Tensor[] sc, java.util.function.DoubleUnaryOperator norm, String scorer, Trace trace) {
+        long t0 = System.nanoTime();
+        Map<String, Tensor> out = normalised(sc, norm);
+        trace.pass(scorer, "score", Trace.group(new LinkedHashMap<>(), "score", layers, List.copyOf(out.values())), System.nanoTime() - t0);
+        return out;
     }
 
     /**

@@ -1,5 +1,6 @@
 package pxprune.px;
 
+import java.util.List;
 import java.util.Map;
 import pxprune.core.Autograd;
 import pxprune.core.GradMode;
@@ -34,19 +35,22 @@ public final class GraspScorer implements Scorer {
     @Override public Map<String, Tensor> score(Module model, Masks masks, ScoringData data) {
         masks.checkFits(model);
         try (EvalMode e = new EvalMode(model); MemoryScope s = MemoryScope.open(); GradMode g = GradMode.set(true)) {
-            BatchLoss b = BatchLoss.of(model, masks, data, dtype, TEMPERATURE);
-            Tensor[] grads = b.gradients(true);
+            BatchLoss b = BatchLoss.traced(name(), model, masks, data, dtype, TEMPERATURE);
+            Tensor[] grads = b.gradients(true, name(), data.trace());
+            long t0 = System.nanoTime();
             Tensor gnorm = null;
             for (Tensor gr : grads) {
                 Tensor term = Ops.sum(Ops.mul(Ops.copy(gr), gr)); // Ops.copy: the stopped gradient, a constant
                 gnorm = gnorm == null ? term : Ops.add(gnorm, term);
             }
             Tensor[] hg = Autograd.grad(gnorm, b.leaves(), false);
+            data.trace().pass(name(), "Hg backward", Trace.group(Trace.tensors("g.g", gnorm), "Hg", b.layers(), List.of(hg)),
+                    System.nanoTime() - t0);
             Tensor[] sc = new Tensor[hg.length];
             try (GradMode ng = GradMode.noGrad()) {
                 for (int i = 0; i < sc.length; i++) sc[i] = Ops.mul(hg[i], b.leaves().get(i));
             }
-            return b.normalised(sc, total -> Math.abs(total) + EPS);
+            return b.normalised(sc, total -> Math.abs(total) + EPS, name(), data.trace());
         }
     }
 }

@@ -1,6 +1,7 @@
 package pxprune.px;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import pxprune.core.Tensor;
 import pxprune.nn.Module;
@@ -11,6 +12,7 @@ public final class MagnitudeScorer implements Scorer {
 
     @Override public Map<String, Tensor> score(Module model, Masks masks, ScoringData data) {
         masks.checkFits(model);
+        long t0 = System.nanoTime();
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (PrunableLayer l : PrunableLayer.of(model)) {
             double[] w = l.weight().toDoubleArray();
@@ -18,6 +20,8 @@ public final class MagnitudeScorer implements Scorer {
             for (int i = 0; i < w.length; i++) w[i] = Math.abs(w[i] * m[i]);
             out.put(l.name(), Tensor.of(w, l.shape()));
         }
+        data.trace().pass(name(), "score", Trace.group(new LinkedHashMap<>(), "score", PrunableLayer.of(model), List.copyOf(out.values())),
+                System.nanoTime() - t0);
         return out;
     }
 }

@@ -32,6 +32,8 @@ import pxprune.nn.Module;
  * </ol>
  * The data-free ablation gives A one all-ones input and every gate 1 (no gate pass).
  * The data passes walk the batch in chunks of {@link ScoringData#batchSize()} samples.
+ * Each pass is reported to {@link ScoringData#trace()} ("gates", "A" per chunk, then "w",
+ * "P forward", "P backward", "score"); docs/walkthrough.md follows them on a tiny network.
  */
 public final class PxScorer implements Scorer {
     private final boolean dataFree;
@@ -47,18 +49,22 @@ public final class PxScorer implements Scorer {
         List<PrunableLayer> layers = PrunableLayer.of(model);
         try (EvalMode e = new EvalMode(model)) {
             double[] w = outputWeights(model, layers, masks, data);
-            return pathKernelScores(model, layers, masks, data.sampleShape(), w);
+            return pathKernelScores(model, layers, masks, data.sampleShape(), w, data.trace());
         }
     }
 
     /** w_k = sum over the data of A's output k, divided by its maximum */
     double[] outputWeights(Module model, List<PrunableLayer> layers, Masks masks, ScoringData data) {
         double[] w = null;
+        Trace trace = data.trace();
         try (MemoryScope s = MemoryScope.open(); GradMode g = GradMode.noGrad()) {
             Map<Module, Tensor> ones = Substituted.maskWeights(layers, masks, DType.F64);
             if (dataFree) {
+                long t0 = System.nanoTime();
                 Substituted a = new Substituted(ones, Substituted.noBiases(), Substituted.identityNorm(), z -> z);
-                w = sumOverBatch(model.forward(Tensor.ones(DType.F64, data.sampleShape()), a), null);
+                Tensor in = Tensor.ones(DType.F64, data.sampleShape()), z1 = model.forward(in, trace.watch("A", a));
+                w = sumOverBatch(z1, null);
+                trace.pass(name(), "A", Trace.tensors("x*x", in, "z1", z1), System.nanoTime() - t0);
             } else {
                 DType dt = layers.get(0).weight().dtype(); // the gate pass runs in the model's precision
                 Map<Module, Tensor> thetaM = Substituted.maskedWeights(layers, masks, dt, v -> v);
@@ -71,20 +77,25 @@ public final class PxScorer implements Scorer {
                         int[] shape = data.x().shape();
                         shape[0] = nb;
                         Tensor xb = Tensor.of(Arrays.copyOfRange(x, start * per, (start + nb) * per), shape);
+                        long t0 = System.nanoTime();
                         List<Tensor> gates = new ArrayList<>();
                         Substituted gatePass = new Substituted(thetaM, bias, PxScorer::modelEvalNorm, z -> {
                             gates.add(Ops.to(Ops.step(z), DType.F64));
                             return Ops.relu(z);
                         });
-                        model.forward(Ops.to(xb, dt), gatePass);
+                        Tensor xm = Ops.to(xb, dt), f = model.forward(xm, trace.watch("gates", gatePass));
+                        trace.pass(name(), "gates", Trace.group(Trace.tensors("x", xm, "f(x)", f), "gate", gates),
+                                System.nanoTime() - t0);
+                        t0 = System.nanoTime();
                         int[] next = {0};
                         Substituted a = new Substituted(ones, Substituted.noBiases(), Substituted.identityNorm(),
                                 z -> Ops.mul(z, gate(gates, next[0]++, z)));
-                        Tensor z1 = model.forward(Ops.square(Ops.to(xb, DType.F64)), a);
+                        Tensor xx = Ops.square(Ops.to(xb, DType.F64)), z1 = model.forward(xx, trace.watch("A", a));
                         if (next[0] != gates.size())
                             throw new IllegalStateException("the model called ReLU " + gates.size() + " times in the gate pass but "
                                     + next[0] + " times in the activation network; its forward must visit the same sites in the same order");
                         w = sumOverBatch(z1, w);
+                        trace.pass(name(), "A", Trace.tensors("x*x", xx, "z1", z1), System.nanoTime() - t0);
                     }
                 }
             }
@@ -100,7 +111,11 @@ public final class PxScorer implements Scorer {
             throw new IllegalStateException("PX: every output of the activation network is 0: no kept path is active for any input "
                     + "(all gates closed, or the masks disconnect input and output), so every score would be 0; "
                     + "check the masks (Connectivity.reachableOutputs) and the data");
+        double[] sum = w.clone();
         for (int k = 0; k < w.length; k++) w[k] /= max;
+        try (MemoryScope s = MemoryScope.open()) {
+            trace.pass(name(), "w", Trace.tensors("sum of z1", Tensor.of(sum, sum.length), "w", Tensor.of(w, w.length)), 0);
+        }
         return w;
     }
 
@@ -130,24 +145,32 @@ public final class PxScorer implements Scorer {
     }
 
     /** scores p * dR/dp of the path-kernel network, R = sum_k w_k z2_k */
-    Map<String, Tensor> pathKernelScores(Module model, List<PrunableLayer> layers, Masks masks, int[] sampleShape, double[] w) {
+    Map<String, Tensor> pathKernelScores(Module model, List<PrunableLayer> layers, Masks masks, int[] sampleShape, double[] w,
+                                         Trace trace) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         try (MemoryScope s = MemoryScope.open(); GradMode g = GradMode.set(true)) {
+            long t0 = System.nanoTime();
             Map<Module, Tensor> p = Substituted.maskedWeights(layers, masks, DType.F64, v -> v * v);
             List<Tensor> leaves = new ArrayList<>();
             for (PrunableLayer l : layers) leaves.add(p.get(l.module()).requiresGrad(true));
             Substituted net = new Substituted(p, Substituted.noBiases(), squaredEvalScale(model), z -> z);
-            Tensor z2 = model.forward(Tensor.ones(DType.F64, sampleShape), net);
+            Tensor in = Tensor.ones(DType.F64, sampleShape), z2 = model.forward(in, trace.watch("P forward", net));
             if (z2.numel() != w.length)
                 throw new IllegalStateException("the path-kernel network has " + z2.numel() + " outputs, the activation network "
                         + w.length);
-            Tensor r = Ops.sum(Ops.mul(Ops.reshape(z2, w.length), Tensor.of(w, w.length)));
+            Tensor wt = Tensor.of(w, w.length), r = Ops.sum(Ops.mul(Ops.reshape(z2, w.length), wt));
+            trace.pass(name(), "P forward", Trace.group(Trace.tensors("ones", in, "w", wt, "z2", z2, "R", r), "p", layers, leaves),
+                    System.nanoTime() - t0);
+            t0 = System.nanoTime();
             Tensor[] grads = Autograd.grad(r, leaves, false);
+            trace.pass(name(), "P backward", Trace.group(Trace.tensors("R", r), "dR/dp", layers, List.of(grads)), System.nanoTime() - t0);
+            t0 = System.nanoTime();
             for (int i = 0; i < layers.size(); i++) {
                 Tensor sc;
                 try (GradMode ng = GradMode.noGrad()) { sc = Ops.mul(leaves.get(i), grads[i]); }
                 out.put(layers.get(i).name(), MemoryScope.keep(sc));
             }
+            trace.pass(name(), "score", Trace.group(new LinkedHashMap<>(), "score", layers, List.copyOf(out.values())), System.nanoTime() - t0);
         }
         return out;
     }

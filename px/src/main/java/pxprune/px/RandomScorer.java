@@ -1,6 +1,7 @@
 package pxprune.px;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import pxprune.core.Tensor;
@@ -17,6 +18,7 @@ public final class RandomScorer implements Scorer {
     @Override public Map<String, Tensor> score(Module model, Masks masks, ScoringData data) {
         masks.checkFits(model);
         SplittableRandom rng = new SplittableRandom(data.seed());
+        long t0 = System.nanoTime();
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (PrunableLayer l : PrunableLayer.of(model)) {
             float[] m = masks.raw(l.name());
@@ -24,6 +26,8 @@ public final class RandomScorer implements Scorer {
             for (int i = 0; i < v.length; i++) v[i] = rng.nextDouble() * m[i];
             out.put(l.name(), Tensor.of(v, l.shape()));
         }
+        data.trace().pass(name(), "score", Trace.group(new LinkedHashMap<>(), "score", PrunableLayer.of(model), List.copyOf(out.values())),
+                System.nanoTime() - t0);
         return out;
     }
 }

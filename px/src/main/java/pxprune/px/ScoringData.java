@@ -9,11 +9,13 @@ import pxprune.kernels.DType;
  * {@code labels}, the number of classes, a seed (for the random scorer), and the chunk size in
  * which the data-only passes of {@code px} walk the batch (memory only: the result does not depend
  * on it; SNIP and GraSP always use the whole batch, because their batch statistics would change).
- * The caller owns {@code x}. Refused on construction: an empty batch, non-finite inputs, labels
- * outside 0..numClasses-1.
+ * The caller owns {@code x}. {@code trace} is where the scorer reports its passes ({@link Trace#NONE}:
+ * nowhere); it never changes a result. Refused on construction: an empty batch, non-finite inputs,
+ * labels outside 0..numClasses-1.
  */
-public record ScoringData(Tensor x, int[] labels, int numClasses, long seed, int batchSize) {
+public record ScoringData(Tensor x, int[] labels, int numClasses, long seed, int batchSize, Trace trace) {
     public ScoringData {
+        if (trace == null) throw new IllegalArgumentException("ScoringData: trace is null; give Trace.NONE for no tracing");
         if (x == null || x.dim() < 2)
             throw new IllegalArgumentException("ScoringData: x must be a batch [n, ...], got " + (x == null ? "null" : Arrays.toString(x.shape())));
         if (x.size(0) == 0) throw new IllegalArgumentException("ScoringData: the batch is empty; give at least one example");
@@ -35,6 +37,13 @@ public record ScoringData(Tensor x, int[] labels, int numClasses, long seed, int
         if (batchSize < 1) throw new IllegalArgumentException("ScoringData: batchSize must be >= 1, got " + batchSize);
         labels = labels.clone();
     }
+
+    public ScoringData(Tensor x, int[] labels, int numClasses, long seed, int batchSize) {
+        this(x, labels, numClasses, seed, batchSize, Trace.NONE);
+    }
+
+    /** the same data, reporting to the given trace */
+    public ScoringData withTrace(Trace t) { return new ScoringData(x, labels, numClasses, seed, batchSize, t); }
 
     /** the whole batch as one chunk */
     public ScoringData(Tensor x, int[] labels, int numClasses, long seed) { this(x, labels, numClasses, seed, Math.max(1, x.size(0))); }

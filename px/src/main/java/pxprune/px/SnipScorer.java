@@ -28,13 +28,13 @@ public final class SnipScorer implements Scorer {
     @Override public Map<String, Tensor> score(Module model, Masks masks, ScoringData data) {
         masks.checkFits(model);
         try (EvalMode e = new EvalMode(model); MemoryScope s = MemoryScope.open()) {
-            BatchLoss b = BatchLoss.of(model, masks, data, dtype, 1);
-            Tensor[] grads = b.gradients(false);
+            BatchLoss b = BatchLoss.traced(name(), model, masks, data, dtype, 1);
+            Tensor[] grads = b.gradients(false, name(), data.trace());
             Tensor[] sc = new Tensor[grads.length];
             try (GradMode ng = GradMode.noGrad()) {
                 for (int i = 0; i < sc.length; i++) sc[i] = Ops.abs(Ops.mul(grads[i], b.leaves().get(i)));
             }
-            return b.normalised(sc, total -> total);
+            return b.normalised(sc, total -> total, name(), data.trace());
         }
     }
 }

@@ -36,7 +36,9 @@ public final class SynFlowScorer implements Scorer {
         List<PrunableLayer> layers = PrunableLayer.of(model);
         DoubleUnaryOperator f = l2 ? v -> v * v : Math::abs;
         Map<String, Tensor> out = new LinkedHashMap<>();
+        Trace trace = data.trace();
         try (EvalMode e = new EvalMode(model); MemoryScope s = MemoryScope.open(); GradMode g = GradMode.set(true)) {
+            long t0 = System.nanoTime();
             var p = Substituted.maskedWeights(layers, masks, DType.F64, f);
             List<Tensor> leaves = new ArrayList<>();
             for (PrunableLayer l : layers) leaves.add(p.get(l.module()).requiresGrad(true));
@@ -49,8 +51,14 @@ public final class SynFlowScorer implements Scorer {
                 return new double[][] {scale, shift};
             });
             Substituted net = new Substituted(p, Substituted.biases(layers, DType.F64, f), norm, Ops::relu);
-            Tensor r = Ops.sum(model.forward(Tensor.ones(DType.F64, data.sampleShape()), net));
+            Tensor in = Tensor.ones(DType.F64, data.sampleShape()), y = model.forward(in, trace.watch("forward", net));
+            Tensor r = Ops.sum(y);
+            trace.pass(name(), "forward", Trace.group(Trace.tensors("ones", in, "output", y, "R", r), "p", layers, leaves),
+                    System.nanoTime() - t0);
+            t0 = System.nanoTime();
             Tensor[] grads = Autograd.grad(r, leaves, false);
+            trace.pass(name(), "backward", Trace.group(Trace.tensors("R", r), "dR/dp", layers, List.of(grads)), System.nanoTime() - t0);
+            t0 = System.nanoTime();
             var theta = l2 ? Substituted.maskedWeights(layers, masks, DType.F64, Math::abs) : null;
             try (GradMode ng = GradMode.noGrad()) {
                 for (int i = 0; i < layers.size(); i++) {
@@ -58,6 +66,8 @@ public final class SynFlowScorer implements Scorer {
                     out.put(layers.get(i).name(), MemoryScope.keep(Ops.abs(Ops.mul(grads[i], other))));
                 }
             }
+            trace.pass(name(), "score", Trace.group(new java.util.LinkedHashMap<>(), "score", layers, List.copyOf(out.values())),
+                    System.nanoTime() - t0);
         }
         return out;
     }

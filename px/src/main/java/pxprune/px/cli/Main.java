@@ -29,6 +29,7 @@ import pxprune.px.Pruner;
 import pxprune.px.Schedule;
 import pxprune.px.ScorerRegistry;
 import pxprune.px.ScoringData;
+import pxprune.px.Trace;
 import pxprune.px.train.ConfigException;
 import pxprune.px.train.MainJob;
 import pxprune.px.train.Recipes;
@@ -57,9 +58,11 @@ public final class Main {
                   keys: %s
               prune --model M --dataset D --method S --density d --rounds T --out DIR
                     [--per-layer] [--schedule exponential|linear] [--seed S] [--data-root R] [--examples-per-class K]
+                    [--trace]
                   iterative pruning at initialization: DIR gets masks.safetensors, rounds.csv, rounds.png, layers.csv,
-                  summary.json and split.csv
+                  summary.json and split.csv; --trace logs every scoring pass (shapes, dtype, device, time) to stderr
               score --model M --weights W.safetensors --batch B.safetensors --method S --out O.safetensors [--seed S]
+                    [--trace]
                   one score tensor per prunable weight of the model with the weights W (PyTorch names),
                   on the batch B (x: float32 NCHW, y: int64)
               report RUNS... [--out DIR] [--ntk FILE.csv]
@@ -67,6 +70,10 @@ public final class Main {
                   accuracy against density per method (mean and std over seeds), per-layer density heat maps,
                   layer collapse, mask overlap (Jaccard) between methods, NTK trace kept (from ntk.csv files
                   in run folders or --ntk, columns run and trace_kept)
+              explain [--svg FILE] | explain --model M --dataset D [--examples-per-class K] [--seed S] [--data-root R]
+                  PX pass by pass in the notation of docs/walkthrough.md: without --model every number of the
+                  tiny 3-4-4-2 network, checked against path enumeration (--svg also draws it); with --model
+                  per-layer summaries and the conservation check
               list
                   models, datasets, methods and recipes
               help
@@ -93,6 +100,7 @@ public final class Main {
                 case "run" -> runCmd(args, out, err);
                 case "prune" -> pruneCmd(args, out, err);
                 case "score" -> scoreCmd(args, out, err);
+                case "explain" -> ExplainCommand.run(args, out, err);
                 case "list" -> listCmd(args, out);
                 case "report" -> ReportCommand.run(args, out, err);
                 case "help", "--help", "-h" -> out.print(usage());
@@ -195,7 +203,7 @@ public final class Main {
         opts.put("seed", "1");
         opts.put("data-root", "data");
         opts.put("examples-per-class", "10");
-        Args a = new Args("prune", args, 1, opts, Set.of("per-layer"), Set.of());
+        Args a = new Args("prune", args, 1, opts, Set.of("per-layer", "trace"), Set.of());
         a.maxPositional(0, "pxprune prune --model M --dataset D --method S --density d --rounds T --out DIR");
         String model = modelName(a.required("model"));
         String dataset = a.required("dataset");
@@ -233,7 +241,8 @@ public final class Main {
             Files.createDirectories(outDir);
             PruningSplit.write(outDir.resolve(Runner.SPLIT), split, train);
             Tensor x = Tensor.of(b.x(), b.n(), b.c(), b.h(), b.w());
-            ScoringData data = new ScoringData(x, b.y(), train.numClasses(), seed, Math.min(Runner.SCORING_CHUNK, b.n()));
+            ScoringData data = new ScoringData(x, b.y(), train.numClasses(), seed, Math.min(Runner.SCORING_CHUNK, b.n()),
+                    a.flag("trace") ? Trace.log(err) : Trace.NONE);
             r = Pruner.run(m, ScorerRegistry.create(method), data, new Pruner.Config(density, rounds, schedule, perLayer), null, err);
         }
         r.write(outDir);
@@ -266,7 +275,7 @@ public final class Main {
         opts.put("method", "px");
         opts.put("out", "O.safetensors");
         opts.put("seed", "1");
-        Args a = new Args("score", args, 1, opts, Set.of(), Set.of());
+        Args a = new Args("score", args, 1, opts, Set.of("trace"), Set.of());
         a.maxPositional(0, "pxprune score --model M --weights W.safetensors --batch B.safetensors --method S --out O.safetensors");
         String model = modelName(a.required("model"));
         Path wPath = a.existingFile("weights"), bPath = a.existingFile("batch");
@@ -308,6 +317,7 @@ public final class Main {
                 throw new UsageException("--batch " + bPath + ": " + e.getMessage().replace("ScoringData: ", "")
                         + " (the model has " + numClasses + " classes)");
             }
+            if (a.flag("trace")) data = data.withTrace(Trace.log(err));
             long t0 = System.nanoTime();
             Map<String, Tensor> sc = ScorerRegistry.create(method).score(m, Masks.ones(m), data);
             for (PrunableLayer l : PrunableLayer.of(m)) scores.put(l.name(), SafeTensors.Entry.of(sc.get(l.name())));
