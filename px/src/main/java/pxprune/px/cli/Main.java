@@ -62,7 +62,7 @@ public final class Main {
               score --model M --weights W.safetensors --batch B.safetensors --method S --out O.safetensors [--seed S]
                   one score tensor per prunable weight of the model with the weights W (PyTorch names),
                   on the batch B (x: float32 NCHW, y: int64)
-              list
+%s              list
                   models, datasets, methods and recipes
               help
                   this text
@@ -88,6 +88,7 @@ public final class Main {
                 case "run" -> runCmd(args, out, err);
                 case "prune" -> pruneCmd(args, out, err);
                 case "score" -> scoreCmd(args, out, err);
+                case "ntk" -> NtkCommand.run(args, out, err);
                 case "list" -> listCmd(args, out);
                 case "help", "--help", "-h" -> out.print(usage());
                 default -> throw new UsageException("unknown command '" + cmd + "'; commands: run, prune, score, list, help (try: pxprune help)");
@@ -123,7 +124,7 @@ public final class Main {
     }
 
     static String usage() {
-        return String.format(USAGE, String.join(", ", Recipes.names()), String.join(", ", RunConfig.keyNames()));
+        return String.format(USAGE, String.join(", ", Recipes.names()), String.join(", ", RunConfig.keyNames()), NtkCommand.USAGE);
     }
 
     // ------------------------------------------------------------------ list
