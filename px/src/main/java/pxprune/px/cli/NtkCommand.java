@@ -139,7 +139,14 @@ final class NtkCommand {
             }
             List<Network> nets = new ArrayList<>();
             nets.add(new Network("dense", weights != null ? weights.toString() : "initial weights, seed " + initSeed, null));
-            for (Path p : maskFiles) nets.add(new Network(p.getFileName().toString().replaceAll("\\.safetensors$", ""), p.toString(), load(p, m, "--masks")));
+            for (Path p : maskFiles) {
+                Masks mk = load(p, m, "--masks");
+                String base = p.getFileName().toString().replaceAll("\\.safetensors$", "");
+                if (base.equals("masks") && p.toAbsolutePath().getParent() != null) base = p.toAbsolutePath().getParent().getFileName().toString();
+                String method = mk.metadata().get("method");
+                if (method != null && !base.contains(method)) base += " [" + method + "]";
+                nets.add(new Network(base, p.toString(), mk));
+            }
             for (Path r : runs) {
                 Path mf = r.resolve(Runner.MASKS);
                 Masks mk = load(mf, m, "--run");
@@ -149,6 +156,13 @@ final class NtkCommand {
                     continue;
                 }
                 nets.add(new Network(String.format(Locale.ROOT, "%s@%.4g", c.method(), c.density()), r.toString(), mk));
+            }
+            java.util.Set<String> seen = new java.util.HashSet<>();
+            for (int i = 0; i < nets.size(); i++) {
+                Network n = nets.get(i);
+                String name = n.name();
+                for (int c = 2; !seen.add(name); c++) name = n.name() + " #" + c;
+                nets.set(i, new Network(name, n.source(), n.masks()));
             }
             float[] xs = new float[samples * train.imageSize()];
             for (int i = 0; i < samples; i++) System.arraycopy(train.image(idx[i]), 0, xs, i * train.imageSize(), train.imageSize());
