@@ -178,7 +178,7 @@ final class NtkCommand {
                 row.putAll(r.toMap());
                 row.put("trace_kept", r.trace() / denseTrace);
                 rows.add(row);
-                series.add(new SpectrumChart.Series(n.name(), r.spectrum() != null ? r.spectrum() : r.top()));
+                series.add(new SpectrumChart.Series(n.name(), plotted(r)));
                 out.printf(Locale.ROOT, "%-24s density %.6f  trace %.6g (%.4f of dense)  lambda_1 %.6g  condition %.6g%s  px bound %.6g%n",
                         n.name(), r.density(), r.trace(), r.trace() / denseTrace, r.top()[0], r.condition(),
                         r.conditionFull() ? "" : " (top-k)", r.pxBound());
@@ -200,6 +200,13 @@ final class NtkCommand {
         Files.writeString(outDir.resolve("ntk.json"), Json.pretty(json), StandardCharsets.UTF_8);
         SpectrumChart.write(outDir.resolve("ntk.png"), model + " on " + samples + " " + dataset + " examples: NTK eigenvalues (log scale)", series);
         out.println("written to " + outDir + ": ntk.csv, ntk.json, ntk.png");
+    }
+
+    /** the spectrum (full, else the top k) without the values that are zero to rounding (docs/ntk.md section 3) */
+    static double[] plotted(NtkResult r) {
+        double[] v = r.spectrum() != null ? r.spectrum() : r.top();
+        double floor = 16.0 * r.samples() * r.outputs() * (r.precision() == DType.F32 ? 0x1p-23 : 0x1p-52) * v[0];
+        return java.util.Arrays.stream(v).filter(e -> e > floor).toArray();
     }
 
     /** a run folder (it has config.json), or every run folder (with config.json and masks) directly inside dir */
