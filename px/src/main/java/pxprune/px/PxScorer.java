@@ -55,6 +55,31 @@ public final class PxScorer implements Scorer {
 
     /** w_k = sum over the data of A's output k, divided by its maximum */
     double[] outputWeights(Module model, List<PrunableLayer> layers, Masks masks, ScoringData data) {
+        double[] w = activationSums(model, layers, masks, data);
+        double max = 0;
+        for (int k = 0; k < w.length; k++) {
+            if (!Double.isFinite(w[k]))
+                throw new ArithmeticException("PX: the activation network's output " + k + " is " + w[k]
+                        + " (float64 overflow: A multiplies the signal by every layer's fan-in); the model is too deep for this implementation");
+            max = Math.max(max, w[k]);
+        }
+        if (max == 0)
+            throw new IllegalStateException("PX: every output of the activation network is 0: no kept path is active for any input "
+                    + "(all gates closed, or the masks disconnect input and output), so every score would be 0; "
+                    + "check the masks (Connectivity.reachableOutputs) and the data");
+        double[] sum = w.clone();
+        for (int k = 0; k < w.length; k++) w[k] /= max;
+        try (MemoryScope s = MemoryScope.open()) {
+            data.trace().pass(name(), "w", Trace.tensors("sum of z1", Tensor.of(sum, sum.length), "w", Tensor.of(w, w.length)), 0);
+        }
+        return w;
+    }
+
+    /**
+     * sum over the data of A's output k, not normalised (the model in eval mode, as {@link #score}
+     * puts it): z1_k summed over x, one value per output element of one sample
+     */
+    double[] activationSums(Module model, List<PrunableLayer> layers, Masks masks, ScoringData data) {
         double[] w = null;
         Trace trace = data.trace();
         try (MemoryScope s = MemoryScope.open(); GradMode g = GradMode.noGrad()) {
@@ -99,22 +124,6 @@ public final class PxScorer implements Scorer {
                     }
                 }
             }
-        }
-        double max = 0;
-        for (int k = 0; k < w.length; k++) {
-            if (!Double.isFinite(w[k]))
-                throw new ArithmeticException("PX: the activation network's output " + k + " is " + w[k]
-                        + " (float64 overflow: A multiplies the signal by every layer's fan-in); the model is too deep for this implementation");
-            max = Math.max(max, w[k]);
-        }
-        if (max == 0)
-            throw new IllegalStateException("PX: every output of the activation network is 0: no kept path is active for any input "
-                    + "(all gates closed, or the masks disconnect input and output), so every score would be 0; "
-                    + "check the masks (Connectivity.reachableOutputs) and the data");
-        double[] sum = w.clone();
-        for (int k = 0; k < w.length; k++) w[k] /= max;
-        try (MemoryScope s = MemoryScope.open()) {
-            trace.pass(name(), "w", Trace.tensors("sum of z1", Tensor.of(sum, sum.length), "w", Tensor.of(w, w.length)), 0);
         }
         return w;
     }
@@ -176,7 +185,7 @@ public final class PxScorer implements Scorer {
     }
 
     /** batch norm := x * (eval-time scale)^2, no shift */
-    private static java.util.function.BiFunction<BatchNorm, Tensor, Tensor> squaredEvalScale(Module model) {
+    static java.util.function.BiFunction<BatchNorm, Tensor, Tensor> squaredEvalScale(Module model) {
         Map<BatchNorm, Tensor> scale = new IdentityHashMap<>();
         for (Module m : model.namedModules().values())
             if (m instanceof BatchNorm bn) {

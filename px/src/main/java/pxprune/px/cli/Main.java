@@ -74,7 +74,7 @@ public final class Main {
                   PX pass by pass in the notation of docs/walkthrough.md: without --model every number of the
                   tiny 3-4-4-2 network, checked against path enumeration (--svg also draws it); with --model
                   per-layer summaries and the conservation check
-              list
+%s              list
                   models, datasets, methods and recipes
               help
                   this text
@@ -101,6 +101,7 @@ public final class Main {
                 case "prune" -> pruneCmd(args, out, err);
                 case "score" -> scoreCmd(args, out, err);
                 case "explain" -> ExplainCommand.run(args, out, err);
+                case "ntk" -> NtkCommand.run(args, out, err);
                 case "list" -> listCmd(args, out);
                 case "report" -> ReportCommand.run(args, out, err);
                 case "help", "--help", "-h" -> out.print(usage());
@@ -137,7 +138,7 @@ public final class Main {
     }
 
     static String usage() {
-        return String.format(USAGE, String.join(", ", Recipes.names()), String.join(", ", RunConfig.keyNames()));
+        return String.format(USAGE, String.join(", ", Recipes.names()), String.join(", ", RunConfig.keyNames()), NtkCommand.USAGE);
     }
 
     // ------------------------------------------------------------------ list

@@ -1,0 +1,106 @@
+package pxprune.px.ntk;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import pxprune.core.MemoryScope;
+import pxprune.core.Tensor;
+import pxprune.core.io.Json;
+import pxprune.datasets.Dataset;
+import pxprune.datasets.DatasetRegistry;
+import pxprune.nn.ModelRegistry;
+import pxprune.nn.Module;
+import pxprune.px.Masks;
+import pxprune.px.cli.Main;
+
+/** pxprune ntk end to end on digits with two samples, and its refusals (exit 2, one line). */
+class NtkCliTest {
+    @TempDir Path dir;
+
+    static int run(ByteArrayOutputStream err, String... args) {
+        return Main.run(args, new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    @Test void writesCsvJsonAndPngThatEqualTheApi() throws Exception {
+        Path masks = dir.resolve("half.safetensors");
+        try (Module m = ModelRegistry.create("resnet20", 1, 10, 8, 1)) {
+            TestNets.randomMasks(m, 0.5, 3).save(masks, "random", 1, 3);
+        }
+        Path out = dir.resolve("out");
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int rc = run(err, "ntk", "--model", "resnet20", "--dataset", "digits", "--samples", "2", "--top", "3", "--masks", masks.toString(),
+                "--out", out.toString());
+        assertEquals(0, rc, err.toString(StandardCharsets.UTF_8));
+        List<String> csv = Files.readAllLines(out.resolve("ntk.csv"));
+        assertEquals(3, csv.size(), String.join("\n", csv));
+        assertTrue(csv.get(0).startsWith("name,density,trace,trace_kept,eig_1,eig_2,eig_3,condition"), csv.get(0));
+        assertTrue(Files.size(out.resolve("ntk.png")) > 1000);
+        Map<String, Object> json = Json.parseObject(Files.readString(out.resolve("ntk.json")));
+        List<?> nets = (List<?>) json.get("networks");
+        List<?> idx = (List<?>) json.get("sample_indices");
+        // the same NTK through the API, on the same weights and examples
+        Dataset train = DatasetRegistry.load("digits", Path.of("data"), true, 0);
+        var stats = DatasetRegistry.stats("digits");
+        if (stats.isPresent()) train = pxprune.datasets.Transforms.normalize(train, stats.get());
+        try (Module m = ModelRegistry.create("resnet20", 1, 10, 8, 1); MemoryScope s = MemoryScope.open()) {
+            float[] xs = new float[2 * 64];
+            for (int i = 0; i < 2; i++) System.arraycopy(train.image(((Number) idx.get(i)).intValue()), 0, xs, 64 * i, 64);
+            Tensor x = Tensor.of(xs, 2, 1, 8, 8);
+            Masks[] mk = {null, Masks.load(masks, m)};
+            double denseTrace = 0;
+            for (int n = 0; n < 2; n++) {
+                Map<?, ?> row = (Map<?, ?>) nets.get(n);
+                NtkResult r = Ntk.compute(m, mk[n], x, Ntk.Options.defaults().withTop(3));
+                if (n == 0) denseTrace = r.trace();
+                assertEquals(r.trace(), ((Number) row.get("trace")).doubleValue(), 1e-12 * r.trace());
+                List<?> eig = (List<?>) row.get("top_eigenvalues");
+                for (int i = 0; i < 3; i++) {
+                    assertEquals(r.top()[i], ((Number) eig.get(i)).doubleValue(), 1e-12 * r.top()[i]);
+                    // Lanczos against the full spectrum of the explicit kernel (20 x 20)
+                    assertEquals(r.spectrum()[i], r.top()[i], 1e-10 * r.spectrum()[i]);
+                }
+                assertEquals(r.trace() / denseTrace, ((Number) row.get("trace_kept")).doubleValue(), 1e-12);
+                double sum = 0;
+                for (double v : r.spectrum()) sum += v;
+                assertEquals(r.trace(), sum, 1e-10 * r.trace(), "trace = sum of the eigenvalues");
+            }
+        }
+    }
+
+    @Test void badArgumentsExitTwoWithOneLine() throws Exception {
+        Path other = dir.resolve("mlp.safetensors");
+        try (var m = new TestNets.Mlp(1, false, 3, 4, 2)) { Masks.ones(m).save(other, "dense", 1, 1); }
+        String o = dir.resolve("o").toString();
+        String[][] bad = {
+                {"ntk", "--dataset", "digits", "--out", o},
+                {"ntk", "--model", "nonet", "--dataset", "digits", "--out", o},
+                {"ntk", "--model", "resnet20", "--dataset", "nodata", "--out", o},
+                {"ntk", "--model", "resnet20", "--dataset", "digits", "--samples", "0", "--out", o},
+                {"ntk", "--model", "resnet20", "--dataset", "digits", "--samples", "999999", "--out", o},
+                {"ntk", "--model", "resnet20", "--dataset", "digits", "--top", "x", "--out", o},
+                {"ntk", "--model", "resnet20", "--dataset", "digits", "--precision", "float16", "--out", o},
+                {"ntk", "--model", "resnet20", "--dataset", "digits", "--masks", dir.resolve("none.safetensors").toString(), "--out", o},
+                {"ntk", "--model", "resnet20", "--dataset", "digits", "--masks", other.toString(), "--samples", "1", "--out", o},
+                {"ntk", "--model", "resnet20", "--dataset", "digits", "--run", dir.resolve("norun").toString(), "--out", o},
+                {"ntk", "--model", "resnet20", "--dataset", "digits", "--run", dir.toString(), "--out", o},
+                {"ntk", "--model", "resnet20", "--dataset", "digits", "--bogus", "--out", o},
+        };
+        for (String[] a : bad) {
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            int rc = run(err, a);
+            String msg = err.toString(StandardCharsets.UTF_8);
+            assertEquals(2, rc, String.join(" ", a) + " -> " + msg);
+            assertEquals(1, msg.strip().lines().count(), msg);
+            assertTrue(msg.startsWith("pxprune: "), msg);
+        }
+    }
+}
