@@ -49,7 +49,8 @@ final class NtkCommand {
                   --all-parameters (also biases and batch-norm affine).
             """;
 
-    record Network(String name, String source, Masks masks) {}
+    /** one network to measure; run is the run folder's name (its config hash) for masks taken from a run, else "" */
+    record Network(String name, String source, Masks masks, String run) {}
 
     static void run(String[] args, PrintStream out, PrintStream err) throws IOException {
         Map<String, String> opts = new LinkedHashMap<>();
@@ -138,14 +139,14 @@ final class NtkCommand {
                 }
             }
             List<Network> nets = new ArrayList<>();
-            nets.add(new Network("dense", weights != null ? weights.toString() : "initial weights, seed " + initSeed, null));
+            nets.add(new Network("dense", weights != null ? weights.toString() : "initial weights, seed " + initSeed, null, ""));
             for (Path p : maskFiles) {
                 Masks mk = load(p, m, "--masks");
                 String base = p.getFileName().toString().replaceAll("\\.safetensors$", "");
                 if (base.equals("masks") && p.toAbsolutePath().getParent() != null) base = p.toAbsolutePath().getParent().getFileName().toString();
                 String method = mk.metadata().get("method");
                 if (method != null && !base.contains(method)) base += " [" + method + "]";
-                nets.add(new Network(base, p.toString(), mk));
+                nets.add(new Network(base, p.toString(), mk, ""));
             }
             for (Path r : runs) {
                 Path mf = r.resolve(Runner.MASKS);
@@ -155,14 +156,15 @@ final class NtkCommand {
                     err.println("[ntk] " + r + " (" + c.method() + ") keeps every weight: the dense row stands for it");
                     continue;
                 }
-                nets.add(new Network(String.format(Locale.ROOT, "%s@%.4g", c.method(), c.density()), r.toString(), mk));
+                nets.add(new Network(String.format(Locale.ROOT, "%s@%.4g", c.method(), c.density()), r.toString(), mk,
+                        r.toAbsolutePath().normalize().getFileName().toString()));
             }
             java.util.Set<String> seen = new java.util.HashSet<>();
             for (int i = 0; i < nets.size(); i++) {
                 Network n = nets.get(i);
                 String name = n.name();
                 for (int c = 2; !seen.add(name); c++) name = n.name() + " #" + c;
-                nets.set(i, new Network(name, n.source(), n.masks()));
+                nets.set(i, new Network(name, n.source(), n.masks(), n.run()));
             }
             float[] xs = new float[samples * train.imageSize()];
             for (int i = 0; i < samples; i++) System.arraycopy(train.image(idx[i]), 0, xs, i * train.imageSize(), train.imageSize());
@@ -175,6 +177,7 @@ final class NtkCommand {
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("name", n.name());
                 row.put("source", n.source());
+                row.put("run", n.run());
                 row.putAll(r.toMap());
                 row.put("trace_kept", r.trace() / denseTrace);
                 rows.add(row);
@@ -249,11 +252,11 @@ final class NtkCommand {
     }
 
     private static void writeCsv(Path file, List<Map<String, Object>> rows, int top, int samples) throws IOException {
-        StringBuilder b = new StringBuilder("name,density,trace,trace_kept");
+        StringBuilder b = new StringBuilder("name,run,density,trace,trace_kept");
         for (int i = 1; i <= top; i++) b.append(",eig_").append(i);
         b.append(",condition,condition_kind,px_bound,trace_over_px_bound,px_bound_theorem,lanczos_iterations,samples\n");
         for (Map<String, Object> r : rows) {
-            b.append(csv(r.get("name"))).append(',').append(r.get("density")).append(',').append(r.get("trace")).append(',')
+            b.append(csv(r.get("name"))).append(',').append(r.get("run")).append(',').append(r.get("density")).append(',').append(r.get("trace")).append(',')
                     .append(r.get("trace_kept"));
             List<?> eig = (List<?>) r.get("top_eigenvalues");
             for (int i = 0; i < top; i++) b.append(',').append(i < eig.size() ? eig.get(i) : "");

@@ -21,7 +21,7 @@ import pxprune.px.report.RunFolders;
  * is a usage error (exit 2).
  */
 final class ReportCommand {
-    static final String USAGE_LINE = "pxprune report RUNS... [--out DIR] [--ntk FILE.csv]";
+    static final String USAGE_LINE = "pxprune report RUNS... [--out DIR] [--ntk FILE.csv ...]";
 
     private ReportCommand() {}
 
@@ -29,7 +29,7 @@ final class ReportCommand {
         Map<String, String> opts = new LinkedHashMap<>();
         opts.put("out", "report");
         opts.put("ntk", "ntk.csv");
-        Args a = new Args("report", args, 1, opts, Set.of(), Set.of());
+        Args a = new Args("report", args, 1, opts, Set.of(), Set.of("ntk"));
         if (a.positional().isEmpty())
             throw new UsageException("'report' needs at least one folder of runs, e.g. pxprune report runs; usage: " + USAGE_LINE);
         List<Path> roots = new ArrayList<>();
@@ -41,10 +41,14 @@ final class ReportCommand {
             roots.add(p);
         }
         Map<String, Double> ntk = null;
-        if (a.has("ntk")) {
-            Path f = a.existingFile("ntk");
+        for (String name : a.all("ntk")) { // one table per --ntk (e.g. the ntk command's ntk.csv of each seed)
+            Path f = Path.of(name);
+            if (!Files.isRegularFile(f))
+                throw new UsageException("--ntk " + f + ": " + (Files.exists(f) ? "is not a regular file" : "no such file")
+                        + "; give the ntk.csv written by pxprune ntk --run");
             try {
-                ntk = Ntk.readTable(f);
+                if (ntk == null) ntk = new LinkedHashMap<>();
+                ntk.putAll(Ntk.readTable(f));
             } catch (IllegalArgumentException | IOException e) {
                 throw new UsageException("--ntk " + Main.oneLine(String.valueOf(e.getMessage()))
                         + "; give a CSV with columns run (config hash or run folder name) and trace_kept");

@@ -20,6 +20,8 @@ import java.util.Map;
  * <li>{@code --ntk FILE.csv}: the same, plus a {@code run} (or {@code hash}) column naming each
  *     row's run by its config hash or its folder's name; it overrides a run folder's own file.
  * </ul>
+ * In both, a row whose {@code run} column is empty is not a run's (the {@code ntk} command's
+ * dense reference row) and is skipped.
  * Plain comma-separated values, no quoting; a bad file is refused naming the file, the line and
  * the column.
  */
@@ -31,10 +33,16 @@ public final class Ntk {
     /** the mean trace_kept of a run folder's ntk.csv */
     public static double readOwn(Path csv) throws IOException {
         List<String[]> rows = new ArrayList<>();
-        int col = columns(csv, rows, TRACE);
+        int col = columns(csv, rows, TRACE), id = index(csv, "run");
         double sum = 0;
-        for (int i = 0; i < rows.size(); i++) sum += value(csv, rows.get(i), col, i + 2);
-        return sum / rows.size();
+        int n = 0;
+        for (int i = 0; i < rows.size(); i++) {
+            if (id >= 0 && rows.get(i)[id].isBlank()) continue;
+            sum += value(csv, rows.get(i), col, i + 2);
+            n++;
+        }
+        if (n == 0) throw new IllegalArgumentException(csv + " has no row of a run (every 'run' cell is empty); give the ntk.csv of a run");
+        return sum / n;
     }
 
     /** run (hash or folder name) -&gt; mean trace_kept, from a table naming runs */
@@ -48,7 +56,7 @@ public final class Ntk {
         Map<String, double[]> acc = new LinkedHashMap<>();
         for (int i = 0; i < rows.size(); i++) {
             String run = rows.get(i)[id].strip();
-            if (run.isEmpty()) throw new IllegalArgumentException(csv + " line " + (i + 2) + ": empty run name");
+            if (run.isEmpty()) continue; // not a run's row (the dense reference)
             double v = value(csv, rows.get(i), col, i + 2);
             double[] a = acc.computeIfAbsent(run, k -> new double[2]);
             a[0] += v;

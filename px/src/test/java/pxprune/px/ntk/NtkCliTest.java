@@ -42,7 +42,7 @@ class NtkCliTest {
         assertEquals(0, rc, err.toString(StandardCharsets.UTF_8));
         List<String> csv = Files.readAllLines(out.resolve("ntk.csv"));
         assertEquals(3, csv.size(), String.join("\n", csv));
-        assertTrue(csv.get(0).startsWith("name,density,trace,trace_kept,eig_1,eig_2,eig_3,condition"), csv.get(0));
+        assertTrue(csv.get(0).startsWith("name,run,density,trace,trace_kept,eig_1,eig_2,eig_3,condition"), csv.get(0));
         assertTrue(Files.size(out.resolve("ntk.png")) > 1000);
         Map<String, Object> json = Json.parseObject(Files.readString(out.resolve("ntk.json")));
         List<?> nets = (List<?>) json.get("networks");
