@@ -37,7 +37,7 @@ import pxprune.px.train.RunConfig;
 import pxprune.px.train.Runner;
 
 /**
- * The command line: {@code run}, {@code prune}, {@code score}, {@code list}, {@code help}.
+ * The command line ({@link #COMMANDS}; each larger one in a class of its own: ExplainCommand, NtkCommand, ReportCommand).
  * Results go to stdout, progress to stderr. A bad argument (unknown option or name, bad number,
  * density outside (0, 1], missing file, invalid config) prints one line saying what and how to fix
  * it and exits with code 2; any other failure prints one line and exits with 1 (set
@@ -82,6 +82,9 @@ public final class Main {
             density is the fraction of prunable weights kept, in (0, 1].
             """;
 
+    /** the subcommands, as the error messages list them */
+    static final String COMMANDS = "run, prune, score, explain, ntk, report, list, help";
+
     private Main() {}
 
     public static void main(String[] args) {
@@ -94,7 +97,7 @@ public final class Main {
     public static int run(String[] args, PrintStream out, PrintStream err) {
         try {
             if (args.length == 0)
-                throw new UsageException("no command given; commands: run, prune, score, list, help (try: pxprune help)");
+                throw new UsageException("no command given; commands: " + COMMANDS + " (try: pxprune help)");
             String cmd = args[0];
             switch (cmd) {
                 case "run" -> runCmd(args, out, err);
@@ -105,7 +108,7 @@ public final class Main {
                 case "list" -> listCmd(args, out);
                 case "report" -> ReportCommand.run(args, out, err);
                 case "help", "--help", "-h" -> out.print(usage());
-                default -> throw new UsageException("unknown command '" + cmd + "'; commands: run, prune, score, list, help (try: pxprune help)");
+                default -> throw new UsageException("unknown command '" + cmd + "'; commands: " + COMMANDS + " (try: pxprune help)");
             }
             out.flush();
             return 0;

@@ -25,7 +25,7 @@ import pxprune.nn.StateDicts;
 import pxprune.px.Masks;
 import pxprune.px.ntk.Ntk;
 import pxprune.px.ntk.NtkResult;
-import pxprune.px.ntk.SpectrumChart;
+import pxprune.px.plot.Chart;
 import pxprune.px.train.RunConfig;
 import pxprune.px.train.Runner;
 
@@ -128,7 +128,7 @@ final class NtkCommand {
         long initSeed = cfg != null ? cfg.seed() : seed;
 
         List<Map<String, Object>> rows = new ArrayList<>();
-        List<SpectrumChart.Series> series = new ArrayList<>();
+        Chart chart = new Chart(model + " on " + samples + " " + dataset + " examples: NTK eigenvalues", "rank", "eigenvalue").logY();
         try (Module m = ModelRegistry.create(model, train.channels(), train.numClasses(), Math.min(train.height(), train.width()), initSeed);
              MemoryScope s = MemoryScope.open()) {
             if (weights != null) {
@@ -181,7 +181,9 @@ final class NtkCommand {
                 row.putAll(r.toMap());
                 row.put("trace_kept", r.trace() / denseTrace);
                 rows.add(row);
-                series.add(new SpectrumChart.Series(n.name(), plotted(r)));
+                double[] ev = plotted(r), rank = new double[ev.length];
+                for (int i = 0; i < ev.length; i++) rank[i] = i + 1;
+                chart.series(n.name(), rank, ev);
                 out.printf(Locale.ROOT, "%-24s density %.6f  trace %.6g (%.4f of dense)  lambda_1 %.6g  condition %.6g%s  px bound %.6g%n",
                         n.name(), r.density(), r.trace(), r.trace() / denseTrace, r.top()[0], r.condition(),
                         r.conditionFull() ? "" : " (top-k)", r.pxBound());
@@ -201,7 +203,7 @@ final class NtkCommand {
         json.put("mode", "eval (batch norm with running statistics)");
         json.put("networks", rows);
         Files.writeString(outDir.resolve("ntk.json"), Json.pretty(json), StandardCharsets.UTF_8);
-        SpectrumChart.write(outDir.resolve("ntk.png"), model + " on " + samples + " " + dataset + " examples: NTK eigenvalues (log scale)", series);
+        chart.write(outDir.resolve("ntk.png"));
         out.println("written to " + outDir + ": ntk.csv, ntk.json, ntk.png");
     }
 

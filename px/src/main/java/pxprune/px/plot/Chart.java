@@ -116,8 +116,9 @@ public final class Chart {
         /** tick positions in value units */
         List<Double> ticks() {
             List<Double> t = new ArrayList<>();
-            if (log) {
-                for (double e = lo; e <= hi + 1e-9; e++) t.add(Math.pow(10, e));
+            if (log) { // one tick per decade, or per few decades when they are many
+                double step = Math.max(1, Math.ceil((hi - lo) / 12));
+                for (double e = lo; e <= hi + 1e-9; e += step) t.add(Math.pow(10, e));
                 return t;
             }
             double step = Math.pow(10, Math.floor(Math.log10((hi - lo) / 5)));
