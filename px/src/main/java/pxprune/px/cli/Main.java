@@ -36,7 +36,7 @@ import pxprune.px.train.RunConfig;
 import pxprune.px.train.Runner;
 
 /**
- * The command line: {@code run}, {@code prune}, {@code score}, {@code list}, {@code help}.
+ * The command line: {@code run}, {@code prune}, {@code score}, {@code sweep}, {@code list}, {@code help}.
  * Results go to stdout, progress to stderr. A bad argument (unknown option or name, bad number,
  * density outside (0, 1], missing file, invalid config) prints one line saying what and how to fix
  * it and exits with code 2; any other failure prints one line and exits with 1 (set
@@ -62,7 +62,7 @@ public final class Main {
               score --model M --weights W.safetensors --batch B.safetensors --method S --out O.safetensors [--seed S]
                   one score tensor per prunable weight of the model with the weights W (PyTorch names),
                   on the batch B (x: float32 NCHW, y: int64)
-              list
+            %s  list
                   models, datasets, methods and recipes
               help
                   this text
@@ -88,6 +88,7 @@ public final class Main {
                 case "run" -> runCmd(args, out, err);
                 case "prune" -> pruneCmd(args, out, err);
                 case "score" -> scoreCmd(args, out, err);
+                case "sweep" -> SweepCommand.run(args, out, err);
                 case "list" -> listCmd(args, out);
                 case "help", "--help", "-h" -> out.print(usage());
                 default -> throw new UsageException("unknown command '" + cmd + "'; commands: run, prune, score, list, help (try: pxprune help)");
@@ -123,7 +124,7 @@ public final class Main {
     }
 
     static String usage() {
-        return String.format(USAGE, String.join(", ", Recipes.names()), String.join(", ", RunConfig.keyNames()));
+        return String.format(USAGE, String.join(", ", Recipes.names()), String.join(", ", RunConfig.keyNames()), SweepCommand.USAGE);
     }
 
     // ------------------------------------------------------------------ list
