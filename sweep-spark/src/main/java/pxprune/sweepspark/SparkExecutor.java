@@ -79,6 +79,7 @@ public final class SparkExecutor implements SweepExecutor {
     @Override
     public List<RunResult> run(List<RunTask> tasks, ChildRun.Options options) {
         try {
+            if (tasks.isEmpty()) return List.of();
             return sc.parallelize(tasks, tasks.size()).map(new RunOnExecutor(options)).collect();
         } finally {
             sc.stop();

@@ -63,6 +63,7 @@ public final class Sweep {
 
         List<RunTask> tasks = new ArrayList<>();
         List<String> hashes = new ArrayList<>();
+        List<RunResult> earlier = new ArrayList<>(); // done before this sweep: never given to the executor
         int invalid = 0;
         for (SweepPoint p : points) {
             if (!p.valid()) {
@@ -73,15 +74,18 @@ public final class Sweep {
             Path cfg = ChildRun.configFile(dir, p.hash());
             String json = p.config().prettyJson();
             if (!Files.isRegularFile(cfg) || !Files.readString(cfg).equals(json)) Runner.writeAtomically(cfg, json);
-            tasks.add(RunTask.of(p, runs, dir));
             hashes.add(p.hash());
+            if (ChildRun.finished(runs.resolve(p.hash()))) earlier.add(ChildRun.execute(RunTask.of(p, runs, dir), opts, null)); // no process
+            else tasks.add(RunTask.of(p, runs, dir));
         }
-        err.printf(Locale.ROOT, "[sweep %s] %d runs (%d invalid) on %s, %d thread(s) per run, up to %d attempt(s) each; logs in %s%n",
-                spec.name(), tasks.size(), invalid, ex.describe(), opts.threads(), opts.retries() + 1, dir.resolve(ChildRun.LOGS));
+        err.printf(Locale.ROOT, "[sweep %s] %d grid points: %d to run, %d done earlier, %d invalid; on %s, %d thread(s) per run, "
+                + "up to %d attempt(s) each; logs in %s%n", spec.name(), points.size(), tasks.size(), earlier.size(), invalid, ex.describe(),
+                opts.threads(), opts.retries() + 1, dir.resolve(ChildRun.LOGS));
 
-        List<RunResult> results;
+        List<RunResult> results = new ArrayList<>(earlier);
         try (Progress pr = new Progress(spec.name(), dir, hashes, invalid, ex.slots(), err)) {
-            results = tasks.isEmpty() ? List.of() : ex.run(tasks, opts);
+            if (!tasks.isEmpty()) results.addAll(ex.run(tasks, opts));
+            else ex.run(List.of(), opts); // lets the executor release what it holds
         }
         Map<Integer, RunResult> byIndex = new HashMap<>();
         for (RunResult r : results) byIndex.put(r.index(), r);

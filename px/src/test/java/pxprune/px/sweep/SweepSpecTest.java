@@ -183,4 +183,12 @@ class SweepSpecTest {
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> new Slots(0).acquire(1));
         assertTrue(e.getMessage().contains("--gpus"), e.getMessage());
     }
+
+    @Test
+    void theReadmeExampleIsAValidGridOfEightRuns() throws Exception {
+        SweepSpec s = SweepSpec.load(Path.of("..", "examples", "digits-small.json"));
+        assertEquals("digits-small", s.name());
+        assertEquals(8, s.points().size());
+        assertTrue(s.points().stream().allMatch(SweepPoint::valid));
+    }
 }
