@@ -93,6 +93,9 @@ public final class ChildRun {
                 Files.writeString(log, String.format("=== pxprune sweep: run %s (grid point %d: %s), attempt %d of %d, %s on %s%n",
                         t.hash(), t.index(), t.label(), attempts, o.retries() + 1, Instant.now(), host), StandardCharsets.UTF_8,
                         java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+                waitForLock(runs.resolve(t.hash()), log);
+                if (finished(runs.resolve(t.hash())))
+                    return finish(sweep, new RunResult(t.index(), t.hash(), RunResult.DONE, attempts - 1, 0, null, seconds(t0), host));
                 Process p = command(t, o, cfg, runs, log, cudaDevices).start();
                 LIVE.add(p);
                 try {
@@ -121,6 +124,29 @@ public final class ChildRun {
             error = "interrupted";
         }
         return finish(sweep, new RunResult(t.index(), t.hash(), RunResult.FAILED, attempts, rc, error, seconds(t0), host));
+    }
+
+    /**
+     * Waits while another process holds the run folder's lock: the child of an executor that died
+     * can outlive it and still be running this run; once it ends (or dies) its lock is released.
+     */
+    static void waitForLock(Path runDir, Path log) throws IOException, InterruptedException {
+        Path lock = runDir.resolve(Runner.LOCK);
+        boolean told = false;
+        while (Files.isRegularFile(lock)) {
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(lock, java.nio.file.StandardOpenOption.WRITE);
+                 java.nio.channels.FileLock l = ch.tryLock()) {
+                if (l != null) return;
+            } catch (java.nio.file.NoSuchFileException e) {
+                return;
+            }
+            if (!told) {
+                Files.writeString(log, "=== pxprune sweep: another process holds " + lock + "; waiting for it to end\n",
+                        StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.APPEND);
+                told = true;
+            }
+            Thread.sleep(2000);
+        }
     }
 
     /** the child's command: this JVM's java, the class path, the house JVM options, the thread count */

@@ -110,6 +110,6 @@ public final class Progress implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        tick(true);
+        tick(false); // the final counts, unless the last line already shows them
     }
 }
