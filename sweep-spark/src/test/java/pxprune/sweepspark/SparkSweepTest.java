@@ -67,4 +67,14 @@ class SparkSweepTest {
                     Files.readAllBytes(runsS.resolve(hash).resolve("masks.safetensors"))), hash);
         }
     }
+
+    @Test
+    void aClusterMasterWithoutSparkSubmitIsRefusedWithTheFix(@TempDir Path tmp) throws Exception {
+        Path file = tmp.resolve("tiny.json");
+        Files.writeString(file, GRID);
+        Result r = main("sweep", file.toString(), "--runs", tmp.resolve("runs").toString(), "--spark", "spark://127.0.0.1:7077");
+        assertEquals(2, r.code(), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().contains("the executors need pxprune's classes") && r.err().contains("spark-submit"), r.err());
+    }
 }

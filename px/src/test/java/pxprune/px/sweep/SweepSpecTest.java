@@ -131,9 +131,11 @@ class SweepSpecTest {
                 {"sweep"}, {"sweep", tmp.resolve("missing.json").toString()}, {"sweep", bad.toString()},
                 {"sweep", good.toString(), "--threads", "0"}, {"sweep", good.toString(), "--retries", "x"},
                 {"sweep", good.toString(), "--spark", "mesos://x"}, {"sweep", good.toString(), "--spark", "local[2]", "--parallel", "2"},
-                {"sweep", good.toString(), "--frob"}, {"sweep", none.toString(), "--runs", runs}};
+                {"sweep", good.toString(), "--frob"}, {"sweep", none.toString(), "--runs", runs},
+                {"sweep", good.toString(), "--runs", runs, "--spark", "local[2]"}};
         String[] expected = {"needs a sweep file", "no such file", "grid key 'seed'", "outside 1..4096", "not an integer",
-                "is not a Spark master", "--parallel is for the embedded sweep", "unknown option --frob", "no grid point is a valid config"};
+                "is not a Spark master", "--parallel is for the embedded sweep", "unknown option --frob", "no grid point is a valid config",
+                "--spark needs the sweep-spark module"};
         for (int i = 0; i < cases.length; i++) {
             Result r = main(cases[i]);
             assertEquals(2, r.code(), String.join(" ", cases[i]) + ": " + r.err());
