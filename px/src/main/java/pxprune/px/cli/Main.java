@@ -37,7 +37,7 @@ import pxprune.px.train.RunConfig;
 import pxprune.px.train.Runner;
 
 /**
- * The command line ({@link #COMMANDS}; each larger one in a class of its own: ExplainCommand, NtkCommand, ReportCommand).
+ * The command line ({@link #COMMANDS}; each larger one in a class of its own: SweepCommand, ExplainCommand, NtkCommand, ReportCommand).
  * Results go to stdout, progress to stderr. A bad argument (unknown option or name, bad number,
  * density outside (0, 1], missing file, invalid config) prints one line saying what and how to fix
  * it and exits with code 2; any other failure prints one line and exits with 1 (set
@@ -74,7 +74,7 @@ public final class Main {
                   PX pass by pass in the notation of docs/walkthrough.md: without --model every number of the
                   tiny 3-4-4-2 network, checked against path enumeration (--svg also draws it); with --model
                   per-layer summaries and the conservation check
-%s              list
+%s%s              list
                   models, datasets, methods and recipes
               help
                   this text
@@ -83,7 +83,7 @@ public final class Main {
             """;
 
     /** the subcommands, as the error messages list them */
-    static final String COMMANDS = "run, prune, score, explain, ntk, report, list, help";
+    static final String COMMANDS = "run, prune, score, sweep, explain, ntk, report, list, help";
 
     private Main() {}
 
@@ -105,6 +105,7 @@ public final class Main {
                 case "score" -> scoreCmd(args, out, err);
                 case "explain" -> ExplainCommand.run(args, out, err);
                 case "ntk" -> NtkCommand.run(args, out, err);
+                case "sweep" -> SweepCommand.run(args, out, err);
                 case "list" -> listCmd(args, out);
                 case "report" -> ReportCommand.run(args, out, err);
                 case "help", "--help", "-h" -> out.print(usage());
@@ -141,7 +142,8 @@ public final class Main {
     }
 
     static String usage() {
-        return String.format(USAGE, String.join(", ", Recipes.names()), String.join(", ", RunConfig.keyNames()), NtkCommand.USAGE);
+        return String.format(USAGE, String.join(", ", Recipes.names()), String.join(", ", RunConfig.keyNames()), NtkCommand.USAGE,
+                SweepCommand.USAGE);
     }
 
     // ------------------------------------------------------------------ list
