@@ -65,11 +65,11 @@ public final class Main {
                     [--trace]
                   one score tensor per prunable weight of the model with the weights W (PyTorch names),
                   on the batch B (x: float32 NCHW, y: int64)
-              report RUNS... [--out DIR] [--ntk FILE.csv]
+              report RUNS... [--out DIR] [--ntk FILE.csv ...]
                   DIR/report.md (DIR defaults to report) and PNGs over every finished run folder below RUNS:
                   accuracy against density per method (mean and std over seeds), per-layer density heat maps,
                   layer collapse, mask overlap (Jaccard) between methods, NTK trace kept (from ntk.csv files
-                  in run folders or --ntk, columns run and trace_kept)
+                  in run folders or the ntk command's tables given with --ntk, columns run and trace_kept)
               explain [--svg FILE] | explain --model M --dataset D [--examples-per-class K] [--seed S] [--data-root R]
                   PX pass by pass in the notation of docs/walkthrough.md: without --model every number of the
                   tiny 3-4-4-2 network, checked against path enumeration (--svg also draws it); with --model
@@ -142,8 +142,8 @@ public final class Main {
     }
 
     static String usage() {
-        return String.format(USAGE, String.join(", ", Recipes.names()), String.join(", ", RunConfig.keyNames()), NtkCommand.USAGE,
-                SweepCommand.USAGE);
+        return String.format(USAGE, String.join(", ", Recipes.names()), String.join(", ", RunConfig.keyNames()), NtkCommand.USAGE.indent(12),
+                SweepCommand.USAGE.indent(12));
     }
 
     // ------------------------------------------------------------------ list
