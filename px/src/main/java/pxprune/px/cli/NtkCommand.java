@@ -44,7 +44,8 @@ final class NtkCommand {
                   dense and at theta*m for each mask: exact trace, top-K eigenvalues (Lanczos, default 10), the
                   condition number (of the full spectrum when N*outputs <= 2000, else lambda_1/lambda_K) and
                   PX's bound on the trace (docs/ntk.md). --run takes a run folder (its model, dataset and seed; the
-                  dense weights are its initial ones, re-created from the seed) or a folder of runs. DIR (default
+                  dense weights are its initial ones, re-created from the seed) or a folder of runs (one dense
+                  network per seed among them). DIR (default
                   ntk) gets ntk.csv, ntk.json and ntk.png. The parameters are the prunable weights unless
                   --all-parameters (also biases and batch-norm affine).
             """;
@@ -71,6 +72,7 @@ final class NtkCommand {
         List<Path> runs = new ArrayList<>();
         for (String r : a.all("run")) runs.addAll(runFolders(Path.of(r)));
         RunConfig cfg = null;
+        Map<Long, List<Path>> runsBySeed = new java.util.TreeMap<>(); // one dense network (the initial weights) per seed
         for (Path r : runs) {
             RunConfig c;
             try {
@@ -80,10 +82,10 @@ final class NtkCommand {
                         + Main.oneLine(String.valueOf(e.getMessage())) + ")");
             }
             if (cfg == null) cfg = c;
-            else if (!c.model().equals(cfg.model()) || !c.dataset().equals(cfg.dataset()) || c.seed() != cfg.seed())
-                throw new UsageException("--run " + r + " is a run of " + c.model() + " on " + c.dataset() + " with seed " + c.seed()
-                        + ", another than " + cfg.model() + " on " + cfg.dataset() + " with seed " + cfg.seed()
-                        + " (the first run); give runs that share model, dataset and seed (one dense network)");
+            else if (!c.model().equals(cfg.model()) || !c.dataset().equals(cfg.dataset()))
+                throw new UsageException("--run " + r + " is a run of " + c.model() + " on " + c.dataset() + ", another than "
+                        + cfg.model() + " on " + cfg.dataset() + " (the first run); give runs of one model and dataset");
+            runsBySeed.computeIfAbsent(c.seed(), k -> new ArrayList<>()).add(r);
         }
         String model = a.string("model", cfg == null ? null : cfg.model());
         String dataset = a.string("dataset", cfg == null ? null : cfg.dataset());
@@ -125,68 +127,77 @@ final class NtkCommand {
             throw new UsageException("--samples " + samples + " is more than the " + train.size() + " training examples of " + dataset
                     + "; give at most " + train.size());
         int[] idx = sample(train.size(), samples, seed);
-        long initSeed = cfg != null ? cfg.seed() : seed;
+        if (runsBySeed.isEmpty()) runsBySeed.put(seed, List.of());
+        if (runsBySeed.size() > 1 && (weights != null || !maskFiles.isEmpty()))
+            throw new UsageException("--run: the runs have " + runsBySeed.size() + " seeds, so there is one dense network per seed and "
+                    + "--weights/--masks would be ambiguous; give them with runs of one seed");
 
         List<Map<String, Object>> rows = new ArrayList<>();
         Chart chart = new Chart(model + " on " + samples + " " + dataset + " examples: NTK eigenvalues", "rank", "eigenvalue").logY();
-        try (Module m = ModelRegistry.create(model, train.channels(), train.numClasses(), Math.min(train.height(), train.width()), initSeed);
-             MemoryScope s = MemoryScope.open()) {
-            if (weights != null) {
-                try {
-                    StateDicts.load(m, weights);
-                } catch (IllegalArgumentException e) {
-                    throw new UsageException("--weights " + weights + " cannot be loaded into " + model + ": " + Main.oneLine(e.getMessage()));
+        float[] xs = new float[samples * train.imageSize()];
+        for (int i = 0; i < samples; i++) System.arraycopy(train.image(idx[i]), 0, xs, i * train.imageSize(), train.imageSize());
+        Ntk.Options o = Ntk.Options.defaults().withTop(top).withPrecision(precision).withAllParameters(all).withSeed(seed);
+        boolean several = runsBySeed.size() > 1;
+        for (Map.Entry<Long, List<Path>> group : runsBySeed.entrySet()) {
+            long initSeed = group.getKey();
+            String suffix = several ? " (seed " + initSeed + ")" : "";
+            try (Module m = ModelRegistry.create(model, train.channels(), train.numClasses(), Math.min(train.height(), train.width()), initSeed);
+                 MemoryScope s = MemoryScope.open()) {
+                if (weights != null) {
+                    try {
+                        StateDicts.load(m, weights);
+                    } catch (IllegalArgumentException e) {
+                        throw new UsageException("--weights " + weights + " cannot be loaded into " + model + ": " + Main.oneLine(e.getMessage()));
+                    }
                 }
-            }
-            List<Network> nets = new ArrayList<>();
-            nets.add(new Network("dense", weights != null ? weights.toString() : "initial weights, seed " + initSeed, null, ""));
-            for (Path p : maskFiles) {
-                Masks mk = load(p, m, "--masks");
-                String base = p.getFileName().toString().replaceAll("\\.safetensors$", "");
-                if (base.equals("masks") && p.toAbsolutePath().getParent() != null) base = p.toAbsolutePath().getParent().getFileName().toString();
-                String method = mk.metadata().get("method");
-                if (method != null && !base.contains(method)) base += " [" + method + "]";
-                nets.add(new Network(base, p.toString(), mk, ""));
-            }
-            for (Path r : runs) {
-                Path mf = r.resolve(Runner.MASKS);
-                Masks mk = load(mf, m, "--run");
-                RunConfig c = RunConfig.load(r.resolve(Runner.CONFIG));
-                if (mk.kept() == mk.total()) {
-                    err.println("[ntk] " + r + " (" + c.method() + ") keeps every weight: the dense row stands for it");
-                    continue;
+                List<Network> nets = new ArrayList<>();
+                nets.add(new Network("dense" + suffix, weights != null ? weights.toString() : "initial weights, seed " + initSeed, null, ""));
+                for (Path p : maskFiles) {
+                    Masks mk = load(p, m, "--masks");
+                    String base = p.getFileName().toString().replaceAll("\\.safetensors$", "");
+                    if (base.equals("masks") && p.toAbsolutePath().getParent() != null) base = p.toAbsolutePath().getParent().getFileName().toString();
+                    String method = mk.metadata().get("method");
+                    if (method != null && !base.contains(method)) base += " [" + method + "]";
+                    nets.add(new Network(base, p.toString(), mk, ""));
                 }
-                nets.add(new Network(String.format(Locale.ROOT, "%s@%.4g", c.method(), c.density()), r.toString(), mk,
-                        r.toAbsolutePath().normalize().getFileName().toString()));
-            }
-            java.util.Set<String> seen = new java.util.HashSet<>();
-            for (int i = 0; i < nets.size(); i++) {
-                Network n = nets.get(i);
-                String name = n.name();
-                for (int c = 2; !seen.add(name); c++) name = n.name() + " #" + c;
-                nets.set(i, new Network(name, n.source(), n.masks(), n.run()));
-            }
-            float[] xs = new float[samples * train.imageSize()];
-            for (int i = 0; i < samples; i++) System.arraycopy(train.image(idx[i]), 0, xs, i * train.imageSize(), train.imageSize());
-            Tensor x = Tensor.of(xs, samples, train.channels(), train.height(), train.width());
-            Ntk.Options o = Ntk.Options.defaults().withTop(top).withPrecision(precision).withAllParameters(all).withSeed(seed);
-            double denseTrace = Double.NaN;
-            for (Network n : nets) {
-                NtkResult r = Ntk.compute(m, n.masks(), x, o.withProgress(err, n.name()));
-                if (n.masks() == null) denseTrace = r.trace();
-                Map<String, Object> row = new LinkedHashMap<>();
-                row.put("name", n.name());
-                row.put("source", n.source());
-                row.put("run", n.run());
-                row.putAll(r.toMap());
-                row.put("trace_kept", r.trace() / denseTrace);
-                rows.add(row);
-                double[] ev = plotted(r), rank = new double[ev.length];
-                for (int i = 0; i < ev.length; i++) rank[i] = i + 1;
-                chart.series(n.name(), rank, ev);
-                out.printf(Locale.ROOT, "%-24s density %.6f  trace %.6g (%.4f of dense)  lambda_1 %.6g  condition %.6g%s  px bound %.6g%n",
-                        n.name(), r.density(), r.trace(), r.trace() / denseTrace, r.top()[0], r.condition(),
-                        r.conditionFull() ? "" : " (top-k)", r.pxBound());
+                for (Path r : group.getValue()) {
+                    Path mf = r.resolve(Runner.MASKS);
+                    Masks mk = load(mf, m, "--run");
+                    RunConfig c = RunConfig.load(r.resolve(Runner.CONFIG));
+                    if (mk.kept() == mk.total()) {
+                        err.println("[ntk] " + r + " (" + c.method() + ") keeps every weight: the dense row stands for it");
+                        continue;
+                    }
+                    nets.add(new Network(String.format(Locale.ROOT, "%s@%.4g%s", c.method(), c.density(), suffix), r.toString(), mk,
+                            r.toAbsolutePath().normalize().getFileName().toString()));
+                }
+                java.util.Set<String> seen = new java.util.HashSet<>();
+                for (int i = 0; i < nets.size(); i++) {
+                    Network n = nets.get(i);
+                    String name = n.name();
+                    for (int c = 2; !seen.add(name); c++) name = n.name() + " #" + c;
+                    nets.set(i, new Network(name, n.source(), n.masks(), n.run()));
+                }
+                Tensor x = Tensor.of(xs, samples, train.channels(), train.height(), train.width());
+                double denseTrace = Double.NaN;
+                for (Network n : nets) {
+                    NtkResult r = Ntk.compute(m, n.masks(), x, o.withProgress(err, n.name()));
+                    if (n.masks() == null) denseTrace = r.trace();
+                    Map<String, Object> row = new LinkedHashMap<>();
+                    row.put("name", n.name());
+                    row.put("source", n.source());
+                    row.put("run", n.run());
+                    row.put("init_seed", initSeed);
+                    row.putAll(r.toMap());
+                    row.put("trace_kept", r.trace() / denseTrace);
+                    rows.add(row);
+                    double[] ev = plotted(r), rank = new double[ev.length];
+                    for (int i = 0; i < ev.length; i++) rank[i] = i + 1;
+                    chart.series(n.name(), rank, ev);
+                    out.printf(Locale.ROOT, "%-24s density %.6f  trace %.6g (%.4f of dense)  lambda_1 %.6g  condition %.6g%s  px bound %.6g%n",
+                            n.name(), r.density(), r.trace(), r.trace() / denseTrace, r.top()[0], r.condition(),
+                            r.conditionFull() ? "" : " (top-k)", r.pxBound());
+                }
             }
         }
         Files.createDirectories(outDir);
@@ -194,7 +205,7 @@ final class NtkCommand {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("model", model);
         json.put("dataset", dataset);
-        json.put("weights", weights != null ? weights.toString() : "initial, seed " + initSeed);
+        json.put("weights", weights != null ? weights.toString() : "initial, seeds " + runsBySeed.keySet());
         json.put("samples", samples);
         json.put("sample_indices", idx);
         json.put("seed", seed);

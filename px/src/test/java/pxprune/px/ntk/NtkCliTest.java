@@ -103,4 +103,37 @@ class NtkCliTest {
             assertTrue(msg.startsWith("pxprune: "), msg);
         }
     }
+
+    /** a folder of runs with two seeds: one dense network per seed, each run's row against its own seed's dense trace */
+    @Test void runsOfSeveralSeedsEachGetTheirOwnDenseNetwork() throws Exception {
+        Path runs = dir.resolve("runs");
+        for (long seed : new long[] {1, 2}) {
+            pxprune.px.train.RunConfig c = pxprune.px.train.Recipes.digits().with("method", "random").with("density", 0.5).with("seed", seed);
+            Path r = Files.createDirectories(runs.resolve(c.hash()));
+            Files.writeString(r.resolve(pxprune.px.train.Runner.CONFIG), c.prettyJson());
+            try (Module m = ModelRegistry.create("resnet20", 1, 10, 8, seed)) {
+                TestNets.randomMasks(m, 0.5, 7 + seed).save(r.resolve(pxprune.px.train.Runner.MASKS), "random", 1, seed);
+            }
+        }
+        Path out = dir.resolve("seeds");
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        assertEquals(0, run(err, "ntk", "--run", runs.toString(), "--samples", "2", "--top", "2", "--out", out.toString()),
+                err.toString(StandardCharsets.UTF_8));
+        Map<String, Object> json = Json.parseObject(Files.readString(out.resolve("ntk.json")));
+        List<?> nets = (List<?>) json.get("networks");
+        assertEquals(4, nets.size(), "dense and the run, per seed");
+        double[] denseTrace = new double[3];
+        for (Object o : nets) {
+            Map<?, ?> row = (Map<?, ?>) o;
+            int seed = ((Number) row.get("init_seed")).intValue();
+            double trace = ((Number) row.get("trace")).doubleValue();
+            if (row.get("run").toString().isEmpty()) {
+                assertEquals("dense (seed " + seed + ")", row.get("name"));
+                denseTrace[seed] = trace;
+            } else {
+                assertEquals(trace / denseTrace[seed], ((Number) row.get("trace_kept")).doubleValue(), 1e-15, "against its own seed's dense");
+            }
+        }
+        assertTrue(denseTrace[1] > 0 && denseTrace[2] > 0 && denseTrace[1] != denseTrace[2], "two initialisations, two traces");
+    }
 }
