@@ -143,20 +143,37 @@ public final class Report {
         ntk(md, title, groups, prefix, out, pngs);
     }
 
-    /** the groups of runs by (method, target density): methods in {@link #METHOD_ORDER}, densities high to low */
+    /**
+     * The groups of runs by (method, target density): methods in {@link #METHOD_ORDER}, densities
+     * high to low. Where the runs of one method differ in other config keys than the seed and the
+     * density (e.g. GraSP with 1 and with 100 rounds), each variant is a method of its own,
+     * labelled with those keys: {@code grasp (rounds=1)}.
+     */
     static List<Group> groups(List<Run> runs) {
         Map<String, Map<Double, List<Run>>> by = new TreeMap<>(methodOrder());
-        for (Run r : runs)
-            by.computeIfAbsent(r.method(), k -> new TreeMap<>(Comparator.reverseOrder()))
+        Map<String, List<RunConfig>> perMethod = new LinkedHashMap<>();
+        for (Run r : runs) perMethod.computeIfAbsent(r.method(), k -> new ArrayList<>()).add(r.config());
+        Map<String, Set<String>> variantKeys = new LinkedHashMap<>();
+        perMethod.forEach((m, cs) -> variantKeys.put(m, RunFolders.differing(cs, Set.of("seed", "density", "method")).keySet()));
+        for (Run r : runs) {
+            Map<String, Object> c = r.config().toMap();
+            List<String> kv = new ArrayList<>();
+            for (String k : variantKeys.get(r.method())) kv.add(k + "=" + c.get(k));
+            String label = kv.isEmpty() ? r.method() : r.method() + " (" + String.join(", ", kv) + ")";
+            by.computeIfAbsent(label, k -> new TreeMap<>(Comparator.reverseOrder()))
                     .computeIfAbsent(r.config().density(), k -> new ArrayList<>()).add(r);
+        }
         List<Group> out = new ArrayList<>();
         by.forEach((m, ds) -> ds.forEach((d, rs) -> out.add(new Group(m, d, List.copyOf(rs)))));
         return out;
     }
 
+    /** by base method (the label before a variant's " (...)") in {@link #METHOD_ORDER}, then by label */
     static Comparator<String> methodOrder() {
-        return Comparator.<String>comparingInt(m -> METHOD_ORDER.contains(m) ? METHOD_ORDER.indexOf(m) : METHOD_ORDER.size())
-                .thenComparing(Comparator.naturalOrder());
+        return Comparator.<String>comparingInt(m -> {
+            String base = m.contains(" (") ? m.substring(0, m.indexOf(" (")) : m;
+            return METHOD_ORDER.contains(base) ? METHOD_ORDER.indexOf(base) : METHOD_ORDER.size();
+        }).thenComparing(Comparator.naturalOrder());
     }
 
     private static List<String> methods(List<Group> groups) {

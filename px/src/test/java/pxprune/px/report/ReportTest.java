@@ -155,6 +155,22 @@ class ReportTest {
         assertTrue(md.contains("| px | 0.05 | 2 | 2 |"), "good and badNtk counted, the copy once: " + md);
     }
 
+    /** runs of one method that differ in another key than seed and density are two methods, labelled by that key */
+    @Test void variantsOfAMethodAreGroupsOfTheirOwn() throws Exception {
+        Path v = tmp.resolve("variants");
+        Fixtures.writeRun(v, Fixtures.config("px", 0.05, 1), px1, 0.8);
+        Fixtures.writeRun(v, Fixtures.config("px", 0.05, 1).with("rounds", 1L), px2, 0.6);
+        Fixtures.writeRun(v, Fixtures.config("px", 0.05, 2).with("rounds", 1L), px1, 0.4);
+        Path out = tmp.resolve("rep-variants");
+        Result r = cli("report", v.toString(), "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        String md = read(out.resolve(Report.MARKDOWN));
+        assertTrue(md.contains("| px (rounds=5) | 0.05 | 1 | 1 |"), md);
+        assertTrue(md.contains("| px (rounds=1) | 0.05 | 2 | 2 |"), md);
+        assertTrue(md.contains("50.00% ± 14.14"), "the rounds=1 pair: mean 0.5, sample std 0.1414: " + md);
+        assertFalse(md.contains("differ in more than the seed"), md);
+    }
+
     @Test void ntkNumbersFromRunFoldersAndFromATable() throws Exception {
         Path n = tmp.resolve("ntkruns");
         Path a = Fixtures.writeRun(n, Fixtures.config("px", 0.05, 1), px1, 0.8);
@@ -162,7 +178,7 @@ class ReportTest {
         Fixtures.writeRun(n, Fixtures.config("random", 0.05, 1), rnd1, 0.1);
         Files.writeString(a.resolve(RunFolders.NTK), "density,trace_kept\n0.05,0.5\n0.05,0.7\n"); // its mean: 0.6
         Path table = tmp.resolve("ntk-table.csv");
-        Files.writeString(table, "run,density,trace_kept\n" + b.getFileName() + ",0.05,0.8\nffffffffffff,0.05,0.1\n");
+        Files.writeString(table, "run,density,trace_kept\n,1,1\n" + b.getFileName() + ",0.05,0.8\nffffffffffff,0.05,0.1\n"); // ",1,1": dense
         Path out = tmp.resolve("rep3");
         Result r = cli("report", n.toString(), "--out", out.toString(), "--ntk", table.toString());
         assertEquals(0, r.code(), r.err());
