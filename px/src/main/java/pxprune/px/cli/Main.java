@@ -170,14 +170,14 @@ public final class Main {
                 if (MainJob.ROW_KEYS.contains(key))
                     throw new UsageException("--set " + s + ": the main job sets method, density and rounds for each row; "
                             + "to choose them run one config, e.g. pxprune run digits --set " + s);
-                base = base.withSet(s);
             }
+            base = base.withSets(a.all("set"));
             OutputDir.prepare(runs, "--runs");
             MainJob.run(base, runs, out, err);
             return;
         }
         RunConfig cfg = loadConfig(a.positional().get(0));
-        for (String s : a.all("set")) cfg = cfg.withSet(s);
+        cfg = cfg.withSets(a.all("set"));
         OutputDir.prepare(runs, "--runs");
         Runner.Outcome o = Runner.run(cfg, runs, err);
         out.printf(Locale.ROOT, "%s %s %s on %s: density %.6f, test accuracy %.2f%%, pruning %.1fs, training %.1fs%s%n",

@@ -221,15 +221,25 @@ public record RunConfig(String dataset, String model, String method, double dens
      * Applies one {@code key=value} override (as {@code --set} on the command line): the value is
      * read as the key's type (numbers, true/false, lists as {@code 80,120} or {@code [80,120]}).
      */
-    public RunConfig withSet(String assignment) {
-        int eq = assignment.indexOf('=');
-        if (eq <= 0)
-            throw new ConfigException("--set " + assignment + ": expected key=value, e.g. --set epochs=10 (keys: "
-                    + String.join(", ", KEYS.keySet()) + ")");
-        String key = assignment.substring(0, eq).strip(), value = assignment.substring(eq + 1).strip();
-        Type t = KEYS.get(key);
-        if (t == null) throw unknownKey(key);
-        return with(key, parseValue(key, t, value));
+    public RunConfig withSet(String assignment) { return withSets(List.of(assignment)); }
+
+    /**
+     * Applies several {@code key=value} overrides together, so that only their result must be a
+     * valid config ({@code method=dense} and {@code density=1} in either order).
+     */
+    public RunConfig withSets(List<String> assignments) {
+        Map<String, Object> changes = new LinkedHashMap<>();
+        for (String assignment : assignments) {
+            int eq = assignment.indexOf('=');
+            if (eq <= 0)
+                throw new ConfigException("--set " + assignment + ": expected key=value, e.g. --set epochs=10 (keys: "
+                        + String.join(", ", KEYS.keySet()) + ")");
+            String key = assignment.substring(0, eq).strip(), value = assignment.substring(eq + 1).strip();
+            Type t = KEYS.get(key);
+            if (t == null) throw unknownKey(key);
+            changes.put(key, parseValue(key, t, value));
+        }
+        return with(changes);
     }
 
     static ConfigException unknownKey(String key) {

@@ -109,4 +109,15 @@ class ConfigChecksTest {
         assertEquals(65_536, d.withSet("batch_size=65536").batchSize());
         assertEquals(0, d.withSet("epochs=0").epochs());
     }
+
+    /** --set values apply together: only their result must be valid, in whichever order they come */
+    @Test void setsApplyTogether() {
+        RunConfig d = Recipes.digits();
+        for (List<String> sets : List.of(List.of("method=dense", "density=1"), List.of("density=1", "method=dense"))) {
+            RunConfig c = d.withSets(sets);
+            assertEquals("dense", c.method(), sets.toString());
+            assertEquals(1.0, c.density(), sets.toString());
+        }
+        assertThrows(ConfigException.class, () -> d.withSets(List.of("method=dense")), "dense at the recipe's density 0.01");
+    }
 }
