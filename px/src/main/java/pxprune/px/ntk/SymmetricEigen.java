@@ -23,9 +23,15 @@ public final class SymmetricEigen {
                 m[j][i] = a[i][j];
             }
         }
+        double scale = 0; // to a largest entry of 1: the Householder norms would underflow on a kernel of 1e-160
+        for (double[] r : m) for (double v : r) scale = Math.max(scale, Math.abs(v));
+        if (scale == 0) return new double[n];
+        for (double[] r : m) for (int j = 0; j < n; j++) r[j] /= scale;
         double[] d = new double[n], e = new double[n];
         tridiagonalize(m, d, e);
-        return tridiagonalEigenvalues(d, e);
+        double[] ev = tridiagonalEigenvalues(d, e);
+        for (int i = 0; i < n; i++) ev[i] *= scale;
+        return ev;
     }
 
     /** Householder: m (overwritten) = Q T Q^T; d the diagonal of T, e[i] the (i, i+1) entry (e[n-1] = 0) */
@@ -67,17 +73,28 @@ public final class SymmetricEigen {
         if (n >= 1) e[n - 1] = 0;
     }
 
-    /** eigenvalues of the symmetric tridiagonal matrix (diagonal d, off-diagonal e[i] = T[i][i+1]), descending; d, e copied */
+    /**
+     * Eigenvalues of the symmetric tridiagonal matrix (diagonal d, off-diagonal e[i] = T[i][i+1]),
+     * descending; d, e copied. T is first scaled to a largest entry of 1 (the kernels of heavily
+     * pruned networks have entries of 1e-13 or less, whose squares in the rotations would
+     * underflow), and an off-diagonal entry is negligible when it is below 2^-53 of its two
+     * diagonal neighbours or below 2^-60 of the largest entry (deflation at the matrix's norm).
+     */
     public static double[] tridiagonalEigenvalues(double[] diag, double[] off) {
         int n = diag.length;
         double[] d = diag.clone(), e = Arrays.copyOf(off, n);
         if (n > 0) e[n - 1] = 0;
+        double scale = 0;
+        for (int i = 0; i < n; i++) scale = Math.max(scale, Math.max(Math.abs(d[i]), Math.abs(e[i])));
+        if (!Double.isFinite(scale)) throw new ArithmeticException("eigenvalues: the matrix has a non-finite entry");
+        if (scale == 0) return d; // the zero matrix
+        for (int i = 0; i < n; i++) { d[i] /= scale; e[i] /= scale; }
         for (int l = 0; l < n; l++) {
             int iter = 0, m;
             do {
                 for (m = l; m < n - 1; m++) {
                     double dd = Math.abs(d[m]) + Math.abs(d[m + 1]);
-                    if (Math.abs(e[m]) <= 0x1p-53 * dd || Math.abs(e[m]) < Double.MIN_NORMAL) break;
+                    if (Math.abs(e[m]) <= 0x1p-53 * dd || Math.abs(e[m]) <= 0x1p-60) break;
                 }
                 if (m != l) {
                     if (iter++ == 100) throw new ArithmeticException("tridiagonal QL did not converge in 100 iterations");
@@ -112,6 +129,7 @@ public final class SymmetricEigen {
                 }
             } while (m != l);
         }
+        for (int i = 0; i < n; i++) d[i] *= scale;
         return descending(d);
     }
 
