@@ -382,7 +382,7 @@ public final class Report {
         md.append("| method | target density | runs with NTK | trace kept (mean ± std) |\n|---|---:|---:|---:|\n");
         Chart c = new Chart(title + ": NTK trace kept", "density (fraction of weights kept)", "trace kept").logX();
         List<String> ms = methods(groups);
-        boolean positive = true;
+        boolean anyPositive = false, anyZero = false;
         for (int k = 0; k < ms.size(); k++) {
             List<Double> x = new ArrayList<>(), y = new ArrayList<>(), e = new ArrayList<>();
             for (Group g : groups) {
@@ -394,15 +394,18 @@ public final class Report {
                 x.add(g.density());
                 y.add(s.mean());
                 e.add(s.stdOrZero());
-                positive &= s.min() > 0;
+                anyPositive |= s.mean() > 0;
+                anyZero |= s.mean() <= 0;
             }
             if (!x.isEmpty()) c.series(ms.get(k), toArray(x), toArray(y)).errors(toArray(e)).markers().color(Chart.palette(k, ms.size()));
         }
-        if (positive) c.logY();
+        if (anyPositive) c.logY(); // the traces kept span many decades
         Path png = out.resolve(prefix + "ntk.png");
         c.write(png);
         pngs.add(png);
         md.append("\n![NTK trace kept against density](").append(png.getFileName()).append(")\n\n");
+        if (anyPositive && anyZero) md.append("A trace kept of 0 (no kept path reaches an output) has no place on the chart's log scale and is "
+                + "left out of it; the table has it.\n\n");
     }
 
     private static double[] toArray(List<Double> l) { return l.stream().mapToDouble(Double::doubleValue).toArray(); }
