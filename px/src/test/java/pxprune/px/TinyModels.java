@@ -10,20 +10,20 @@ import pxprune.nn.Linear;
 import pxprune.nn.Module;
 
 /** Small test-only models: bias-free ReLU MLPs and CNNs, with and without batch norm. */
-final class TinyModels {
+public final class TinyModels {
     private TinyModels() {}
 
     /** Linear(sizes[0] -> sizes[1]), ReLU, ..., Linear(-> sizes[last]); no biases unless asked */
-    static final class Mlp extends Module {
-        final Linear[] fc;
+    public static final class Mlp extends Module {
+        public final Linear[] fc;
 
-        Mlp(long seed, boolean bias, int... sizes) {
+        public Mlp(long seed, boolean bias, int... sizes) {
             Init init = new Init(seed);
             fc = new Linear[sizes.length - 1];
             for (int i = 0; i < fc.length; i++) fc[i] = registerModule("fc" + i, new Linear(sizes[i], sizes[i + 1], bias, init));
         }
 
-        Mlp(long seed, int... sizes) { this(seed, false, sizes); }
+        public Mlp(long seed, int... sizes) { this(seed, false, sizes); }
 
         @Override public Tensor forward(Tensor x, Interpreter it) {
             for (int i = 0; i < fc.length; i++) {
@@ -38,12 +38,12 @@ final class TinyModels {
      * On 1 x 4 x 4 inputs: conv1 1->2 (3x3, stride 1, pad 1) [bn1] ReLU, conv2 2->3 (3x3, stride 2,
      * pad 1) [bn2] ReLU, flatten (3 x 2 x 2), fc 12 -> 2. No biases (unless asked).
      */
-    static final class Cnn extends Module {
-        final Conv2d conv1, conv2;
-        final BatchNorm bn1, bn2;
-        final Linear fc;
+    public static final class Cnn extends Module {
+        public final Conv2d conv1, conv2;
+        public final BatchNorm bn1, bn2;
+        public final Linear fc;
 
-        Cnn(long seed, boolean bn, boolean bias) {
+        public Cnn(long seed, boolean bn, boolean bias) {
             Init init = new Init(seed);
             conv1 = registerModule("conv1", new Conv2d(1, 2, 3, 1, 1, bias, init));
             bn1 = bn ? registerModule("bn1", new BatchNorm(2)) : null;
@@ -64,7 +64,7 @@ final class TinyModels {
     }
 
     /** overwrites a tensor's values */
-    static void set(Tensor t, double... v) {
+    public static void set(Tensor t, double... v) {
         switch (t.dtype()) {
             case F32 -> { float[] f = new float[v.length]; for (int i = 0; i < v.length; i++) f[i] = (float) v[i]; t.backend().upload(f, t.ptr()); }
             case F64 -> t.backend().upload(v, t.ptr());
@@ -73,7 +73,7 @@ final class TinyModels {
     }
 
     /** gives every batch norm non-trivial gamma, beta, running mean and variance */
-    static void perturbBatchNorms(Module model, long seed) {
+    public static void perturbBatchNorms(Module model, long seed) {
         java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
         for (Module m : model.namedModules().values()) {
             if (!(m instanceof BatchNorm bn)) continue;
@@ -93,7 +93,7 @@ final class TinyModels {
     }
 
     /** n random inputs of the given per-sample shape, N(0,1) */
-    static Tensor randomInputs(long seed, int n, int... sample) {
+    public static Tensor randomInputs(long seed, int n, int... sample) {
         java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
         int per = 1;
         for (int s : sample) per *= s;
@@ -106,7 +106,7 @@ final class TinyModels {
     }
 
     /** random masks keeping about the given fraction of every layer (at least one weight per layer) */
-    static Masks randomMasks(Module model, double keep, long seed) {
+    public static Masks randomMasks(Module model, double keep, long seed) {
         java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
         Masks ones = Masks.ones(model);
         java.util.Map<String, float[]> v = new java.util.LinkedHashMap<>();

@@ -1,5 +1,6 @@
 package pxprune.px.ntk;
 
+import pxprune.px.TinyModels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -33,7 +34,7 @@ class NtkCliTest {
     @Test void writesCsvJsonAndPngThatEqualTheApi() throws Exception {
         Path masks = dir.resolve("half.safetensors");
         try (Module m = ModelRegistry.create("resnet20", 1, 10, 8, 1)) {
-            TestNets.randomMasks(m, 0.5, 3).save(masks, "random", 1, 3);
+            TinyModels.randomMasks(m, 0.5, 3).save(masks, "random", 1, 3);
         }
         Path out = dir.resolve("out");
         ByteArrayOutputStream err = new ByteArrayOutputStream();
@@ -78,7 +79,7 @@ class NtkCliTest {
 
     @Test void badArgumentsExitTwoWithOneLine() throws Exception {
         Path other = dir.resolve("mlp.safetensors");
-        try (var m = new TestNets.Mlp(1, false, 3, 4, 2)) { Masks.ones(m).save(other, "dense", 1, 1); }
+        try (var m = new TinyModels.Mlp(1, false, 3, 4, 2)) { Masks.ones(m).save(other, "dense", 1, 1); }
         String o = dir.resolve("o").toString();
         String[][] bad = {
                 {"ntk", "--dataset", "digits", "--out", o},
@@ -112,7 +113,7 @@ class NtkCliTest {
             Path r = Files.createDirectories(runs.resolve(c.hash()));
             Files.writeString(r.resolve(pxprune.px.train.Runner.CONFIG), c.prettyJson());
             try (Module m = ModelRegistry.create("resnet20", 1, 10, 8, seed)) {
-                TestNets.randomMasks(m, 0.5, 7 + seed).save(r.resolve(pxprune.px.train.Runner.MASKS), "random", 1, seed);
+                TinyModels.randomMasks(m, 0.5, 7 + seed).save(r.resolve(pxprune.px.train.Runner.MASKS), "random", 1, seed);
             }
         }
         Path out = dir.resolve("seeds");

@@ -1,5 +1,6 @@
 package pxprune.px.ntk;
 
+import pxprune.px.TinyModels;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -23,14 +24,14 @@ class NtkTest {
     record Case(String name, Module model, Masks masks, Tensor x, boolean all) {}
 
     static List<Case> cases() {
-        var mlp = new TestNets.Mlp(3, false, 3, 4, 4, 2);
-        var cnn = new TestNets.Cnn(5, true, true);
-        TestNets.perturbBatchNorms(cnn, 3);
-        Tensor xm = TestNets.inputs(11, 6, 3), xc = TestNets.inputs(13, 4, 1, 4, 4);
+        var mlp = new TinyModels.Mlp(3, false, 3, 4, 4, 2);
+        var cnn = new TinyModels.Cnn(5, true, true);
+        TinyModels.perturbBatchNorms(cnn, 3);
+        Tensor xm = TinyModels.randomInputs(11, 6, 3), xc = TinyModels.randomInputs(13, 4, 1, 4, 4);
         return List.of(new Case("mlp dense", mlp, null, xm, false),
-                new Case("mlp masked", mlp, TestNets.randomMasks(mlp, 0.6, 5), xm, false),
-                new Case("cnn+bn+bias masked", cnn, TestNets.randomMasks(cnn, 0.7, 2), xc, false),
-                new Case("cnn+bn+bias all parameters", cnn, TestNets.randomMasks(cnn, 0.7, 2), xc, true));
+                new Case("mlp masked", mlp, TinyModels.randomMasks(mlp, 0.6, 5), xm, false),
+                new Case("cnn+bn+bias masked", cnn, TinyModels.randomMasks(cnn, 0.7, 2), xc, false),
+                new Case("cnn+bn+bias all parameters", cnn, TinyModels.randomMasks(cnn, 0.7, 2), xc, true));
     }
 
     static double[][] opRows(NtkOperator op) {
@@ -120,9 +121,9 @@ class NtkTest {
 
     @Test void prunedWeightsContributeNothing() {
         try (MemoryScope s = MemoryScope.open()) {
-            var mlp = new TestNets.Mlp(3, false, 3, 4, 4, 2);
-            Tensor x = TestNets.inputs(11, 6, 3);
-            Masks masks = TestNets.randomMasks(mlp, 0.5, 8);
+            var mlp = new TinyModels.Mlp(3, false, 3, 4, 4, 2);
+            Tensor x = TinyModels.randomInputs(11, 6, 3);
+            Masks masks = TinyModels.randomMasks(mlp, 0.5, 8);
             try (NtkOperator dense = new NtkOperator(mlp, null, x, DType.F64, false, 6);
                  NtkOperator pruned = new NtkOperator(mlp, masks, x, DType.F64, false, 6)) {
                 double[] flatMask = new double[(int) dense.parameters()];
@@ -144,10 +145,10 @@ class NtkTest {
 
     @Test void computeAgreesWithItselfWithoutTheExplicitKernelAndFreesItsMemory() {
         try (MemoryScope s = MemoryScope.open()) {
-            var cnn = new TestNets.Cnn(5, true, false);
-            TestNets.perturbBatchNorms(cnn, 3);
-            Tensor x = TestNets.inputs(13, 5, 1, 4, 4);
-            Masks masks = TestNets.randomMasks(cnn, 0.7, 2);
+            var cnn = new TinyModels.Cnn(5, true, false);
+            TinyModels.perturbBatchNorms(cnn, 3);
+            Tensor x = TinyModels.randomInputs(13, 5, 1, 4, 4);
+            Masks masks = TinyModels.randomMasks(cnn, 0.7, 2);
             Ntk.Options o = Ntk.Options.defaults().withTop(3);
             NtkResult a = Ntk.compute(cnn, masks, x, o); // warm-up, and the explicit path
             long before = Pointer.totalBytes();
@@ -168,8 +169,8 @@ class NtkTest {
     }
 
     @Test void lanczosConvergesBeforeTheSpaceIsExhausted() {
-        try (MemoryScope s = MemoryScope.open(); var mlp = new TestNets.Mlp(6, false, 3, 8, 8, 4)) {
-            Tensor x = TestNets.inputs(21, 30, 3);
+        try (MemoryScope s = MemoryScope.open(); var mlp = new TinyModels.Mlp(6, false, 3, 8, 8, 4)) {
+            Tensor x = TinyModels.randomInputs(21, 30, 3);
             try (NtkOperator op = new NtkOperator(mlp, null, x, DType.F64, false, 16)) {
                 double[] eig = SymmetricEigen.jacobi(op.kernel()).values();
                 Lanczos.Result lz = Lanczos.topK(op::apply, op.rows(), 3, 200, 1e-12, 2, null);

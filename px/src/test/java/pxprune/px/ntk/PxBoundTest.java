@@ -1,5 +1,6 @@
 package pxprune.px.ntk;
 
+import pxprune.px.TinyModels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -17,7 +18,7 @@ import pxprune.px.ScoringData;
 class PxBoundTest {
 
     /** W_k = sum_x sum_{p -> k} m_p a_p(x) x_s(p)^2 and zeta_k = sum_{p -> k, all kept} sum_{j in p} prod_{i in p, i != j} theta_i^2 */
-    static double[][] enumerate(TestNets.Mlp m, Masks masks, Tensor x) {
+    static double[][] enumerate(TinyModels.Mlp m, Masks masks, Tensor x) {
         int L = m.fc.length;
         double[][] w = new double[L][], mk = new double[L][];
         int[] in = new int[L], out = new int[L];
@@ -83,9 +84,9 @@ class PxBoundTest {
         for (int[] sizes : new int[][] {{3, 4, 4, 2}, {4, 3, 5, 3}, {2, 6, 3}, {5, 4, 4, 4, 2}})
             for (long seed = 1; seed <= 4; seed++)
                 for (double keep : new double[] {1, 0.6}) {
-                    try (MemoryScope s = MemoryScope.open(); var m = new TestNets.Mlp(seed, false, sizes)) {
-                        Tensor x = TestNets.inputs(100 + seed, 5, sizes[0]);
-                        Masks masks = keep == 1 ? Masks.ones(m) : TestNets.randomMasks(m, keep, seed);
+                    try (MemoryScope s = MemoryScope.open(); var m = new TinyModels.Mlp(seed, false, sizes)) {
+                        Tensor x = TinyModels.randomInputs(100 + seed, 5, sizes[0]);
+                        Masks masks = keep == 1 ? Masks.ones(m) : TinyModels.randomMasks(m, keep, seed);
                         PxBound.Parts parts = PxBound.parts(m, masks, new ScoringData(x, new int[5], 1, 0));
                         double[][] e = enumerate(m, masks, x);
                         for (int k = 0; k < e[0].length; k++) {
@@ -108,9 +109,9 @@ class PxBoundTest {
     @Test void equalityWithOnePathPerOutput() {
         // a chain of scalars: one path; every (sample, output) meets Cauchy-Schwarz with equality
         for (int[] sizes : new int[][] {{1, 1, 1}, {1, 1, 1, 1}}) {
-            try (MemoryScope s = MemoryScope.open(); var m = new TestNets.Mlp(2, false, sizes)) {
+            try (MemoryScope s = MemoryScope.open(); var m = new TinyModels.Mlp(2, false, sizes)) {
                 // make every weight positive, so the path is active on positive inputs
-                for (var l : m.fc) TestNets.set(l.weight(), Math.abs(l.weight().toDoubleArray()[0]) + 0.1);
+                for (var l : m.fc) TinyModels.set(l.weight(), Math.abs(l.weight().toDoubleArray()[0]) + 0.1);
                 Tensor x = Tensor.of(new float[] {0.5f, 1.5f, 2f}, 3, 1);
                 Masks masks = Masks.ones(m);
                 double b = PxBound.of(m, masks, new ScoringData(x, new int[3], 1, 0));
@@ -122,9 +123,9 @@ class PxBoundTest {
     }
 
     @Test void theBoundOfComputeIsPxBound() {
-        try (MemoryScope s = MemoryScope.open(); var m = new TestNets.Mlp(3, false, 3, 4, 4, 2)) {
-            Tensor x = TestNets.inputs(11, 6, 3);
-            Masks masks = TestNets.randomMasks(m, 0.6, 5);
+        try (MemoryScope s = MemoryScope.open(); var m = new TinyModels.Mlp(3, false, 3, 4, 4, 2)) {
+            Tensor x = TinyModels.randomInputs(11, 6, 3);
+            Masks masks = TinyModels.randomMasks(m, 0.6, 5);
             NtkResult r = Ntk.compute(m, masks, x, Ntk.Options.defaults().withTop(2));
             assertTrue(r.pxBoundTheorem());
             assertEquals(PxBound.of(m, masks, new ScoringData(x, new int[6], 1, 0)), r.pxBound(), 0);
