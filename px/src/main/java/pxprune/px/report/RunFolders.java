@@ -211,15 +211,8 @@ public final class RunFolders {
 
     /** what is wrong with a summary, or null */
     private static String badSummary(Map<String, Object> s, RunConfig cfg) {
-        if (!"done".equals(s.get("status"))) return "status " + Json.write(s.get("status")) + ", expected \"done\"";
-        for (String k : new String[] {"test_acc", "density"}) {
-            Object v = s.get(k);
-            double d = v instanceof Number n ? n.doubleValue() : Double.NaN;
-            boolean zero = k.equals("test_acc");
-            if (!(v instanceof Number) || !Double.isFinite(d) || d > 1 || d < 0 || (!zero && d == 0))
-                return k + " is " + (v == null ? (s.containsKey(k) ? "null" : "missing") : Json.write(v)) + ", expected a number in "
-                        + (zero ? "[0, 1]" : "(0, 1]");
-        }
+        String problem = Runner.summaryProblem(s);
+        if (problem != null) return problem;
         Object h = s.get("config_hash");
         if (h != null && !cfg.hash().equals(h))
             return "it is the summary of config " + Json.write(h) + " but config.json is config " + cfg.hash();

@@ -260,11 +260,8 @@ public final class Runner {
         } catch (RuntimeException | java.nio.charset.CharacterCodingException e) {
             throw new RunFolderException(file + " is not a valid run summary (" + e.getMessage() + ")" + fix);
         }
-        if (!"done".equals(s.get("status")))
-            throw new RunFolderException(file + " is not a valid run summary (status " + Json.write(s.get("status"))
-                    + ", expected \"done\")" + fix);
-        checkNumber(s, "test_acc", true, file, fix);
-        checkNumber(s, "density", false, file, fix);
+        String problem = summaryProblem(s);
+        if (problem != null) throw new RunFolderException(file + " is not a valid run summary (" + problem + ")" + fix);
         Path masksFile = dir.resolve(MASKS);
         String again = "; delete the folder " + dir + " to run again";
         if (!Files.isRegularFile(masksFile))
@@ -279,14 +276,21 @@ public final class Runner {
         return s;
     }
 
-    /** a finite number in [0, 1] (or (0, 1] when 0 is excluded) under key */
-    private static void checkNumber(Map<String, Object> s, String key, boolean zeroIncluded, Path file, String fix) {
-        Object v = s.get(key);
-        double d = v instanceof Number n ? n.doubleValue() : Double.NaN;
-        if (!(v instanceof Number) || !Double.isFinite(d) || d > 1 || d < 0 || (!zeroIncluded && d == 0))
-            throw new RunFolderException(file + " is not a valid run summary (" + key + " is "
-                    + (v == null ? (s.containsKey(key) ? "null" : "missing") : Json.write(v))
-                    + ", expected a number in " + (zeroIncluded ? "[0, 1]" : "(0, 1]") + ")" + fix);
+    /**
+     * What is wrong with a finished run's summary, or null: status must be "done", test_acc a
+     * number in [0, 1] and density one in (0, 1]. (The report reads run folders by the same rule.)
+     */
+    public static String summaryProblem(Map<String, Object> s) {
+        if (!"done".equals(s.get("status"))) return "status " + Json.write(s.get("status")) + ", expected \"done\"";
+        for (String key : new String[] {"test_acc", "density"}) {
+            Object v = s.get(key);
+            double d = v instanceof Number n ? n.doubleValue() : Double.NaN;
+            boolean zeroIncluded = key.equals("test_acc");
+            if (!(v instanceof Number) || !Double.isFinite(d) || d > 1 || d < 0 || (!zeroIncluded && d == 0))
+                return key + " is " + (v == null ? (s.containsKey(key) ? "null" : "missing") : Json.write(v))
+                        + ", expected a number in " + (zeroIncluded ? "[0, 1]" : "(0, 1]");
+        }
+        return null;
     }
 
     /** masks that keep no weight cannot be trained: the folder is broken */
