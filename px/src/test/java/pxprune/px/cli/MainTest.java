@@ -24,10 +24,11 @@ import pxprune.nn.StateDicts;
 import pxprune.px.Masks;
 import pxprune.px.PrunableLayer;
 
-class MainTest {
-    record Result(int code, String out, String err) {}
+/** The command line in-process; {@link #run} is the px tests' one way to call it and capture its output. */
+public class MainTest {
+    public record Result(int code, String out, String err) {}
 
-    static Result run(String... args) {
+    public static Result run(String... args) {
         ByteArrayOutputStream o = new ByteArrayOutputStream(), e = new ByteArrayOutputStream();
         int code = Main.run(args, new PrintStream(o, true, StandardCharsets.UTF_8), new PrintStream(e, true, StandardCharsets.UTF_8));
         return new Result(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,9 +18,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import pxprune.datasets.DatasetRegistry;
 import pxprune.px.Masks;
-import pxprune.px.cli.Main;
 import pxprune.px.train.RunConfig;
 import pxprune.px.train.Runner;
+import pxprune.px.cli.MainTest;
+import pxprune.px.cli.MainTest.Result;
 
 /**
  * The report over run folders written as the Runner writes them: groups and their statistics,
@@ -34,13 +33,7 @@ class ReportTest {
     static Path runs;
     static Masks px1, px2, px3, rnd1, emptied;
 
-    record Result(int code, String out, String err) {}
-
-    static Result cli(String... args) {
-        ByteArrayOutputStream o = new ByteArrayOutputStream(), e = new ByteArrayOutputStream();
-        int code = Main.run(args, new PrintStream(o, true, StandardCharsets.UTF_8), new PrintStream(e, true, StandardCharsets.UTF_8));
-        return new Result(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-    }
+    static Result cli(String... args) { return MainTest.run(args); }
 
     /** px at 0.05 (3 seeds), px_datafree with the same masks (2 seeds), random (1), px at 0.01 with stage 3 emptied, dense */
     @BeforeAll static void runs() throws Exception {

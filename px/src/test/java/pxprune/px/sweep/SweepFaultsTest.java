@@ -4,9 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,8 +14,9 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import pxprune.core.io.Json;
-import pxprune.px.cli.Main;
 import pxprune.px.train.Checkpoint;
+import pxprune.px.cli.MainTest;
+import pxprune.px.cli.MainTest.Result;
 
 /**
  * Sweeps with real child JVMs: one whose run is killed (SIGKILL) mid-training ends with the table
@@ -30,15 +28,11 @@ class SweepFaultsTest {
     static final String KILL_GRID = "{\"name\": \"kill\", \"base\": {\"recipe\": \"digits\", \"method\": \"synflow\", \"density\": 0.1,"
             + " \"rounds\": 3, \"epochs\": 3, \"milestones\": [2]}, \"grid\": {\"seed\": [1, 2]}}";
 
-    record Result(int code, String out, String err) {}
-
     static Result sweep(String... args) {
-        ByteArrayOutputStream o = new ByteArrayOutputStream(), e = new ByteArrayOutputStream();
         String[] all = new String[args.length + 1];
         all[0] = "sweep";
         System.arraycopy(args, 0, all, 1, args.length);
-        int code = Main.run(all, new PrintStream(o, true, StandardCharsets.UTF_8), new PrintStream(e, true, StandardCharsets.UTF_8));
-        return new Result(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+        return MainTest.run(all);
     }
 
     /** results.csv without the columns that vary between equal sweeps (seconds, attempts) */

@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -17,9 +14,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import pxprune.px.cli.Main;
 import pxprune.px.train.ConfigException;
 import pxprune.px.train.RunConfig;
+import pxprune.px.cli.MainTest;
+import pxprune.px.cli.MainTest.Result;
 
 /** The sweep file: strict checks, grid expansion, invalid points, the CLI's refusals and --dry-run (no child JVMs). */
 class SweepSpecTest {
@@ -112,13 +110,7 @@ class SweepSpecTest {
         return sb.append(']').toString();
     }
 
-    record Result(int code, String out, String err) {}
-
-    static Result main(String... args) {
-        ByteArrayOutputStream o = new ByteArrayOutputStream(), e = new ByteArrayOutputStream();
-        int code = Main.run(args, new PrintStream(o, true, StandardCharsets.UTF_8), new PrintStream(e, true, StandardCharsets.UTF_8));
-        return new Result(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-    }
+    static Result main(String... args) { return MainTest.run(args); }
 
     @Test
     void cliRefusalsAreOneLineWithExitCode2(@TempDir Path tmp) throws Exception {
