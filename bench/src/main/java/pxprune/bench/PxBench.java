@@ -99,7 +99,7 @@ public class PxBench {
                 model.forward(x); // f over the data (gates)
                 int[] site = {0};
                 model.forward(x64, new Interpreter() { // A over the data
-                    @Override public Tensor conv2d(Conv2d m, Tensor in) { return Ops.conv2d(in, ones64.get(m), null, m.stride, m.padding, m.groups); }
+                    @Override public Tensor conv2d(Conv2d m, Tensor in) { return Ops.conv2d(in, ones64.get(m), null, m.stride, m.padding, m.dilation, m.groups); }
                     @Override public Tensor linear(Linear m, Tensor in) { return Ops.linear(in, ones64.get(m), null); }
                     @Override public Tensor batchNorm(BatchNorm m, Tensor in) { return in; }
                     @Override public Tensor relu(Tensor z) { return Ops.mul(z, gates.get(site[0]++)); }
@@ -108,7 +108,7 @@ public class PxBench {
             Tensor[] leaves = leavesOf(squared64);
             for (Tensor l : leaves) l.requiresGrad(true);
             Tensor z2 = model.forward(one64, new Interpreter() { // P on one sample, forward and backward
-                @Override public Tensor conv2d(Conv2d m, Tensor in) { return Ops.conv2d(in, squared64.get(m), null, m.stride, m.padding, m.groups); }
+                @Override public Tensor conv2d(Conv2d m, Tensor in) { return Ops.conv2d(in, squared64.get(m), null, m.stride, m.padding, m.dilation, m.groups); }
                 @Override public Tensor linear(Linear m, Tensor in) { return Ops.linear(in, squared64.get(m), null); }
                 @Override public Tensor batchNorm(BatchNorm m, Tensor in) { return Ops.channelAffine(in, scale2.get(m), null); }
                 @Override public Tensor relu(Tensor z) { return z; }

@@ -374,6 +374,11 @@ public final class Ops {
     // ------------------------------------------------------------------ convolution
     /** the geometry of conv2d(x, w), after checking the tensors' shapes (ConvGeometry checks the numbers) */
     public static ConvGeometry convGeometry(Tensor x, Tensor w, int stride, int padding, int groups) {
+        return convGeometry(x, w, stride, padding, 1, groups);
+    }
+
+    /** the geometry of a dilated conv2d(x, w) (PyTorch's Conv2d dilation), after checking the tensors' shapes */
+    public static ConvGeometry convGeometry(Tensor x, Tensor w, int stride, int padding, int dilation, int groups) {
         Checks.dims("conv2d", "input", x, "[N, C, H, W]", 4);
         Checks.dims("conv2d", "weight", w, "[out_channels, in_channels/groups, kh, kw]", 4);
         Checks.atLeast("conv2d", "groups", groups, 1);
@@ -381,13 +386,18 @@ public final class Ops {
             throw new IllegalArgumentException("conv2d: input has " + x.size(1) + " channels, weight "
                     + Arrays.toString(w.shapeRef()) + " with groups=" + groups + " expects " + w.size(1) * groups);
         return new ConvGeometry(x.size(0), x.size(1), x.size(2), x.size(3), w.size(0), w.size(2), w.size(3), stride, stride,
-                padding, padding, 1, 1, groups);
+                padding, padding, dilation, dilation, groups);
     }
 
     public static Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, int groups) {
+        return conv2d(x, w, bias, stride, padding, 1, groups);
+    }
+
+    /** PyTorch's conv2d(x, w, bias, stride, padding, dilation, groups) with square stride, padding and dilation */
+    public static Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, int dilation, int groups) {
         Checks.sameType("conv2d", x, w);
         Checks.floating("conv2d", "input", x);
-        ConvGeometry g = convGeometry(x, w, stride, padding, groups);
+        ConvGeometry g = convGeometry(x, w, stride, padding, dilation, groups);
         Checks.vector("conv2d", "bias", bias, g.k(), "one per output channel", x);
         return conv2d(x, w, bias, g);
     }
@@ -579,11 +589,11 @@ public final class Ops {
         Tensor gx = zeros(gy, inShape);
         be(gy).poolScatter(gy.dtype(), nc, hw, ohw, gy.ptr(), idx.ptr(), gx.ptr());
         return record(gx, new Node("poolScatter", gy) {
-            Tensor[] backward(Tensor g) { return new Tensor[] {poolGather(g, idx, gy.shapeRef())}; }
+            Tensor[] backward(Tensor g) { return new Tensor[] {poolGatherChecked(g, idx, gy.shapeRef())}; }
         });
     }
 
-    static Tensor poolGather(Tensor g, Tensor idx, int[] outShape) {
+    static Tensor poolGatherChecked(Tensor g, Tensor idx, int[] outShape) {
         long nc = (long) outShape[0] * outShape[1], hw = (long) g.size(2) * g.size(3), ohw = (long) outShape[2] * outShape[3];
         Tensor out = empty(g, outShape);
         be(g).poolGather(g.dtype(), nc, hw, ohw, g.ptr(), idx.ptr(), out.ptr());
@@ -618,6 +628,278 @@ public final class Ops {
 
     /** mean over the spatial dims: [N, C, H, W] -> [N, C] */
     public static Tensor globalAvgPool(Tensor x) { return mean(x, false, 2, 3); }
+
+    /**
+     * Max pooling that also returns where each output came from: {@code {y, idx}}, idx an I32
+     * tensor of y's shape holding the flat index into the (n, c) input plane of each window's
+     * maximum (the first one on ties). PX's gate pass records it (docs/px-method.md section 7).
+     */
+    public static Tensor[] maxPool2dWithIndices(Tensor x, int kernel, int stride, int padding) {
+        Checks.dims("maxPool2dWithIndices", "input", x, "[N, C, H, W]", 4);
+        Checks.floating("maxPool2dWithIndices", "input", x);
+        Checks.nonEmpty("maxPool2dWithIndices", "input", x);
+        int[] o = Checks.pool2d("maxPool2dWithIndices", x, kernel, stride, padding);
+        long nc = (long) x.size(0) * x.size(1);
+        Tensor y = empty(x, x.size(0), x.size(1), o[0], o[1]);
+        Tensor idx = Tensor.zeros(DType.I32, x.device(), x.size(0), x.size(1), o[0], o[1]);
+        be(x).maxPoolForward(x.dtype(), nc, x.size(2), x.size(3), kernel, kernel, stride, stride, padding, padding, o[0], o[1],
+                x.ptr(), y.ptr(), idx.ptr());
+        int[] in = x.shapeRef();
+        record(y, new Node("maxPool2d", x) {
+            Tensor[] backward(Tensor gy) { return new Tensor[] {poolScatter(gy, idx, in)}; }
+        });
+        return new Tensor[] {y, idx};
+    }
+
+    /**
+     * out[n, c, j] = g[n, c, idx[n, c, j]]: routes g through recorded pooling indices (of
+     * {@link #maxPool2dWithIndices}); outShape is the pooled shape [N, C, oh, ow]. Differentiable in g.
+     */
+    public static Tensor poolGather(Tensor g, Tensor idx, int[] outShape) {
+        Checks.dims("poolGather", "input", g, "[N, C, H, W]", 4);
+        Checks.floating("poolGather", "input", g);
+        if (idx.dtype() != DType.I32 || !Arrays.equals(idx.shapeRef(), outShape) || outShape.length != 4
+                || outShape[0] != g.size(0) || outShape[1] != g.size(1))
+            throw Checks.fail("poolGather", "indices " + idx.dtype() + Checks.shape(idx) + " must be I32 of the pooled shape "
+                    + Arrays.toString(outShape) + " with the input's N and C " + Checks.shape(g));
+        if (idx.device() != g.device())
+            throw Checks.fail("poolGather", "indices are on " + idx.device() + " but the input on " + g.device());
+        return poolGatherChecked(g, idx, outShape);
+    }
+
+    /**
+     * Sum over each k x k window's in-bounds inputs (zero padding), stride s: a depthwise
+     * convolution with a ones kernel. PX's path-kernel network pools this way (every path through
+     * the window counts).
+     */
+    public static Tensor sumPool2d(Tensor x, int kernel, int stride, int padding) {
+        Checks.dims("sumPool2d", "input", x, "[N, C, H, W]", 4);
+        Checks.floating("sumPool2d", "input", x);
+        Checks.pool2d("sumPool2d", x, kernel, stride, padding);
+        int c = x.size(1);
+        Tensor ones = Tensor.full(x.dtype(), 1, c, 1, kernel, kernel);
+        Tensor y = conv2d(x, ones, null, stride, padding, 1, c);
+        return y;
+    }
+
+    // ------------------------------------------------------------------ fixed linear resampling
+    /**
+     * y[n, c] = mh @ x[n, c] @ mw^T for x [N, C, H, W], mh [OH, H], mw [OW, W] (constants of x's
+     * type and device): any separable fixed linear map of the spatial dims, such as bilinear
+     * upsampling ({@link #bilinearMatrix}) or adaptive average pooling ({@link #adaptiveAvgMatrix}).
+     * Two matrix products and two transposes; the backward is the same map with the transposed
+     * matrices. Differentiable in x.
+     */
+    public static Tensor spatialMap(Tensor x, Tensor mh, Tensor mw) {
+        Checks.dims("spatialMap", "input", x, "[N, C, H, W]", 4);
+        Checks.floating("spatialMap", "input", x);
+        Checks.sameType("spatialMap", x, mh);
+        Checks.sameType("spatialMap", x, mw);
+        if (mh.dim() != 2 || mw.dim() != 2 || mh.size(1) != x.size(2) || mw.size(1) != x.size(3))
+            throw Checks.fail("spatialMap", "matrices " + Checks.shape(mh) + " and " + Checks.shape(mw) + " do not fit input "
+                    + Checks.shape(x) + "; they must be [OH, " + x.size(2) + "] and [OW, " + x.size(3) + "]");
+        Checks.nonEmpty("spatialMap", "input", x);
+        int n = x.size(0), c = x.size(1), h = x.size(2), oh = mh.size(0), ow = mw.size(0);
+        if (oh < 1 || ow < 1) throw Checks.fail("spatialMap", "output size " + oh + "x" + ow + " must be at least 1x1");
+        int nc = n * c;
+        DType t = x.dtype();
+        Backend b = be(x);
+        Tensor out = empty(x, n, c, oh, ow);
+        try (MemoryScope s = MemoryScope.open()) {
+            // t1 [NC*H, OW] = x [NC*H, W] @ mw^T; then [NC, H, OW] -> [H, NC*OW]; t3 [OH, NC*OW] = mh @ that; -> [NC, OH, OW]
+            Tensor t1 = empty(x, nc * h, ow), t2 = empty(x, h, nc * ow), t3 = empty(x, oh, nc * ow);
+            b.gemm(t, false, true, nc * h, ow, x.size(3), 1, x.ptr(), x.size(3), mw.ptr(), mw.size(1), 0, t1.ptr(), ow);
+            b.permute(t, nc, h, ow, t1.ptr(), null, null, t2.ptr());
+            b.gemm(t, false, false, oh, nc * ow, h, 1, mh.ptr(), h, t2.ptr(), nc * ow, 0, t3.ptr(), nc * ow);
+            b.permute(t, oh, nc, ow, t3.ptr(), null, null, out.ptr());
+        }
+        return record(out, new Node("spatialMap", x) {
+            Tensor[] backward(Tensor gy) {
+                Tensor mhT = transpose2d(mh), mwT = transpose2d(mw);
+                return new Tensor[] {spatialMap(gy, mhT, mwT)};
+            }
+        });
+    }
+
+    /** a constant 2-D matrix transposed (no graph) */
+    private static Tensor transpose2d(Tensor m) {
+        Tensor out = empty(m, m.size(1), m.size(0));
+        be(m).permute(m.dtype(), m.size(0), m.size(1), 1, m.ptr(), null, null, out.ptr());
+        return out;
+    }
+
+    /**
+     * The weights of PyTorch's bilinear interpolation ({@code F.interpolate(mode='bilinear', size=...)})
+     * along one axis, as a row-major [out][in] matrix: each output position out_i reads input
+     * position src = (i + 0.5) in/out - 0.5 clamped at 0 (align_corners=False) or i (in-1)/(out-1)
+     * (align_corners=True), with weights 1 - frac and frac on its two neighbours.
+     */
+    public static double[] bilinearMatrix(int in, int out, boolean alignCorners) {
+        if (in < 1 || out < 1)
+            throw new IllegalArgumentException("bilinear interpolation from " + in + " to " + out + " positions: both must be >= 1");
+        double[] m = new double[out * in];
+        double scale = alignCorners ? (out > 1 ? (double) (in - 1) / (out - 1) : 0) : (double) in / out;
+        for (int i = 0; i < out; i++) {
+            double src = alignCorners ? i * scale : Math.max(0, (i + 0.5) * scale - 0.5);
+            int i0 = Math.min((int) src, in - 1), i1 = Math.min(i0 + 1, in - 1);
+            double l1 = Math.min(1, src - i0);
+            m[i * in + i0] += 1 - l1;
+            m[i * in + i1] += l1;
+        }
+        return m;
+    }
+
+    /**
+     * The weights of PyTorch's adaptive average pooling along one axis, [out][in]: output i averages
+     * inputs floor(i in/out) .. ceil((i+1) in/out) - 1.
+     */
+    public static double[] adaptiveAvgMatrix(int in, int out) {
+        if (in < 1 || out < 1)
+            throw new IllegalArgumentException("adaptive average pooling from " + in + " to " + out + " positions: both must be >= 1");
+        double[] m = new double[out * in];
+        for (int i = 0; i < out; i++) {
+            int start = (int) ((long) i * in / out), end = (int) (((long) (i + 1) * in + out - 1) / out);
+            for (int j = start; j < end; j++) m[i * in + j] = 1.0 / (end - start);
+        }
+        return m;
+    }
+
+    /** a row-major [rows, cols] matrix as a constant tensor of x's type on x's device */
+    public static Tensor matrixLike(Tensor x, double[] m, int rows, int cols) {
+        if (m.length != (long) rows * cols) throw new IllegalArgumentException(m.length + " values do not fill " + rows + "x" + cols);
+        Tensor t = Tensor.zeros(x.dtype(), x.device(), rows, cols);
+        if (x.dtype() == DType.F64) t.backend().upload(m, t.ptr());
+        else {
+            float[] f = new float[m.length];
+            for (int i = 0; i < m.length; i++) f[i] = (float) m[i];
+            t.backend().upload(f, t.ptr());
+        }
+        return t;
+    }
+
+    /** PyTorch's F.interpolate(x, size=(oh, ow), mode='bilinear', align_corners=...) for x [N, C, H, W] */
+    public static Tensor upsampleBilinear(Tensor x, int oh, int ow, boolean alignCorners) {
+        Checks.dims("upsampleBilinear", "input", x, "[N, C, H, W]", 4);
+        Checks.atLeast("upsampleBilinear", "output height", oh, 1);
+        Checks.atLeast("upsampleBilinear", "output width", ow, 1);
+        return spatialMap(x, matrixLike(x, bilinearMatrix(x.size(2), oh, alignCorners), oh, x.size(2)),
+                matrixLike(x, bilinearMatrix(x.size(3), ow, alignCorners), ow, x.size(3)));
+    }
+
+    /** PyTorch's F.adaptive_avg_pool2d(x, (oh, ow)) for x [N, C, H, W] */
+    public static Tensor adaptiveAvgPool2d(Tensor x, int oh, int ow) {
+        Checks.dims("adaptiveAvgPool2d", "input", x, "[N, C, H, W]", 4);
+        Checks.atLeast("adaptiveAvgPool2d", "output height", oh, 1);
+        Checks.atLeast("adaptiveAvgPool2d", "output width", ow, 1);
+        return spatialMap(x, matrixLike(x, adaptiveAvgMatrix(x.size(2), oh), oh, x.size(2)),
+                matrixLike(x, adaptiveAvgMatrix(x.size(3), ow), ow, x.size(3)));
+    }
+
+    // ------------------------------------------------------------------ concatenation and slicing
+    /** a view of p advanced by elems elements of type t */
+    private static org.bytedeco.javacpp.Pointer at(org.bytedeco.javacpp.Pointer p, DType t, long elems) {
+        return new org.bytedeco.javacpp.Pointer(p).position(p.position() + elems * t.size);
+    }
+
+    /** product of shape[from..to) */
+    private static long prod(int[] shape, int from, int to) {
+        long p = 1;
+        for (int i = from; i < to; i++) p *= shape[i];
+        return p;
+    }
+
+    /** PyTorch's torch.cat(ts, dim): every tensor has the same shape except along dim. Differentiable in each. */
+    public static Tensor cat(int dim, Tensor... ts) {
+        if (ts.length == 0) throw Checks.fail("cat", "no tensors given; pass at least one");
+        Tensor first = ts[0];
+        Checks.floating("cat", "input", first);
+        int nd = first.dim();
+        if (nd == 0) throw Checks.fail("cat", "cannot concatenate 0-d tensors; reshape them to [1] first");
+        int d = Checks.dim("cat", dim, nd);
+        int total = 0;
+        for (int i = 0; i < ts.length; i++) {
+            Tensor t = ts[i];
+            Checks.sameType("cat", first, t);
+            boolean fits = t.dim() == nd;
+            for (int j = 0; fits && j < nd; j++) fits = j == d || t.size(j) == first.size(j);
+            if (!fits) throw Checks.fail("cat", "tensor " + i + " " + Checks.shape(t) + " does not match tensor 0 "
+                    + Checks.shape(first) + " outside dim " + d + "; all sizes but dim " + d + "'s must be equal");
+            total += t.size(d);
+        }
+        int[] shape = first.shape();
+        shape[d] = total;
+        Tensor out = empty(first, shape);
+        long outer = prod(shape, 0, d), inner = prod(shape, d + 1, nd);
+        DType t = first.dtype();
+        int off = 0;
+        int[] starts = new int[ts.length];
+        for (int i = 0; i < ts.length; i++) {
+            starts[i] = off;
+            long block = ts[i].size(d) * inner;
+            for (long o = 0; o < outer && block > 0; o++)
+                be(first).copy(at(ts[i].ptr(), t, o * block), at(out.ptr(), t, (o * total + off) * inner), block * t.size);
+            off += ts[i].size(d);
+        }
+        return record(out, new Node("cat", ts) {
+            Tensor[] backward(Tensor gy) {
+                Tensor[] g = new Tensor[ts.length];
+                for (int i = 0; i < ts.length; i++) if (needs(i)) g[i] = narrow(gy, d, starts[i], ts[i].size(d));
+                return g;
+            }
+        });
+    }
+
+    /** PyTorch's t.narrow(dim, start, length), as a contiguous copy. Differentiable in t. */
+    public static Tensor narrow(Tensor t, int dim, int start, int length) {
+        Checks.floating("narrow", "input", t);
+        int nd = t.dim();
+        if (nd == 0) throw Checks.fail("narrow", "cannot narrow a 0-d tensor");
+        int d = Checks.dim("narrow", dim, nd), size = t.size(d);
+        if (start < 0 || length < 0 || (long) start + length > size)
+            throw Checks.fail("narrow", "start " + start + " and length " + length + " do not fit dim " + d + " of size " + size
+                    + " in " + Checks.shape(t) + "; need 0 <= start and start + length <= " + size);
+        int[] shape = t.shape();
+        shape[d] = length;
+        Tensor out = empty(t, shape);
+        long outer = prod(shape, 0, d), inner = prod(shape, d + 1, nd), block = length * inner;
+        DType dt = t.dtype();
+        for (long o = 0; o < outer && block > 0; o++)
+            be(t).copy(at(t.ptr(), dt, (o * size + start) * inner), at(out.ptr(), dt, o * block), block * dt.size);
+        int[] in = t.shapeRef();
+        return record(out, new Node("narrow", t) {
+            Tensor[] backward(Tensor gy) { return new Tensor[] {padAlong(gy, d, start, in)}; }
+        });
+    }
+
+    /** g placed at [start, start + g.size(d)) of dim d of a zero tensor of shape full (narrow's backward) */
+    private static Tensor padAlong(Tensor g, int d, int start, int[] full) {
+        Tensor out = zeros(g, full);
+        int nd = full.length, size = full[d], length = g.size(d);
+        long outer = prod(full, 0, d), inner = prod(full, d + 1, nd), block = length * inner;
+        DType dt = g.dtype();
+        for (long o = 0; o < outer && block > 0; o++)
+            be(g).copy(at(g.ptr(), dt, o * block), at(out.ptr(), dt, (o * size + start) * inner), block * dt.size);
+        return record(out, new Node("padAlong", g) {
+            Tensor[] backward(Tensor gy) { return new Tensor[] {narrow(gy, d, start, length)}; }
+        });
+    }
+
+    // ------------------------------------------------------------------ dropout
+    /**
+     * Inverted dropout: each element is zeroed with probability p and the others scaled by 1/(1-p),
+     * the mask drawn from {@code new SplittableRandom(seed)} in element order. p = 0 returns x.
+     * Differentiable in x (the mask is a constant).
+     */
+    public static Tensor dropout(Tensor x, double p, long seed) {
+        Checks.floating("dropout", "input", x);
+        if (!(p >= 0 && p < 1)) throw Checks.fail("dropout", "probability " + p + " must be in [0, 1)");
+        if (p == 0) return x;
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(seed);
+        double keep = 1 / (1 - p);
+        double[] m = new double[(int) x.numel()];
+        for (int i = 0; i < m.length; i++) m[i] = rng.nextDouble() < p ? 0 : keep;
+        return mul(x, reshape(matrixLike(x, m, 1, m.length), x.shapeRef()));
+    }
 
     // ------------------------------------------------------------------ classification loss
     /** log-softmax over the last dim of [R, K] */
@@ -664,5 +946,54 @@ public final class Ops {
         if (logits.size(0) < 1) throw Checks.fail("crossEntropy", "logits " + Checks.shape(logits)
                 + " hold an empty batch; the mean needs at least one row");
         return affine(sum(pickChecked(logSoftmax(logits), labels)), -1.0 / logits.size(0), 0);
+    }
+
+    /**
+     * [N, A, B] -> [N, B, A] per image (a batched transpose; backward the inverse). Used to turn
+     * per-pixel logits [N, K, H*W] into rows [N*H*W, K].
+     */
+    static Tensor swapLast(Tensor x, int a, int b) {
+        int n = x.size(0);
+        Tensor out = empty(x, n, b, a);
+        long per = (long) a * b;
+        for (int i = 0; i < n; i++)
+            be(x).permute(x.dtype(), a, b, 1, at(x.ptr(), x.dtype(), i * per), null, null, at(out.ptr(), x.dtype(), i * per));
+        return record(out, new Node("swapLast", x) {
+            Tensor[] backward(Tensor gy) { return new Tensor[] {swapLast(gy, b, a)}; }
+        });
+    }
+
+    /**
+     * PyTorch's F.cross_entropy(logits, labels, ignore_index=ignoreIndex) for dense predictions:
+     * logits [N, K, H, W], labels I32 [N, H, W] with values in [0, K) or equal to ignoreIndex; the
+     * mean over the pixels that are not ignored. A batch whose every pixel is ignored gives 0 (with
+     * a zero gradient) where PyTorch gives NaN.
+     */
+    public static Tensor crossEntropy2d(Tensor logits, Tensor labels, int ignoreIndex) {
+        Checks.dims("crossEntropy2d", "logits", logits, "[N, classes, H, W]", 4);
+        Checks.floating("crossEntropy2d", "logits", logits);
+        int n = logits.size(0), k = logits.size(1), h = logits.size(2), w = logits.size(3);
+        if (labels.dtype() != DType.I32 || labels.dim() != 3 || labels.size(0) != n || labels.size(1) != h || labels.size(2) != w)
+            throw Checks.fail("crossEntropy2d", "labels must be I32 [" + n + ", " + h + ", " + w + "] (one per pixel of logits "
+                    + Checks.shape(logits) + "), got " + labels.dtype() + Checks.shape(labels));
+        if (labels.device() != logits.device())
+            throw Checks.fail("crossEntropy2d", "labels are on " + labels.device() + " but the logits on " + logits.device());
+        if (k < 1 || n < 1) throw Checks.fail("crossEntropy2d", "logits " + Checks.shape(logits) + " are empty");
+        int[] l = labels.toIntArray();
+        double[] valid = new double[l.length];
+        int count = 0;
+        for (int i = 0; i < l.length; i++) {
+            if (l[i] == ignoreIndex) { l[i] = 0; continue; }
+            if (l[i] < 0 || l[i] >= k)
+                throw Checks.fail("crossEntropy2d", "label " + l[i] + " (pixel " + i % (h * w) + " of image " + i / (h * w)
+                        + ") is outside the " + k + " classes and not the ignore index " + ignoreIndex + "; use 0.." + (k - 1)
+                        + " or " + ignoreIndex);
+            valid[i] = 1;
+            count++;
+        }
+        Tensor rows = reshape(swapLast(reshape(logits, n, k, h * w), k, h * w), n * h * w, k);
+        Tensor picked = pickChecked(logSoftmax(rows), Tensor.ofInts(l, l.length));
+        Tensor kept = mul(picked, reshape(matrixLike(picked, valid, 1, valid.length), valid.length));
+        return affine(sum(kept), count == 0 ? 0 : -1.0 / count, 0);
     }
 }

@@ -140,6 +140,23 @@ class GradCheckTest {
         check("crossEntropy", xs -> Ops.crossEntropy(xs.get(0), labels), rand(3, 5));
     }
 
+    @Test void segmentationOps() {
+        check("dilated conv d2", xs -> Ops.conv2d(xs.get(0), xs.get(1), xs.get(2), 1, 2, 2, 1), rand(2, 3, 6, 5), rand(4, 3, 3, 3), rand(4));
+        check("dilated conv s2 d3 groups", xs -> Ops.conv2d(xs.get(0), xs.get(1), null, 2, 3, 3, 2), rand(1, 4, 7, 8), rand(4, 2, 3, 3));
+        check("bilinear up", xs -> Ops.upsampleBilinear(xs.get(0), 7, 9, false), rand(2, 2, 3, 4));
+        check("bilinear down align_corners", xs -> Ops.upsampleBilinear(xs.get(0), 3, 2, true), rand(1, 2, 7, 5));
+        check("adaptive avg", xs -> Ops.adaptiveAvgPool2d(xs.get(0), 3, 2), rand(2, 2, 7, 5));
+        check("cat dim 1", xs -> Ops.cat(1, xs.get(0), xs.get(1)), rand(2, 3, 2, 2), rand(2, 1, 2, 2));
+        check("narrow dim 2", xs -> Ops.narrow(xs.get(0), 2, 1, 2), rand(2, 3, 4));
+        check("sumPool k3 s2 p1", xs -> Ops.sumPool2d(xs.get(0), 3, 2, 1), rand(1, 2, 5, 6));
+        Tensor[] pooled = Ops.maxPool2dWithIndices(rand(0.1, 1, 2, 4, 4).requiresGrad(false), 2, 2, 0);
+        check("poolGather", xs -> Ops.poolGather(xs.get(0), pooled[1], pooled[0].shape()), rand(1, 2, 4, 4));
+        check("maxPoolWithIndices", xs -> Ops.maxPool2dWithIndices(xs.get(0), 3, 2, 1)[0], rand(1, 2, 5, 5));
+        Tensor labels = Tensor.ofInts(new int[] {1, 255, 0, 2, 2, 255}, 1, 2, 3);
+        check("crossEntropy2d ignore", xs -> Ops.crossEntropy2d(xs.get(0), labels, 255), rand(1, 3, 2, 3));
+        check("dropout", xs -> Ops.dropout(xs.get(0), 0.4, 5), rand(3, 4));
+    }
+
     /** a small conv-bn-relu-pool-linear network's loss, as in GraSP's Hessian-gradient product */
     private Tensor net(Tensor x, Tensor labels, List<Tensor> p) {
         Tensor h = Ops.conv2d(x, p.get(0), null, 1, 1, 1);

@@ -2,15 +2,21 @@ package pxprune.nn;
 
 import pxprune.core.Tensor;
 
-/** 2-D convolution: weight [out, in/groups, k, k], optional bias; square kernel, stride, padding. */
+/** 2-D convolution: weight [out, in/groups, k, k], optional bias; square kernel, stride, padding and dilation. */
 public final class Conv2d extends Module {
-    public final int in, out, kernel, stride, padding, groups;
+    public final int in, out, kernel, stride, padding, dilation, groups;
 
-    public Conv2d(int in, int out, int kernel, int stride, int padding, int groups, boolean bias, Init init) {
-        this.in = in; this.out = out; this.kernel = kernel; this.stride = stride; this.padding = padding; this.groups = groups;
+    public Conv2d(int in, int out, int kernel, int stride, int padding, int dilation, int groups, boolean bias, Init init) {
+        if (dilation < 1) throw new IllegalArgumentException("Conv2d: dilation " + dilation + " must be >= 1");
+        this.in = in; this.out = out; this.kernel = kernel; this.stride = stride; this.padding = padding;
+        this.dilation = dilation; this.groups = groups;
         int fanIn = in / groups * kernel * kernel;
         registerParameter("weight", init.kaimingNormal(fanIn, out, in / groups, kernel, kernel));
         if (bias) registerParameter("bias", init.uniformBias(fanIn, out));
+    }
+
+    public Conv2d(int in, int out, int kernel, int stride, int padding, int groups, boolean bias, Init init) {
+        this(in, out, kernel, stride, padding, 1, groups, bias, init);
     }
 
     public Conv2d(int in, int out, int kernel, int stride, int padding, boolean bias, Init init) {

@@ -14,7 +14,7 @@ public interface Interpreter {
     Interpreter STANDARD = new Interpreter() {};
 
     default Tensor conv2d(Conv2d m, Tensor x) {
-        return Ops.conv2d(x, m.weight(), m.bias(), m.stride, m.padding, m.groups);
+        return Ops.conv2d(x, m.weight(), m.bias(), m.stride, m.padding, m.dilation, m.groups);
     }
 
     default Tensor linear(Linear m, Tensor x) { return Ops.linear(x, m.weight(), m.bias()); }
@@ -23,4 +23,10 @@ public interface Interpreter {
     default Tensor batchNorm(BatchNorm m, Tensor x) { return m.standardForward(x); }
 
     default Tensor relu(Tensor x) { return Ops.relu(x); }
+
+    /** max pooling (PX treats it as a gate: docs/px-method.md section 7) */
+    default Tensor maxPool2d(MaxPool2d m, Tensor x) { return Ops.maxPool2d(x, m.kernel, m.stride, m.padding); }
+
+    /** a fixed linear resampling (bilinear upsampling, adaptive average pooling): y = mh x mw^T */
+    default Tensor resample(Resample r, Tensor x) { return r.standardForward(x); }
 }

@@ -1,6 +1,5 @@
 package pxprune.nn;
 
-import pxprune.core.Ops;
 import pxprune.core.Tensor;
 
 /** Max pooling with a square window; no parameters (it only holds a place in a Sequential). */
@@ -14,5 +13,5 @@ public final class MaxPool2d extends Module {
         this.kernel = kernel; this.stride = stride; this.padding = padding;
     }
 
-    @Override public Tensor forward(Tensor x, Interpreter it) { return Ops.maxPool2d(x, kernel, stride, padding); }
+    @Override public Tensor forward(Tensor x, Interpreter it) { return it.maxPool2d(this, x); }
 }

@@ -45,7 +45,7 @@ final class Substituted implements Interpreter {
     }
 
     @Override public Tensor conv2d(Conv2d m, Tensor x) {
-        return Ops.conv2d(x, weight(m), biases.get(m), m.stride, m.padding, m.groups);
+        return Ops.conv2d(x, weight(m), biases.get(m), m.stride, m.padding, m.dilation, m.groups);
     }
 
     @Override public Tensor linear(Linear m, Tensor x) { return Ops.linear(x, weight(m), biases.get(m)); }

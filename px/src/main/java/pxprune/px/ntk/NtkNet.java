@@ -152,7 +152,7 @@ final class NtkNet implements Interpreter, AutoCloseable {
     }
 
     // ------------------------------------------------------------------ Interpreter
-    @Override public Tensor conv2d(Conv2d m, Tensor x) { return Ops.conv2d(x, weights.get(m), biases.get(m), m.stride, m.padding, m.groups); }
+    @Override public Tensor conv2d(Conv2d m, Tensor x) { return Ops.conv2d(x, weights.get(m), biases.get(m), m.stride, m.padding, m.dilation, m.groups); }
 
     @Override public Tensor linear(Linear m, Tensor x) { return Ops.linear(x, weights.get(m), biases.get(m)); }
 

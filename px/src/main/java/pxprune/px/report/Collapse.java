@@ -115,7 +115,7 @@ public record Collapse(int layers, List<String> emptyLayers, int branches, List<
 
         @Override public Tensor conv2d(Conv2d m, Tensor x) {
             if (record.containsKey(m)) record.put(m, x.shape());
-            return Ops.conv2d(x, weights.get(m), null, m.stride, m.padding, m.groups);
+            return Ops.conv2d(x, weights.get(m), null, m.stride, m.padding, m.dilation, m.groups);
         }
 
         @Override public Tensor linear(Linear m, Tensor x) { return Ops.linear(x, weights.get(m), null); }
