@@ -74,7 +74,7 @@ public final class Main {
                   PX pass by pass in the notation of docs/walkthrough.md: without --model every number of the
                   tiny 3-4-4-2 network, checked against path enumeration (--svg also draws it); with --model
                   per-layer summaries and the conservation check
-%s%s              list
+%s%s%s              list
                   models, datasets, methods and recipes
               help
                   this text
@@ -83,7 +83,7 @@ public final class Main {
             """;
 
     /** the subcommands, as the error messages list them */
-    static final String COMMANDS = "run, prune, score, sweep, explain, ntk, report, list, help";
+    static final String COMMANDS = "run, prune, score, predict, sweep, explain, ntk, report, list, help";
 
     private Main() {}
 
@@ -103,6 +103,7 @@ public final class Main {
                 case "run" -> runCmd(args, out, err);
                 case "prune" -> pruneCmd(args, out, err);
                 case "score" -> scoreCmd(args, out, err);
+                case "predict" -> PredictCommand.run(args, out, err);
                 case "explain" -> ExplainCommand.run(args, out, err);
                 case "ntk" -> NtkCommand.run(args, out, err);
                 case "sweep" -> SweepCommand.run(args, out, err);
@@ -142,8 +143,8 @@ public final class Main {
     }
 
     static String usage() {
-        return String.format(USAGE, String.join(", ", Recipes.names()), String.join(", ", RunConfig.keyNames()), NtkCommand.USAGE.indent(12),
-                SweepCommand.USAGE.indent(12));
+        return String.format(USAGE, String.join(", ", Recipes.names()), String.join(", ", RunConfig.keyNames()), PredictCommand.USAGE.indent(14),
+                NtkCommand.USAGE.indent(12), SweepCommand.USAGE.indent(12));
     }
 
     // ------------------------------------------------------------------ list
@@ -260,7 +261,7 @@ public final class Main {
         out.println("written to " + outDir + ": masks.safetensors, rounds.csv, rounds.png, layers.csv, summary.json, split.csv");
     }
 
-    private static String modelName(String m) {
+    static String modelName(String m) {
         if (!ModelRegistry.contains(m))
             throw new UsageException("unknown model '" + m + "' for --model; valid: " + String.join(", ", ModelRegistry.names()));
         return m;
@@ -339,7 +340,7 @@ public final class Main {
         out.println("scores of " + scores.size() + " prunable weights written to " + outPath);
     }
 
-    private static SafeTensors.File readSafetensors(Path p, String option) {
+    static SafeTensors.File readSafetensors(Path p, String option) {
         readHeader(p, option);
         try {
             return SafeTensors.read(p);
@@ -348,7 +349,7 @@ public final class Main {
         }
     }
 
-    private static SafeTensors.Header readHeader(Path p, String option) {
+    static SafeTensors.Header readHeader(Path p, String option) {
         try {
             return SafeTensors.header(p);
         } catch (IOException | RuntimeException e) {
@@ -375,7 +376,7 @@ public final class Main {
     }
 
     /** the number of classes: the first dimension of the output layer's weight in W */
-    private static int numClasses(String model, int channels, int size, SafeTensors.Header w, Path wPath) {
+    static int numClasses(String model, int channels, int size, SafeTensors.Header w, Path wPath) {
         String outName;
         try (Module probe = ModelRegistry.create(model, channels, 1, size, 0)) {
             List<PrunableLayer> layers = PrunableLayer.of(probe);
