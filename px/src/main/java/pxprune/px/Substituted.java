@@ -82,11 +82,19 @@ final class Substituted implements Interpreter {
      */
     static Tensor sumPool(MaxPool2d m, Tensor x) { return Ops.sumPool2d(x, m.kernel, m.stride, m.padding); }
 
+    /**
+     * A resampling coefficient at most this is a rounding residue of an exact 0 (bilinear weights
+     * such as 1 - 0.9999999999999998 where the exact source position is an integer): every exact
+     * non-zero coefficient of bilinear interpolation or adaptive average pooling is at least
+     * 1 / (2 max(in, out)), far above it. Such a coefficient is no path (docs/px-method.md section 9).
+     */
+    static final double RESIDUE = 1e-9;
+
     /** resampling := the map with its support, 1 where the coefficient c &gt; 0 (PX's activation network) */
-    static Tensor resampleSupport(Resample r, Tensor x) { return r.mapWith(x, c -> c > 0 ? 1 : 0); }
+    static Tensor resampleSupport(Resample r, Tensor x) { return r.mapWith(x, c -> c > RESIDUE ? 1 : 0); }
 
     /** resampling := the map with squared coefficients c^2 (PX's path-kernel network) */
-    static Tensor resampleSquared(Resample r, Tensor x) { return r.mapWith(x, c -> c * c); }
+    static Tensor resampleSquared(Resample r, Tensor x) { return r.mapWith(x, c -> c > RESIDUE ? c * c : 0); }
 
     /** f(theta * m) per layer, as new tensors of type dt with no graph (f applied elementwise on the host) */
     static Map<Module, Tensor> maskedWeights(List<PrunableLayer> layers, Masks masks, DType dt, DoubleUnaryOperator f) {

@@ -147,7 +147,7 @@ final class PathEnumeration {
         return add(y);
     }
 
-    /** a fixed resampling of [c, h, w] to [c, r.oh(), r.ow()]: an edge of coefficient mh[oy][iy] * mw[ox][ix] where it is positive */
+    /** a fixed resampling of [c, h, w] to [c, r.oh(), r.ow()]: an edge of coefficient mh[oy][iy] * mw[ox][ix] where both are positive */
     Layer resample(int c, int h, int w, Resample r) {
         double[] mh = r.rowMatrix(h), mw = r.colMatrix(w);
         int oh = r.oh(), ow = r.ow();
@@ -157,9 +157,10 @@ final class PathEnumeration {
                 for (int ox = 0; ox < ow; ox++)
                     for (int iy = 0; iy < h; iy++)
                         for (int ix = 0; ix < w; ix++) {
-                            double k = mh[oy * h + iy] * mw[ox * w + ix];
+                            double a = mh[oy * h + iy], b = mw[ox * w + ix], k = a * b;
                             if (k < 0) throw new IllegalArgumentException("negative resampling coefficient " + k);
-                            if (k > 0) y.edges.add(new Edge((ch * oh + oy) * ow + ox, (ch * h + iy) * w + ix, null, -1, k));
+                            // a coefficient of at most 1e-9 is a rounding residue of an exact 0 (docs/px-method.md section 9)
+                            if (a > 1e-9 && b > 1e-9) y.edges.add(new Edge((ch * oh + oy) * ow + ox, (ch * h + iy) * w + ix, null, -1, k));
                         }
         return add(y);
     }

@@ -397,6 +397,38 @@ class PxScorerPoolingTest {
         }
     }
 
+    /** the inputs that bilinear interpolation reads for output i along one axis, in exact integer arithmetic */
+    static int exactSupport(int in, int out, int i, boolean align) {
+        long num, den;
+        if (align) { num = out > 1 ? (long) i * (in - 1) : 0; den = out > 1 ? out - 1 : 1; }
+        else { num = Math.max(0, (long) (2 * i + 1) * in - out); den = 2L * out; }
+        long i0 = Math.min(num / den, in - 1), rem = num - i0 * den;
+        return rem > 0 && i0 + 1 < in ? 2 : 1;
+    }
+
+    /**
+     * A's support of a bilinear map counts the inputs the exact map reads: where the exact source
+     * position is an integer, the float64 weight 1 - 0.9999999999999998 = 2.2e-16 is no path.
+     */
+    @Test void bilinearSupportIsTheExactOne() {
+        int checked = 0;
+        for (boolean align : new boolean[] {false, true})
+            for (int[] io : new int[][] {{3, 47}, {7, 25}, {5, 77}, {2, 98}, {8, 64}, {6, 5}, {9, 4}}) {
+                int in = io[0], out = io[1];
+                double[] m = Ops.bilinearMatrix(in, out, align);
+                for (double c : m) if (c > 0 && c < 1e-9) checked++;
+                try (MemoryScope s = MemoryScope.open()) {
+                    double[] got = Substituted.resampleSupport(Resample.bilinear(out, out, align), Tensor.ones(DType.F64, 1, 1, in, in))
+                            .toDoubleArray();
+                    for (int oy = 0; oy < out; oy++)
+                        for (int ox = 0; ox < out; ox++)
+                            assertEquals(exactSupport(in, out, oy, align) * exactSupport(in, out, ox, align), got[oy * out + ox], 0,
+                                    in + " -> " + out + " align_corners=" + align + " at (" + oy + ", " + ox + ")");
+                }
+            }
+        assertTrue(checked > 0, "the sizes should include rounding residues");
+    }
+
     /** the model's own resampling is what the gate pass and the other scorers see: Interpreter.STANDARD */
     @Test void standardResamplingIsTheMap() {
         try (MemoryScope s = MemoryScope.open()) {

@@ -129,7 +129,7 @@ public record Collapse(int layers, List<String> emptyLayers, int branches, List<
         /** every element of the window reaches the output (docs/px-method.md section 9) */
         @Override public Tensor maxPool2d(MaxPool2d m, Tensor x) { return Ops.sumPool2d(x, m.kernel, m.stride, m.padding); }
 
-        /** every input with a positive coefficient reaches the output */
-        @Override public Tensor resample(Resample r, Tensor x) { return r.mapWith(x, c -> c > 0 ? 1 : 0); }
+        /** every input with a positive coefficient (not a rounding residue of 0) reaches the output */
+        @Override public Tensor resample(Resample r, Tensor x) { return r.mapWith(x, c -> c > 1e-9 ? 1 : 0); } // as px Substituted.resampleSupport
     }
 }
