@@ -54,7 +54,7 @@ public final class PxScorer implements Scorer {
     /**
      * maxPoolAsIs: evaluate max pooling as the model does in A and P (each takes the maximum of its
      * own values), the rule before docs/px-method.md section 9; only for measuring what the
-     * section-9 rule changes (px PxScorerTest), never a scoring method
+     * section-9 rule changes (px PxScorerPoolingTest), never a scoring method
      */
     PxScorer(boolean dataFree, boolean maxPoolAsIs) {
         this.dataFree = dataFree;
