@@ -72,7 +72,7 @@ public final class RunFolders {
      * ImageNet 224x224); their channels and classes are read from the masks.
      */
     static final Map<String, Integer> INPUT_SIDE = Map.of("digits", 8, "synthetic", 32, "cifar10", 32, "cifar100", 32,
-            "tiny-imagenet", 64, "imagenet", 224);
+            "tiny-imagenet", 64, "imagenet", 224, "seg_demo", 32, "voc2012", 513, "voc2012_aug", 513);
 
     private RunFolders() {}
 
