@@ -13,48 +13,18 @@ indices into that site's [N, C, H, W] input), `site.<s>.gate` (U8, 1 where PyTor
 Run from the repository root:  python3 testdata/tools/relu_ties.py
 (needs torch; it checks that its logits, loss and gradients equal the golden file's first).
 """
-import json
-import struct
+import os
 import sys
 
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from st_io import read, write  # noqa: E402
+
 THRESHOLD = 1e-4
 GOLDEN = "testdata/golden/resnet20_seed1.safetensors"
 OUT = "testdata/golden/resnet20_relu_ties.safetensors"
-DTYPES = {"F32": torch.float32, "F64": torch.float64, "I64": torch.int64}
-
-
-def read(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for k, v in header.items():
-        if k == "__metadata__":
-            continue
-        a, b = v["data_offsets"]
-        t = torch.frombuffer(bytearray(data[a:b]), dtype=DTYPES[v["dtype"]]) if b > a else torch.empty(0, dtype=DTYPES[v["dtype"]])
-        out[k] = t.reshape(v["shape"])
-    return out
-
-
-def write(path, tensors, metadata):
-    names = {torch.float32: "F32", torch.int64: "I64", torch.uint8: "U8"}
-    header, blobs, off = {"__metadata__": metadata}, [], 0
-    for k, t in tensors.items():
-        b = t.contiguous().numpy().tobytes()
-        header[k] = {"dtype": names[t.dtype], "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-
-
 
 def forward(g, p, pins):
     """train-mode forward and backward; pins: {site: (index tensor, gate tensor)}; returns

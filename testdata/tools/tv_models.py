@@ -34,6 +34,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import st_io  # noqa: E402
 import torchvision  # noqa: E402
 from torchvision.models import resnet as tvr  # noqa: E402
 from torchvision.models import vgg as tvv  # noqa: E402
@@ -216,20 +218,8 @@ def layout(model):
 
 
 def write_safetensors(path, tensors, metadata):
-    header, blobs, off = {"__metadata__": metadata}, [], 0
-    for k, t in tensors.items():
-        f64 = t.dtype == torch.float64
-        b = t.detach().contiguous().numpy().astype("<f8" if f64 else "<f4").tobytes()
-        header[k] = {"dtype": "F64" if f64 else "F32", "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
+    """float64 tensors as F64, every other one as F32"""
+    st_io.write(path, {k: t if t.dtype == torch.float64 else t.float() for k, t in tensors.items()}, metadata)
 
 
 def outputs(model, x):
