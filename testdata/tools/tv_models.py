@@ -24,7 +24,6 @@ import copy
 import json
 import math
 import os
-import struct
 import sys
 import types
 
