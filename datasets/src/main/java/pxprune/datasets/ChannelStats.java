@@ -2,13 +2,16 @@ package pxprune.datasets;
 
 /**
  * Per-channel mean and standard deviation of the standard image sets (pixels in [0, 1]), the values
- * used by Synaptic-Flow's data loaders. Accessors return copies, so the constants cannot be changed.
+ * used by Synaptic-Flow's data loaders (ImageNet's are also the usual ones for Pascal VOC), and those of
+ * the embedded {@code seg_demo} training set ({@link SegDemo}, computed over its 256 images). Accessors
+ * return copies, so the constants cannot be changed.
  */
 public enum ChannelStats {
     CIFAR10(new float[] {0.491f, 0.482f, 0.447f}, new float[] {0.247f, 0.243f, 0.262f}),
     CIFAR100(new float[] {0.507f, 0.487f, 0.441f}, new float[] {0.267f, 0.256f, 0.276f}),
     TINY_IMAGENET(new float[] {0.480f, 0.448f, 0.397f}, new float[] {0.276f, 0.269f, 0.282f}),
-    IMAGENET(new float[] {0.485f, 0.456f, 0.406f}, new float[] {0.229f, 0.224f, 0.225f});
+    IMAGENET(new float[] {0.485f, 0.456f, 0.406f}, new float[] {0.229f, 0.224f, 0.225f}),
+    SEG_DEMO(new float[] {0.485f, 0.494f, 0.498f}, new float[] {0.238f, 0.239f, 0.236f});
 
     private final float[] mean;
     private final float[] std;

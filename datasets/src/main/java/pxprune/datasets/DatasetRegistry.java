@@ -1,6 +1,7 @@
 package pxprune.datasets;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,6 +21,17 @@ import java.util.Optional;
  *     10 classes (data seed 0); train/test = {@code stratifiedSplit(..., 0.2, seed)}</li>
  * </ul>
  * The seed only matters for the sets split here (digits, synthetic).
+ * <p>
+ * Segmentation sets ({@link #isSegmentation} is true) are loaded with {@link #loadSegmentation} as
+ * {@link SegDataset}s (see docs/datasets-segmentation.md):
+ * <ul>
+ * <li>{@code seg_demo}: embedded, generated {@link SegDemo} (data seed 0): train = examples [0, 256), test =
+ *     [256, 320), 3x32x32, 4 classes</li>
+ * <li>{@code voc2012}: {@link VocSegmentation} from dataRoot, train = ImageSets/Segmentation/train.txt,
+ *     test = val.txt; 21 classes; ImageNet's channel statistics</li>
+ * <li>{@code voc2012_aug}: train = train_aug.txt with labels from SegmentationClassAug, test = val.txt</li>
+ * </ul>
+ * {@link #names()} lists both kinds.
  */
 public final class DatasetRegistry {
 
@@ -34,7 +46,16 @@ public final class DatasetRegistry {
     private record Entry(Loader loader, ChannelStats stats, boolean fromDisk) {
     }
 
+    @FunctionalInterface
+    private interface SegLoader {
+        SegDataset load(Path dataRoot, boolean train, long seed);
+    }
+
+    private record SegEntry(SegLoader loader, ChannelStats stats, boolean fromDisk) {
+    }
+
     private static final Map<String, Entry> ENTRIES = entries();
+    private static final Map<String, SegEntry> SEG_ENTRIES = segEntries();
 
     private DatasetRegistry() {
     }
@@ -53,24 +74,81 @@ public final class DatasetRegistry {
         return Collections.unmodifiableMap(m);
     }
 
+    private static Map<String, SegEntry> segEntries() {
+        Map<String, SegEntry> m = new LinkedHashMap<>();
+        m.put("seg_demo", new SegEntry((root, train, seed) -> train
+                ? SegDemo.create(0, 0, SegDemo.TRAIN_SIZE, "seg_demo-train")
+                : SegDemo.create(0, SegDemo.TRAIN_SIZE, SegDemo.TEST_SIZE, "seg_demo-test"), ChannelStats.SEG_DEMO, false));
+        m.put("voc2012", new SegEntry((root, train, seed) -> train
+                ? VocSegmentation.open(root, VocSegmentation.Split.TRAIN, "voc2012-train")
+                : VocSegmentation.open(root, VocSegmentation.Split.VAL, "voc2012-val"), ChannelStats.IMAGENET, true));
+        m.put("voc2012_aug", new SegEntry((root, train, seed) -> train
+                ? VocSegmentation.open(root, VocSegmentation.Split.TRAIN_AUG, "voc2012_aug-train")
+                : VocSegmentation.open(root, VocSegmentation.Split.VAL, "voc2012_aug-val"), ChannelStats.IMAGENET, true));
+        return Collections.unmodifiableMap(m);
+    }
+
     private static Dataset split(Dataset all, boolean train, long seed) {
         Splits.Split s = Splits.stratifiedSplit(all, TEST_FRACTION, seed);
         return train ? s.train().withName(all.name() + "-train") : s.test().withName(all.name() + "-test");
     }
 
-    /** The valid names, in a fixed order. */
+    /** The valid names, in a fixed order: the classification sets, then the segmentation sets. */
     public static List<String> names() {
-        return List.copyOf(ENTRIES.keySet());
+        List<String> all = new ArrayList<>(ENTRIES.keySet());
+        all.addAll(SEG_ENTRIES.keySet());
+        return List.copyOf(all);
+    }
+
+    /**
+     * Whether {@code name} is a segmentation set (load it with {@link #loadSegmentation}).
+     *
+     * @throws IllegalArgumentException for an unknown name (the message lists the valid ones)
+     */
+    public static boolean isSegmentation(String name) {
+        Objects.requireNonNull(name, "dataset name");
+        if (SEG_ENTRIES.containsKey(name)) return true;
+        entry(name);
+        return false;
+    }
+
+    /**
+     * Opens the train or test split of segmentation set {@code name}. {@code dataRoot} holds the downloaded
+     * sets (see {@link VocSegmentation#locate}); it may be null for seg_demo. The seed is not used (every
+     * segmentation set has a fixed split); it is there to match {@link #load}.
+     *
+     * @throws IllegalArgumentException for an unknown name, a classification set (use {@link #load}), or a
+     *                                  null dataRoot for a set read from disk
+     * @throws DatasetException         if the files are missing or malformed
+     */
+    public static SegDataset loadSegmentation(String name, Path dataRoot, boolean train, long seed) {
+        Objects.requireNonNull(name, "dataset name");
+        SegEntry e = SEG_ENTRIES.get(name);
+        if (e == null) {
+            entry(name);
+            throw new IllegalArgumentException("Dataset '" + name + "' is a classification set; load it with "
+                    + "DatasetRegistry.load. Segmentation sets: " + String.join(", ", SEG_ENTRIES.keySet()) + ".");
+        }
+        if (dataRoot == null && e.fromDisk()) {
+            throw new IllegalArgumentException("Dataset '" + name + "' is read from disk; pass the data root folder "
+                    + "(the one that holds VOCdevkit/VOC2012/, VOC2012/ or JPEGImages/).");
+        }
+        return e.loader().load(dataRoot, train, seed);
     }
 
     /**
      * Loads the train or test split of dataset {@code name}. {@code dataRoot} holds the downloaded sets
      * (it may be null for digits and synthetic).
      *
-     * @throws IllegalArgumentException for an unknown name (the message lists the valid ones)
+     * @throws IllegalArgumentException for an unknown name (the message lists the valid ones) or a
+     *                                  segmentation set (use {@link #loadSegmentation})
      * @throws DatasetException         if the files are missing or malformed
      */
     public static Dataset load(String name, Path dataRoot, boolean train, long seed) {
+        if (SEG_ENTRIES.containsKey(Objects.requireNonNull(name, "dataset name"))) {
+            throw new IllegalArgumentException("Dataset '" + name + "' is a segmentation set (per-pixel labels); "
+                    + "load it with DatasetRegistry.loadSegmentation, which gives a SegDataset.");
+        }
         Entry e = entry(name);
         if (dataRoot == null && e.fromDisk()) {
             throw new IllegalArgumentException("Dataset '" + name + "' is read from disk; pass the data root folder "
@@ -79,16 +157,20 @@ public final class DatasetRegistry {
         return e.loader().load(dataRoot, train, seed);
     }
 
-    /** The per-channel statistics to normalize {@code name} with, or empty for digits and synthetic. */
+    /**
+     * The per-channel statistics to normalize {@code name} with: ImageNet's for the VOC sets, seg_demo's
+     * own ({@link ChannelStats#SEG_DEMO}), empty for digits and synthetic.
+     */
     public static Optional<ChannelStats> stats(String name) {
-        return Optional.ofNullable(entry(name).stats());
+        SegEntry s = SEG_ENTRIES.get(Objects.requireNonNull(name, "dataset name"));
+        return Optional.ofNullable(s != null ? s.stats() : entry(name).stats());
     }
 
     private static Entry entry(String name) {
         Entry e = ENTRIES.get(Objects.requireNonNull(name, "dataset name"));
         if (e == null) {
             throw new IllegalArgumentException("Unknown dataset '" + name + "'. Valid names: "
-                    + String.join(", ", ENTRIES.keySet()) + ".");
+                    + String.join(", ", names()) + ".");
         }
         return e;
     }

@@ -1,11 +1,14 @@
 package pxprune.datasets;
 
+import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
@@ -15,7 +18,9 @@ import java.util.stream.Stream;
 import java.util.stream.IntStream;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
+import javax.imageio.metadata.IIOMetadata;
 import javax.imageio.stream.ImageInputStream;
+import org.w3c.dom.Node;
 
 /** Decoding image files (javax.imageio) into float RGB CHW arrays in [0, 1]. */
 final class Images {
@@ -111,6 +116,55 @@ final class Images {
      * declares is checked first: more than {@link #MAX_PIXELS} pixels is refused without decoding.
      */
     static BufferedImage read(Path file) {
+        return decode(file, false).image();
+    }
+
+    /** A decoded image and whether its JPEG stream has an Adobe APP14 marker (inverted CMYK, Photoshop's convention). */
+    record Decoded(BufferedImage image, boolean adobe) {
+    }
+
+    /** An image as packed 0xRRGGBB pixels, row-major. */
+    record Rgb(int width, int height, int[] pixels) {
+    }
+
+    /**
+     * Reads an image file as RGB, strictly: a decoder warning (e.g. a truncated JPEG, which javax.imageio
+     * otherwise fills with gray) is refused naming the file. Grayscale is replicated to R=G=B, CMYK
+     * (4-channel JPEG) is converted with R = (1-C)(1-K) etc., reading Adobe-marked files as inverted.
+     */
+    static Rgb readRgb(Path file) {
+        Decoded d = decode(file, true);
+        BufferedImage img = d.image();
+        int w = img.getWidth(), h = img.getHeight();
+        if (img.getColorModel().getColorSpace().getType() == ColorSpace.TYPE_CMYK && img.getRaster().getNumBands() == 4) {
+            // javax.imageio's JPEG reader gives 255 - (stored sample) for CMYK: the ink for Adobe-marked files
+            // (which store 255 - ink, Photoshop's convention), 255 - ink for plain ones (which store the ink)
+            return new Rgb(w, h, cmykToRgb(img.getRaster(), !d.adobe()));
+        }
+        return new Rgb(w, h, rgb(img));
+    }
+
+    /** Naive CMYK to RGB of 8-bit samples, R = (255 - C)(255 - K)/255 etc.; {@code inverted}: the samples are 255 - ink. */
+    static int[] cmykToRgb(Raster r, boolean inverted) {
+        int w = r.getWidth(), h = r.getHeight();
+        int[] out = new int[w * h];
+        int[] px = new int[4];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                r.getPixel(x, y, px);
+                int k = inverted ? px[3] : 255 - px[3];
+                int rgb = 0;
+                for (int c = 0; c < 3; c++) {
+                    int ink = inverted ? px[c] : 255 - px[c];
+                    rgb = (rgb << 8) | (int) Math.round(ink * k / 255.0);
+                }
+                out[y * w + x] = rgb;
+            }
+        }
+        return out;
+    }
+
+    private static Decoded decode(Path file, boolean strict) {
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
             Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
             if (readers == null || !readers.hasNext()) {
@@ -118,23 +172,49 @@ final class Images {
                         + "content. Expected a JPEG or PNG file; re-encode or remove the file.");
             }
             ImageReader reader = readers.next();
+            List<String> warnings = new ArrayList<>();
+            if (strict) reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
             try {
-                reader.setInput(in, true, true);
+                reader.setInput(in, true, !strict);
                 long w = reader.getWidth(0), h = reader.getHeight(0);
                 if (w < 1 || h < 1 || w * h > MAX_PIXELS) {
                     throw new DatasetException("Image " + file + " declares " + w + " x " + h + " pixels; expected 1 to "
                             + MAX_PIXELS + " pixels (e.g. 8192 x 8192). Resize or remove the file.");
                 }
-                return reader.read(0, reader.getDefaultReadParam());
+                BufferedImage img = reader.read(0, reader.getDefaultReadParam());
+                if (!warnings.isEmpty()) {
+                    throw new DatasetException("Cannot decode image " + file + ": it is truncated or corrupt (javax.imageio: "
+                            + String.join("; ", warnings) + "). Re-download or re-encode the file.");
+                }
+                boolean adobe = strict && img.getColorModel().getColorSpace().getType() == ColorSpace.TYPE_CMYK
+                        && hasAdobeMarker(reader);
+                return new Decoded(img, adobe);
             } finally {
                 reader.dispose();
             }
         } catch (IOException | RuntimeException e) {
             if (e instanceof DatasetException d) throw d;
             throw new DatasetException("Cannot decode image " + file + ": " + e
-                    + ". Expected a JPEG or PNG that javax.imageio can read (RGB or grayscale; CMYK JPEGs are not "
-                    + "supported); re-encode or remove the file.", e);
+                    + ". Expected a JPEG or PNG that javax.imageio can read (RGB or grayscale"
+                    + (strict ? "" : "; CMYK JPEGs are not supported") + "); re-encode or remove the file.", e);
         }
+    }
+
+    /** whether the JPEG metadata of image 0 holds an Adobe APP14 marker */
+    private static boolean hasAdobeMarker(ImageReader reader) throws IOException {
+        IIOMetadata meta = reader.getImageMetadata(0);
+        String format = "javax_imageio_jpeg_image_1.0";
+        if (meta == null || !Arrays.asList(meta.getMetadataFormatNames()).contains(format)) return false;
+        Node n = meta.getAsTree(format);
+        return hasNode(n, "app14Adobe");
+    }
+
+    private static boolean hasNode(Node n, String name) {
+        if (name.equals(n.getNodeName())) return true;
+        for (Node c = n.getFirstChild(); c != null; c = c.getNextSibling()) {
+            if (hasNode(c, name)) return true;
+        }
+        return false;
     }
 
     /**

@@ -2,6 +2,7 @@ package pxprune.datasets;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,8 +20,8 @@ class DatasetRegistryTest {
 
     @Test
     void names() {
-        assertEquals(List.of("digits", "cifar10", "cifar100", "tiny-imagenet", "imagenet", "synthetic"),
-                DatasetRegistry.names());
+        assertEquals(List.of("digits", "cifar10", "cifar100", "tiny-imagenet", "imagenet", "synthetic",
+                "seg_demo", "voc2012", "voc2012_aug"), DatasetRegistry.names());
     }
 
     @Test
@@ -62,5 +63,53 @@ class DatasetRegistryTest {
         assertEquals(3, a.channels());
         assertEquals(32, a.height());
         assertEquals(10, a.numClasses());
+    }
+
+    @Test
+    void segmentationSetsAreLoadedWithLoadSegmentation() {
+        assertTrue(DatasetRegistry.isSegmentation("seg_demo"));
+        assertTrue(DatasetRegistry.isSegmentation("voc2012_aug"));
+        assertFalse(DatasetRegistry.isSegmentation("cifar10"));
+        assertThrows(IllegalArgumentException.class, () -> DatasetRegistry.isSegmentation("coco"));
+        var e = assertThrows(IllegalArgumentException.class, () -> DatasetRegistry.load("voc2012", root, true, 0));
+        assertTrue(e.getMessage().contains("segmentation set") && e.getMessage().contains("loadSegmentation"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> DatasetRegistry.loadSegmentation("digits", null, true, 0));
+        assertTrue(e.getMessage().contains("classification set") && e.getMessage().contains("DatasetRegistry.load"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> DatasetRegistry.loadSegmentation("coco", null, true, 0));
+        assertTrue(e.getMessage().contains("Unknown dataset 'coco'") && e.getMessage().contains("voc2012_aug"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> DatasetRegistry.loadSegmentation("voc2012", null, true, 0));
+    }
+
+    @Test
+    void segDemoIsAFixedSplit() {
+        SegDataset train = DatasetRegistry.loadSegmentation("seg_demo", null, true, 1);
+        SegDataset test = DatasetRegistry.loadSegmentation("seg_demo", null, false, 2);
+        assertEquals("seg_demo-train", train.name());
+        assertEquals("seg_demo-test", test.name());
+        assertEquals(256, train.size());
+        assertEquals(64, test.size());
+        assertEquals(List.of("background", "square", "disc", "triangle"), train.classNames());
+        assertArrayEquals(SegDemo.generate(0, 0).image(), train.get(0).image());
+        assertArrayEquals(SegDemo.generate(0, 256).label(), test.get(0).label());
+        assertArrayEquals(train.get(5).image(), DatasetRegistry.loadSegmentation("seg_demo", null, true, 7).get(5).image());
+        assertEquals(Optional.of(ChannelStats.SEG_DEMO), DatasetRegistry.stats("seg_demo"));
+    }
+
+    @Test
+    void vocSetsFromDataRoot() {
+        VocFiles.tree(root);
+        SegDataset train = DatasetRegistry.loadSegmentation("voc2012", root, true, 0);
+        SegDataset val = DatasetRegistry.loadSegmentation("voc2012", root, false, 0);
+        SegDataset aug = DatasetRegistry.loadSegmentation("voc2012_aug", root, true, 0);
+        SegDataset augVal = DatasetRegistry.loadSegmentation("voc2012_aug", root, false, 0);
+        assertEquals("voc2012-train", train.name());
+        assertEquals(2, train.size());
+        assertEquals(1, val.size());
+        assertEquals(3, aug.size());
+        assertEquals(1, augVal.size());
+        assertArrayEquals(val.get(0).label(), augVal.get(0).label());
+        assertEquals(21, aug.numClasses());
+        assertEquals(Optional.of(ChannelStats.IMAGENET), DatasetRegistry.stats("voc2012"));
+        assertEquals(Optional.of(ChannelStats.IMAGENET), DatasetRegistry.stats("voc2012_aug"));
     }
 }
