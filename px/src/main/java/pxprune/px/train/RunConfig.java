@@ -123,7 +123,7 @@ public record RunConfig(String dataset, String model, String method, double dens
         milestones = List.copyOf(milestones);
         validate(dataset, model, method, density, rounds, examplesPerClass, epochs, batchSize, lr, momentum, nesterov,
                 weightDecay, milestones, gamma, dataRoot);
-        validateSegmentation(dataset, model, crop, scaleMin, scaleMax, flip, backboneLr);
+        validateSegmentation(dataset, model, augment, crop, scaleMin, scaleMax, flip, backboneLr);
     }
 
     /** a config without the segmentation keys (each at its default: no crop, scale 1, no flip, one learning rate) */
@@ -173,7 +173,7 @@ public record RunConfig(String dataset, String model, String method, double dens
             throw bad("data_root", "a folder name (e.g. \"data\")", "an empty string");
     }
 
-    private static void validateSegmentation(String dataset, String model, int crop, double scaleMin, double scaleMax,
+    private static void validateSegmentation(String dataset, String model, boolean augment, int crop, double scaleMin, double scaleMax,
                                              boolean flip, double backboneLr) {
         checkInt("crop", crop);
         if (!(scaleMin > 0 && scaleMin <= MAX_SCALE))
@@ -184,21 +184,26 @@ public record RunConfig(String dataset, String model, String method, double dens
         if (!(backboneLr >= 0) || !Double.isFinite(backboneLr))
             throw bad("backbone_lr", "a number >= 0 (the learning rate of backbone.* parameters; 0 = the same as lr)", num(backboneLr));
         boolean seg = DatasetRegistry.isSegmentation(dataset);
+        if (seg && augment && crop == 0)
+            throw new ConfigException("config key 'crop': augment=true on segmentation set '" + dataset + "' needs a crop size "
+                    + "(random scaling changes the image size), got crop=0; set crop (e.g. 32 for seg_demo, 513 for VOC) or augment=false");
         if (!seg) {
             String used = crop != 0 ? "crop" : scaleMin != 1 ? "scale_min" : scaleMax != 1 ? "scale_max" : flip ? "flip" : null;
             if (used != null)
                 throw new ConfigException("config key '" + used + "': only segmentation datasets use it, and '" + dataset
                         + "' is a classification set; remove the key (the classification augmentation is augment=true)");
         }
-        if (backboneLr != 0 && !ModelRegistry.isSegmentation(model))
+        if (backboneLr != 0 && !segModel(model))
             throw new ConfigException("config key 'backbone_lr': only segmentation models have backbone.* parameters, and '"
                     + model + "' is a classifier; remove the key or set it to 0");
-        if (seg != ModelRegistry.isSegmentation(model))
+        if (seg != segModel(model))
             throw new ConfigException("config key 'model': " + (seg ? "dataset '" + dataset + "' is a segmentation set but model '"
                     + model + "' is a classifier; use a segmentation model (e.g. " + (dataset.equals("seg_demo")
                     ? "deeplabv3_resnet20" : "deeplabv3_resnet50") + ")" : "model '" + model
                     + "' is a segmentation model but dataset '" + dataset + "' is a classification set; use a classifier (e.g. resnet20)"));
     }
+
+    private static boolean segModel(String model) { return model.startsWith("deeplab"); } // TEMP until h-models lands
 
     /** whether this run segments (its dataset gives a label per pixel) */
     public boolean segmentation() { return DatasetRegistry.isSegmentation(dataset); }

@@ -1,0 +1,146 @@
+package pxprune.px.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import pxprune.core.io.Json;
+import pxprune.core.io.SafeTensors;
+import pxprune.datasets.PruningSplit;
+import pxprune.px.Masks;
+
+/**
+ * Segmentation runs end to end on seg_demo in a tiny setting: every file of a run folder
+ * (metrics with mIoU, confusion.csv, predictions.png, summary), a second start reporting done, and
+ * a run stopped after its first epoch and started again ending with exactly the weights of an
+ * uninterrupted run (two optimizers: backbone_lr set).
+ */
+class SegRunTest {
+    /** px in 2 rounds to density 0.2 on 2 images per class, 2 epochs */
+    static RunConfig tiny() {
+        return Recipes.segDemo().with(Map.of("epochs", 2L, "rounds", 2L, "density", 0.2, "examples_per_class", 2L, "batch_size", 32L,
+                "milestones", List.of(1L)));
+    }
+
+    @Test
+    void aShortSegmentationRunWritesEveryFile(@TempDir Path runs) throws Exception {
+        RunConfig cfg = tiny();
+        ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
+        Runner.Outcome o = Runner.run(cfg, runs, new PrintStream(logBytes, true, StandardCharsets.UTF_8));
+        String log = logBytes.toString(StandardCharsets.UTF_8);
+        assertFalse(o.alreadyDone());
+        Path dir = runs.resolve(cfg.hash());
+        for (String f : List.of(Runner.CONFIG, Runner.SPLIT, Runner.MASKS, Runner.LAYERS, Runner.ROUNDS, Runner.PRUNE, Trainer.METRICS,
+                Checkpoint.FILE, Runner.WEIGHTS, Runner.CONFUSION, Runner.PREDICTIONS, Runner.SUMMARY))
+            assertTrue(Files.isRegularFile(dir.resolve(f)), f + " is missing; log: " + log);
+        assertEquals(cfg, RunConfig.parse(Files.readString(dir.resolve(Runner.CONFIG))));
+        assertTrue(log.contains("mIoU"), log);
+
+        // the split: every class in at least 2 images, as the dataset says
+        PruningSplit.SegSelection split = PruningSplit.readSegmentation(dir.resolve(Runner.SPLIT));
+        int[] perClass = new int[4];
+        for (int[] cs : split.classes()) for (int c : cs) perClass[c]++;
+        for (int c = 0; c < 4; c++) assertTrue(perClass[c] >= 2, "class " + c + " in " + perClass[c] + " split images");
+
+        Masks m = Masks.load(dir.resolve(Runner.MASKS));
+        assertEquals(0.2, m.density(), 1e-3);
+
+        List<String> lines = Files.readAllLines(dir.resolve(Trainer.METRICS));
+        assertEquals(2, lines.size());
+        Map<String, Object> last = Json.parseObject(lines.get(1));
+        assertEquals(List.of("epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "test_miou", "test_pixel_acc", "test_iou",
+                "seconds"), List.copyOf(last.keySet()));
+        double miou = ((Number) last.get("test_miou")).doubleValue(), acc = ((Number) last.get("test_acc")).doubleValue();
+        assertTrue(miou > 0 && miou <= 1 && acc > 0 && acc <= 1, last.toString());
+        assertEquals(acc, ((Number) last.get("test_pixel_acc")).doubleValue());
+        assertEquals(0.005, ((Number) last.get("lr")).doubleValue(), 1e-12); // milestone 1, gamma 0.1
+        assertEquals(4, ((List<?>) last.get("test_iou")).size());
+
+        // the confusion matrix: 4x4 counts over every labelled test pixel, IoUs as in the metrics
+        List<String> csv = Files.readAllLines(dir.resolve(Runner.CONFUSION));
+        assertEquals("true\\predicted,background,square,disc,triangle,iou", csv.get(0));
+        assertEquals(5, csv.size());
+        long total = 0, diag = 0;
+        double iouSum = 0;
+        int present = 0;
+        for (int r = 1; r <= 4; r++) {
+            String[] f = csv.get(r).split(",", -1);
+            for (int c = 1; c <= 4; c++) {
+                long v = Long.parseLong(f[c]);
+                total += v;
+                if (c == r) diag += v;
+            }
+            if (!f[5].isEmpty()) { iouSum += Double.parseDouble(f[5]); present++; }
+        }
+        assertEquals(64L * 32 * 32, total, "every pixel of the 64 test images is labelled in seg_demo");
+        assertEquals(acc, (double) diag / total, 1e-12);
+        assertEquals(miou, iouSum / present, 1e-5);
+
+        var png = ImageIO.read(dir.resolve(Runner.PREDICTIONS).toFile());
+        assertTrue(png.getWidth() > 3 * 96 && png.getHeight() > 4 * 96, png.getWidth() + "x" + png.getHeight());
+
+        Map<String, Object> s = Json.parseObject(Files.readString(dir.resolve(Runner.SUMMARY)));
+        assertEquals("done", s.get("status"));
+        assertEquals("segmentation", s.get("task"));
+        assertEquals(miou, ((Number) s.get("test_miou")).doubleValue());
+        assertEquals(acc, ((Number) s.get("test_acc")).doubleValue());
+        assertNull(Runner.summaryProblem(s));
+        assertEquals(List.of("background", "square", "disc", "triangle"), List.copyOf(((Map<?, ?>) s.get("test_iou")).keySet()));
+        assertEquals(miou, o.testMiou());
+
+        Runner.Outcome again = Runner.run(cfg, runs, null);
+        assertTrue(again.alreadyDone());
+        assertEquals(o.testMiou(), again.testMiou());
+    }
+
+    @Test
+    void resumedAfterTheFirstEpochEqualsTheUninterruptedRunBitForBit(@TempDir Path tmp) throws Exception {
+        RunConfig cfg = tiny().with(Map.of("method", "synflow", "backbone_lr", 0.01, "nesterov", true));
+        Path runsA = tmp.resolve("a"), runsB = tmp.resolve("b");
+        Runner.run(cfg, runsA, null);
+        Path dirA = runsA.resolve(cfg.hash());
+
+        // the state of a run of cfg killed right after its first checkpoint: the one-epoch run's folder, relabelled
+        RunConfig one = cfg.with("epochs", 1L);
+        Runner.run(one, runsB, null);
+        Path src = runsB.resolve(one.hash()), dirB = Files.createDirectories(runsB.resolve(cfg.hash()));
+        for (String f : List.of(Runner.SPLIT, Runner.MASKS, Runner.LAYERS, Runner.ROUNDS, Runner.ROUNDS_PNG, Runner.PRUNE, Trainer.METRICS))
+            Files.copy(src.resolve(f), dirB.resolve(f));
+        Files.writeString(dirB.resolve(Runner.CONFIG), cfg.prettyJson());
+        SafeTensors.File ck = SafeTensors.read(src.resolve(Checkpoint.FILE));
+        Map<String, String> meta = new LinkedHashMap<>(ck.metadata());
+        meta.put("config_hash", cfg.hash());
+        SafeTensors.write(dirB.resolve(Checkpoint.FILE), ck.entries(), meta);
+        assertTrue(ck.entries().keySet().stream().anyMatch(k -> k.startsWith("momentum.backbone.")), "no backbone momentum saved");
+        assertTrue(ck.entries().keySet().stream().anyMatch(k -> k.startsWith("momentum.") && !k.startsWith("momentum.backbone.")));
+
+        ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
+        Runner.run(cfg, runsB, new PrintStream(logBytes, true, StandardCharsets.UTF_8));
+        String log = logBytes.toString(StandardCharsets.UTF_8);
+        assertTrue(log.contains("masks loaded") && log.contains("resuming from the checkpoint of epoch 1"), log);
+
+        SafeTensors.File wa = SafeTensors.read(dirA.resolve(Runner.WEIGHTS)), wb = SafeTensors.read(dirB.resolve(Runner.WEIGHTS));
+        assertEquals(wa.entries().keySet(), wb.entries().keySet());
+        for (String k : wa.entries().keySet()) assertArrayEquals(wa.get(k).data(), wb.get(k).data(), "weights differ bitwise at " + k);
+        assertArrayEquals(Files.readAllBytes(dirA.resolve(Checkpoint.FILE)), Files.readAllBytes(dirB.resolve(Checkpoint.FILE)));
+        assertArrayEquals(Files.readAllBytes(dirA.resolve(Runner.CONFUSION)), Files.readAllBytes(dirB.resolve(Runner.CONFUSION)));
+        assertArrayEquals(Files.readAllBytes(dirA.resolve(Runner.PREDICTIONS)), Files.readAllBytes(dirB.resolve(Runner.PREDICTIONS)));
+        Map<String, Object> sa = Json.parseObject(Files.readString(dirA.resolve(Runner.SUMMARY)));
+        Map<String, Object> sb = Json.parseObject(Files.readString(dirB.resolve(Runner.SUMMARY)));
+        assertEquals(sa.get("test_miou"), sb.get("test_miou"));
+        assertEquals(1L, sb.get("resumed_from_epoch"));
+    }
+}
