@@ -22,7 +22,13 @@ import pxprune.kernels.DType;
  * <p>Loading copies values into the module's existing tensors (converting F64/F32 and integer
  * types as needed) after checking every key and shape first: on any mismatch it throws one
  * {@link IllegalArgumentException} naming all missing, unexpected and mis-shaped keys, and loads
- * nothing. A {@code num_batches_tracked} of shape [] or [1] is accepted.
+ * nothing. A {@code num_batches_tracked} of shape [] or [1] is accepted. When the file has another
+ * known layout ({@link ModelRegistry#describeLayout}: a torchvision, VainF or open_lth model) the
+ * message's first line says which, and which model name (and number of classes) fits it.
+ *
+ * <p>{@link #loadBackbone} loads a classification checkpoint (e.g. torchvision's ImageNet ResNet:
+ * {@code conv1.weight}, {@code layer1.0...}, {@code fc.*}) into a segmentation model's
+ * {@code backbone.*}, ignoring {@code fc.*}.
  */
 public final class StateDicts {
     private StateDicts() {}
@@ -58,6 +64,88 @@ public final class StateDicts {
         });
         check(m, dst, shapes, "", bad);
         load(m, SafeTensors.read(path, dst::containsKey), "");
+    }
+
+    /**
+     * Loads a classification checkpoint's feature layers into the submodule of {@code model} named
+     * by {@code prefix} (e.g. "backbone." of a DeepLab), all or nothing: every parameter and buffer
+     * of that submodule must be in the file with its shape; the file's {@code fc.*} entries (the
+     * classifier) are ignored, any other entry it has is an error. The rest of the model is left as
+     * it is. For a torchvision ImageNet ResNet file ({@code resnet50.safetensors}: {@code conv1.weight},
+     * {@code layer1.0.conv1.weight}, ..., {@code fc.weight}) into {@code deeplabv3_resnet50}'s or
+     * {@code deeplabv3plus_resnet50}'s {@code backbone.}; an open_lth CIFAR resnet20 file into
+     * {@code deeplabv3_resnet20}'s.
+     *
+     * @throws IllegalArgumentException if the model has no such submodule or the file does not fit it
+     *     (the message names every missing, unexpected and mis-shaped key and the file's layout)
+     */
+    public static void loadBackbone(Module model, Path path, String prefix) throws IOException {
+        String name = prefix.endsWith(".") ? prefix.substring(0, prefix.length() - 1) : prefix;
+        Module sub = name.isEmpty() ? null : model.namedModules().get(name);
+        if (sub == null)
+            throw new IllegalArgumentException("the model (" + model.getClass().getSimpleName() + ") has no submodule '" + name
+                    + "' to load a backbone into; its top-level modules are " + model.children().keySet());
+        SafeTensors.Header h = SafeTensors.header(path);
+        Map<String, Tensor> dst = sub.stateDict();
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        List<String> bad = new ArrayList<>();
+        h.entries().forEach((k, info) -> {
+            if (k.startsWith("fc.")) return;
+            shapes.put(k, info.shape());
+            if (dst.containsKey(k) && !READABLE.contains(info.dtype())) bad.add(k + " (" + info.dtype() + ")");
+        });
+        Map<String, long[]> all = new LinkedHashMap<>();
+        h.entries().forEach((k, info) -> all.put(k, info.shape()));
+        String what = "the file " + path.getFileName() + " does not fit the backbone '" + name + "' of the model ("
+                + model.getClass().getSimpleName() + ")";
+        String fix = "Give a classification checkpoint of the backbone's network (its keys without '" + prefix
+                + "'; fc.* is ignored).";
+        check(what, dst, shapes, "", bad, backboneHint(all, dst), fix);
+        load(sub, SafeTensors.read(path, k -> !k.startsWith("fc.") && dst.containsKey(k)), "");
+    }
+
+    /** which layout the file has next to the backbone's, for the first line of loadBackbone's error */
+    private static String backboneHint(Map<String, long[]> file, Map<String, Tensor> dst) {
+        var f = ModelRegistry.describeLayout(file);
+        var b = ModelRegistry.describeLayout(shapesOf(dst));
+        if (f.isEmpty()) return "";
+        String s = "this file is " + f.get().description();
+        if (b.isPresent()) s += "; the backbone has " + b.get().description().replace(", no fc: a backbone", "")
+                + (b.get().model() != null ? " (a checkpoint of model " + b.get().model() + " fits)" : "");
+        if (file.keySet().stream().anyMatch(k -> k.startsWith("backbone.")) && f.get().model() != null)
+            s += "; a whole " + f.get().model() + " checkpoint loads with loadStateDict into model " + f.get().model();
+        return s;
+    }
+
+    /**
+     * The hint for the first line of a mismatch: which known layout the file has and which model
+     * name and class count fit it (empty when the file's layout is unknown).
+     */
+    static String layoutHint(Map<String, long[]> file, Map<String, Tensor> dst) {
+        var f = ModelRegistry.describeLayout(file);
+        if (f.isEmpty()) return "";
+        ModelRegistry.Layout fl = f.get();
+        var m = ModelRegistry.describeLayout(shapesOf(dst));
+        String counts = (fl.numClasses() > 0 ? fl.numClasses() + " classes" : "no classifier")
+                + (fl.inChannels() > 0 ? ", " + fl.inChannels() + " input channels" : "");
+        if (fl.model() == null) return "this file is " + fl.description() + " (" + counts + "), which no registered model has";
+        if (m.isPresent() && fl.model().equals(m.get().model())) {
+            ModelRegistry.Layout ml = m.get();
+            List<String> diff = new ArrayList<>();
+            if (fl.numClasses() != ml.numClasses())
+                diff.add("the file has " + fl.numClasses() + " classes, the model " + ml.numClasses());
+            if (fl.inChannels() != ml.inChannels())
+                diff.add("the file has " + fl.inChannels() + " input channels, the model " + ml.inChannels());
+            return "this file is " + fl.description() + (diff.isEmpty() ? "" : ": " + String.join(" and ", diff)
+                    + "; create " + fl.model() + " with " + counts);
+        }
+        return "this file is " + fl.description() + "; use model " + fl.model() + " (" + counts + ")";
+    }
+
+    private static Map<String, long[]> shapesOf(Map<String, Tensor> dst) {
+        Map<String, long[]> out = new LinkedHashMap<>();
+        dst.forEach((k, t) -> out.put(k, Arrays.stream(t.shape()).asLongStream().toArray()));
+        return out;
     }
 
     /**
@@ -140,6 +228,14 @@ public final class StateDicts {
     }
 
     private static void check(Module m, Map<String, Tensor> dst, Map<String, long[]> src, String prefix, List<String> badDtype) {
+        check("state dict does not match the model (" + m.getClass().getSimpleName() + ")", dst, src, prefix, badDtype,
+                null, "Check that the checkpoint was made for this model, name, input channels and number of classes"
+                        + (prefix.isEmpty() ? "" : " and that its keys start with '" + prefix + "'") + '.');
+    }
+
+    /** hint null: computed from the layouts ({@link #layoutHint}) when there is a mismatch */
+    private static void check(String what, Map<String, Tensor> dst, Map<String, long[]> src, String prefix, List<String> badDtype,
+                              String hint, String fix) {
         List<String> missing = new ArrayList<>(), unexpected = new ArrayList<>(), misshaped = new ArrayList<>();
         for (Map.Entry<String, Tensor> d : dst.entrySet()) {
             long[] s = src.get(d.getKey());
@@ -149,14 +245,13 @@ public final class StateDicts {
         }
         for (String k : src.keySet()) if (!dst.containsKey(k)) unexpected.add(prefix + k);
         if (missing.isEmpty() && unexpected.isEmpty() && misshaped.isEmpty() && badDtype.isEmpty()) return;
-        StringBuilder sb = new StringBuilder("state dict does not match the model (" + m.getClass().getSimpleName()
-                + "); nothing was loaded.");
+        if (hint == null) hint = layoutHint(src, dst);
+        StringBuilder sb = new StringBuilder(what + "; nothing was loaded" + (hint.isEmpty() ? "." : ": " + hint + "."));
         if (!missing.isEmpty()) sb.append("\n  missing keys (").append(missing.size()).append("): ").append(firstFew(missing));
         if (!unexpected.isEmpty()) sb.append("\n  unexpected keys (").append(unexpected.size()).append("): ").append(firstFew(unexpected));
         if (!misshaped.isEmpty()) sb.append("\n  mis-shaped keys (").append(misshaped.size()).append("): ").append(firstFew(misshaped));
         if (!badDtype.isEmpty()) sb.append("\n  unreadable dtypes (").append(badDtype.size()).append("): ").append(firstFew(badDtype));
-        sb.append("\n  Check that the checkpoint was made for this model, name, input channels and number of classes")
-                .append(prefix.isEmpty() ? "" : " and that its keys start with '" + prefix + "'").append('.');
+        sb.append("\n  ").append(fix);
         throw new IllegalArgumentException(sb.toString());
     }
 
