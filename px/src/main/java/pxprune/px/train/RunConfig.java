@@ -193,17 +193,15 @@ public record RunConfig(String dataset, String model, String method, double dens
                 throw new ConfigException("config key '" + used + "': only segmentation datasets use it, and '" + dataset
                         + "' is a classification set; remove the key (the classification augmentation is augment=true)");
         }
-        if (backboneLr != 0 && !segModel(model))
+        if (backboneLr != 0 && !ModelRegistry.isSegmentation(model))
             throw new ConfigException("config key 'backbone_lr': only segmentation models have backbone.* parameters, and '"
                     + model + "' is a classifier; remove the key or set it to 0");
-        if (seg != segModel(model))
+        if (seg != ModelRegistry.isSegmentation(model))
             throw new ConfigException("config key 'model': " + (seg ? "dataset '" + dataset + "' is a segmentation set but model '"
                     + model + "' is a classifier; use a segmentation model (e.g. " + (dataset.equals("seg_demo")
                     ? "deeplabv3_resnet20" : "deeplabv3_resnet50") + ")" : "model '" + model
                     + "' is a segmentation model but dataset '" + dataset + "' is a classification set; use a classifier (e.g. resnet20)"));
     }
-
-    private static boolean segModel(String model) { return model.startsWith("deeplab"); } // TEMP until h-models lands
 
     /** whether this run segments (its dataset gives a label per pixel) */
     public boolean segmentation() { return DatasetRegistry.isSegmentation(dataset); }
