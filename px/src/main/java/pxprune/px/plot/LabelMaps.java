@@ -58,7 +58,9 @@ public final class LabelMaps {
         int panelW = rows.stream().mapToInt(Row::w).max().orElse(1) * scale;
         int panelH = maxSide * scale;
         int gap = 8, left = 8, top = 48, legendW = 20 + 8 * classNames.stream().mapToInt(String::length).max().orElse(4) + 20;
-        int w = left + 3 * (panelW + gap) + legendW;
+        int titleW = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB).createGraphics()
+                .getFontMetrics(new Font(Font.SANS_SERIF, Font.BOLD, 13)).stringWidth(title);
+        int w = Math.max(left + 3 * (panelW + gap) + legendW, titleW + 2 * left);
         int h = Math.max(top + rows.size() * (panelH + gap) + gap, top + 18 * (classNames.size() + 1) + 8);
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();

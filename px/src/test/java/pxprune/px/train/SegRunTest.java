@@ -143,4 +143,31 @@ class SegRunTest {
         assertEquals(sa.get("test_miou"), sb.get("test_miou"));
         assertEquals(1L, sb.get("resumed_from_epoch"));
     }
+
+    @Test
+    void theSegDemoJobRunsItsFourRowsFromTheCommandLine(@TempDir Path tmp) throws Exception {
+        Path runs = tmp.resolve("runs");
+        pxprune.px.cli.MainTest.Result r = pxprune.px.cli.MainTest.run("run", "seg_demo", "--set", "epochs=0", "--set",
+                "examples_per_class=1", "--runs", runs.toString());
+        assertEquals(0, r.code(), r.err());
+        String md = Files.readString(runs.resolve("results_seg_demo.md"));
+        assertEquals(md, r.out().substring(0, md.length()));
+        assertTrue(md.contains("| method | density reached | test mIoU | pixel accuracy | pruning seconds | training seconds | predictions |"), md);
+        List<String> csv = Files.readAllLines(runs.resolve("results_seg_demo.csv"));
+        assertEquals("method,density,test_miou,test_pixel_acc,pruning_seconds,training_seconds,run,predictions", csv.get(0));
+        assertEquals(List.of("dense", "px", "synflow", "random"), csv.subList(1, 5).stream().map(l -> l.split(",")[0]).toList());
+        for (String line : csv.subList(1, 5)) {
+            String[] f = line.split(",");
+            assertTrue(Files.isRegularFile(Path.of(f[7])), f[7]);
+            assertTrue(md.contains(f[7]), md);
+            double density = Double.parseDouble(f[1]);
+            assertEquals(f[0].equals("dense") ? 1.0 : MainJob.SEG_DENSITY, density, 1e-3);
+        }
+        assertFalse(Files.exists(runs.resolve("results.md")), "the digits job's table is not touched");
+        // started again: every row is reported done, the table is the same but the wall time
+        pxprune.px.cli.MainTest.Result again = pxprune.px.cli.MainTest.run("run", "seg_demo", "--set", "epochs=0", "--set",
+                "examples_per_class=1", "--runs", runs.toString());
+        assertEquals(0, again.code(), again.err());
+        assertTrue(again.err().contains("is done"), again.err());
+    }
 }
