@@ -170,4 +170,23 @@ class SegRunTest {
         assertEquals(0, again.code(), again.err());
         assertTrue(again.err().contains("is done"), again.err());
     }
+
+    @Test
+    void eachBatchIsAPureFunctionOfSeedEpochAndIndex(@TempDir Path dir) {
+        RunConfig cfg = Recipes.segDemo();
+        Runner.SegData d = Runner.segData(cfg);
+        SegTrainer t = new SegTrainer(cfg, d.train(), d.test(), d.stats(), dir, null, "t");
+        int[][] e0 = t.batches(0), e0again = t.batches(0), e1 = t.batches(1);
+        assertEquals(32, e0.length);
+        for (int b = 0; b < e0.length; b++) assertArrayEquals(e0[b], e0again[b]);
+        assertFalse(java.util.Arrays.equals(e0[0], e1[0]), "epochs are shuffled differently");
+        var a = t.prepare(e0[3], 0, 3);
+        var b = t.prepare(e0[3], 0, 3);
+        var c = t.prepare(e0[3], 0, 4);
+        assertArrayEquals(a.x(), b.x());
+        assertArrayEquals(a.y(), b.y());
+        assertFalse(java.util.Arrays.equals(a.x(), c.x()), "another batch index draws other augmentations");
+        assertEquals(32, a.h());
+        assertEquals(32, a.w());
+    }
 }
