@@ -28,7 +28,7 @@ import java.util.Optional;
 public final class MainJob {
     public static final double DENSITY = 0.01;
     public static final int ROUNDS = 100;
-    public static final double SEG_DENSITY = 0.05;
+    public static final double SEG_DENSITY = 0.01;
     public static final int SEG_ROUNDS = 10;
     /** the keys the job sets per row; overriding them is an error */
     public static final List<String> ROW_KEYS = List.of("method", "density", "rounds");

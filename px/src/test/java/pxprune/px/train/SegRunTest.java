@@ -189,4 +189,62 @@ class SegRunTest {
         assertEquals(32, a.h());
         assertEquals(32, a.w());
     }
+
+    /** seg_demo's test images, some cut to 24 x 40: a set of images of two sizes, as VOC's */
+    static pxprune.datasets.SegDataset mixedSizes(pxprune.datasets.SegDataset base, int n) {
+        return new pxprune.datasets.SegDataset() {
+            public String name() { return "mixed"; }
+            public int size() { return n; }
+            public int numClasses() { return base.numClasses(); }
+            public int channels() { return base.channels(); }
+            public List<String> classNames() { return base.classNames(); }
+            public pxprune.datasets.SegSample get(int i) {
+                pxprune.datasets.SegSample s = base.get(i);
+                return i % 3 == 2 ? pxprune.datasets.SegAugment.crop(pxprune.datasets.SegAugment.pad(s, 32, 40), 4, 0, 24, 40) : s;
+            }
+            public int[] presentClasses(int i) { return get(i).presentClasses(); }
+        };
+    }
+
+    @Test
+    void evaluationOfImagesOfSeveralSizesEqualsTheSumOverSingleImages() {
+        RunConfig cfg = Recipes.segDemo();
+        Runner.SegData d = Runner.segData(cfg);
+        pxprune.datasets.SegDataset mixed = mixedSizes(d.test(), 8);
+        try (pxprune.nn.Module model = Runner.segModel(cfg, d.train())) {
+            SegTrainer.Evaluation all = SegTrainer.evaluate(model, mixed, d.stats());
+            ConfusionMatrix sum = new ConfusionMatrix(4);
+            double lossSum = 0;
+            long pixels = 0;
+            for (int i = 0; i < 8; i++) {
+                SegTrainer.Evaluation one = SegTrainer.evaluate(model, mixed.subset(new int[] {i}), d.stats());
+                sum.addAll(one.confusion());
+                lossSum += one.loss() * one.confusion().total();
+                pixels += one.confusion().total();
+            }
+            assertEquals(6L * 32 * 32 + 2L * 24 * 40 - countIgnored(mixed), all.confusion().total());
+            for (int t = 0; t < 4; t++) for (int p = 0; p < 4; p++) assertEquals(sum.count(t, p), all.confusion().count(t, p), t + "," + p);
+            assertEquals(lossSum / pixels, all.loss(), 1e-5 * all.loss());
+            // predict gives the same label maps as the evaluation counts
+            List<int[]> pred = SegTrainer.predict(model, mixed, d.stats(), new int[] {2});
+            assertEquals(24 * 40, pred.get(0).length);
+        }
+    }
+
+    private static long countIgnored(pxprune.datasets.SegDataset d) {
+        long c = 0;
+        for (int i = 0; i < d.size(); i++) for (int l : d.get(i).label()) if (l == pxprune.datasets.SegDataset.IGNORE) c++;
+        return c;
+    }
+
+    @Test
+    void aSplitFileThatDoesNotMatchTheDatasetIsRefused(@TempDir Path runs) throws Exception {
+        RunConfig cfg = tiny();
+        Path dir = Files.createDirectories(runs.resolve(cfg.hash()));
+        Files.writeString(dir.resolve(Runner.CONFIG), cfg.prettyJson());
+        Files.writeString(dir.resolve(Runner.SPLIT), "index,classes\n5,9\n"); // image 5 has no class 9
+        Exception e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class, () -> Runner.run(cfg, runs, null));
+        assertTrue(e.getMessage().contains("does not match") || e.getMessage().contains("split"), e.getMessage());
+        assertFalse(Files.exists(dir.resolve(Runner.MASKS)));
+    }
 }
