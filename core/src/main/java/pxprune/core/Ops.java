@@ -632,7 +632,7 @@ public final class Ops {
     /**
      * Max pooling that also returns where each output came from: {@code {y, idx}}, idx an I32
      * tensor of y's shape holding the flat index into the (n, c) input plane of each window's
-     * maximum (the first one on ties). PX's gate pass records it (docs/px-method.md section 7).
+     * maximum (the first one on ties). PX's gate pass records it (docs/px-method.md section 9).
      */
     public static Tensor[] maxPool2dWithIndices(Tensor x, int kernel, int stride, int padding) {
         Checks.dims("maxPool2dWithIndices", "input", x, "[N, C, H, W]", 4);

@@ -181,7 +181,29 @@ class OpArgumentsTest {
                 row("backward seed of another dtype", "backward(seed): seed is F64 on CPU but the output is F32",
                         () -> Ops.relu(f32(2).requiresGrad(true)).backward(f64(2))),
                 row("backward without seed of a non-scalar", "backward() without a seed needs a scalar",
-                        () -> Ops.relu(f32(2).requiresGrad(true)).backward()));
+                        () -> Ops.relu(f32(2).requiresGrad(true)).backward()),
+                // ---------------------------------------------------------------- segmentation ops
+                row("dilation 0", "conv2d: dilation 0 must be >= 1", () -> Ops.conv2d(f32(1, 1, 5, 5), f32(1, 1, 3, 3), null, 1, 1, 0, 1)),
+                row("dilated kernel larger than the input", "calculated output size -3x-3 is too small for input 3x3",
+                        () -> Ops.conv2d(f32(1, 1, 3, 3), f32(1, 1, 3, 3), null, 1, 0, 3, 1)),
+                row("upsample to 0 rows", "upsampleBilinear: output height 0 must be >= 1", () -> Ops.upsampleBilinear(f32(1, 1, 2, 2), 0, 3, false)),
+                row("upsample a 3-D tensor", "upsampleBilinear: input must be 4-D [N, C, H, W], got 3-D", () -> Ops.upsampleBilinear(f32(1, 2, 2), 4, 4, false)),
+                row("adaptive pool to 0 columns", "adaptiveAvgPool2d: output width 0 must be >= 1", () -> Ops.adaptiveAvgPool2d(f32(1, 1, 2, 2), 1, 0)),
+                row("spatialMap with a matrix of the wrong width", "spatialMap: matrices [3, 4] and [2, 2] do not fit input [1, 1, 2, 2]",
+                        () -> Ops.spatialMap(f32(1, 1, 2, 2), f32(3, 4), f32(2, 2))),
+                row("spatialMap with matrices of another dtype", "spatialMap", () -> Ops.spatialMap(f32(1, 1, 2, 2), f64(3, 2), f64(2, 2))),
+                row("cat of nothing", "cat: no tensors given", () -> Ops.cat(0)),
+                row("cat of mismatched shapes", "cat: tensor 1 [2, 3] does not match tensor 0 [2, 2] outside dim 0",
+                        () -> Ops.cat(0, f32(2, 2), f32(2, 3))),
+                row("cat along a dim that does not exist", "cat: dim 2", () -> Ops.cat(2, f32(2, 2), f32(2, 2))),
+                row("narrow past the end", "narrow: start 1 and length 2 do not fit dim 0 of size 2", () -> Ops.narrow(f32(2, 3), 0, 1, 2)),
+                row("crossEntropy2d labels of another size", "crossEntropy2d: labels must be I32 [1, 2, 2]",
+                        () -> Ops.crossEntropy2d(f32(1, 3, 2, 2), i32(1, 2, 3), 255)),
+                row("crossEntropy2d label out of range", "crossEntropy2d: label 3 (pixel 1 of image 0) is outside the 3 classes",
+                        () -> Ops.crossEntropy2d(f32(1, 3, 1, 2), Tensor.ofInts(new int[] {0, 3}, 1, 1, 2), 255)),
+                row("dropout p = 1", "dropout: probability 1.0 must be in [0, 1)", () -> Ops.dropout(f32(2), 1, 0)),
+                row("poolGather with indices of another shape", "poolGather: indices I32[1, 1, 1, 1] must be I32 of the pooled shape [1, 1, 2, 2]",
+                        () -> Ops.poolGather(f32(1, 1, 4, 4), i32(1, 1, 1, 1), new int[] {1, 1, 2, 2})));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -24,7 +24,7 @@ public interface Interpreter {
 
     default Tensor relu(Tensor x) { return Ops.relu(x); }
 
-    /** max pooling (PX treats it as a gate: docs/px-method.md section 7) */
+    /** max pooling (PX treats it as a gate: docs/px-method.md section 9) */
     default Tensor maxPool2d(MaxPool2d m, Tensor x) { return Ops.maxPool2d(x, m.kernel, m.stride, m.padding); }
 
     /** a fixed linear resampling (bilinear upsampling, adaptive average pooling): y = mh x mw^T */

@@ -141,7 +141,7 @@ final class FormulaWeights {
         byte[] header = h.toString().getBytes(StandardCharsets.UTF_8);
         try (RandomAccessFile f = new RandomAccessFile(path.toFile(), "rw")) {
             byte[] len = new byte[8];
-            for (int i = 0; i < 8; i++) len[i] = (byte) (header.length >>> (8 * i));
+            for (int i = 0; i < 8; i++) len[i] = (byte) ((long) header.length >>> (8 * i));
             f.write(len);
             f.write(header);
             f.setLength(8 + header.length + off);

@@ -21,27 +21,62 @@ import pxprune.core.Tensor;
 class ModelsTest {
     static List<String> names() { return ModelRegistry.names(); }
 
+    /**
+     * Every registered model builds and runs forward in training and eval mode with the output
+     * shape its kind promises ([N, classes] or, for segmentation, [N, classes, H, W]). The
+     * torchvision VGGs (130M parameters, seconds of Gaussian draws each) and the DeepLabs other than
+     * deeplabv3_resnet50 and deeplabv3_resnet20 are built with {@link Init#zeros()} (their
+     * forward with real weights is GoldenTorchvisionModelsTest's).
+     */
     @ParameterizedTest @MethodSource("names")
     void buildsAndRunsForward(String name) {
-        int size = name.equals("resnet18") || name.equals("resnet50") ? 64 : 32;
-        int batch = name.equals("resnet50") ? 1 : 2, classes = name.startsWith("resnet") && size == 64 ? 200 : 10;
-        try (Module m = ModelRegistry.create(name, 3, classes, size, 1);
+        boolean seg = ModelRegistry.isSegmentation(name);
+        int size = name.equals("resnet18") || name.equals("resnet50") ? 64 : name.startsWith("deeplabv3plus") ? 33 : 32;
+        int batch = name.equals("resnet50") ? 1 : 2, classes = name.startsWith("resnet") && size == 64 ? 200 : seg ? 3 : 10;
+        boolean big = name.startsWith("tv_vgg") || (name.startsWith("deeplabv3") && !name.equals("deeplabv3_resnet50")
+                && !name.equals("deeplabv3_resnet20"));
+        Init init = big ? Init.zeros() : new Init(1);
+        try (Module m = ModelRegistry.create(name, 3, classes, size, init);
              MemoryScope s = MemoryScope.open(); GradMode g = GradMode.noGrad()) {
+            int[] shape = seg ? new int[] {batch, classes, size, size} : new int[] {batch, classes};
+            assertEquals(seg, m instanceof SegmentationModel, name + ": isSegmentation");
             Tensor y = m.forward(TestSupport.randn(2, batch, 3, size, size));
-            assertArrayEquals(new int[] {batch, classes}, y.shape(), name);
+            assertArrayEquals(shape, y.shape(), name);
             for (float v : y.toFloatArray()) assertTrue(Float.isFinite(v), name + " output finite");
             m.eval();
-            assertArrayEquals(new int[] {batch, classes}, m.forward(TestSupport.randn(2, batch, 3, size, size)).shape());
+            assertArrayEquals(shape, m.forward(TestSupport.randn(2, batch, 3, size, size)).shape());
         }
     }
 
     @Test void registryListsNamesAndRejectsUnknown() {
         assertEquals(List.of("resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "vgg11", "vgg11_bn", "vgg13",
-                "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "resnet18", "resnet50"), ModelRegistry.names());
+                "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "resnet18", "resnet50", "tv_resnet18", "tv_resnet34",
+                "tv_resnet50", "tv_resnet101", "tv_vgg11", "tv_vgg11_bn", "tv_vgg16", "tv_vgg16_bn", "deeplabv3_resnet50",
+                "deeplabv3_resnet50_aux", "deeplabv3_resnet101", "deeplabv3_resnet101_aux", "deeplabv3plus_resnet50",
+                "deeplabv3plus_resnet101", "deeplabv3_resnet20"), ModelRegistry.names());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ModelRegistry.create("resnet21", 3, 10, 32, 1));
         assertTrue(e.getMessage().contains("resnet21") && e.getMessage().contains("resnet20") && e.getMessage().contains("vgg19_bn"),
                 e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> ModelRegistry.create("vgg16", 3, 10, 8, 1));
+        e = assertThrows(IllegalArgumentException.class, () -> ModelRegistry.create("tv_vgg16", 3, 10, 31, 1));
+        assertTrue(e.getMessage().contains("at least 32x32"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> ModelRegistry.isSegmentation("unet"));
+    }
+
+    @Test void segmentationMetadata() {
+        assertEquals(List.of("deeplabv3_resnet50", "deeplabv3_resnet50_aux", "deeplabv3_resnet101", "deeplabv3_resnet101_aux",
+                "deeplabv3plus_resnet50", "deeplabv3plus_resnet101", "deeplabv3_resnet20"), ModelRegistry.segmentationNames());
+        assertFalse(ModelRegistry.isSegmentation("tv_resnet50"));
+        assertTrue(ModelRegistry.isSegmentation("deeplabv3_resnet20"));
+        assertEquals(32, ModelRegistry.minInputSize("tv_vgg11_bn"));
+        assertEquals(1, ModelRegistry.minInputSize("deeplabv3_resnet101"));
+        for (String n : ModelRegistry.segmentationNames()) {
+            try (Module m = ModelRegistry.create(n, 3, 4, 32, Init.zeros())) {
+                SegmentationModel s = (SegmentationModel) m;
+                assertEquals(n.endsWith("_aux"), s.hasAux(), n);
+                assertEquals(4, s.numClasses(), n);
+            }
+        }
     }
 
     @Test void cifarResNetParameterNamesAndCount() {

@@ -49,7 +49,7 @@ public final class PxBound {
                     leaves.add(p.get(l.module()).requiresGrad(true));
                     kept.add(Substituted.maskWeights(List.of(l), masks, DType.F64).get(l.module()));
                 }
-                Substituted net = new Substituted(p, Substituted.noBiases(), PxScorer.squaredEvalScale(model), z -> z);
+                Substituted net = new PxScorer(false).pathKernelNetwork(model, p);
                 Tensor z2 = Ops.reshape(model.forward(Tensor.ones(DType.F64, data.sampleShape()), net), -1);
                 if (z2.numel() != w.length)
                     throw new IllegalStateException("the path-kernel network has " + z2.numel() + " outputs, the activation network "

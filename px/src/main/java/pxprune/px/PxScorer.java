@@ -13,34 +13,53 @@ import pxprune.core.Ops;
 import pxprune.core.Tensor;
 import pxprune.kernels.DType;
 import pxprune.nn.BatchNorm;
+import pxprune.nn.Interpreter;
+import pxprune.nn.MaxPool2d;
 import pxprune.nn.Module;
 
 /**
- * PX, Path eXclusion (docs/px-method.md section 3), for any model built from Conv2d/Linear/BatchNorm/ReLU
- * and operations that are linear in their input (pooling, residual sums, flattening).
+ * PX, Path eXclusion (docs/px-method.md section 3), for any model built from Conv2d/Linear/BatchNorm/ReLU,
+ * max pooling, fixed linear maps (pooling, {@link pxprune.nn.Resample}), residual sums, concatenation
+ * and flattening (the rules for the operations other than weights, normalisation and ReLU: section 9).
  * <ol>
  *   <li>Gate pass, eval mode, at theta*m, in the model's precision: at every ReLU call, in call
- *       order, g = 1[z &gt; 0].</li>
+ *       order, g = 1[z &gt; 0]; at every max-pool call, in call order, each window's argmax.</li>
  *   <li>Activation network A, float64, no gradient: weights := m, biases := 0, batch norm :=
- *       identity, ReLU := multiplication by its recorded gate, input x*x. w_k = sum over the data
- *       of z1_k (every output element k of one sample), then w := w / max(w) (a common factor;
- *       a non-finite w is an error).</li>
+ *       identity, ReLU := multiplication by its recorded gate, max pool := the value at its
+ *       recorded argmax ({@link Ops#poolGather}), resampling := its support (1 where c &gt; 0),
+ *       input x*x. w_k = sum over the data of z1_k (every output element k of one sample: a class,
+ *       or a (class, pixel) of a dense output), then w := w / max(w) (a common factor; a
+ *       non-finite w is an error).</li>
  *   <li>Path-kernel network P, float64, with gradient: weights := p = (theta*m)^2 (the leaves),
  *       biases := 0, batch norm := its eval-time scale squared with shift 0, ReLU := identity,
- *       input: one all-ones sample. R = sum_k w_k z2_k.</li>
+ *       max pool := the window's sum ({@link Ops#sumPool2d}), resampling := squared coefficients
+ *       c^2, input: one all-ones sample of the data's shape. R = sum_k w_k z2_k.</li>
  *   <li>score = p * dR/dp (float64): non-negative, and on a chain each layer's scores sum to R.</li>
  * </ol>
- * The data-free ablation gives A one all-ones input and every gate 1 (no gate pass).
+ * Average pooling that the model calls directly ({@link Ops#avgPool2d}, {@link Ops#globalAvgPool})
+ * has one coefficient over the layer and is evaluated as it is (it scales R only).
+ * The data-free ablation gives A one all-ones input, every gate 1 and every max pool the sum of its
+ * window (no gate pass, so no data chooses a maximum).
  * The data passes walk the batch in chunks of {@link ScoringData#batchSize()} samples.
  * Each pass is reported to {@link ScoringData#trace()} ("gates", "A" per chunk, then "w",
  * "P forward", "P backward", "score"); docs/walkthrough.md follows them on a tiny network.
  */
 public final class PxScorer implements Scorer {
-    private final boolean dataFree;
+    private final boolean dataFree, maxPoolAsIs;
 
     public PxScorer() { this(false); }
 
-    public PxScorer(boolean dataFree) { this.dataFree = dataFree; }
+    public PxScorer(boolean dataFree) { this(dataFree, false); }
+
+    /**
+     * maxPoolAsIs: evaluate max pooling as the model does in A and P (each takes the maximum of its
+     * own values), the rule before docs/px-method.md section 9; only for measuring what the
+     * section-9 rule changes (px PxScorerPoolingTest), never a scoring method
+     */
+    PxScorer(boolean dataFree, boolean maxPoolAsIs) {
+        this.dataFree = dataFree;
+        this.maxPoolAsIs = maxPoolAsIs;
+    }
 
     @Override public String name() { return dataFree ? "px_datafree" : "px"; }
 
@@ -86,7 +105,8 @@ public final class PxScorer implements Scorer {
             Map<Module, Tensor> ones = Substituted.maskWeights(layers, masks, DType.F64);
             if (dataFree) {
                 long t0 = System.nanoTime();
-                Substituted a = new Substituted(ones, Substituted.noBiases(), Substituted.identityNorm(), z -> z);
+                Substituted a = new Substituted(ones, Substituted.noBiases(), Substituted.identityNorm(), z -> z,
+                        maxPoolAsIs ? STANDARD_MAX_POOL : Substituted::sumPool, Substituted::resampleSupport);
                 Tensor in = Tensor.ones(DType.F64, data.sampleShape()), z1 = model.forward(in, trace.watch("A", a));
                 w = sumOverBatch(z1, null);
                 trace.pass(name(), "A", Trace.tensors("x*x", in, "z1", z1), System.nanoTime() - t0);
@@ -104,21 +124,34 @@ public final class PxScorer implements Scorer {
                         Tensor xb = Tensor.of(Arrays.copyOfRange(x, start * per, (start + nb) * per), shape);
                         long t0 = System.nanoTime();
                         List<Tensor> gates = new ArrayList<>();
+                        List<PoolGate> pools = new ArrayList<>();
                         Substituted gatePass = new Substituted(thetaM, bias, PxScorer::modelEvalNorm, z -> {
                             gates.add(Ops.to(Ops.step(z), DType.F64));
                             return Ops.relu(z);
-                        });
+                        }, maxPoolAsIs ? STANDARD_MAX_POOL : (m, z) -> {
+                            Tensor[] yi = Ops.maxPool2dWithIndices(z, m.kernel, m.stride, m.padding);
+                            pools.add(new PoolGate(z.shape(), yi[1]));
+                            return yi[0];
+                        }, Interpreter.STANDARD::resample);
                         Tensor xm = Ops.to(xb, dt), f = model.forward(xm, trace.watch("gates", gatePass));
-                        trace.pass(name(), "gates", Trace.group(Trace.tensors("x", xm, "f(x)", f), "gate", gates),
-                                System.nanoTime() - t0);
+                        Map<String, Tensor> recorded = Trace.group(Trace.tensors("x", xm, "f(x)", f), "gate", gates);
+                        List<Tensor> argmax = new ArrayList<>();
+                        for (PoolGate pg : pools) argmax.add(pg.argmax());
+                        if (!pools.isEmpty()) recorded = Trace.group(recorded, "argmax", argmax);
+                        trace.pass(name(), "gates", recorded, System.nanoTime() - t0);
                         t0 = System.nanoTime();
-                        int[] next = {0};
+                        int[] next = {0, 0};
                         Substituted a = new Substituted(ones, Substituted.noBiases(), Substituted.identityNorm(),
-                                z -> Ops.mul(z, gate(gates, next[0]++, z)));
+                                z -> Ops.mul(z, gate(gates, next[0]++, z)),
+                                maxPoolAsIs ? STANDARD_MAX_POOL : (m, z) -> route(pools, next[1]++, z),
+                                Substituted::resampleSupport);
                         Tensor xx = Ops.square(Ops.to(xb, DType.F64)), z1 = model.forward(xx, trace.watch("A", a));
                         if (next[0] != gates.size())
                             throw new IllegalStateException("the model called ReLU " + gates.size() + " times in the gate pass but "
                                     + next[0] + " times in the activation network; its forward must visit the same sites in the same order");
+                        if (next[1] != pools.size())
+                            throw new IllegalStateException("the model called max pooling " + pools.size() + " times in the gate pass but "
+                                    + next[1] + " times in the activation network; its forward must visit the same sites in the same order");
                         w = sumOverBatch(z1, w);
                         trace.pass(name(), "A", Trace.tensors("x*x", xx, "z1", z1), System.nanoTime() - t0);
                     }
@@ -137,6 +170,23 @@ public final class PxScorer implements Scorer {
             throw new IllegalStateException("ReLU call " + i + " saw shape " + Arrays.toString(g.shape()) + " in the gate pass but "
                     + Arrays.toString(z.shape()) + " in the activation network; the forward must visit the same sites in order");
         return g;
+    }
+
+    /** one max-pool call of the gate pass: the shape of its input and, per output, the flat index of its window's maximum */
+    private record PoolGate(int[] inShape, Tensor argmax) {}
+
+    private static final java.util.function.BiFunction<MaxPool2d, Tensor, Tensor> STANDARD_MAX_POOL = Interpreter.STANDARD::maxPool2d;
+
+    /** A's max pool number i: z routed through the maximum that the gate pass recorded at that call */
+    private static Tensor route(List<PoolGate> pools, int i, Tensor z) {
+        if (i >= pools.size())
+            throw new IllegalStateException("the model called max pooling more often in the activation network than in the gate pass ("
+                    + pools.size() + " calls); its forward must visit the same sites in the same order");
+        PoolGate g = pools.get(i);
+        if (!Arrays.equals(g.inShape(), z.shape()))
+            throw new IllegalStateException("max pool call " + i + " saw input shape " + Arrays.toString(g.inShape()) + " in the gate pass but "
+                    + Arrays.toString(z.shape()) + " in the activation network; the forward must visit the same sites in order");
+        return Ops.poolGather(z, g.argmax(), g.argmax().shape());
     }
 
     /** the model's own eval-mode batch norm (running statistics), used by the gate pass */
@@ -162,7 +212,7 @@ public final class PxScorer implements Scorer {
             Map<Module, Tensor> p = Substituted.maskedWeights(layers, masks, DType.F64, v -> v * v);
             List<Tensor> leaves = new ArrayList<>();
             for (PrunableLayer l : layers) leaves.add(p.get(l.module()).requiresGrad(true));
-            Substituted net = new Substituted(p, Substituted.noBiases(), squaredEvalScale(model), z -> z);
+            Substituted net = pathKernelNetwork(model, p);
             Tensor in = Tensor.ones(DType.F64, sampleShape), z2 = model.forward(in, trace.watch("P forward", net));
             if (z2.numel() != w.length)
                 throw new IllegalStateException("the path-kernel network has " + z2.numel() + " outputs, the activation network "
@@ -182,6 +232,16 @@ public final class PxScorer implements Scorer {
             trace.pass(name(), "score", Trace.group(new LinkedHashMap<>(), "score", layers, List.copyOf(out.values())), System.nanoTime() - t0);
         }
         return out;
+    }
+
+    /**
+     * the path-kernel network P with weights p: biases 0, batch norm := its eval-time scale squared,
+     * ReLU := identity, max pooling := the window's sum, resampling := squared coefficients
+     * (docs/px-method.md sections 3 and 9)
+     */
+    Substituted pathKernelNetwork(Module model, Map<Module, Tensor> p) {
+        return new Substituted(p, Substituted.noBiases(), squaredEvalScale(model), z -> z,
+                maxPoolAsIs ? STANDARD_MAX_POOL : Substituted::sumPool, Substituted::resampleSquared);
     }
 
     /** batch norm := x * (eval-time scale)^2, no shift */

@@ -3,31 +3,42 @@ package pxprune.px;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Supplier;
+import java.util.function.Function;
+import pxprune.kernels.DType;
 
-/** The only place that names the scorer classes. */
+/**
+ * The only place that names the scorer classes. A scorer is created for a precision: null (the
+ * model's, float32) or F64. SNIP and GraSP compute their loss and gradients in it; px (whose
+ * activation and path-kernel networks), SynFlow and SynFlow-L2 always compute in float64, and
+ * magnitude and random need no arithmetic to speak of, so for them the precision changes nothing.
+ */
 public final class ScorerRegistry {
-    private static final Map<String, Supplier<Scorer>> SCORERS = new LinkedHashMap<>();
+    private static final Map<String, Function<DType, Scorer>> SCORERS = new LinkedHashMap<>();
 
     static {
-        SCORERS.put("px", () -> new PxScorer(false));
-        SCORERS.put("px_datafree", () -> new PxScorer(true));
-        SCORERS.put("random", RandomScorer::new);
-        SCORERS.put("magnitude", MagnitudeScorer::new);
+        SCORERS.put("px", p -> new PxScorer(false));
+        SCORERS.put("px_datafree", p -> new PxScorer(true));
+        SCORERS.put("random", p -> new RandomScorer());
+        SCORERS.put("magnitude", p -> new MagnitudeScorer());
         SCORERS.put("snip", SnipScorer::new);
         SCORERS.put("grasp", GraspScorer::new);
-        SCORERS.put("synflow", () -> new SynFlowScorer(false));
-        SCORERS.put("synflow_l2", () -> new SynFlowScorer(true));
+        SCORERS.put("synflow", p -> new SynFlowScorer(false));
+        SCORERS.put("synflow_l2", p -> new SynFlowScorer(true));
     }
 
     private ScorerRegistry() {}
 
     public static List<String> names() { return List.copyOf(SCORERS.keySet()); }
 
-    public static Scorer create(String name) {
-        Supplier<Scorer> s = SCORERS.get(name);
+    public static Scorer create(String name) { return create(name, null); }
+
+    /** @param precision null for the model's (float32), or {@link DType#F64} */
+    public static Scorer create(String name, DType precision) {
+        Function<DType, Scorer> s = SCORERS.get(name);
         if (s == null)
             throw new IllegalArgumentException("unknown pruning method '" + name + "'; valid methods: " + String.join(", ", names()));
-        return s.get();
+        if (precision != null && precision != DType.F64 && precision != DType.F32)
+            throw new IllegalArgumentException("precision must be float32 or float64, got " + precision);
+        return s.apply(precision);
     }
 }

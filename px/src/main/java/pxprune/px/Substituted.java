@@ -14,27 +14,42 @@ import pxprune.nn.BatchNorm;
 import pxprune.nn.Conv2d;
 import pxprune.nn.Interpreter;
 import pxprune.nn.Linear;
+import pxprune.nn.MaxPool2d;
 import pxprune.nn.Module;
+import pxprune.nn.Resample;
 
 /**
  * The model evaluated with substitutes: every Conv2d/Linear uses the weight (and bias, or none)
  * given for its module, every batch norm the given normalization, every ReLU the given
- * activation. This is how all auxiliary networks of the scorers are built (PX's gate pass,
- * activation and path-kernel networks, SynFlow's linearised network, SNIP/GraSP with batch
- * statistics, the connectivity check): the same model, evaluated differently, never copied and
- * never modified.
+ * activation, and every max pool and fixed resampling ({@link Resample}) the given evaluation
+ * (by default the model's own: {@link Interpreter}'s). This is how all auxiliary networks of the
+ * scorers are built (PX's gate pass, activation and path-kernel networks, SynFlow's linearised
+ * network, SNIP/GraSP with batch statistics, the connectivity check): the same model, evaluated
+ * differently, never copied and never modified. PX's rules for max pooling and resampling are
+ * in docs/px-method.md section 9.
  */
 final class Substituted implements Interpreter {
     private final Map<Module, Tensor> weights, biases;
     private final BiFunction<BatchNorm, Tensor, Tensor> norm;
     private final UnaryOperator<Tensor> relu;
+    private final BiFunction<MaxPool2d, Tensor, Tensor> maxPool;
+    private final BiFunction<Resample, Tensor, Tensor> resample;
 
+    /** max pooling and resampling as the model evaluates them */
     Substituted(Map<Module, Tensor> weights, Map<Module, Tensor> biases, BiFunction<BatchNorm, Tensor, Tensor> norm,
                 UnaryOperator<Tensor> relu) {
+        this(weights, biases, norm, relu, STANDARD::maxPool2d, STANDARD::resample);
+    }
+
+    Substituted(Map<Module, Tensor> weights, Map<Module, Tensor> biases, BiFunction<BatchNorm, Tensor, Tensor> norm,
+                UnaryOperator<Tensor> relu, BiFunction<MaxPool2d, Tensor, Tensor> maxPool,
+                BiFunction<Resample, Tensor, Tensor> resample) {
         this.weights = weights;
         this.biases = biases;
         this.norm = norm;
         this.relu = relu;
+        this.maxPool = maxPool;
+        this.resample = resample;
     }
 
     private Tensor weight(Module m) {
@@ -54,7 +69,32 @@ final class Substituted implements Interpreter {
 
     @Override public Tensor relu(Tensor x) { return relu.apply(x); }
 
+    @Override public Tensor maxPool2d(MaxPool2d m, Tensor x) { return maxPool.apply(m, x); }
+
+    @Override public Tensor resample(Resample r, Tensor x) { return resample.apply(r, x); }
+
     // ------------------------------------------------------------------ building blocks
+
+    /**
+     * max pooling := the sum over each window (zero padding), every path through the window
+     * counted: PX's path-kernel network, the data-free activation network and the reachability
+     * checks (docs/px-method.md section 9)
+     */
+    static Tensor sumPool(MaxPool2d m, Tensor x) { return Ops.sumPool2d(x, m.kernel, m.stride, m.padding); }
+
+    /**
+     * A resampling coefficient at most this is a rounding residue of an exact 0 (bilinear weights
+     * such as 1 - 0.9999999999999998 where the exact source position is an integer): every exact
+     * non-zero coefficient of bilinear interpolation or adaptive average pooling is at least
+     * 1 / (2 max(in, out)), far above it. Such a coefficient is no path (docs/px-method.md section 9).
+     */
+    static final double RESIDUE = 1e-9;
+
+    /** resampling := the map with its support, 1 where the coefficient c &gt; 0 (PX's activation network) */
+    static Tensor resampleSupport(Resample r, Tensor x) { return r.mapWith(x, c -> c > RESIDUE ? 1 : 0); }
+
+    /** resampling := the map with squared coefficients c^2 (PX's path-kernel network) */
+    static Tensor resampleSquared(Resample r, Tensor x) { return r.mapWith(x, c -> c > RESIDUE ? c * c : 0); }
 
     /** f(theta * m) per layer, as new tensors of type dt with no graph (f applied elementwise on the host) */
     static Map<Module, Tensor> maskedWeights(List<PrunableLayer> layers, Masks masks, DType dt, DoubleUnaryOperator f) {

@@ -7,9 +7,15 @@ import pxprune.nn.Conv2d;
 import pxprune.nn.Init;
 import pxprune.nn.Interpreter;
 import pxprune.nn.Linear;
+import pxprune.nn.MaxPool2d;
 import pxprune.nn.Module;
+import pxprune.nn.Resample;
 
-/** Small test-only models: bias-free ReLU MLPs and CNNs, with and without batch norm. */
+/**
+ * Small test-only models: bias-free ReLU MLPs and CNNs, with and without batch norm, and tiny
+ * bias-free networks for the rules of docs/px-method.md section 9 (max pooling, resampling, dense
+ * outputs, concatenation).
+ */
 public final class TinyModels {
     private TinyModels() {}
 
@@ -60,6 +66,89 @@ public final class TinyModels {
             if (bn2 != null) h = bn2.forward(h, it);
             h = it.relu(h);
             return fc.forward(Ops.flatten(h, 1), it);
+        }
+    }
+
+    /** On 1 x size x size inputs: conv 1->2 (3x3, stride 1, pad 1) ReLU, max pool (kernel, stride, padding), flatten, fc -> classes. */
+    public static final class PoolNet extends Module {
+        public final Conv2d conv;
+        public final MaxPool2d pool;
+        public final Linear fc;
+        public final int size, pooled;
+
+        public PoolNet(long seed, int size, int kernel, int stride, int padding, int classes) {
+            Init init = new Init(seed);
+            this.size = size;
+            pooled = (size + 2 * padding - kernel) / stride + 1;
+            conv = registerModule("conv", new Conv2d(1, 2, 3, 1, 1, false, init));
+            pool = registerModule("pool", new MaxPool2d(kernel, stride, padding));
+            fc = registerModule("fc", new Linear(2 * pooled * pooled, classes, false, init));
+        }
+
+        @Override public Tensor forward(Tensor x, Interpreter it) {
+            Tensor h = pool.forward(it.relu(conv.forward(x, it)), it);
+            return fc.forward(Ops.flatten(h, 1), it);
+        }
+    }
+
+    /**
+     * On 1 x size x size inputs: conv1 1->2 (3x3, pad 1) ReLU, bilinear resampling to out x out
+     * (align_corners as given), conv2 2->classes (3x3, pad 1): a dense output [classes, out, out].
+     */
+    public static final class UpNet extends Module {
+        public final Conv2d conv1, conv2;
+        public final Resample up;
+
+        public UpNet(long seed, int classes, int out, boolean alignCorners) {
+            Init init = new Init(seed);
+            conv1 = registerModule("conv1", new Conv2d(1, 2, 3, 1, 1, false, init));
+            up = Resample.bilinear(out, out, alignCorners);
+            conv2 = registerModule("conv2", new Conv2d(2, classes, 3, 1, 1, false, init));
+        }
+
+        @Override public Tensor forward(Tensor x, Interpreter it) {
+            return conv2.forward(up.apply(it.relu(conv1.forward(x, it)), it), it);
+        }
+    }
+
+    /** On 1 x size x size inputs: conv 1->2 (3x3, pad 1) ReLU, adaptive average pooling to out x out, flatten, fc -> classes. */
+    public static final class AdaptiveNet extends Module {
+        public final Conv2d conv;
+        public final Resample pool;
+        public final Linear fc;
+
+        public AdaptiveNet(long seed, int out, int classes) {
+            Init init = new Init(seed);
+            conv = registerModule("conv", new Conv2d(1, 2, 3, 1, 1, false, init));
+            pool = Resample.adaptiveAvg(out, out);
+            fc = registerModule("fc", new Linear(2 * out * out, classes, false, init));
+        }
+
+        @Override public Tensor forward(Tensor x, Interpreter it) {
+            return fc.forward(Ops.flatten(pool.apply(it.relu(conv.forward(x, it)), it), 1), it);
+        }
+    }
+
+    /**
+     * On 1 x 4 x 4 inputs, two branches concatenated along the channels: a = ReLU(convA 1->2),
+     * b = ReLU(convB2 1->2 (ReLU(convB1 1->1))) (all 3x3, pad 1); cat(a, b) [4, 4, 4], flatten, fc 64 -> 2.
+     */
+    public static final class ConcatNet extends Module {
+        public final Conv2d convA, convB1, convB2;
+        public final Linear fc;
+
+        public ConcatNet(long seed) {
+            Init init = new Init(seed);
+            convA = registerModule("convA", new Conv2d(1, 2, 3, 1, 1, false, init));
+            convB1 = registerModule("convB1", new Conv2d(1, 1, 3, 1, 1, false, init));
+            convB2 = registerModule("convB2", new Conv2d(1, 2, 3, 1, 1, false, init));
+            fc = registerModule("fc", new Linear(64, 2, false, init));
+        }
+
+        @Override public Tensor forward(Tensor x, Interpreter it) {
+            Tensor a = it.relu(convA.forward(x, it));
+            Tensor b = it.relu(convB2.forward(it.relu(convB1.forward(x, it)), it));
+            return fc.forward(Ops.flatten(Ops.cat(1, a, b), 1), it);
         }
     }
 

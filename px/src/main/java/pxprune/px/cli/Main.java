@@ -61,13 +61,14 @@ public final class Main {
                   keys: %s
               prune --model M --dataset D --method S --density d --rounds T --out DIR
                     [--per-layer] [--schedule exponential|linear] [--seed S] [--data-root R] [--examples-per-class K]
-                    [--trace]
+                    [--trace] [--precision float32|float64]
                   iterative pruning at initialization: DIR gets masks.safetensors, rounds.csv, rounds.png, layers.csv,
                   summary.json and split.csv; --trace logs every scoring pass (shapes, dtype, device, time) to stderr
               score --model M --weights W.safetensors --batch B.safetensors --method S --out O.safetensors [--seed S]
-                    [--trace]
+                    [--trace] [--precision float32|float64]
                   one score tensor per prunable weight of the model with the weights W (PyTorch names),
-                  on the batch B (x: float32 NCHW, y: int64)
+                  on the batch B (x: float32 NCHW, y: int64). --precision: the arithmetic of snip and grasp
+                  (default float32, the model's); px and synflow always compute their networks in float64
               report RUNS... [--out DIR] [--ntk FILE.csv ...]
                   DIR/report.md (DIR defaults to report) and PNGs over every finished run folder below RUNS:
                   accuracy against density per method (mean and std over seeds), per-layer density heat maps,
@@ -77,7 +78,7 @@ public final class Main {
                   PX pass by pass in the notation of docs/walkthrough.md: without --model every number of the
                   tiny 3-4-4-2 network, checked against path enumeration (--svg also draws it); with --model
                   per-layer summaries and the conservation check
-%s%s              list
+%s%s%s              list
                   models, datasets, methods and recipes
               help
                   this text
@@ -86,7 +87,7 @@ public final class Main {
             """;
 
     /** the subcommands, as the error messages list them */
-    static final String COMMANDS = "run, prune, score, sweep, explain, ntk, report, list, help";
+    static final String COMMANDS = "run, prune, score, predict, sweep, explain, ntk, report, list, help";
 
     private Main() {}
 
@@ -106,6 +107,7 @@ public final class Main {
                 case "run" -> runCmd(args, out, err);
                 case "prune" -> pruneCmd(args, out, err);
                 case "score" -> scoreCmd(args, out, err);
+                case "predict" -> PredictCommand.run(args, out, err);
                 case "explain" -> ExplainCommand.run(args, out, err);
                 case "ntk" -> NtkCommand.run(args, out, err);
                 case "sweep" -> SweepCommand.run(args, out, err);
@@ -145,8 +147,8 @@ public final class Main {
     }
 
     static String usage() {
-        return String.format(USAGE, String.join(", ", Recipes.names()), String.join(", ", RunConfig.keyNames()), NtkCommand.USAGE.indent(12),
-                SweepCommand.USAGE.indent(12));
+        return String.format(USAGE, String.join(", ", Recipes.names()), String.join(", ", RunConfig.keyNames()), PredictCommand.USAGE.indent(14),
+                NtkCommand.USAGE.indent(12), SweepCommand.USAGE.indent(12));
     }
 
     // ------------------------------------------------------------------ list
@@ -222,6 +224,7 @@ public final class Main {
         opts.put("seed", "1");
         opts.put("data-root", "data");
         opts.put("examples-per-class", "10");
+        opts.put("precision", "float64");
         Args a = new Args("prune", args, 1, opts, Set.of("per-layer", "trace"), Set.of());
         a.maxPositional(0, "pxprune prune --model M --dataset D --method S --density d --rounds T --out DIR");
         String model = modelName(a.required("model"));
@@ -242,6 +245,7 @@ public final class Main {
         long seed = a.longValue("seed", 1);
         Path root = Path.of(a.string("data-root", "data"));
         int perClass = a.integer("examples-per-class", PruningSplit.DEFAULT_PER_CLASS, 1, RunConfig.MAX_EXAMPLES_PER_CLASS);
+        pxprune.kernels.DType precision = precision(a);
         OutputDir.prepare(outDir, "--out");
 
         Dataset train = DatasetRegistry.load(dataset, root, true, Runner.DATA_SPLIT_SEED);
@@ -262,7 +266,7 @@ public final class Main {
             Tensor x = Tensor.of(b.x(), b.n(), b.c(), b.h(), b.w());
             ScoringData data = new ScoringData(x, b.y(), train.numClasses(), seed, Math.min(Runner.SCORING_CHUNK, b.n()),
                     a.flag("trace") ? Trace.log(err) : Trace.NONE);
-            r = Pruner.run(m, ScorerRegistry.create(method), data, new Pruner.Config(density, rounds, schedule, perLayer), null, err);
+            r = Pruner.run(m, ScorerRegistry.create(method, precision), data, new Pruner.Config(density, rounds, schedule, perLayer), null, err);
         }
         r.write(outDir);
         Pruner.Round last = r.rounds().get(r.rounds().size() - 1);
@@ -273,7 +277,17 @@ public final class Main {
         out.println("written to " + outDir + ": masks.safetensors, rounds.csv, rounds.png, layers.csv, summary.json, split.csv");
     }
 
-    private static String modelName(String m) {
+    /** --precision float32|float64 (default: the model's, float32) */
+    static pxprune.kernels.DType precision(Args a) {
+        String p = a.string("precision", "float32");
+        return switch (p) {
+            case "float32" -> null;
+            case "float64" -> pxprune.kernels.DType.F64;
+            default -> throw new UsageException("--precision " + p + " is not a precision; give float32 (the model's) or float64");
+        };
+    }
+
+    static String modelName(String m) {
         if (!ModelRegistry.contains(m))
             throw new UsageException("unknown model '" + m + "' for --model; valid: " + String.join(", ", ModelRegistry.names()));
         return m;
@@ -294,14 +308,16 @@ public final class Main {
         opts.put("method", "px");
         opts.put("out", "O.safetensors");
         opts.put("seed", "1");
+        opts.put("precision", "float64");
         Args a = new Args("score", args, 1, opts, Set.of("trace"), Set.of());
         a.maxPositional(0, "pxprune score --model M --weights W.safetensors --batch B.safetensors --method S --out O.safetensors");
         String model = modelName(a.required("model"));
         Path wPath = a.existingFile("weights"), bPath = a.existingFile("batch");
         String method = methodName(a.required("method"));
         Path outPath = Path.of(a.required("out"));
-        OutputDir.prepareFile(outPath, "--out");
         long seed = a.longValue("seed", 1);
+        pxprune.kernels.DType precision = precision(a);
+        OutputDir.prepareFile(outPath, "--out");
 
         SafeTensors.Header w = readHeader(wPath, "weights");
         SafeTensors.File bf = readSafetensors(bPath, "batch");
@@ -338,7 +354,7 @@ public final class Main {
             }
             if (a.flag("trace")) data = data.withTrace(Trace.log(err));
             long t0 = System.nanoTime();
-            Map<String, Tensor> sc = ScorerRegistry.create(method).score(m, Masks.ones(m), data);
+            Map<String, Tensor> sc = ScorerRegistry.create(method, precision).score(m, Masks.ones(m), data);
             for (PrunableLayer l : PrunableLayer.of(m)) scores.put(l.name(), SafeTensors.Entry.of(sc.get(l.name())));
             err.printf(Locale.ROOT, "[score %s] %d weight tensors scored on %d examples in %.2fs%n", method, scores.size(), xs[0],
                     (System.nanoTime() - t0) / 1e9);
@@ -352,7 +368,7 @@ public final class Main {
         out.println("scores of " + scores.size() + " prunable weights written to " + outPath);
     }
 
-    private static SafeTensors.File readSafetensors(Path p, String option) {
+    static SafeTensors.File readSafetensors(Path p, String option) {
         readHeader(p, option);
         try {
             return SafeTensors.read(p);
@@ -361,7 +377,7 @@ public final class Main {
         }
     }
 
-    private static SafeTensors.Header readHeader(Path p, String option) {
+    static SafeTensors.Header readHeader(Path p, String option) {
         try {
             return SafeTensors.header(p);
         } catch (IOException | RuntimeException e) {
@@ -388,7 +404,7 @@ public final class Main {
     }
 
     /** the number of classes: the first dimension of the output layer's weight in W */
-    private static int numClasses(String model, int channels, int size, SafeTensors.Header w, Path wPath) {
+    static int numClasses(String model, int channels, int size, SafeTensors.Header w, Path wPath) {
         String outName;
         try (Module probe = ModelRegistry.create(model, channels, 1, size, 0)) {
             List<PrunableLayer> layers = PrunableLayer.of(probe);

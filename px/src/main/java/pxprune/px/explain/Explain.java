@@ -165,10 +165,10 @@ public final class Explain {
             out.printf(Locale.ROOT, "  %d samples of shape %s, %d prunable layers, density %.6f; summaries per tensor: dtype [shape] sum min max%n",
                     data.size(), Arrays.toString(Arrays.copyOfRange(data.x().shape(), 1, data.x().dim())), layers.size(), masks.density());
             String[] titles = {
-                    "gates", "1. gate pass: f(x; theta*m), eval mode, the model's precision; g = 1[z > 0] at each ReLU",
-                    "A", "2. activation network A: weights m, biases 0, batch norm := identity, ReLU := times its g, input x*x",
+                    "gates", "1. gate pass: f(x; theta*m), eval mode, the model's precision; g = 1[z > 0] at each ReLU, the argmax at each max pool",
+                    "A", "2. activation network A: weights m, biases 0, batch norm := identity, ReLU := times its g, max pool := at its argmax, input x*x",
                     "w", "3. w: the sum over the samples of z1, divided by its maximum",
-                    "P forward", "4. path-kernel network P, forward: p = (theta*m)^2, batch norm := (eval scale)^2, ReLU := identity, input ones",
+                    "P forward", "4. path-kernel network P, forward: p = (theta*m)^2, batch norm := (eval scale)^2, ReLU := identity, max pool := window sum, input ones",
                     "P backward", "5. P backward: dR/dp per layer",
                     "score", "6. score = p * dR/dp"};
             for (int i = 0; i < titles.length; i += 2) {

@@ -14,7 +14,9 @@ import pxprune.nn.BatchNorm;
 import pxprune.nn.Conv2d;
 import pxprune.nn.Interpreter;
 import pxprune.nn.Linear;
+import pxprune.nn.MaxPool2d;
 import pxprune.nn.Module;
+import pxprune.nn.Resample;
 import pxprune.nn.models.CifarResNet;
 import pxprune.nn.models.ResNet;
 import pxprune.px.Connectivity;
@@ -34,7 +36,7 @@ import pxprune.px.PrunableLayer;
  *     shortcut. The branch is <em>emptied</em> when no path of kept weights leads through it from
  *     any element of the block's input to any element of its output, with the block's real input
  *     size: the path-count network of the mask (weights := mask, no biases, batch norm := identity,
- *     ReLU := 1[z &gt; 0], as {@link Connectivity}) applied to the branch alone on an all-ones input
+ *     ReLU := 1[z &gt; 0], max pool := window sum, resampling := its support, as {@link Connectivity}) applied to the branch alone on an all-ones input
  *     gives zero everywhere. A branch with an emptied layer is always emptied; one can also be
  *     emptied without any empty layer (conv1 keeps only channels that conv2 never reads). The block
  *     then passes only its shortcut: it carries nothing of its own.
@@ -123,5 +125,11 @@ public record Collapse(int layers, List<String> emptyLayers, int branches, List<
         @Override public Tensor batchNorm(BatchNorm m, Tensor x) { return x; }
 
         @Override public Tensor relu(Tensor x) { return Ops.step(x); }
+
+        /** every element of the window reaches the output (docs/px-method.md section 9) */
+        @Override public Tensor maxPool2d(MaxPool2d m, Tensor x) { return Ops.sumPool2d(x, m.kernel, m.stride, m.padding); }
+
+        /** every input with a positive coefficient (not a rounding residue of 0) reaches the output */
+        @Override public Tensor resample(Resample r, Tensor x) { return r.mapWith(x, c -> c > 1e-9 ? 1 : 0); } // as px Substituted.resampleSupport
     }
 }
