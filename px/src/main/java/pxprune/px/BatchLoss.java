@@ -14,7 +14,8 @@ import pxprune.nn.Module;
 
 /**
  * What SNIP and GraSP differentiate: the mean cross-entropy of the whole pruning batch (logits
- * divided by a temperature) at W = theta*m, with the masked weights as autograd leaves, batch norm
+ * divided by a temperature; for per-pixel labels, {@link ScoringData#dense}, the mean over every
+ * pixel not labelled {@link ScoringData#IGNORE} of the [n, classes, H, W] output) at W = theta*m, with the masked weights as autograd leaves, batch norm
  * with batch statistics (running statistics untouched) and everything else in eval mode. Call
  * inside an open MemoryScope and with the model in eval mode.
  */
@@ -28,9 +29,21 @@ record BatchLoss(List<PrunableLayer> layers, List<Tensor> leaves, Tensor loss) {
             for (PrunableLayer l : layers) leaves.add(w.get(l.module()).requiresGrad(true));
             Substituted net = new Substituted(w, Substituted.biases(layers, dt, v -> v), Substituted.batchStatsNorm(model, dt),
                     Ops::relu);
-            Tensor logits = model.forward(data.x().to(dt), data.trace().watch("forward", net)).reshape(data.size(), -1);
-            if (temperature != 1) logits = Ops.affine(logits, 1 / temperature, 0);
-            Tensor loss = Ops.crossEntropy(logits, Tensor.ofInts(data.labels(), data.size()));
+            Tensor out = model.forward(data.x().to(dt), data.trace().watch("forward", net));
+            Tensor loss;
+            if (data.isDense()) {
+                int[] s = data.x().shape();
+                if (out.dim() != 4 || out.size(0) != s[0] || out.size(1) != data.numClasses() || out.size(2) != s[2] || out.size(3) != s[3])
+                    throw new IllegalArgumentException("per-pixel pruning labels need a segmentation output [" + s[0] + ", "
+                            + data.numClasses() + ", " + s[2] + ", " + s[3] + "], the model gives " + java.util.Arrays.toString(out.shape())
+                            + "; use a segmentation model or classification data");
+                Tensor logits = temperature != 1 ? Ops.affine(out, 1 / temperature, 0) : out;
+                loss = Ops.crossEntropy2d(logits, Tensor.ofInts(data.pixelLabels(), s[0], s[2], s[3]), ScoringData.IGNORE);
+            } else {
+                Tensor logits = out.reshape(data.size(), -1);
+                if (temperature != 1) logits = Ops.affine(logits, 1 / temperature, 0);
+                loss = Ops.crossEntropy(logits, Tensor.ofInts(data.labels(), data.size()));
+            }
             return new BatchLoss(layers, leaves, loss);
         }
     }

@@ -53,7 +53,10 @@ public final class Main {
                   "recipe" for the values it leaves out) or a recipe name. Without CONFIG: the main job,
                   ResNet-20 on the embedded 8x8 digits, dense vs px, synflow and random at density 0.01,
                   as a table (also in DIR/results.md and DIR/results.csv); --set then changes the
-                  digits recipe.
+                  digits recipe. CONFIG seg_demo: the segmentation job, a small DeepLab on embedded
+                  shapes, dense vs px, synflow and random, with mIoU and pixel accuracy (DIR/results_seg_demo.md
+                  and .csv; each run folder has predictions.png); one seg run: a file {"recipe": "seg_demo",
+                  "method": "px"}. See docs/segmentation.md.
                   recipes: %s
                   keys: %s
               prune --model M --dataset D --method S --density d --rounds T --out DIR
@@ -165,26 +168,36 @@ public final class Main {
         Args a = new Args("run", args, 1, opts, Set.of(), Set.of("set"));
         a.maxPositional(1, "pxprune run [CONFIG] [--set key=value ...] [--runs DIR]");
         Path runs = Path.of(a.string("runs", "runs"));
-        if (a.positional().isEmpty()) {
-            RunConfig base = Recipes.digits();
+        String arg = a.positional().isEmpty() ? null : a.positional().get(0);
+        var job = arg == null ? java.util.Optional.of(MainJob.DIGITS)
+                : Files.isRegularFile(Path.of(arg)) ? java.util.Optional.<MainJob.Job>empty() : MainJob.named(arg);
+        if (job.isPresent()) {
+            RunConfig base = job.get().base();
             for (String s : a.all("set")) {
                 String key = s.contains("=") ? s.substring(0, s.indexOf('=')).strip() : s;
                 if (MainJob.ROW_KEYS.contains(key))
-                    throw new UsageException("--set " + s + ": the main job sets method, density and rounds for each row; "
-                            + "to choose them run one config, e.g. pxprune run digits --set " + s);
+                    throw new UsageException("--set " + s + ": the " + (arg == null ? "main" : arg)
+                            + " job sets method, density and rounds for each row; to choose them run one config, e.g. "
+                            + (arg == null ? "pxprune run digits --set " + s
+                            : "a file holding {\"recipe\": \"" + arg + "\", \"method\": \"px\"} with pxprune run FILE --set " + s));
             }
             base = base.withSets(a.all("set"));
             OutputDir.prepare(runs, "--runs");
-            MainJob.run(base, runs, out, err);
+            MainJob.run(job.get(), base, runs, out, err);
             return;
         }
         RunConfig cfg = loadConfig(a.positional().get(0));
         cfg = cfg.withSets(a.all("set"));
         OutputDir.prepare(runs, "--runs");
         Runner.Outcome o = Runner.run(cfg, runs, err);
-        out.printf(Locale.ROOT, "%s %s %s on %s: density %.6f, test accuracy %.2f%%, pruning %.1fs, training %.1fs%s%n",
-                o.alreadyDone() ? "done (earlier):" : "done:", cfg.method(), cfg.model(), cfg.dataset(), o.density(),
-                100 * o.testAcc(), o.pruningSeconds(), o.trainingSeconds(), "");
+        if (cfg.segmentation())
+            out.printf(Locale.ROOT, "%s %s %s on %s: density %.6f, test mIoU %.2f%%, pixel accuracy %.2f%%, pruning %.1fs, training %.1fs%n",
+                    o.alreadyDone() ? "done (earlier):" : "done:", cfg.method(), cfg.model(), cfg.dataset(), o.density(),
+                    100 * o.testMiou(), 100 * o.testAcc(), o.pruningSeconds(), o.trainingSeconds());
+        else
+            out.printf(Locale.ROOT, "%s %s %s on %s: density %.6f, test accuracy %.2f%%, pruning %.1fs, training %.1fs%s%n",
+                    o.alreadyDone() ? "done (earlier):" : "done:", cfg.method(), cfg.model(), cfg.dataset(), o.density(),
+                    100 * o.testAcc(), o.pruningSeconds(), o.trainingSeconds(), "");
         out.println("run folder: " + o.dir());
     }
 

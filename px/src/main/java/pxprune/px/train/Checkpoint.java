@@ -41,9 +41,19 @@ public final class Checkpoint {
 
     public static void save(Path file, Module model, SGD opt, Masks masks, int epoch, String configHash,
                             List<EpochMetrics> metrics) throws IOException {
+        save(file, model, List.of(opt), masks, epoch, configHash, metrics, Trainer.RNG_DERIVATION);
+    }
+
+    /**
+     * Saves with the momentum of several optimizers over disjoint parameters (e.g. head and
+     * backbone with their own learning rates), in the given order, and the given description of
+     * the random streams.
+     */
+    public static void save(Path file, Module model, List<SGD> opts, Masks masks, int epoch, String configHash,
+                            List<EpochMetrics> metrics, String rng) throws IOException {
         Map<String, SafeTensors.Entry> e = new LinkedHashMap<>();
         StateDicts.entries(model).forEach((k, v) -> e.put(MODEL + k, v));
-        opt.state().forEach((k, t) -> e.put(MOMENTUM + k, SafeTensors.Entry.of(t)));
+        for (SGD opt : opts) opt.state().forEach((k, t) -> e.put(MOMENTUM + k, SafeTensors.Entry.of(t)));
         for (String name : masks.names()) {
             float[] m = masks.values(name);
             byte[] b = new byte[m.length];
@@ -64,7 +74,7 @@ public final class Checkpoint {
             ms.add(j);
         }
         meta.put("metrics", Json.write(ms));
-        meta.put("rng", Trainer.RNG_DERIVATION);
+        meta.put("rng", rng);
         SafeTensors.write(file, e, meta);
     }
 
@@ -74,8 +84,13 @@ public final class Checkpoint {
      *
      * @throws IllegalStateException if the checkpoint was written by another configuration or masks
      */
-    @SuppressWarnings("unchecked")
     public static State load(Path file, Module model, SGD opt, Masks masks, String configHash) throws IOException {
+        return load(file, model, List.of(opt), masks, configHash);
+    }
+
+    /** {@link #load(Path, Module, SGD, Masks, String)} into several optimizers: each gets the buffers of its parameters */
+    @SuppressWarnings("unchecked")
+    public static State load(Path file, Module model, List<SGD> opts, Masks masks, String configHash) throws IOException {
         SafeTensors.File f = SafeTensors.read(file);
         Map<String, String> meta = f.metadata();
         if (!FORMAT.equals(meta.get("format")))
@@ -99,7 +114,18 @@ public final class Checkpoint {
         Map<String, Tensor> mom = new LinkedHashMap<>();
         try {
             f.entries().forEach((k, v) -> { if (k.startsWith(MOMENTUM)) mom.put(k.substring(MOMENTUM.length()), v.toTensor()); });
-            opt.loadState(mom);
+            if (opts.size() == 1) opts.get(0).loadState(mom);
+            else {
+                for (String k : mom.keySet())
+                    if (opts.stream().noneMatch(o -> o.parameters().containsKey(k)))
+                        throw new IllegalStateException(file + " holds a momentum buffer for " + k + ", which no optimizer of this run "
+                                + "has; delete it to train from the start");
+                for (SGD opt : opts) {
+                    Map<String, Tensor> mine = new LinkedHashMap<>();
+                    mom.forEach((k, v) -> { if (opt.parameters().containsKey(k)) mine.put(k, v); });
+                    opt.loadState(mine);
+                }
+            }
         } finally {
             mom.values().forEach(Tensor::close);
         }

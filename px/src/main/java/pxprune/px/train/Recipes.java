@@ -17,7 +17,15 @@ import java.util.Map;
  * <tr><td>tinyimagenet_resnet18</td><td>tiny-imagenet, resnet18</td><td>200</td><td>256</td><td>0.2</td><td>0.9</td><td>1e-4</td><td>100, 150</td></tr>
  * <tr><td>imagenet_resnet50</td><td>imagenet, resnet50</td><td>90</td><td>256</td><td>0.1</td><td>0.9</td><td>1e-4</td><td>30, 60, 80</td></tr>
  * <tr><td>digits</td><td>digits, resnet20 (1x8x8)</td><td>{@value #DIGITS_EPOCHS}</td><td>64</td><td>0.1</td><td>0.9</td><td>5e-4</td><td>see {@link #digits()}</td></tr>
+ * <tr><td>seg_demo</td><td>seg_demo, deeplabv3_resnet20 (3x32x32)</td><td>{@value #SEG_DEMO_EPOCHS}</td><td>{@value #SEG_DEMO_BATCH}</td><td>see {@link #segDemo()}</td><td>0.9</td><td>1e-4</td><td>see {@link #segDemo()}</td></tr>
+ * <tr><td>voc_deeplabv3_resnet50</td><td>voc2012_aug, deeplabv3_resnet50</td><td>80</td><td>4</td><td>0.01 head, 0.001 backbone</td><td>0.9</td><td>1e-4</td><td>50, 60</td></tr>
+ * <tr><td>voc_deeplabv3plus_resnet50</td><td>voc2012_aug, deeplabv3plus_resnet50</td><td>80</td><td>4</td><td>0.01 head, 0.001 backbone</td><td>0.9</td><td>1e-4</td><td>50, 60</td></tr>
  * </table>
+ *
+ * <p>The segmentation recipes (docs/segmentation.md) train on random crops with random rescaling
+ * and horizontal flips; the VOC ones are the PX authors' setup: density 0.018 in 100 rounds, crop
+ * 513, scale 0.5-2.0, per-pixel cross-entropy ignoring label 255 (the V3+ model's output stride of
+ * 16 is the model's own).
  */
 public final class Recipes {
     private Recipes() {}
@@ -41,6 +49,9 @@ public final class Recipes {
         m.put("imagenet_resnet50", new RunConfig("imagenet", "resnet50", "px", 0.018, 100, 10, 1, 90, 256, 0.1, 0.9, false,
                 1e-4, List.of(30, 60, 80), 0.1, "data", true));
         m.put("digits", digits());
+        m.put("seg_demo", segDemo());
+        m.put("voc_deeplabv3_resnet50", voc("deeplabv3_resnet50"));
+        m.put("voc_deeplabv3plus_resnet50", voc("deeplabv3plus_resnet50"));
         return java.util.Collections.unmodifiableMap(m);
     }
 
@@ -52,6 +63,27 @@ public final class Recipes {
     public static RunConfig digits() {
         return new RunConfig("digits", "resnet20", "px", 0.01, 100, 10, 1, DIGITS_EPOCHS, 64, 0.1, 0.9, false, 5e-4,
                 List.of(10, 15), 0.1, "data", false);
+    }
+
+    /** epochs and batch size of the seg_demo recipe */
+    public static final int SEG_DEMO_EPOCHS = 6, SEG_DEMO_BATCH = 8;
+
+    /**
+     * The small DeepLab on the embedded 3x32x32 shapes: px to density 0.01 in 10 rounds (where
+     * random pruning leaves a network that predicts background everywhere),
+     * {@value #SEG_DEMO_EPOCHS} epochs of batch {@value #SEG_DEMO_BATCH}, lr 0.05 divided by 10 at
+     * epoch 5, random crops of 32 at scale 0.75-1.25 with flips (sized so that the four runs of
+     * {@code pxprune run seg_demo} take a minute or two on 2 cores; docs/segmentation.md).
+     */
+    public static RunConfig segDemo() {
+        return new RunConfig("seg_demo", "deeplabv3_resnet20", "px", 0.01, 10, 10, 1, SEG_DEMO_EPOCHS, SEG_DEMO_BATCH, 0.05, 0.9,
+                false, 1e-4, List.of(5), 0.1, "data", true, 32, 0.75, 1.25, true, 0);
+    }
+
+    /** Pascal VOC 2012 with the SBD training images (voc2012_aug), the PX authors' DeepLab setup */
+    static RunConfig voc(String model) {
+        return new RunConfig("voc2012_aug", model, "px", 0.018, 100, 10, 1, 80, 4, 0.01, 0.9, false, 1e-4, List.of(50, 60), 0.1,
+                "data", true, 513, 0.5, 2.0, true, 0.001);
     }
 
     public static List<String> names() { return List.copyOf(RECIPES.keySet()); }

@@ -21,20 +21,27 @@ import pxprune.nn.ModelRegistry;
  *
  * <p>As JSON (config files, {@code config.json} in a run folder) the keys are snake_case:
  * {@code dataset, model, method, density, rounds, examples_per_class, seed, epochs, batch_size, lr,
- * momentum, nesterov, weight_decay, milestones, gamma, data_root, augment}. A config file may also
+ * momentum, nesterov, weight_decay, milestones, gamma, data_root, augment}, and for segmentation
+ * ({@code docs/segmentation.md}) {@code crop} (side of the random training crop, 0 = whole images),
+ * {@code scale_min, scale_max} (the random rescaling range), {@code flip} (random horizontal flips;
+ * all three only with {@code augment=true}) and {@code backbone_lr} (the learning rate of the
+ * {@code backbone.*} parameters, 0 = lr). Those five are refused on classification sets (but
+ * {@code backbone_lr} needs a segmentation model), and left out of the canonical JSON at their
+ * defaults (0, 1, 1, false, 0), so older configs keep their hash. A config file may also
  * name a {@code recipe} ({@link Recipes}) whose values fill the keys it leaves out (default
  * {@code digits}). Unknown keys, values of the wrong JSON type and integers outside their key's
  * range ({@code rounds} and {@code epochs} up to {@value #MAX_ROUNDS}, {@code batch_size} up to
  * {@value #MAX_BATCH_SIZE}, {@code seed} any long) are errors that name the key, the value and what
  * is allowed. The run folder is named by {@link #hash()}: the first 12 hex digits of the
- * SHA-256 of {@link #canonicalJson()} (all keys, sorted, compact).
+ * SHA-256 of {@link #canonicalJson()} (all keys but defaulted segmentation keys, sorted, compact).
  *
  * <p>Method {@code dense} trains without pruning and requires density 1.
  */
 public record RunConfig(String dataset, String model, String method, double density, int rounds,
                         int examplesPerClass, long seed, int epochs, int batchSize, double lr, double momentum,
                         boolean nesterov, double weightDecay, List<Integer> milestones, double gamma,
-                        String dataRoot, boolean augment) {
+                        String dataRoot, boolean augment, int crop, double scaleMin, double scaleMax, boolean flip,
+                        double backboneLr) {
 
     /** the method name that means "no pruning" */
     public static final String DENSE = "dense";
@@ -71,6 +78,11 @@ public record RunConfig(String dataset, String model, String method, double dens
         m.put("gamma", Type.NUMBER);
         m.put("data_root", Type.STRING);
         m.put("augment", Type.BOOL);
+        m.put("crop", Type.INT);
+        m.put("scale_min", Type.NUMBER);
+        m.put("scale_max", Type.NUMBER);
+        m.put("flip", Type.BOOL);
+        m.put("backbone_lr", Type.NUMBER);
         return java.util.Collections.unmodifiableMap(m);
     }
 
@@ -78,6 +90,18 @@ public record RunConfig(String dataset, String model, String method, double dens
     public static final int MAX_ROUNDS = pxprune.px.Pruner.Config.MAX_ROUNDS, MAX_EPOCHS = 1_000_000, MAX_EXAMPLES_PER_CLASS = 1_000_000;
     /** the largest batch_size accepted (larger batches are a typo, not a recipe) */
     public static final int MAX_BATCH_SIZE = 65_536;
+    /** the largest crop accepted (pixels per side) */
+    public static final int MAX_CROP = 8192;
+    /** the largest scale_max accepted */
+    public static final double MAX_SCALE = 16;
+
+    /**
+     * The keys added for segmentation and their defaults. A key at its default is left out of
+     * {@link #canonicalJson()} and {@link #prettyJson()}, so every config written before these keys
+     * existed keeps its hash (and its run folder).
+     */
+    static final Map<String, Object> OPTIONAL_DEFAULTS = Map.of("crop", 0L, "scale_min", 1.0, "scale_max", 1.0, "flip", false,
+            "backbone_lr", 0.0);
 
     /** the allowed range of every integer key, inclusive */
     static final Map<String, long[]> INT_RANGES = Map.ofEntries(
@@ -86,6 +110,7 @@ public record RunConfig(String dataset, String model, String method, double dens
             Map.entry("seed", new long[] {Long.MIN_VALUE, Long.MAX_VALUE}),
             Map.entry("epochs", new long[] {0, MAX_EPOCHS}),
             Map.entry("batch_size", new long[] {1, MAX_BATCH_SIZE}),
+            Map.entry("crop", new long[] {0, MAX_CROP}),
             Map.entry("milestones", new long[] {1, MAX_EPOCHS}));
 
     /** "an integer in [lo, hi]" for an integer key */
@@ -98,6 +123,15 @@ public record RunConfig(String dataset, String model, String method, double dens
         milestones = List.copyOf(milestones);
         validate(dataset, model, method, density, rounds, examplesPerClass, epochs, batchSize, lr, momentum, nesterov,
                 weightDecay, milestones, gamma, dataRoot);
+        validateSegmentation(dataset, model, augment, crop, scaleMin, scaleMax, flip, backboneLr);
+    }
+
+    /** a config without the segmentation keys (each at its default: no crop, scale 1, no flip, one learning rate) */
+    public RunConfig(String dataset, String model, String method, double density, int rounds, int examplesPerClass, long seed,
+                     int epochs, int batchSize, double lr, double momentum, boolean nesterov, double weightDecay,
+                     List<Integer> milestones, double gamma, String dataRoot, boolean augment) {
+        this(dataset, model, method, density, rounds, examplesPerClass, seed, epochs, batchSize, lr, momentum, nesterov, weightDecay,
+                milestones, gamma, dataRoot, augment, 0, 1.0, 1.0, false, 0.0);
     }
 
     /** the valid keys of a config file (plus {@code recipe}) */
@@ -139,6 +173,39 @@ public record RunConfig(String dataset, String model, String method, double dens
             throw bad("data_root", "a folder name (e.g. \"data\")", "an empty string");
     }
 
+    private static void validateSegmentation(String dataset, String model, boolean augment, int crop, double scaleMin, double scaleMax,
+                                             boolean flip, double backboneLr) {
+        checkInt("crop", crop);
+        if (!(scaleMin > 0 && scaleMin <= MAX_SCALE))
+            throw bad("scale_min", "a number in (0, " + num(MAX_SCALE) + "] (the smallest random rescaling factor)", num(scaleMin));
+        if (!(scaleMax >= scaleMin && scaleMax <= MAX_SCALE))
+            throw bad("scale_max", "a number in [scale_min=" + num(scaleMin) + ", " + num(MAX_SCALE)
+                    + "] (the largest random rescaling factor)", num(scaleMax));
+        if (!(backboneLr >= 0) || !Double.isFinite(backboneLr))
+            throw bad("backbone_lr", "a number >= 0 (the learning rate of backbone.* parameters; 0 = the same as lr)", num(backboneLr));
+        boolean seg = DatasetRegistry.isSegmentation(dataset);
+        if (seg && augment && crop == 0)
+            throw new ConfigException("config key 'crop': augment=true on segmentation set '" + dataset + "' needs a crop size "
+                    + "(random scaling changes the image size), got crop=0; set crop (e.g. 32 for seg_demo, 513 for VOC) or augment=false");
+        if (!seg) {
+            String used = crop != 0 ? "crop" : scaleMin != 1 ? "scale_min" : scaleMax != 1 ? "scale_max" : flip ? "flip" : null;
+            if (used != null)
+                throw new ConfigException("config key '" + used + "': only segmentation datasets use it, and '" + dataset
+                        + "' is a classification set; remove the key (the classification augmentation is augment=true)");
+        }
+        if (backboneLr != 0 && !ModelRegistry.isSegmentation(model))
+            throw new ConfigException("config key 'backbone_lr': only segmentation models have backbone.* parameters, and '"
+                    + model + "' is a classifier; remove the key or set it to 0");
+        if (seg != ModelRegistry.isSegmentation(model))
+            throw new ConfigException("config key 'model': " + (seg ? "dataset '" + dataset + "' is a segmentation set but model '"
+                    + model + "' is a classifier; use a segmentation model (e.g. " + (dataset.equals("seg_demo")
+                    ? "deeplabv3_resnet20" : "deeplabv3_resnet50") + ")" : "model '" + model
+                    + "' is a segmentation model but dataset '" + dataset + "' is a classification set; use a classifier (e.g. resnet20)"));
+    }
+
+    /** whether this run segments (its dataset gives a label per pixel) */
+    public boolean segmentation() { return DatasetRegistry.isSegmentation(dataset); }
+
     private static void checkInt(String key, long v) {
         long[] r = INT_RANGES.get(key);
         if (v < r[0] || v > r[1]) throw bad(key, intRange(key), String.valueOf(v));
@@ -175,14 +242,29 @@ public record RunConfig(String dataset, String model, String method, double dens
         m.put("gamma", gamma);
         m.put("data_root", dataRoot);
         m.put("augment", augment);
+        m.put("crop", (long) crop);
+        m.put("scale_min", scaleMin);
+        m.put("scale_max", scaleMax);
+        m.put("flip", flip);
+        m.put("backbone_lr", backboneLr);
         return m;
     }
 
-    /** compact JSON with the keys sorted: the form that {@link #hash()} digests */
-    public String canonicalJson() { return Json.write(new TreeMap<>(toMap())); }
+    /** {@link #toMap()} without the segmentation keys that are at their defaults ({@link #OPTIONAL_DEFAULTS}) */
+    private Map<String, Object> written() {
+        TreeMap<String, Object> m = new TreeMap<>(toMap());
+        OPTIONAL_DEFAULTS.forEach((k, v) -> { if (v.equals(m.get(k))) m.remove(k); });
+        return m;
+    }
 
-    /** indented JSON with the keys sorted (config.json in a run folder) */
-    public String prettyJson() { return Json.pretty(new TreeMap<>(toMap())); }
+    /**
+     * Compact JSON with the keys sorted: the form that {@link #hash()} digests. Segmentation keys at
+     * their defaults are left out, so that configs from before they existed keep their hash.
+     */
+    public String canonicalJson() { return Json.write(written()); }
+
+    /** indented JSON with the keys sorted (config.json in a run folder), segmentation keys at their defaults left out */
+    public String prettyJson() { return Json.pretty(written()); }
 
     /** the first 12 hex digits of SHA-256(canonicalJson()), the run folder's name */
     public String hash() {
@@ -344,7 +426,8 @@ public record RunConfig(String dataset, String model, String method, double dens
                 (Double) m.get("density"), intOf(m, "rounds"), intOf(m, "examples_per_class"),
                 ((Number) m.get("seed")).longValue(), intOf(m, "epochs"), intOf(m, "batch_size"), (Double) m.get("lr"),
                 (Double) m.get("momentum"), (Boolean) m.get("nesterov"), (Double) m.get("weight_decay"), milestones,
-                (Double) m.get("gamma"), (String) m.get("data_root"), (Boolean) m.get("augment"));
+                (Double) m.get("gamma"), (String) m.get("data_root"), (Boolean) m.get("augment"), intOf(m, "crop"),
+                (Double) m.get("scale_min"), (Double) m.get("scale_max"), (Boolean) m.get("flip"), (Double) m.get("backbone_lr"));
     }
 
     private static int intOf(Map<String, Object> m, String k) { return ((Number) m.get(k)).intValue(); }
@@ -407,8 +490,16 @@ public record RunConfig(String dataset, String model, String method, double dens
     public boolean prunes() { return !method.equals(DENSE); }
 
     /** the learning rate of epoch e (0-based): lr * gamma^(number of milestones <= e), as PyTorch's MultiStepLR */
-    public double lrAt(int epoch) {
-        double v = lr;
+    public double lrAt(int epoch) { return decayed(lr, epoch); }
+
+    /**
+     * The learning rate of the {@code backbone.*} parameters in epoch e: backbone_lr on the same
+     * step schedule, or {@link #lrAt} when backbone_lr is 0.
+     */
+    public double backboneLrAt(int epoch) { return backboneLr == 0 ? lrAt(epoch) : decayed(backboneLr, epoch); }
+
+    private double decayed(double base, int epoch) {
+        double v = base;
         for (int m : milestones) if (m <= epoch) v *= gamma;
         return v;
     }

@@ -9,16 +9,25 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import pxprune.core.MemoryScope;
 import pxprune.core.Tensor;
 import pxprune.core.io.Json;
+import pxprune.datasets.ChannelStats;
 import pxprune.datasets.Dataset;
 import pxprune.datasets.DatasetRegistry;
 import pxprune.datasets.PruningSplit;
+import pxprune.datasets.SegAugment;
+import pxprune.datasets.SegBatch;
+import pxprune.datasets.SegDataset;
+import pxprune.datasets.SegSample;
+import pxprune.datasets.Seeds;
 import pxprune.datasets.Transforms;
 import pxprune.nn.ModelRegistry;
 import pxprune.nn.Module;
@@ -27,6 +36,7 @@ import pxprune.px.Masks;
 import pxprune.px.Pruner;
 import pxprune.px.ScorerRegistry;
 import pxprune.px.ScoringData;
+import pxprune.px.plot.LabelMaps;
 
 /**
  * One run, start to finish, in its folder {@code <runs>/<config hash>/}: prune, train, evaluate.
@@ -46,6 +56,14 @@ import pxprune.px.ScoringData;
  * config, summary or masks are not what a run writes (unreadable JSON, a test accuracy that is no
  * number, masks that keep no weight) is refused with a {@link RunFolderException} naming the file.
  *
+ * <p>Segmentation sets ({@link RunConfig#segmentation()}, see docs/segmentation.md): the split is
+ * drawn by {@code PruningSplit.selectSegmentation} (images until every class is present in
+ * {@code examples_per_class} of them; CSV {@code index,classes}), pruning differentiates the
+ * per-pixel loss ({@link ScoringData#dense}), training is {@link SegTrainer}'s, and the folder
+ * also gets {@value #CONFUSION} (the final test confusion matrix with per-class IoU) and
+ * {@value #PREDICTIONS} (test images, ground truth, prediction); the summary has {@code test_miou},
+ * {@code test_iou} per class, and {@code test_acc} = {@code test_pixel_acc}, the pixel accuracy.
+ *
  * <p>Data: the train/test split of sets without an official one (digits, synthetic) is drawn
  * with {@value #DATA_SPLIT_SEED} for every run, so runs of different seeds are tested on the same
  * examples; sets with published channel statistics are normalised with them.
@@ -56,7 +74,11 @@ public final class Runner {
     public static final int SCORING_CHUNK = 256;
     public static final String CONFIG = "config.json", SPLIT = "split.csv", MASKS = "masks.safetensors",
             ROUNDS = "rounds.csv", ROUNDS_PNG = "rounds.png", LAYERS = "layers.csv", PRUNE = "prune.json", WEIGHTS = "weights.safetensors",
-            SUMMARY = "summary.json", LOCK = ".lock";
+            SUMMARY = "summary.json", LOCK = ".lock", CONFUSION = "confusion.csv", PREDICTIONS = "predictions.png";
+    /** test images drawn in predictions.png */
+    public static final int PICTURE_ROWS = 4;
+    /** the key of the random crop position of pruning images larger than crop */
+    static final long PRUNE_CROP_KEY = 0x7072756eL;
 
     /** a finished run: its folder, its summary, and whether it had finished before this call */
     public record Outcome(RunConfig config, Path dir, Map<String, Object> summary, boolean alreadyDone) {
@@ -64,6 +86,8 @@ public final class Runner {
         public double density() { return num("density"); }
         public double pruningSeconds() { return num("pruning_seconds"); }
         public double trainingSeconds() { return num("training_seconds"); }
+        /** the mean IoU of a segmentation run (NaN for classification) */
+        public double testMiou() { return num("test_miou"); }
 
         private double num(String k) {
             Object v = summary.get(k);
@@ -124,6 +148,7 @@ public final class Runner {
             if (log != null) log.printf("[%s] run %s is done (%s); delete the folder to run it again%n", cfg.method(), cfg.hash(), dir);
             return new Outcome(cfg, dir, s, true);
         }
+        if (cfg.segmentation()) return runSegmentation(cfg, dir, log);
         String label = cfg.method();
         Dataset[] d = data(cfg);
         Dataset train = d[0], test = d[1];
@@ -203,14 +228,22 @@ public final class Runner {
 
     private static Map<String, Object> prune(RunConfig cfg, Module model, Dataset train, int[] split, Path dir, PrintStream log)
             throws IOException {
+        var batch = train.batch(split);
+        return prune(cfg, model, () -> {
+            Tensor x = Tensor.of(batch.x(), batch.n(), batch.c(), batch.h(), batch.w());
+            return new ScoringData(x, batch.y(), train.numClasses(), cfg.seed(), Math.min(SCORING_CHUNK, batch.n()));
+        }, dir, log);
+    }
+
+    /** prunes with the data the supplier builds (inside the scope that frees it), writing the pruning files */
+    private static Map<String, Object> prune(RunConfig cfg, Module model, java.util.function.Supplier<ScoringData> pruningData, Path dir,
+                                             PrintStream log) throws IOException {
         Path tmp = dir.resolve(".prune-tmp");
         deleteTree(tmp);
-        var batch = train.batch(split);
         long t0 = System.nanoTime();
         Pruner.Result r;
         try (MemoryScope s = MemoryScope.open()) {
-            Tensor x = Tensor.of(batch.x(), batch.n(), batch.c(), batch.h(), batch.w());
-            ScoringData data = new ScoringData(x, batch.y(), train.numClasses(), cfg.seed(), Math.min(SCORING_CHUNK, batch.n()));
+            ScoringData data = pruningData.get();
             r = Pruner.run(model, ScorerRegistry.create(cfg.method()), data, new Pruner.Config(cfg.density(), cfg.rounds()), null,
                     log == null ? null : RoundFilter.every(10, log));
         }
@@ -244,6 +277,174 @@ public final class Runner {
         writeAtomically(dir.resolve(PRUNE), Json.pretty(p));
         m.save(dir.resolve(MASKS), RunConfig.DENSE, 0, cfg.seed());
         return p;
+    }
+
+    // ------------------------------------------------------------------ segmentation
+    /** the train and test sets of a segmentation config with the channel statistics to normalise with (null: none) */
+    public record SegData(SegDataset train, SegDataset test, ChannelStats stats) {}
+
+    /** the segmentation sets of a config */
+    public static SegData segData(RunConfig cfg) {
+        Path root = Path.of(cfg.dataRoot());
+        SegDataset train = DatasetRegistry.loadSegmentation(cfg.dataset(), root, true, DATA_SPLIT_SEED);
+        SegDataset test = DatasetRegistry.loadSegmentation(cfg.dataset(), root, false, DATA_SPLIT_SEED);
+        return new SegData(train, test, DatasetRegistry.stats(cfg.dataset()).orElse(null));
+    }
+
+    /** a freshly initialised segmentation model for the config (deterministic for the seed) */
+    public static Module segModel(RunConfig cfg, SegDataset train) {
+        int size = cfg.crop() > 0 ? cfg.crop() : Math.min(train.get(0).h(), train.get(0).w());
+        return ModelRegistry.create(cfg.model(), train.channels(), train.numClasses(), size, cfg.seed());
+    }
+
+    /** a segmentation run: prune on per-pixel labels, train with {@link SegTrainer}, write confusion.csv and predictions.png */
+    private static Outcome runSegmentation(RunConfig cfg, Path dir, PrintStream log) throws IOException {
+        String label = cfg.method();
+        SegData d = segData(cfg);
+        Masks masks;
+        Map<String, Object> prune;
+        try (Module probe = segModel(cfg, d.train())) {
+            Path masksFile = dir.resolve(MASKS);
+            if (Files.isRegularFile(masksFile)) {
+                masks = Masks.load(masksFile, probe);
+                checkKeepsWeights(masks, masksFile, dir);
+                prune = readPrune(dir);
+                if (log != null) log.printf("[%s] masks loaded from %s (density %.6f); not pruning again%n", label, masksFile, masks.density());
+            } else {
+                if (cfg.prunes()) {
+                    try {
+                        Pruner.checkKeepsWeights(probe, cfg.model(), cfg.density(), false);
+                    } catch (IllegalArgumentException e) {
+                        throw new ConfigException("config key 'density': " + e.getMessage());
+                    }
+                }
+                int[] split = segSplit(cfg, d.train(), dir.resolve(SPLIT));
+                prune = cfg.prunes() ? prune(cfg, probe, () -> segPruningData(cfg, d, split), dir, log) : dense(cfg, probe, dir);
+                masks = Masks.load(masksFile, probe);
+            }
+        }
+        SegTrainer.Result result;
+        Map<String, Object> summary;
+        try (Module model = segModel(cfg, d.train())) {
+            result = new SegTrainer(cfg, d.train(), d.test(), d.stats(), dir, log, label).train(model, masks);
+            Map<String, String> meta = new LinkedHashMap<>();
+            meta.put("format", "pt");
+            meta.put("config_hash", cfg.hash());
+            StateDicts.save(model, dir.resolve(WEIGHTS), meta);
+            // the last epoch's evaluation, or (resumed after the last checkpoint, or 0 epochs) the same one again
+            SegTrainer.Evaluation ev = result.lastConfusion() != null
+                    ? new SegTrainer.Evaluation(result.last().testLoss(), result.lastConfusion())
+                    : SegTrainer.evaluate(model, d.test(), d.stats());
+            writeAtomically(dir.resolve(CONFUSION), ev.confusion().csv(d.test().classNames()));
+            predictionsPng(cfg, model, d, dir.resolve(PREDICTIONS));
+            summary = segSummary(cfg, masks, prune, result, ev, d.test().classNames());
+        }
+        writeAtomically(dir.resolve(SUMMARY), Json.pretty(summary));
+        return new Outcome(cfg, dir, summary, false);
+    }
+
+    /** the segmentation pruning split, read from the run folder when it is there (and checked), else drawn and saved */
+    private static int[] segSplit(RunConfig cfg, SegDataset train, Path file) {
+        if (Files.isRegularFile(file)) {
+            PruningSplit.SegSelection s = PruningSplit.readSegmentation(file);
+            s.checkAgainst(train);
+            return s.indices();
+        }
+        int[] idx;
+        try {
+            idx = PruningSplit.selectSegmentation(train, cfg.examplesPerClass(), cfg.seed());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("config key 'examples_per_class': " + e.getMessage());
+        }
+        Path tmp = file.resolveSibling(SPLIT + ".tmp");
+        PruningSplit.writeSegmentation(tmp, idx, train);
+        move(tmp, file);
+        return idx;
+    }
+
+    /**
+     * The pruning images with their per-pixel labels: normalised like the training images, and with
+     * crop > 0 padded and cut to crop x crop (at a position drawn from the seed when larger), no
+     * other augmentation; whole images with crop 0 (they must share one size).
+     */
+    static ScoringData segPruningData(RunConfig cfg, SegData d, int[] split) {
+        SplittableRandom rng = Seeds.rng(cfg.seed(), PRUNE_CROP_KEY);
+        List<SegSample> samples = new ArrayList<>();
+        for (int i : split) {
+            SegSample s = d.train().get(i);
+            if (d.stats() != null) s = SegAugment.normalize(s, d.stats());
+            if (cfg.crop() > 0) s = SegAugment.train(s, cfg.crop(), 1, 1, false, rng);
+            samples.add(s);
+        }
+        SegBatch b;
+        try {
+            b = SegBatch.stack(samples);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("config key 'crop': the pruning images of " + d.train().name() + " differ in size ("
+                    + e.getMessage() + "); set crop (e.g. crop=513 for VOC)");
+        }
+        Tensor x = Tensor.of(b.x(), b.n(), b.c(), b.h(), b.w());
+        return ScoringData.dense(x, b.y(), d.train().numClasses(), cfg.seed(), Math.min(SCORING_CHUNK, b.n()));
+    }
+
+    /** the test images of predictions.png: {@value #PICTURE_ROWS} spread evenly over the test set */
+    static int[] pictureIndices(int n) {
+        int k = Math.min(PICTURE_ROWS, n);
+        int[] out = new int[k];
+        for (int i = 0; i < k; i++) out[i] = (int) ((long) i * n / k);
+        return out;
+    }
+
+    private static void predictionsPng(RunConfig cfg, Module model, SegData d, Path png) throws IOException {
+        int[] idx = pictureIndices(d.test().size());
+        List<int[]> pred = SegTrainer.predict(model, d.test(), d.stats(), idx);
+        List<LabelMaps.Row> rows = new ArrayList<>();
+        for (int r = 0; r < idx.length; r++) {
+            SegSample s = d.test().get(idx[r]);
+            rows.add(new LabelMaps.Row(s.image(), s.c(), s.h(), s.w(), s.label(), pred.get(r)));
+        }
+        Path tmp = png.resolveSibling(PREDICTIONS + "." + ProcessHandle.current().pid() + ".tmp.png");
+        LabelMaps.write(tmp, String.format(Locale.ROOT, "%s %s on %s, density %.4f: test images %s", cfg.method(), cfg.model(),
+                cfg.dataset(), cfg.prunes() ? cfg.density() : 1.0, java.util.Arrays.toString(idx)), rows, d.test().classNames());
+        move(tmp, png);
+    }
+
+    private static Map<String, Object> segSummary(RunConfig cfg, Masks masks, Map<String, Object> prune, SegTrainer.Result result,
+                                                  SegTrainer.Evaluation ev, List<String> classNames) {
+        EpochMetrics last = result.last();
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("status", "done");
+        s.put("config_hash", cfg.hash());
+        s.put("dataset", cfg.dataset());
+        s.put("model", cfg.model());
+        s.put("method", cfg.method());
+        s.put("target_density", cfg.density());
+        s.put("density", masks.density());
+        s.put("kept", masks.kept());
+        s.put("total", masks.total());
+        s.put("rounds", cfg.prunes() ? (long) cfg.rounds() : 0L);
+        s.put("connected", prune.getOrDefault("connected", null));
+        s.put("epochs", (long) cfg.epochs());
+        s.put("task", "segmentation");
+        s.put("test_miou", ev.meanIou());
+        s.put("test_acc", ev.pixelAccuracy());
+        s.put("test_pixel_acc", ev.pixelAccuracy());
+        s.put("test_loss", ev.loss());
+        Map<String, Object> iou = new LinkedHashMap<>();
+        List<Object> values = ev.confusion().iouJson();
+        for (int c = 0; c < classNames.size(); c++) iou.put(classNames.get(c), values.get(c));
+        s.put("test_iou", iou);
+        s.put("train_acc", last == null ? null : last.trainAcc());
+        s.put("train_loss", last == null ? null : last.trainLoss());
+        Object ps = prune.get("wall_seconds");
+        s.put("pruning_seconds", ps instanceof Number n ? n.doubleValue() : null);
+        s.put("training_seconds", result.seconds());
+        s.put("resumed_from_epoch", (long) result.startEpoch());
+        s.put("seed", cfg.seed());
+        s.put("weights", WEIGHTS);
+        s.put("confusion", CONFUSION);
+        s.put("predictions", PREDICTIONS);
+        return s;
     }
 
     /**

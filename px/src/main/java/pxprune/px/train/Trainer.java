@@ -98,15 +98,15 @@ public final class Trainer {
             if (Files.isRegularFile(ckpt)) {
                 Checkpoint.State s = Checkpoint.load(ckpt, model, opt, masks, hash);
                 start = s.epoch();
-                history.addAll(withSeconds(s.metrics()));
+                history.addAll(withSeconds(dir, s.metrics()));
                 if (start > 0 && log != null) log.printf("[%s] resuming from the checkpoint of epoch %d/%d%n", label, start, cfg.epochs());
             }
-            writeMetrics(history);
+            writeMetrics(dir, history);
             for (int epoch = start; epoch < cfg.epochs(); epoch++) {
                 EpochMetrics m = epoch(model, opt, epoch);
                 history.add(m);
                 Checkpoint.save(ckpt, model, opt, masks, epoch + 1, hash, history);
-                appendMetrics(m);
+                appendMetrics(dir, m);
                 if (log != null)
                     log.printf(Locale.ROOT, "[%s] epoch %d/%d  lr %.4g  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  %.1fs%n",
                             label, m.epoch(), cfg.epochs(), m.lr(), m.trainLoss(), 100 * m.trainAcc(), m.testLoss(),
@@ -192,7 +192,7 @@ public final class Trainer {
         return c;
     }
 
-    private void appendMetrics(EpochMetrics m) {
+    static void appendMetrics(Path dir, EpochMetrics m) {
         try {
             Files.writeString(dir.resolve(METRICS), Json.write(m.toJson()) + "\n", StandardCharsets.UTF_8,
                     StandardOpenOption.CREATE, StandardOpenOption.APPEND);
@@ -202,11 +202,11 @@ public final class Trainer {
     }
 
     /**
-     * The checkpoint's metrics with the wall time of each epoch taken from metrics.jsonl (the
+     * The checkpoint's metrics with the wall time of each epoch taken from metrics.jsonl in dir (the
      * checkpoint leaves it out to stay the same byte for byte); NaN for an epoch whose line is
      * missing or unreadable there.
      */
-    List<EpochMetrics> withSeconds(List<EpochMetrics> fromCheckpoint) throws IOException {
+    static List<EpochMetrics> withSeconds(Path dir, List<EpochMetrics> fromCheckpoint) throws IOException {
         java.util.Map<Integer, Double> seconds = new java.util.HashMap<>();
         Path f = dir.resolve(METRICS);
         if (Files.isRegularFile(f)) {
@@ -220,14 +220,12 @@ public final class Trainer {
             }
         }
         List<EpochMetrics> out = new ArrayList<>();
-        for (EpochMetrics m : fromCheckpoint)
-            out.add(new EpochMetrics(m.epoch(), m.lr(), m.trainLoss(), m.trainAcc(), m.testLoss(), m.testAcc(),
-                    seconds.getOrDefault(m.epoch(), Double.NaN)));
+        for (EpochMetrics m : fromCheckpoint) out.add(m.withSeconds(seconds.getOrDefault(m.epoch(), Double.NaN)));
         return out;
     }
 
-    /** rewrites metrics.jsonl (atomically) with exactly the given epochs */
-    private void writeMetrics(List<EpochMetrics> history) throws IOException {
+    /** rewrites metrics.jsonl in dir (atomically) with exactly the given epochs */
+    static void writeMetrics(Path dir, List<EpochMetrics> history) throws IOException {
         StringBuilder sb = new StringBuilder();
         for (EpochMetrics m : history) sb.append(Json.write(m.toJson())).append('\n');
         Runner.writeAtomically(dir.resolve(METRICS), sb.toString());
