@@ -11,7 +11,7 @@ public enum ChannelStats {
     CIFAR100(new float[] {0.507f, 0.487f, 0.441f}, new float[] {0.267f, 0.256f, 0.276f}),
     TINY_IMAGENET(new float[] {0.480f, 0.448f, 0.397f}, new float[] {0.276f, 0.269f, 0.282f}),
     IMAGENET(new float[] {0.485f, 0.456f, 0.406f}, new float[] {0.229f, 0.224f, 0.225f}),
-    SEG_DEMO(new float[] {0.485f, 0.494f, 0.498f}, new float[] {0.238f, 0.239f, 0.236f});
+    SEG_DEMO(new float[] {0.485f, 0.494f, 0.498f}, new float[] {0.242f, 0.242f, 0.239f});
 
     private final float[] mean;
     private final float[] std;

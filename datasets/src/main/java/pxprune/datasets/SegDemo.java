@@ -14,7 +14,8 @@ import java.util.SplittableRandom;
  * Per image: a background of a random colour with a random linear gradient, a random stripe texture and
  * pixel noise; then 1-3 shapes painted in order (later ones cover earlier ones, so shapes overlap), each of
  * a uniformly drawn class, a random colour (independent of the class, at least 0.3 away from the
- * background's in some channel), a random size (about the same area for every class, so neither colour
+ * background's in some channel) with the class's surface pattern (squares plain, discs striped,
+ * triangles checkered: {@link #texture}), a random size (about the same area for every class, so neither colour
  * nor area gives the class away), a random rotation (squares and triangles) and position, with pixel noise.
  * A pixel's label is the class of the last shape covering its centre, else background (0); no pixel is
  * {@link #IGNORE}. Pixels are in [0, 1]. All examples are held in memory (12 KiB each).
@@ -30,6 +31,8 @@ public final class SegDemo implements SegDataset {
 
     private static final int PLANE = SIDE * SIDE;
     private static final double NOISE = 0.05;
+    /** the contrast of the shapes' surface patterns ({@link #texture}) */
+    private static final double TEXTURE = 0.2;
 
     private final String name;
     private final float[] images;
@@ -118,14 +121,28 @@ public final class SegDemo implements SegDataset {
                     };
                     if (!in) continue;
                     label[y * SIDE + x] = cls;
+                    double t = TEXTURE * texture(cls, y, x);
                     for (int c = 0; c < CHANNELS; c++) {
-                        img[c * PLANE + y * SIDE + x] = (float) (colour[c] + NOISE * rng.nextGaussian());
+                        img[c * PLANE + y * SIDE + x] = (float) (colour[c] + t + NOISE * rng.nextGaussian());
                     }
                 }
             }
         }
         for (int p = 0; p < img.length; p++) img[p] = Math.max(0f, Math.min(1f, img[p]));
         return new SegSample(img, label, CHANNELS, SIDE, SIDE);
+    }
+
+    /**
+     * The surface pattern of a class, +-1 or 0: squares are plain, discs striped (2-pixel bands),
+     * triangles checkered (2-pixel cells). A 3x3 filter tells them apart where a shape's outline alone
+     * would need a receptive field of the whole shape, so a small network learns the set in seconds.
+     */
+    static int texture(int cls, int y, int x) {
+        return switch (cls) {
+            case 2 -> (y / 2) % 2 == 0 ? 1 : -1;
+            case 3 -> ((y / 2) + (x / 2)) % 2 == 0 ? 1 : -1;
+            default -> 0;
+        };
     }
 
     /** whether (u, v) lies in the equilateral triangle with circumradius R, centred at 0, one vertex at angle 0 */
