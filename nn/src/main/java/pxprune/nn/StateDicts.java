@@ -28,7 +28,8 @@ import pxprune.kernels.DType;
  *
  * <p>{@link #loadBackbone} loads a classification checkpoint (e.g. torchvision's ImageNet ResNet:
  * {@code conv1.weight}, {@code layer1.0...}, {@code fc.*}) into a segmentation model's
- * {@code backbone.*}, ignoring {@code fc.*}.
+ * {@code backbone.*}, ignoring {@code fc.*}; with an empty prefix, into a classifier whose own
+ * classifier {@code fc.*} is left as it is (transfer learning to another number of classes).
  */
 public final class StateDicts {
     private StateDicts() {}
@@ -76,17 +77,26 @@ public final class StateDicts {
      * {@code deeplabv3plus_resnet50}'s {@code backbone.}; an open_lth CIFAR resnet20 file into
      * {@code deeplabv3_resnet20}'s.
      *
+     * With an empty prefix the model itself is the backbone, less its own {@code fc.*}: a
+     * classifier initialised from one pre-trained on other classes (ImageNet's ResNet-50 for
+     * CIFAR-10), its fc left as initialised.
+     *
      * @throws IllegalArgumentException if the model has no such submodule or the file does not fit it
      *     (the message names every missing, unexpected and mis-shaped key and the file's layout)
      */
     public static void loadBackbone(Module model, Path path, String prefix) throws IOException {
         String name = prefix.endsWith(".") ? prefix.substring(0, prefix.length() - 1) : prefix;
-        Module sub = name.isEmpty() ? null : model.namedModules().get(name);
+        Module sub = name.isEmpty() ? model : model.namedModules().get(name);
         if (sub == null)
             throw new IllegalArgumentException("the model (" + model.getClass().getSimpleName() + ") has no submodule '" + name
                     + "' to load a backbone into; its top-level modules are " + model.children().keySet());
         SafeTensors.Header h = SafeTensors.header(path);
-        Map<String, Tensor> dst = sub.stateDict();
+        Map<String, Tensor> dst = new LinkedHashMap<>(sub.stateDict());
+        if (name.isEmpty()) { // a classifier: everything but its own classifier, fc.*
+            if (!dst.keySet().removeIf(k -> k.startsWith("fc.")))
+                throw new IllegalArgumentException("the model (" + model.getClass().getSimpleName() + ") has no fc.* classifier to "
+                        + "leave out; load a whole checkpoint with loadStateDict, or name the backbone's submodule");
+        }
         Map<String, long[]> shapes = new LinkedHashMap<>();
         List<String> bad = new ArrayList<>();
         h.entries().forEach((k, info) -> {
@@ -101,7 +111,9 @@ public final class StateDicts {
         String fix = "Give a classification checkpoint of the backbone's network (its keys without '" + prefix
                 + "'; fc.* is ignored).";
         check(what, dst, shapes, "", bad, backboneHint(all, dst), fix);
-        load(sub, SafeTensors.read(path, k -> !k.startsWith("fc.") && dst.containsKey(k)), "");
+        Map<String, SafeTensors.Entry> src = SafeTensors.read(path, k -> !k.startsWith("fc.") && dst.containsKey(k)).entries();
+        checkValues(dst, src, "");
+        upload(dst, src);
     }
 
     /** which layout the file has next to the backbone's, for the first line of loadBackbone's error */
@@ -162,6 +174,11 @@ public final class StateDicts {
                 bad.add(prefix + e.getKey() + " (" + e.getValue().dtype() + ")");
         check(m, dst, shapes(src), prefix, bad);
         checkValues(dst, src, prefix);
+        upload(dst, src);
+    }
+
+    /** copies every src entry into the dst tensor of its name (both checked: same keys, shapes, readable values) */
+    private static void upload(Map<String, Tensor> dst, Map<String, SafeTensors.Entry> src) {
         for (Map.Entry<String, Tensor> d : dst.entrySet()) {
             SafeTensors.Entry e = src.get(d.getKey());
             Tensor t = d.getValue();

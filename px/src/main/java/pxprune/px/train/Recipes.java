@@ -20,6 +20,7 @@ import java.util.Map;
  * <tr><td>seg_demo</td><td>seg_demo, deeplabv3_resnet20 (3x32x32)</td><td>{@value #SEG_DEMO_EPOCHS}</td><td>{@value #SEG_DEMO_BATCH}</td><td>see {@link #segDemo()}</td><td>0.9</td><td>1e-4</td><td>see {@link #segDemo()}</td></tr>
  * <tr><td>voc_deeplabv3_resnet50</td><td>voc2012_aug, deeplabv3_resnet50</td><td>80</td><td>4</td><td>0.01 head, 0.001 backbone</td><td>0.9</td><td>1e-4</td><td>50, 60</td></tr>
  * <tr><td>voc_deeplabv3plus_resnet50</td><td>voc2012_aug, deeplabv3plus_resnet50</td><td>80</td><td>4</td><td>0.01 head, 0.001 backbone</td><td>0.9</td><td>1e-4</td><td>50, 60</td></tr>
+ * <tr><td>cifar10_resnet50_pretrained</td><td>cifar10, tv_resnet50 from ImageNet weights</td><td>30</td><td>128</td><td>0.01</td><td>0.9</td><td>5e-4</td><td>15, 25</td></tr>
  * </table>
  *
  * <p>The segmentation recipes (docs/segmentation.md) train on random crops with random rescaling
@@ -52,6 +53,7 @@ public final class Recipes {
         m.put("seg_demo", segDemo());
         m.put("voc_deeplabv3_resnet50", voc("deeplabv3_resnet50"));
         m.put("voc_deeplabv3plus_resnet50", voc("deeplabv3plus_resnet50"));
+        m.put("cifar10_resnet50_pretrained", cifar10Transfer());
         return java.util.Collections.unmodifiableMap(m);
     }
 
@@ -80,10 +82,27 @@ public final class Recipes {
                 false, 1e-4, List.of(5), 0.1, "data", true, 32, 0.75, 1.25, true, 0);
     }
 
-    /** Pascal VOC 2012 with the SBD training images (voc2012_aug), the PX authors' DeepLab setup */
+    /**
+     * Pascal VOC 2012 with the SBD training images (voc2012_aug), the PX authors' DeepLab setup, from
+     * an ImageNet-pre-trained ResNet-50 backbone in {@value #IMAGENET_RESNET50} (the authors used DINO
+     * weights; any torchvision-layout ResNet-50 state dict fits)
+     */
     static RunConfig voc(String model) {
         return new RunConfig("voc2012_aug", model, "px", 0.018, 100, 10, 1, 80, 4, 0.01, 0.9, false, 1e-4, List.of(50, 60), 0.1,
-                "data", true, 513, 0.5, 2.0, true, 0.001);
+                "data", true, 513, 0.5, 2.0, true, 0.001, "", IMAGENET_RESNET50);
+    }
+
+    /** where the recipes that start from ImageNet weights expect torchvision's ResNet-50 as safetensors */
+    public static final String IMAGENET_RESNET50 = "data/resnet50_imagenet.safetensors";
+
+    /**
+     * Transfer: torchvision's ResNet-50 pre-trained on ImageNet ({@value #IMAGENET_RESNET50}, all but
+     * fc), pruned with px on CIFAR-10 at its own 32 px and fine-tuned: 30 epochs of batch 128, lr 0.01
+     * divided by 10 at epochs 15 and 25, momentum 0.9, weight decay 5e-4, CIFAR augmentation
+     */
+    static RunConfig cifar10Transfer() {
+        return new RunConfig("cifar10", "tv_resnet50", "px", 0.018, 100, 10, 1, 30, 128, 0.01, 0.9, false, 5e-4, List.of(15, 25),
+                0.1, "data", true, 0, 1.0, 1.0, false, 0, "", IMAGENET_RESNET50);
     }
 
     public static List<String> names() { return List.copyOf(RECIPES.keySet()); }

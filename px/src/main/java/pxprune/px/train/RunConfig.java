@@ -27,7 +27,11 @@ import pxprune.nn.ModelRegistry;
  * all three only with {@code augment=true}) and {@code backbone_lr} (the learning rate of the
  * {@code backbone.*} parameters, 0 = lr). Those five are refused on classification sets (but
  * {@code backbone_lr} needs a segmentation model), and left out of the canonical JSON at their
- * defaults (0, 1, 1, false, 0), so older configs keep their hash. A config file may also
+ * defaults (0, 1, 1, false, 0), so older configs keep their hash. {@code pretrained} (a safetensors
+ * state dict of the whole model, PyTorch names) or {@code pretrained_backbone} (a classification
+ * checkpoint for a segmentation model's {@code backbone.*}, or for a classifier everything but its
+ * {@code fc.*}) load weights after initialisation, before pruning; paths are relative to the working
+ * folder, "" (the default, left out of the canonical JSON too) means none. A config file may also
  * name a {@code recipe} ({@link Recipes}) whose values fill the keys it leaves out (default
  * {@code digits}). Unknown keys, values of the wrong JSON type and integers outside their key's
  * range ({@code rounds} and {@code epochs} up to {@value #MAX_ROUNDS}, {@code batch_size} up to
@@ -41,7 +45,7 @@ public record RunConfig(String dataset, String model, String method, double dens
                         int examplesPerClass, long seed, int epochs, int batchSize, double lr, double momentum,
                         boolean nesterov, double weightDecay, List<Integer> milestones, double gamma,
                         String dataRoot, boolean augment, int crop, double scaleMin, double scaleMax, boolean flip,
-                        double backboneLr) {
+                        double backboneLr, String pretrained, String pretrainedBackbone) {
 
     /** the method name that means "no pruning" */
     public static final String DENSE = "dense";
@@ -83,6 +87,8 @@ public record RunConfig(String dataset, String model, String method, double dens
         m.put("scale_max", Type.NUMBER);
         m.put("flip", Type.BOOL);
         m.put("backbone_lr", Type.NUMBER);
+        m.put("pretrained", Type.STRING);
+        m.put("pretrained_backbone", Type.STRING);
         return java.util.Collections.unmodifiableMap(m);
     }
 
@@ -101,7 +107,7 @@ public record RunConfig(String dataset, String model, String method, double dens
      * existed keeps its hash (and its run folder).
      */
     static final Map<String, Object> OPTIONAL_DEFAULTS = Map.of("crop", 0L, "scale_min", 1.0, "scale_max", 1.0, "flip", false,
-            "backbone_lr", 0.0);
+            "backbone_lr", 0.0, "pretrained", "", "pretrained_backbone", "");
 
     /** the allowed range of every integer key, inclusive */
     static final Map<String, long[]> INT_RANGES = Map.ofEntries(
@@ -124,6 +130,20 @@ public record RunConfig(String dataset, String model, String method, double dens
         validate(dataset, model, method, density, rounds, examplesPerClass, epochs, batchSize, lr, momentum, nesterov,
                 weightDecay, milestones, gamma, dataRoot);
         validateSegmentation(dataset, model, augment, crop, scaleMin, scaleMax, flip, backboneLr);
+        if (pretrained == null || pretrainedBackbone == null)
+            throw bad(pretrained == null ? "pretrained" : "pretrained_backbone", "a file name or \"\" (none)", "null");
+        if (!pretrained.isEmpty() && !pretrainedBackbone.isEmpty())
+            throw new ConfigException("config keys 'pretrained' and 'pretrained_backbone' are both set; give one: pretrained "
+                    + "loads the whole model, pretrained_backbone only its backbone (a classifier's layers but fc)");
+    }
+
+    /** a config without pre-trained weights */
+    public RunConfig(String dataset, String model, String method, double density, int rounds, int examplesPerClass, long seed,
+                     int epochs, int batchSize, double lr, double momentum, boolean nesterov, double weightDecay,
+                     List<Integer> milestones, double gamma, String dataRoot, boolean augment, int crop, double scaleMin,
+                     double scaleMax, boolean flip, double backboneLr) {
+        this(dataset, model, method, density, rounds, examplesPerClass, seed, epochs, batchSize, lr, momentum, nesterov, weightDecay,
+                milestones, gamma, dataRoot, augment, crop, scaleMin, scaleMax, flip, backboneLr, "", "");
     }
 
     /** a config without the segmentation keys (each at its default: no crop, scale 1, no flip, one learning rate) */
@@ -247,6 +267,8 @@ public record RunConfig(String dataset, String model, String method, double dens
         m.put("scale_max", scaleMax);
         m.put("flip", flip);
         m.put("backbone_lr", backboneLr);
+        m.put("pretrained", pretrained);
+        m.put("pretrained_backbone", pretrainedBackbone);
         return m;
     }
 
@@ -427,7 +449,8 @@ public record RunConfig(String dataset, String model, String method, double dens
                 ((Number) m.get("seed")).longValue(), intOf(m, "epochs"), intOf(m, "batch_size"), (Double) m.get("lr"),
                 (Double) m.get("momentum"), (Boolean) m.get("nesterov"), (Double) m.get("weight_decay"), milestones,
                 (Double) m.get("gamma"), (String) m.get("data_root"), (Boolean) m.get("augment"), intOf(m, "crop"),
-                (Double) m.get("scale_min"), (Double) m.get("scale_max"), (Boolean) m.get("flip"), (Double) m.get("backbone_lr"));
+                (Double) m.get("scale_min"), (Double) m.get("scale_max"), (Boolean) m.get("flip"), (Double) m.get("backbone_lr"),
+                (String) m.get("pretrained"), (String) m.get("pretrained_backbone"));
     }
 
     private static int intOf(Map<String, Object> m, String k) { return ((Number) m.get(k)).intValue(); }

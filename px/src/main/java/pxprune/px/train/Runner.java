@@ -115,8 +115,46 @@ public final class Runner {
 
     /** a freshly initialised model for the config and data (deterministic for the seed) */
     public static Module model(RunConfig cfg, Dataset train) {
-        return ModelRegistry.create(cfg.model(), train.channels(), train.numClasses(), Math.min(train.height(), train.width()),
-                cfg.seed());
+        return pretrained(cfg, ModelRegistry.create(cfg.model(), train.channels(), train.numClasses(),
+                Math.min(train.height(), train.width()), cfg.seed()));
+    }
+
+    /**
+     * Loads the config's pre-trained weights into a freshly initialised model (and returns it):
+     * {@code pretrained}, the whole state dict; {@code pretrained_backbone}, a classification checkpoint
+     * into a segmentation model's {@code backbone.*} or into a classifier but its {@code fc.*}
+     * (nn StateDicts.loadBackbone). A file that does not fit is a {@link ConfigException} naming the
+     * key, the file and what it looks like; the model is closed then.
+     */
+    static Module pretrained(RunConfig cfg, Module m) {
+        String key = !cfg.pretrained().isEmpty() ? "pretrained" : !cfg.pretrainedBackbone().isEmpty() ? "pretrained_backbone" : null;
+        if (key == null) return m;
+        Path file = Path.of(key.equals("pretrained") ? cfg.pretrained() : cfg.pretrainedBackbone());
+        try {
+            checkPretrainedFile(cfg);
+            if (key.equals("pretrained")) StateDicts.load(m, file);
+            else StateDicts.loadBackbone(m, file, ModelRegistry.isSegmentation(cfg.model()) ? "backbone." : "");
+            return m;
+        } catch (IllegalArgumentException | IOException e) {
+            m.close();
+            throw new ConfigException("config key '" + key + "': " + file + " cannot be loaded into " + cfg.model() + ": "
+                    + e.getMessage());
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    /** the pre-trained weights file of the config, if any, is a readable regular file (checked before any work) */
+    static void checkPretrainedFile(RunConfig cfg) {
+        for (String[] kv : new String[][] {{"pretrained", cfg.pretrained()}, {"pretrained_backbone", cfg.pretrainedBackbone()}}) {
+            if (kv[1].isEmpty()) continue;
+            Path f = Path.of(kv[1]);
+            if (!Files.isRegularFile(f) || !Files.isReadable(f))
+                throw new ConfigException("config key '" + kv[0] + "': " + f.toAbsolutePath() + (Files.exists(f) ? " is not a readable file"
+                        : " does not exist") + "; give a safetensors state dict under PyTorch names (torchvision's, converted with "
+                        + "safetensors.torch.save_file(model.state_dict(), FILE))");
+        }
     }
 
     /**
@@ -126,6 +164,7 @@ public final class Runner {
      */
     public static Outcome run(RunConfig cfg, Path runs, PrintStream log) throws IOException {
         Path dir = folder(runs, cfg);
+        if (!Files.isRegularFile(dir.resolve(SUMMARY))) checkPretrainedFile(cfg); // before the folder exists: a refused run leaves nothing
         Files.createDirectories(dir);
         try (FileChannel ch = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
              FileLock lock = ch.tryLock()) {
@@ -294,7 +333,7 @@ public final class Runner {
     /** a freshly initialised segmentation model for the config (deterministic for the seed) */
     public static Module segModel(RunConfig cfg, SegDataset train) {
         int size = cfg.crop() > 0 ? cfg.crop() : Math.min(train.get(0).h(), train.get(0).w());
-        return ModelRegistry.create(cfg.model(), train.channels(), train.numClasses(), size, cfg.seed());
+        return pretrained(cfg, ModelRegistry.create(cfg.model(), train.channels(), train.numClasses(), size, cfg.seed()));
     }
 
     /** a segmentation run: prune on per-pixel labels, train with {@link SegTrainer}, write confusion.csv and predictions.png */
