@@ -32,6 +32,7 @@ struct Shape {
   long plane;      // floats per stride-phase plane (data plus the over-read of the last vectors)
   long cstride;    // floats per input channel: sh*sw planes
   long toff[64];   // per tap t = ki*kw + kj: plane index * plane + in-plane offset (taps <= 64 here)
+  bool used[64];   // per stride-phase plane rh*sw + rw: whether a tap reads it (a 1x1 stride-2 kernel reads 1 of 4)
   explicit Shape(const int* g) {
     N = g[G_N]; C = g[G_C]; H = g[G_H]; W = g[G_W]; K = g[G_K]; kh = g[G_KH]; kw = g[G_KW]; sh = g[G_SH];
     sw = g[G_SW]; ph = g[G_PH]; pw = g[G_PW]; dh = g[G_DH]; dw = g[G_DW]; G = g[G_GROUPS]; OH = g[G_OH]; OW = g[G_OW];
@@ -41,7 +42,8 @@ struct Shape {
     pxk::require_window("conv_direct", "height", H, kh, sh, ph, dh, OH);
     pxk::require_window("conv_direct", "width", W, kw, sw, pw, dw, OW);
     taps = kh * kw;
-    PXK_REQUIRE(taps <= 64, "conv_direct", "kernel " + PXK_S(kh) + "x" + PXK_S(kw) + " has more than 64 taps; use the im2col path");
+    PXK_REQUIRE(taps <= 64 && sh * sw <= 64, "conv_direct", "kernel " + PXK_S(kh) + "x" + PXK_S(kw) + ", stride " + PXK_S(sh) +
+                "x" + PXK_S(sw) + ": more than 64 taps or stride phases; use the im2col path");
     Cg = C / G; Kg = K / G;
     Hph = (H + 2 * ph + sh - 1) / sh;
     Wph = (W + 2 * pw + sw - 1) / sw;
@@ -55,9 +57,13 @@ struct Shape {
       }
     plane = round_up(std::max((long)Hph * Wph, maxoff + Pv), PAD);
     cstride = (long)sh * sw * plane;
+    for (int i = 0; i < sh * sw; i++) used[i] = false;
     for (int ki = 0; ki < kh; ki++)
-      for (int kj = 0; kj < kw; kj++)
-        toff[ki * kw + kj] = (long)((ki * dh) % sh * sw + (kj * dw) % sw) * plane + (long)(ki * dh / sh) * Wph + kj * dw / sw;
+      for (int kj = 0; kj < kw; kj++) {
+        int ph_ = (ki * dh) % sh * sw + (kj * dw) % sw;
+        used[ph_] = true;
+        toff[ki * kw + kj] = (long)ph_ * plane + (long)(ki * dh / sh) * Wph + kj * dw / sw;
+      }
   }
 };
 
@@ -87,18 +93,22 @@ inline float* scratch(int which, size_t floats) {
 }
 
 // X'[c][rh][rw][i][j] = x[c][i*sh + rh - ph][j*sw + rw - pw] (0 outside the input): see pxconv_impl.h.
+// Only the planes some tap reads are written (every read of a tap stays inside its own plane, so
+// the others are never touched): a 1x1 stride-2 kernel copies a quarter of its input.
 inline void build_phases(const float* x, const Shape& s, int c0, int c1, float* xs) {
-  std::memset(xs + (long)c0 * s.cstride, 0, (size_t)(c1 - c0) * s.cstride * sizeof(float));
   for (int c = c0; c < c1; c++) {
     const float* src = x + (long)c * s.H * s.W;
     float* dst = xs + (long)c * s.cstride;
+    for (int q = 0; q < s.sh * s.sw; q++)
+      if (s.used[q]) std::memset(dst + (long)q * s.plane, 0, s.plane * sizeof(float));
     for (int ih = 0; ih < s.H; ih++) {
       int r = ih + s.ph, rh = r % s.sh, i = r / s.sh;
       const float* srow = src + (long)ih * s.W;
       if (s.sw == 1) {
-        std::memcpy(dst + (long)rh * s.plane + (long)i * s.Wph + s.pw, srow, s.W * sizeof(float));
+        if (s.used[rh]) std::memcpy(dst + (long)rh * s.plane + (long)i * s.Wph + s.pw, srow, s.W * sizeof(float));
       } else {  // one phase at a time: a strided read, a contiguous write (vectorised by the compiler)
         for (int rw = 0; rw < s.sw; rw++) {
+          if (!s.used[rh * s.sw + rw]) continue;
           float* drow = dst + (long)(rh * s.sw + rw) * s.plane + (long)i * s.Wph;
           // padded columns j*sw + rw, input column iw = j*sw + rw - pw in [0, W)
           int ja = s.pw > rw ? (s.pw - rw + s.sw - 1) / s.sw : 0, jz = (s.W + s.pw - rw + s.sw - 1) / s.sw;
@@ -198,7 +208,8 @@ inline int best_isa() {
 }
 inline bool supported(int isa) { return isa == ISA_AVX2 ? best_isa() >= ISA_AVX2 : isa == ISA_AVX512 ? best_isa() == ISA_AVX512 : false; }
 
-typedef void (*channels_fn)(int, const float*, long, const float*, long, int, const long*, int, long, float*, long);
+typedef void (*fwd_fn)(int, const float*, long, const float*, long, int, const long*, int, long, float*, long);
+typedef void (*bww_fn)(int, const float*, long, long, const float*, long, long, int, int, const long*, int, long, float*, long);
 
 inline void require_task(const char* kernel, int isa, const Shape& s, int n0, int nn, int k0, int k1) {
   PXK_REQUIRE(supported(isa), kernel, "instruction set " + PXK_S(isa) + " (1 = AVX2+FMA, 2 = AVX-512F) is not supported by this CPU "
@@ -216,7 +227,7 @@ inline void forward(int isa, const int* geom, const float* x, const float* w, co
   Shape s(geom);
   require_task("conv_fwd_direct", isa, s, n0, nn, k0, k1);
   const int KB = isa == ISA_AVX512 ? avx512::KB : avx2::KB;
-  channels_fn fn = isa == ISA_AVX512 ? avx512::fwd_channels : avx2::fwd_channels;
+  fwd_fn fn = isa == ISA_AVX512 ? avx512::fwd_channels : avx2::fwd_channels;
   const int g0 = k0 / s.Kg, g1 = (k1 - 1) / s.Kg + 1;  // groups that own output channels [k0, k1)
   float* xs = scratch(S_INPUT, (size_t)s.C * s.cstride + PAD);
   float* ws = scratch(S_WIDE, (size_t)KB * s.Pv);
@@ -246,32 +257,42 @@ inline void forward(int isa, const int* geom, const float* x, const float* w, co
 }
 
 // gw[k] (rows [k0, k1) of a [K][Cg*taps] buffer, zeroed here first) = sum over images [n0, n0+nn)
-// of the weight gradient: per image the input in phase layout and gy on the wide grid (zeros past
-// OW), then the micro-kernel per group, block of KB output channels and block of (c, tap) columns.
+// of the weight gradient: per group of images (as many as fit in GROUP_BYTES, so that the group's
+// data stays in L2 while every block of the micro-kernel walks it) the input in phase layout and gy
+// on the wide grid (zeros past OW), then the micro-kernel per group of channels, block of KB output
+// channels and block of (c, tap) columns.
+constexpr long GROUP_BYTES = 192 * 1024;
 inline void backward_weight(int isa, const int* geom, const float* x, const float* gy, float* gw, int n0, int nn, int k0, int k1) {
   Shape s(geom);
   require_task("conv_bwdw_direct", isa, s, n0, nn, k0, k1);
   const int KB = isa == ISA_AVX512 ? avx512::KB : avx2::KB;
-  channels_fn fn = isa == ISA_AVX512 ? avx512::bww_channels : avx2::bww_channels;
+  bww_fn fn = isa == ISA_AVX512 ? avx512::bww_channels : avx2::bww_channels;
   const int g0 = k0 / s.Kg, g1 = (k1 - 1) / s.Kg + 1;
   const long taps = s.taps, ohw = (long)s.OH * s.OW, wrow = (long)s.Cg * taps;
-  float* xs = scratch(S_INPUT, (size_t)s.C * s.cstride + PAD);
-  float* gyw = scratch(S_WIDE, (size_t)(k1 - k0) * s.Pv);
+  const long ximg = (long)s.C * s.cstride, gimg = (long)(k1 - k0) * s.Pv;  // floats per image in each scratch
+  const int nb = (int)std::max(1L, std::min((long)nn, GROUP_BYTES / (long)((ximg + gimg) * sizeof(float))));
+  float* xs = scratch(S_INPUT, (size_t)nb * ximg + PAD);
+  float* gyw = scratch(S_WIDE, (size_t)nb * gimg);
   std::memset(gw + (long)k0 * wrow, 0, (size_t)(k1 - k0) * wrow * sizeof(float));
-  for (int n = n0; n < n0 + nn; n++) {
-    build_phases(x + (long)n * s.C * s.H * s.W, s, g0 * s.Cg, g1 * s.Cg, xs);
-    std::memset(gyw, 0, (size_t)(k1 - k0) * s.Pv * sizeof(float));
-    for (int k = k0; k < k1; k++) {
-      const float* src = gy + ((long)n * s.K + k) * ohw;
-      float* dst = gyw + (long)(k - k0) * s.Pv;
-      for (int oh = 0; oh < s.OH; oh++) std::memcpy(dst + (long)oh * s.Wph, src + (long)oh * s.OW, s.OW * sizeof(float));
+  for (int n1 = n0; n1 < n0 + nn; n1 += nb) {
+    const int m = std::min(nb, n0 + nn - n1);
+    for (int b = 0; b < m; b++) {
+      const int n = n1 + b;
+      build_phases(x + (long)n * s.C * s.H * s.W, s, g0 * s.Cg, g1 * s.Cg, xs + b * ximg);
+      float* gb = gyw + b * gimg;
+      std::memset(gb, 0, (size_t)gimg * sizeof(float));
+      for (int k = k0; k < k1; k++) {
+        const float* src = gy + ((long)n * s.K + k) * ohw;
+        float* dst = gb + (long)(k - k0) * s.Pv;
+        for (int oh = 0; oh < s.OH; oh++) std::memcpy(dst + (long)oh * s.Wph, src + (long)oh * s.OW, s.OW * sizeof(float));
+      }
     }
     for (int g = g0; g < g1; g++) {
       int ka = std::max(k0, g * s.Kg), kz = std::min(k1, (g + 1) * s.Kg);
       for (int kb0 = ka; kb0 < kz; kb0 += KB) {
         int kb = std::min(KB, kz - kb0);
-        fn(kb, gyw + (long)(kb0 - k0) * s.Pv, s.Pv, xs + (long)g * s.Cg * s.cstride, s.cstride, s.Cg, s.toff, (int)taps, s.Pv,
-           gw + (long)kb0 * wrow, wrow);
+        fn(kb, gyw + (long)(kb0 - k0) * s.Pv, s.Pv, gimg, xs + (long)g * s.Cg * s.cstride, s.cstride, ximg, m, s.Cg, s.toff,
+           (int)taps, s.Pv, gw + (long)kb0 * wrow, wrow);
       }
     }
   }

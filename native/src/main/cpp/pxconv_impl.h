@@ -64,17 +64,22 @@ PXC_TARGET static inline void fwd_block(const float* xs, long cstride, const flo
 }
 
 // KB is known only at run time for the last block of a group (Kg not a multiple of PXC_KB): one
-// instantiation per value, same for NV at the end of the position run.
+// instantiation per value. Along the positions, blocks of 3 vectors, and the last 4 as 2 + 2 (not
+// 3 + 1: a 1-vector block has KB independent FMA chains only, too few to hide the FMA latency);
+// an 8x8 map (wide run 80 = 10 AVX2 vectors) runs as 3 + 3 + 2 + 2.
 template <int KB>
 PXC_TARGET static inline void fwd_row(const float* xs, long cstride, const float* w, long wstride, int Cg,
                                       const long* toff, int taps, long Pv, float* out, long ostride) {
-  const long step = (long)PXC_NV * PXC_VW;
-  long p0 = 0;
-  for (; p0 + step <= Pv; p0 += step) fwd_block<KB, PXC_NV>(xs, cstride, w, wstride, Cg, toff, taps, p0, out, ostride);
-  int rest = (int)((Pv - p0) / PXC_VW);  // Pv is a multiple of PXC_VW
-  if (rest == 1) fwd_block<KB, 1>(xs, cstride, w, wstride, Cg, toff, taps, p0, out, ostride);
-  else if (rest == 2) fwd_block<KB, 2>(xs, cstride, w, wstride, Cg, toff, taps, p0, out, ostride);
-  else if (rest == 3) fwd_block<KB, 3>(xs, cstride, w, wstride, Cg, toff, taps, p0, out, ostride);
+  static_assert(PXC_NV == 3, "the split below assumes blocks of 3 vectors");
+  const long nvec = Pv / PXC_VW;  // Pv is a multiple of PXC_VW
+  long v = 0;
+  for (; nvec - v > 4 || nvec - v == 3; v += 3) fwd_block<KB, 3>(xs, cstride, w, wstride, Cg, toff, taps, v * PXC_VW, out, ostride);
+  if (nvec - v == 4) {
+    fwd_block<KB, 2>(xs, cstride, w, wstride, Cg, toff, taps, v * PXC_VW, out, ostride);
+    v += 2;
+  }
+  if (nvec - v == 2) fwd_block<KB, 2>(xs, cstride, w, wstride, Cg, toff, taps, v * PXC_VW, out, ostride);
+  else if (nvec - v == 1) fwd_block<KB, 1>(xs, cstride, w, wstride, Cg, toff, taps, v * PXC_VW, out, ostride);
 }
 
 PXC_TARGET static void fwd_channels(int kb, const float* xs, long cstride, const float* w, long wstride, int Cg,
@@ -91,32 +96,38 @@ PXC_TARGET static void fwd_channels(int kb, const float* xs, long cstride, const
 }
 
 // ------------------------------------------------------------------------------------------------
-// Weight-gradient micro-kernel: gw[k][ct] += sum over p < Pv of gy'[k][p] * X'[ct][p], for PXC_KB
-// output channels and PXC_TB columns ct = (input channel, tap), where X'[ct] = X'[c] + toff[t] and
-// gy' is gy on the wide grid with zeros at ow >= OW (so the dropped positions add exact zeros).
+// Weight-gradient micro-kernel: gw[k][ct] += sum over images b < nimg and positions p < Pv of
+// gy'[b][k][p] * X'[b][ct][p], for PXC_KB output channels and PXC_TB columns ct = (input channel,
+// tap), where X'[b][ct] = X'[b][c] + toff[t] and gy' is gy on the wide grid with zeros at ow >= OW
+// (so the dropped positions add exact zeros).
 // Blocking: this is a product whose reduction runs along the positions, i.e. along the vectors, so
-// each accumulator holds VW partial sums of one gw element, reduced horizontally once per image.
-// One step loads TB input vectors and, per output channel, one gy vector: TB + KB loads for
-// KB*TB FMAs. AVX2: KB=4, TB=3 -> 12 accumulators + 3 inputs + 1 gy = 16 registers; AVX-512: KB=8,
-// TB=3 -> 24 + 4 = 28. Per image the sums are added to gw in a fixed order (images ascending in a
-// task, tasks summed by the caller in index order): deterministic, no atomics.
+// each accumulator holds VW partial sums of one gw element, reduced horizontally once per group of
+// images (pxconv.h picks a group that fits L2: for an 8x8 map one image is only 10 AVX2 steps, too
+// few to pay for 12 horizontal sums). One step loads TB input vectors and, per output channel, one
+// gy vector: TB + KB loads for KB*TB FMAs. AVX2: KB=4, TB=3 -> 12 accumulators + 3 inputs + 1 gy =
+// 16 registers; AVX-512: KB=8, TB=3 -> 24 + 4 = 28. The sums are added to gw in a fixed order
+// (groups of images ascending in a task, tasks summed by the caller in index order): deterministic.
 template <int KB, int TB>
-PXC_TARGET static inline void bww_block(const float* gyw, long gstride, const float* const* xp, long Pv, float* gw,
-                                        long wstride) {
+PXC_TARGET static inline void bww_block(const float* gyw, long gstride, long gimg, const float* const* xp, long ximg, int nimg,
+                                        long Pv, float* gw, long wstride) {
   PXC_V acc[KB][TB];
 #pragma GCC unroll 16
   for (int k = 0; k < KB; k++)
 #pragma GCC unroll 8
     for (int j = 0; j < TB; j++) acc[k][j] = PXC_ZERO();
-  for (long p = 0; p < Pv; p += PXC_VW) {
-    PXC_V xv[TB];
+  for (int b = 0; b < nimg; b++) {
+    const float* gb = gyw + b * gimg;
+    const long xo = b * ximg;
+    for (long p = 0; p < Pv; p += PXC_VW) {
+      PXC_V xv[TB];
 #pragma GCC unroll 8
-    for (int j = 0; j < TB; j++) xv[j] = PXC_LOAD(xp[j] + p);
+      for (int j = 0; j < TB; j++) xv[j] = PXC_LOAD(xp[j] + xo + p);
 #pragma GCC unroll 16
-    for (int k = 0; k < KB; k++) {
-      PXC_V g = PXC_LOAD(gyw + k * gstride + p);
+      for (int k = 0; k < KB; k++) {
+        PXC_V g = PXC_LOAD(gb + k * gstride + p);
 #pragma GCC unroll 8
-      for (int j = 0; j < TB; j++) acc[k][j] = PXC_FMA(g, xv[j], acc[k][j]);
+        for (int j = 0; j < TB; j++) acc[k][j] = PXC_FMA(g, xv[j], acc[k][j]);
+      }
     }
   }
 #pragma GCC unroll 16
@@ -126,25 +137,25 @@ PXC_TARGET static inline void bww_block(const float* gyw, long gstride, const fl
 }
 
 template <int KB>
-PXC_TARGET static inline void bww_row(const float* gyw, long gstride, const float* xs, long cstride, int Cg,
-                                      const long* toff, int taps, long Pv, float* gw, long wstride) {
+PXC_TARGET static inline void bww_row(const float* gyw, long gstride, long gimg, const float* xs, long cstride, long ximg,
+                                      int nimg, int Cg, const long* toff, int taps, long Pv, float* gw, long wstride) {
   const int cts = Cg * taps;
   const float* xp[PXC_TB];
   int ct = 0;
   for (; ct + PXC_TB <= cts; ct += PXC_TB) {
     for (int j = 0; j < PXC_TB; j++) xp[j] = xs + ((ct + j) / taps) * cstride + toff[(ct + j) % taps];
-    bww_block<KB, PXC_TB>(gyw, gstride, xp, Pv, gw + ct, wstride);
+    bww_block<KB, PXC_TB>(gyw, gstride, gimg, xp, ximg, nimg, Pv, gw + ct, wstride);
   }
   int rest = cts - ct;
   for (int j = 0; j < rest; j++) xp[j] = xs + ((ct + j) / taps) * cstride + toff[(ct + j) % taps];
-  if (rest == 1) bww_block<KB, 1>(gyw, gstride, xp, Pv, gw + ct, wstride);
-  else if (rest == 2) bww_block<KB, 2>(gyw, gstride, xp, Pv, gw + ct, wstride);
+  if (rest == 1) bww_block<KB, 1>(gyw, gstride, gimg, xp, ximg, nimg, Pv, gw + ct, wstride);
+  else if (rest == 2) bww_block<KB, 2>(gyw, gstride, gimg, xp, ximg, nimg, Pv, gw + ct, wstride);
 }
 
-PXC_TARGET static void bww_channels(int kb, const float* gyw, long gstride, const float* xs, long cstride, int Cg,
-                                    const long* toff, int taps, long Pv, float* gw, long wstride) {
+PXC_TARGET static void bww_channels(int kb, const float* gyw, long gstride, long gimg, const float* xs, long cstride, long ximg,
+                                    int nimg, int Cg, const long* toff, int taps, long Pv, float* gw, long wstride) {
   switch (kb) {
-#define PXC_CASE(n) case n: bww_row<n>(gyw, gstride, xs, cstride, Cg, toff, taps, Pv, gw, wstride); break;
+#define PXC_CASE(n) case n: bww_row<n>(gyw, gstride, gimg, xs, cstride, ximg, nimg, Cg, toff, taps, Pv, gw, wstride); break;
     PXC_CASE(1) PXC_CASE(2) PXC_CASE(3) PXC_CASE(4)
 #if PXC_KB > 4
     PXC_CASE(5) PXC_CASE(6) PXC_CASE(7) PXC_CASE(8)

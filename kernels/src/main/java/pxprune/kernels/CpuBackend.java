@@ -105,19 +105,20 @@ public final class CpuBackend implements Backend {
 
     /**
      * The path of one float32 convolution (float64 always takes im2col). In "auto" mode the direct
-     * kernels take the shapes where they measured faster than im2col + sgemm on ResNet-20's layers
-     * (bench/README.md has the table): 3x3 and larger kernels with 16 or more input channels per
-     * group (the thin products where sgemm's packing costs as much as its arithmetic); 1x1 kernels,
-     * depthwise and few-channel layers (the first layer, 3 channels) stay on im2col + sgemm.
+     * kernels take the shapes where they measured faster than im2col + sgemm (ResNet-20's layers,
+     * batch 100 and 1, 2 cores, AMD EPYC; bench/README.md has the table): every kernel larger than
+     * 1x1 without groups (3x3: 1.3-3x the GFLOP/s of im2col + sgemm forward, 1-2.5x for the
+     * gradients; also the 3-channel stem). 1x1 kernels (ResNet's stride-2 shortcuts) stay on im2col +
+     * sgemm, where the product needs no im2col copy worth avoiding and OpenBLAS measured as fast or
+     * faster (0.8-1.2x); grouped and depthwise convolutions stay there too (not measured).
      *
      * @param backwardData the convolution is the stride-1 input gradient (a forward with the flipped kernel)
      */
     ConvPath convPath(DType t, ConvGeometry g, boolean backwardData) {
         if (t != DType.F32 || best == ConvPath.IM2COL || convMode.equals("im2col")) return ConvPath.IM2COL;
-        if (g.kh() * g.kw() > 64) return ConvPath.IM2COL; // the direct kernels' tap table holds 64 taps
+        if (g.kh() * g.kw() > 64 || (long) g.sh() * g.sw() > 64) return ConvPath.IM2COL; // the direct kernels' tables hold 64
         if (convMode.equals("direct")) return best;
-        int cg = g.c() / g.groups();
-        return g.kh() * g.kw() >= 9 && cg >= 16 ? best : ConvPath.IM2COL;
+        return g.kh() * g.kw() > 1 && g.groups() == 1 ? best : ConvPath.IM2COL;
     }
 
     /**

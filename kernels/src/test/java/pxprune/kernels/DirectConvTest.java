@@ -137,13 +137,18 @@ class DirectConvTest {
         } finally { B.free(px); B.free(pw); B.free(py); }
     }
 
-    @Test void autoDispatchKeepsFloat64AndThinLayersOnIm2col() {
+    @Test void autoDispatchKeepsFloat64And1x1OnIm2col() {
         ConvGeometry resnet = new ConvGeometry(100, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1);
-        ConvGeometry first = new ConvGeometry(100, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        ConvGeometry stem = new ConvGeometry(100, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        ConvGeometry shortcut = new ConvGeometry(100, 16, 32, 32, 32, 1, 1, 2, 2, 0, 0, 1, 1, 1);
+        ConvGeometry depthwise = new ConvGeometry(100, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 16);
         assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F64, resnet, false));
         if (System.getProperty(CpuBackend.CONV, "auto").equals("auto")) {
-            assertEquals(B.convPaths().get(B.convPaths().size() - 1), B.convPath(DType.F32, resnet, false));
-            assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F32, first, false));
+            CpuBackend.ConvPath best = B.convPaths().get(B.convPaths().size() - 1);
+            assertEquals(best, B.convPath(DType.F32, resnet, false));
+            assertEquals(best, B.convPath(DType.F32, stem, false));
+            assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F32, shortcut, false));
+            assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F32, depthwise, false));
         }
     }
 
