@@ -261,7 +261,10 @@ inline void forward(int isa, const int* geom, const float* x, const float* w, co
 // data stays in L2 while every block of the micro-kernel walks it) the input in phase layout and gy
 // on the wide grid (zeros past OW), then the micro-kernel per group of channels, block of KB output
 // channels and block of (c, tap) columns.
-constexpr long GROUP_BYTES = 192 * 1024;
+#ifndef PXCONV_GROUP_BYTES
+#define PXCONV_GROUP_BYTES (192 * 1024)
+#endif
+constexpr long GROUP_BYTES = PXCONV_GROUP_BYTES;
 inline void backward_weight(int isa, const int* geom, const float* x, const float* gy, float* gw, int n0, int nn, int k0, int k1) {
   Shape s(geom);
   require_task("conv_bwdw_direct", isa, s, n0, nn, k0, k1);

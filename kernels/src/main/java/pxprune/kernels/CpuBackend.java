@@ -103,22 +103,32 @@ public final class CpuBackend implements Backend {
         return "conv " + convMode + ", direct kernels: " + (best == ConvPath.IM2COL ? "none (no AVX2+FMA)" : best.name());
     }
 
+    /** which product of a convolution a path is chosen for */
+    enum ConvOp { FORWARD, BACKWARD_DATA, BACKWARD_WEIGHT }
+
     /**
-     * The path of one float32 convolution (float64 always takes im2col). In "auto" mode the direct
-     * kernels take the shapes where they measured faster than im2col + sgemm (ResNet-20's layers,
-     * batch 100 and 1, 2 cores, AMD EPYC; bench/README.md has the table): every kernel larger than
-     * 1x1 without groups (3x3: 1.3-3x the GFLOP/s of im2col + sgemm forward, 1-2.5x for the
-     * gradients; also the 3-channel stem). 1x1 kernels (ResNet's stride-2 shortcuts) stay on im2col +
-     * sgemm, where the product needs no im2col copy worth avoiding and OpenBLAS measured as fast or
-     * faster (0.8-1.2x); grouped and depthwise convolutions stay there too (not measured).
+     * The path of one float32 convolution product (float64 always takes im2col). In "auto" mode the
+     * direct kernels take the shapes where they measured faster than im2col + sgemm (2 cores, AMD
+     * EPYC, AVX2; bench/README.md has the tables): kernels larger than 1x1, no groups, maps of at
+     * least 8x8 outputs, and at most 128 input channels for the forward products (the forward and
+     * the stride-1 input gradient, itself a forward convolution with the flipped kernel) or 64 for
+     * the weight gradient. That is every 3x3 convolution of ResNet-20 (1.3-3x the GFLOP/s of
+     * im2col + sgemm, also the 3-channel stem) and VGG's first five; VGG's 256- and 512-channel
+     * layers on 8x8 to 2x2 maps stay on OpenBLAS, whose packed products win there (the direct
+     * weight gradient has too few positions per image to amortise its horizontal sums), and so do
+     * 1x1 kernels (ResNet's stride-2 shortcuts: 0.8-1.2x, no im2col copy worth avoiding) and grouped
+     * or depthwise convolutions (not measured).
      *
-     * @param backwardData the convolution is the stride-1 input gradient (a forward with the flipped kernel)
+     * @param g the geometry of the product's own convolution (for BACKWARD_DATA at stride 1: the flipped forward)
      */
-    ConvPath convPath(DType t, ConvGeometry g, boolean backwardData) {
+    ConvPath convPath(DType t, ConvGeometry g, ConvOp op) {
         if (t != DType.F32 || best == ConvPath.IM2COL || convMode.equals("im2col")) return ConvPath.IM2COL;
         if (g.kh() * g.kw() > 64 || (long) g.sh() * g.sw() > 64) return ConvPath.IM2COL; // the direct kernels' tables hold 64
         if (convMode.equals("direct")) return best;
-        return g.kh() * g.kw() > 1 && g.groups() == 1 ? best : ConvPath.IM2COL;
+        int cg = g.c() / g.groups();
+        boolean fits = g.kh() * g.kw() > 1 && g.groups() == 1 && (long) g.oh() * g.ow() >= 64
+                && cg <= (op == ConvOp.BACKWARD_WEIGHT ? 64 : 128);
+        return fits ? best : ConvPath.IM2COL;
     }
 
     /**
@@ -259,7 +269,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void conv2dForward(DType t, ConvGeometry g, Pointer x, Pointer w, Pointer bias, Pointer y) {
-        conv2dForward(t, g, x, w, bias, y, convPath(t, g, false));
+        conv2dForward(t, g, x, w, bias, y, convPath(t, g, ConvOp.FORWARD));
     }
 
     /** the geometry array of the direct kernels (PxNative.CG_*) */
@@ -344,7 +354,7 @@ public final class CpuBackend implements Backend {
             Pointer wf = allocateUninitialized((long) g.c() * g.k() * g.kh() * g.kw() * t.size);
             try {
                 pxk_flip_kernel(t.code(), w, g.k(), g.c(), g.kh(), g.kw(), wf);
-                conv2dForward(t, f, gy, wf, null, gx, path != null ? path : convPath(t, f, true));
+                conv2dForward(t, f, gy, wf, null, gx, path != null ? path : convPath(t, f, ConvOp.BACKWARD_DATA));
             } finally { free(wf); }
             return;
         }
@@ -368,7 +378,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void conv2dBackwardWeight(DType t, ConvGeometry g, Pointer x, Pointer gy, Pointer gw) {
-        conv2dBackwardWeight(t, g, x, gy, gw, convPath(t, g, false));
+        conv2dBackwardWeight(t, g, x, gy, gw, convPath(t, g, ConvOp.BACKWARD_WEIGHT));
     }
 
     void conv2dBackwardWeight(DType t, ConvGeometry g, Pointer x, Pointer gy, Pointer gw, ConvPath path) {

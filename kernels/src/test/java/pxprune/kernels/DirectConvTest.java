@@ -137,19 +137,28 @@ class DirectConvTest {
         } finally { B.free(px); B.free(pw); B.free(py); }
     }
 
-    @Test void autoDispatchKeepsFloat64And1x1OnIm2col() {
+    @Test void autoDispatchTakesResNet20sKernelsAndKeepsTheRestOnIm2col() {
         ConvGeometry resnet = new ConvGeometry(100, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1);
         ConvGeometry stem = new ConvGeometry(100, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        ConvGeometry last = new ConvGeometry(1, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1);
         ConvGeometry shortcut = new ConvGeometry(100, 16, 32, 32, 32, 1, 1, 2, 2, 0, 0, 1, 1, 1);
         ConvGeometry depthwise = new ConvGeometry(100, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 16);
-        assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F64, resnet, false));
-        if (System.getProperty(CpuBackend.CONV, "auto").equals("auto")) {
-            CpuBackend.ConvPath best = B.convPaths().get(B.convPaths().size() - 1);
-            assertEquals(best, B.convPath(DType.F32, resnet, false));
-            assertEquals(best, B.convPath(DType.F32, stem, false));
-            assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F32, shortcut, false));
-            assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F32, depthwise, false));
+        ConvGeometry vggLate = new ConvGeometry(100, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        ConvGeometry vgg128 = new ConvGeometry(100, 128, 16, 16, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        for (CpuBackend.ConvOp op : CpuBackend.ConvOp.values())
+            assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F64, resnet, op));
+        if (!System.getProperty(CpuBackend.CONV, "auto").equals("auto")) return;
+        CpuBackend.ConvPath best = B.convPaths().get(B.convPaths().size() - 1);
+        for (CpuBackend.ConvOp op : CpuBackend.ConvOp.values()) {
+            assertEquals(best, B.convPath(DType.F32, resnet, op), op.name());
+            assertEquals(best, B.convPath(DType.F32, stem, op), op.name());
+            assertEquals(best, B.convPath(DType.F32, last, op), op.name());
+            assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F32, shortcut, op), op.name());
+            assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F32, depthwise, op), op.name());
+            assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F32, vggLate, op), op.name());
         }
+        assertEquals(best, B.convPath(DType.F32, vgg128, CpuBackend.ConvOp.FORWARD));
+        assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F32, vgg128, CpuBackend.ConvOp.BACKWARD_WEIGHT));
     }
 
     @Test void badCallsFailWithOneLine() {
