@@ -49,7 +49,11 @@ record PyTorchRef(Map<String, Double> milliseconds, String versions, boolean ok)
                 return none("PyTorch not measured: " + py + " has no torch; install it: " + INSTALL);
             List<String> cmd = new ArrayList<>(List.of(py, script.toString(), "--threads", String.valueOf(threads), "--include", include));
             System.err.println("pxprune: bench: PyTorch (" + String.join(" ", cmd) + ") ...");
-            Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+            // PyTorch with its own OpenMP defaults: the launcher's OMP_WAIT_POLICY=PASSIVE (right for
+            // pxprune's pool, see README "Threads") would slow PyTorch's OpenMP regions
+            pb.environment().remove("OMP_WAIT_POLICY");
+            Process p = pb.start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (p.waitFor() != 0) return none("PyTorch not measured: " + script + " exited with " + p.exitValue());
             Map<String, Object> json = Json.parseObject(out);

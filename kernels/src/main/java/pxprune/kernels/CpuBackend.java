@@ -385,9 +385,11 @@ public final class CpuBackend implements Backend {
         if (path != ConvPath.IM2COL) {
             requireF32(t, path);
             int[] ge = geom(g);
-            // one image chunk per worker, each summing into its own slice of `parts` (channel ranges
-            // write disjoint rows of it); the slices are then added in chunk order: deterministic
-            int chunks = Math.min(g.n(), threads);
+            // image chunks (a few per worker, so that a worker the OS descheduled delays the
+            // others little), each summing into its own slice of `parts` (channel ranges write
+            // disjoint rows of it); the slices are then added in chunk order: deterministic for a
+            // given thread count
+            int chunks = Math.min(g.n(), 4 * threads);
             long wElems = (long) g.k() * g.groupRows();
             Pointer parts = chunks == 1 ? gw : allocateUninitialized(chunks * wElems * 4);
             try {
