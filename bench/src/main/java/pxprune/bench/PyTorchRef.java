@@ -49,10 +49,10 @@ record PyTorchRef(Map<String, Double> milliseconds, String versions, boolean ok)
                 return none("PyTorch not measured: " + py + " has no torch; install it: " + INSTALL);
             List<String> cmd = new ArrayList<>(List.of(py, script.toString(), "--threads", String.valueOf(threads), "--include", include));
             System.err.println("pxprune: bench: PyTorch (" + String.join(" ", cmd) + ") ...");
+            // PyTorch inherits this JVM's environment, so also the launcher's OMP_WAIT_POLICY=PASSIVE:
+            // on the shared 2-core machine PyTorch's default (spinning) waits made it up to 8x slower
+            // whenever another process held a core (ResNet-20, batch 1, forward: 51 ms against 6.7 ms)
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
-            // PyTorch with its own OpenMP defaults: the launcher's OMP_WAIT_POLICY=PASSIVE (right for
-            // pxprune's pool, see README "Threads") would slow PyTorch's OpenMP regions
-            pb.environment().remove("OMP_WAIT_POLICY");
             Process p = pb.start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (p.waitFor() != 0) return none("PyTorch not measured: " + script + " exited with " + p.exitValue());
