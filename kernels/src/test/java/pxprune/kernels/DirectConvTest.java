@@ -124,7 +124,8 @@ class DirectConvTest {
     }
 
     @Test void directForwardWithoutBiasAndAnAvx2RunOnEveryCpuThatHasIt() {
-        // the machine kinds this project runs on all have AVX2: a CPU without it would silently test im2col only
+        // the library is built for x86-64-v3 (AVX2) and both machine kinds it runs on have AVX2+FMA:
+        // a CPU without them would otherwise test im2col only, silently
         assertTrue(PxNative.pxk_conv_isa() >= PxNative.ISA_AVX2, "this CPU has no AVX2+FMA: the direct kernels are not tested");
         ConvGeometry g = SHAPES[0];
         Random r = new Random(3);
