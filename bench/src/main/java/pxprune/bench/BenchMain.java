@@ -11,25 +11,47 @@ import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 import pxprune.core.io.Json;
+import pxprune.kernels.CpuBackend;
 import pxprune.px.cli.OutputDir;
 import pxprune.px.cli.UsageException;
 
 /**
- * Runs every benchmark once (JMH, one fork each), then prints one table of the figures and the
- * ratios the project tracks, all measured in this run, and writes them to
- * {@code bench-results/bench.json} and {@code bench-results/bench.md}.
+ * Runs every benchmark once (JMH, one fork each), then PyTorch's figures for the same models,
+ * shapes and thread count ({@code bench/pytorch_bench.py}, when a python3 with torch is found: see
+ * {@link PyTorchRef}), and prints one table with each pxprune figure next to PyTorch's from the same
+ * run and their ratio, a per-layer profile of ResNet-20's convolutions, and the ratios the project
+ * tracks; writes them to {@code bench-results/bench.json} and {@code bench-results/bench.md}. Each
+ * time is the fastest measurement iteration's mean time per call, on both sides.
  * Usage: {@code BenchMain [OUT_DIR] [JMH include regex]}.
  */
 public final class BenchMain {
-    /** reference figures measured on this machine kind (2 cores) with PyTorch 2.13 CPU and the authors' code */
-    static final double PT_R20_FWD_B100_MS = 100, PT_R20_FWDBWD_B100_MS = 250, PT_R20_FWDBWD_B1_MS = 16;
+    /**
+     * figures of code that is not ours to run here, recorded with how they were measured: the PX
+     * authors' code and Synaptic-Flow's SynFlow, 100 rounds on ResNet-20 with 100 CIFAR-sized
+     * images, on the 2-core AMD EPYC development machine (2026-11-25, PyTorch 2.13 CPU, 2 threads)
+     */
     static final double AUTHORS_PX_100_ROUNDS_S = 42, SYNFLOW_REF_100_ROUNDS_S = 1.5;
+    static final String RECORDED = "recorded 2026-11-25 on the 2-core AMD EPYC machine, not this run";
+
+    /** ResNet-20's convolutions (KernelBench's layer names) and how many times each occurs in the network */
+    static final Map<String, Integer> RESNET20_CONVS = new LinkedHashMap<>();
+    static {
+        RESNET20_CONVS.put("3-16-32-1", 1);
+        RESNET20_CONVS.put("16-16-32-1", 6);
+        RESNET20_CONVS.put("16-32-32-2", 1);
+        RESNET20_CONVS.put("16-32-32-2-1", 1);
+        RESNET20_CONVS.put("32-32-16-1", 5);
+        RESNET20_CONVS.put("32-64-16-2", 1);
+        RESNET20_CONVS.put("32-64-16-2-1", 1);
+        RESNET20_CONVS.put("64-64-8-1", 5);
+    }
 
     public static void main(String[] args) throws Exception {
         Path out = Path.of(args.length > 0 ? args[0] : "bench-results");
         String include = args.length > 1 ? args[1] : "pxprune\\.bench\\..*";
         try {
             OutputDir.prepare(out, "OUT_DIR"); // before the benchmarks: an unwritable folder fails at once
+            Files.createDirectories(out);
         } catch (UsageException e) {
             System.err.println("pxprune: bench: " + e.getMessage());
             System.exit(2);
@@ -41,13 +63,21 @@ public final class BenchMain {
         for (RunResult r : results) {
             String key = r.getParams().getBenchmark().replace("pxprune.bench.", "");
             for (String p : r.getParams().getParamsKeys()) key += " " + p + "=" + r.getParams().getParam(p);
-            double v = r.getPrimaryResult().getScore();
+            // the fastest measurement iteration: on a shared machine the least disturbed one (the
+            // PyTorch script reports its fastest round the same way); the mean stays in jmh.json
+            double v = r.getPrimaryResult().getStatistics().getMin();
             String unit = r.getPrimaryResult().getScoreUnit();
             ms.put(key, unit.startsWith("s/") ? v * 1000 : unit.startsWith("us/") ? v / 1000 : v);
         }
+        int threads = CpuBackend.INSTANCE.threads();
+        // right after ours, so that both see the same machine load
+        PyTorchRef pt = PyTorchRef.measure(include.replace("pxprune\\.bench\\.", ""), threads);
+        Map<String, Double> tms = pt.milliseconds();
+
         List<String[]> rows = new ArrayList<>();
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("milliseconds", ms);
+        json.put("pytorch_milliseconds", tms);
         Map<String, Object> ratios = new LinkedHashMap<>();
 
         double peak = 0;
@@ -56,30 +86,64 @@ public final class BenchMain {
         for (var e : ms.entrySet()) {
             String k = e.getKey();
             double v = e.getValue();
+            Double t = tms.get(torchKey(k));
+            String tcol = t == null ? "" : fmt(t) + " ms", rcol = t == null ? "" : String.format("%.2f", v / t);
             if (k.startsWith("KernelBench.gemm ")) {
                 double gf = gflops(k, v);
-                rows.add(new String[] {k, fmt(v) + " ms", String.format("%.1f GFLOP/s, %.0f%% of the best sgemm here", gf, 100 * gf / peak)});
+                rows.add(new String[] {k, fmt(v) + " ms", String.format("%.1f GFLOP/s, %.0f%% of the best sgemm here", gf, 100 * gf / peak), tcol, rcol});
             } else if (k.startsWith("KernelBench.conv")) {
-                rows.add(new String[] {k, fmt(v) + " ms", String.format("%.1f GFLOP/s", convGflops(k, v))});
-            } else rows.add(new String[] {k, fmt(v) + " ms", ""});
+                if (t != null) tcol += String.format(" (%.1f GFLOP/s)", convGflops(k, t));
+                rows.add(new String[] {k, fmt(v) + " ms", String.format("%.1f GFLOP/s", convGflops(k, v)), tcol, rcol});
+            } else rows.add(new String[] {k, fmt(v) + " ms", "", tcol, rcol});
         }
-        ratio(ratios, rows, "ResNet-20 forward, batch 100 / PyTorch (100 ms)", ms.get("ModelBench.forward batch=100 model=resnet20"), PT_R20_FWD_B100_MS);
-        ratio(ratios, rows, "ResNet-20 forward+backward, batch 100 / PyTorch (250 ms); target <= 1.5", ms.get("ModelBench.forwardBackward batch=100 model=resnet20"), PT_R20_FWDBWD_B100_MS);
-        ratio(ratios, rows, "ResNet-20 forward+backward, batch 1 / PyTorch (16 ms); target <= 1.5", ms.get("ModelBench.forwardBackward batch=1 model=resnet20"), PT_R20_FWDBWD_B1_MS);
+        List<String[]> summary = new ArrayList<>();
+        String r20 = "ModelBench.%s batch=%d model=%s";
+        for (String model : new String[] {"resnet20", "vgg16_bn", "resnet50"})
+            for (int batch : new int[] {100, 16, 1})
+                for (String m : new String[] {"forward", "forwardBackward"}) {
+                    String key = String.format(r20, m, batch, model);
+                    if (model.equals("resnet50")) key = "Large" + key;
+                    String target = model.equals("resnet50") ? "1.2" : "1.0";
+                    ratio(ratios, summary, model + " " + (m.equals("forward") ? "forward" : "forward+backward") + ", batch " + batch
+                            + " / PyTorch (same run); target <= " + target, ms.get(key), tms.get(torchKey(key)));
+                }
         Double px = ms.get("PxBench.px100Rounds"), floor = ms.get("PxBench.floorRound");
-        ratio(ratios, rows, "PX 100 rounds / its cost floor (100 x floorRound); target <= 1.25", px, floor == null ? null : floor * PxBench.ROUNDS);
-        ratio(ratios, rows, "PX 100 rounds / the authors' code (42 s); target <= 0.5", px, AUTHORS_PX_100_ROUNDS_S * 1000);
-        ratio(ratios, rows, "SynFlow 100 rounds / Synaptic-Flow (1.5 s)", ms.get("PxBench.synflow100Rounds"), SYNFLOW_REF_100_ROUNDS_S * 1000);
-        ratio(ratios, rows, "masked / dense training epoch (digits); target <= 1.05", ms.get("TrainBench.epoch variant=masked"), ms.get("TrainBench.epoch variant=dense"));
+        ratio(ratios, summary, "PX 100 rounds / its cost floor (100 x floorRound); target <= 1.25", px, floor == null ? null : floor * PxBench.ROUNDS);
+        ratio(ratios, summary, "PX 100 rounds / the authors' code (" + fmt(AUTHORS_PX_100_ROUNDS_S) + " s, " + RECORDED + "); target <= 0.5",
+                px, AUTHORS_PX_100_ROUNDS_S * 1000);
+        ratio(ratios, summary, "SynFlow 100 rounds / Synaptic-Flow (" + fmt(SYNFLOW_REF_100_ROUNDS_S) + " s, " + RECORDED + "); target <= 1.0",
+                ms.get("PxBench.synflow100Rounds"), SYNFLOW_REF_100_ROUNDS_S * 1000);
+        ratio(ratios, summary, "masked / dense training epoch (digits); target <= 1.05", ms.get("TrainBench.epoch variant=masked"), ms.get("TrainBench.epoch variant=dense"));
         json.put("ratios", ratios);
+
+        List<String[]> profile = profile(ms, tms);
         Map<String, Object> machine = new LinkedHashMap<>(); // ordered: Map.of's order changes from JVM to JVM
+        machine.put("cpu", cpuModel());
         machine.put("cores", Runtime.getRuntime().availableProcessors());
+        machine.put("threads", threads);
         machine.put("java", System.getProperty("java.version"));
         machine.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+        machine.put("pytorch", pt.versions());
+        machine.put("convolutions", CpuBackend.INSTANCE.describeConv());
         json.put("machine", machine);
 
-        StringBuilder md = new StringBuilder("| benchmark | time | figure |\n|---|---:|---|\n");
+        StringBuilder md = new StringBuilder();
+        md.append("Machine: ").append(machine.get("cpu")).append(", ").append(threads).append(" threads (")
+                .append(machine.get("cores")).append(" cores), Java ").append(machine.get("java")).append(", ")
+                .append(pt.versions()).append("; pxprune ").append(machine.get("convolutions")).append(".\n")
+                .append("Times: the fastest measurement iteration's mean per call, pxprune and PyTorch alike, measured back to back "
+                        + "on the same machine; on a shared machine the ratios are steadier than the times.\n\n");
+        md.append("| benchmark | pxprune | figure | PyTorch | pxprune / PyTorch |\n|---|---:|---|---:|---:|\n");
         for (String[] r : rows) md.append("| ").append(String.join(" | ", r)).append(" |\n");
+        if (!profile.isEmpty()) {
+            md.append("\nResNet-20's convolutions one by one (batch 100; pxprune's time is the dispatched path, `conv=auto`; "
+                    + "the total weighs each layer by its count):\n\n");
+            md.append("| layer (in-out-size-stride[-kernel]) | count | forward: im2col / direct / auto GFLOP/s | auto ms | PyTorch ms | ratio "
+                    + "| fwd+bwd: im2col / direct / auto GFLOP/s | auto ms | PyTorch ms | ratio |\n|---|---:|---|---:|---:|---:|---|---:|---:|---:|\n");
+            for (String[] r : profile) md.append("| ").append(String.join(" | ", r)).append(" |\n");
+        }
+        md.append("\n| ratio | value |\n|---|---:|\n");
+        for (String[] r : summary) md.append("| ").append(String.join(" | ", r)).append(" |\n");
         System.out.println();
         System.out.print(md);
         Files.writeString(out.resolve("bench.md"), md);
@@ -87,10 +151,57 @@ public final class BenchMain {
         System.out.println("\nwritten: " + out.resolve("bench.md") + ", " + out.resolve("bench.json") + " (raw JMH: " + out.resolve("jmh.json") + ")");
     }
 
+    /** the PyTorch script's key of a JMH key: without the parameters only pxprune has (the convolution path) */
+    static String torchKey(String key) { return key.replaceAll(" conv=\\S+", "").replace("LargeModelBench.", "ModelBench."); }
+
+    /** one row per ResNet-20 convolution: GFLOP/s of each path, the dispatched path's time against PyTorch's; then the total */
+    private static List<String[]> profile(Map<String, Double> ms, Map<String, Double> tms) {
+        List<String[]> rows = new ArrayList<>();
+        double[] ours = new double[2], theirs = new double[2];
+        boolean complete = true;
+        for (var e : RESNET20_CONVS.entrySet()) {
+            String layer = e.getKey();
+            List<String> row = new ArrayList<>(List.of(layer, String.valueOf(e.getValue())));
+            boolean any = false;
+            for (int b = 0; b < 2; b++) {
+                String bench = b == 0 ? "KernelBench.convForward" : "KernelBench.convForwardBackward";
+                StringBuilder gf = new StringBuilder();
+                for (String path : new String[] {"im2col", "direct", "auto"}) {
+                    Double v = ms.get(bench + " conv=" + path + " layer=" + layer);
+                    if (gf.length() > 0) gf.append(" / ");
+                    gf.append(v == null ? "-" : String.format("%.0f", convGflops(bench + " layer=" + layer, v)));
+                }
+                Double a = ms.get(bench + " conv=auto layer=" + layer), t = tms.get(bench + " layer=" + layer);
+                any |= a != null;
+                if (a != null && t != null) { ours[b] += e.getValue() * a; theirs[b] += e.getValue() * t; } else complete = false;
+                row.add(gf.toString());
+                row.add(a == null ? "" : fmt(a));
+                row.add(t == null ? "" : fmt(t));
+                row.add(a == null || t == null ? "" : String.format("%.2f", a / t));
+            }
+            if (any) rows.add(row.toArray(new String[0]));
+        }
+        if (!rows.isEmpty() && complete)
+            rows.add(new String[] {"all convolutions of ResNet-20", String.valueOf(RESNET20_CONVS.values().stream().mapToInt(Integer::intValue).sum()), "", fmt(ours[0]), fmt(theirs[0]), String.format("%.2f", ours[0] / theirs[0]),
+                    "", fmt(ours[1]), fmt(theirs[1]), String.format("%.2f", ours[1] / theirs[1])});
+        return rows;
+    }
+
+    /** /proc/cpuinfo's model name (Linux), else the JVM's architecture */
+    static String cpuModel() {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/cpuinfo")))
+                if (l.startsWith("model name")) return l.substring(l.indexOf(':') + 1).trim();
+        } catch (Exception e) {
+            // not Linux
+        }
+        return System.getProperty("os.arch");
+    }
+
     private static void ratio(Map<String, Object> ratios, List<String[]> rows, String what, Double a, Double b) {
         if (a == null || b == null) return;
         ratios.put(what, a / b);
-        rows.add(new String[] {what, "", String.format("%.2f", a / b)});
+        rows.add(new String[] {what, String.format("%.2f", a / b)});
     }
 
     private static int param(String key, String name) {
@@ -103,12 +214,17 @@ public final class BenchMain {
         return 2 * n * n * n / (ms * 1e6);
     }
 
-    /** conv layer "in-out-size-stride", batch 100, 3x3: forward 2*N*K*OH*OW*C*9 flops, backward twice that */
-    private static double convGflops(String key, double ms) {
+    /**
+     * conv layer "in-out-size-stride[-kernel]", batch 100, padding kernel/2: forward 2*N*K*OH*OW*C*kh*kw
+     * flops, forward+backward three times that (the input and weight gradients cost one forward each)
+     */
+    static double convGflops(String key, double ms) {
         String layer = key.substring(key.indexOf("layer=") + 6).split(" ")[0];
         String[] p = layer.split("-");
-        double c = Double.parseDouble(p[0]), k = Double.parseDouble(p[1]), hw = Double.parseDouble(p[2]) / Double.parseDouble(p[3]);
-        double fwd = 2 * 100 * k * hw * hw * c * 9;
+        double c = Double.parseDouble(p[0]), k = Double.parseDouble(p[1]);
+        int hw = Integer.parseInt(p[2]), s = Integer.parseInt(p[3]), kk = p.length > 4 ? Integer.parseInt(p[4]) : 3;
+        double o = (hw + 2 * (kk / 2) - kk) / s + 1;
+        double fwd = 2 * 100 * k * o * o * c * kk * kk;
         return (key.contains("Backward") ? 3 * fwd : fwd) / (ms * 1e6);
     }
 

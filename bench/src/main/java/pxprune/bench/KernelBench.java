@@ -13,7 +13,9 @@ import pxprune.kernels.DType;
 
 /**
  * Kernel roofline: square sgemm/dgemm through the Backend (OpenBLAS), and conv2d forward and
- * forward+backward at ResNet-20's layer shapes for a batch of 100 CIFAR images.
+ * forward+backward at every convolution shape of ResNet-20 for a batch of 100 CIFAR images, on each
+ * convolution path ({@code conv}: im2col + sgemm, the direct kernels, and "auto", what CpuBackend
+ * dispatches; see {@link CpuBackend#CONV}).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -44,31 +46,41 @@ public class KernelBench {
 
     @State(Scope.Thread)
     public static class Conv {
-        /** ResNet-20 layers: in-out-size-stride */
-        @Param({"16-16-32-1", "16-32-32-2", "32-32-16-1", "32-64-16-2", "64-64-8-1"}) public String layer;
+        /**
+         * the convolution path, set as {@link CpuBackend#CONV} before the backend starts (JMH runs
+         * every parameter combination in a fresh JVM)
+         */
+        @Param({"auto", "im2col", "direct"}) public String conv;
+        /** ResNet-20's convolutions: in-out-size-stride[-kernel], kernel 3 unless given (padding kernel/2) */
+        @Param({"3-16-32-1", "16-16-32-1", "16-32-32-2", "16-32-32-2-1", "32-32-16-1", "32-64-16-2", "32-64-16-2-1", "64-64-8-1"})
+        public String layer;
         public int batch = 100;
         Tensor x, w, seed;
-        int stride;
+        int stride, padding;
 
         @Setup public void setup() {
+            System.setProperty(CpuBackend.CONV, conv);
             String[] p = layer.split("-");
             int cin = Integer.parseInt(p[0]), cout = Integer.parseInt(p[1]), hw = Integer.parseInt(p[2]);
             stride = Integer.parseInt(p[3]);
+            int k = p.length > 4 ? Integer.parseInt(p[4]) : 3;
+            padding = k / 2;
+            int o = (hw + 2 * padding - k) / stride + 1;
             x = Tensor.full(DType.F32, 0.5, batch, cin, hw, hw).requiresGrad(true);
-            w = Tensor.full(DType.F32, 0.01, cout, cin, 3, 3).requiresGrad(true);
-            seed = Tensor.full(DType.F32, 1, batch, cout, hw / stride, hw / stride);
+            w = Tensor.full(DType.F32, 0.01, cout, cin, k, k).requiresGrad(true);
+            seed = Tensor.full(DType.F32, 1, batch, cout, o, o);
         }
 
         @TearDown public void tearDown() { x.close(); w.close(); seed.close(); }
     }
 
     @Benchmark public void convForward(Conv s) {
-        try (MemoryScope m = MemoryScope.open(); GradMode g = GradMode.noGrad()) { Ops.conv2d(s.x, s.w, null, s.stride, 1, 1); }
+        try (MemoryScope m = MemoryScope.open(); GradMode g = GradMode.noGrad()) { Ops.conv2d(s.x, s.w, null, s.stride, s.padding, 1); }
     }
 
     @Benchmark public void convForwardBackward(Conv s) {
         try (MemoryScope m = MemoryScope.open()) {
-            Ops.conv2d(s.x, s.w, null, s.stride, 1, 1).backward(s.seed);
+            Ops.conv2d(s.x, s.w, null, s.stride, s.padding, 1).backward(s.seed);
             s.x.zeroGrad();
             s.w.zeroGrad();
         }

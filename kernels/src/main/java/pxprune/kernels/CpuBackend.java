@@ -26,6 +26,14 @@ import java.util.function.IntConsumer;
  * matrix products split their rows, over a pool of {@code pxprune.threads} (default: the number of
  * cores) parked worker threads; inside those tasks the native loops run single-threaded, and
  * elsewhere they use OpenMP. Scratch buffers are allocated per call and freed before it returns.
+ *
+ * <p>Convolutions (float32) have two paths: im2col + sgemm, and direct kernels of our own
+ * ({@code native/src/main/cpp/pxconv.h}: no im2col matrix, SIMD micro-kernels for AVX2+FMA and
+ * AVX-512F picked from CPUID, per-thread scratch reused from call to call). Which one runs is chosen
+ * per shape ({@link #convPath}) from measurements on ResNet-20's layers; the system property
+ * {@value #CONV} = {@code auto} (default), {@code im2col} or {@code direct} forces one (direct falls
+ * back to im2col on a CPU without AVX2, and for float64). Both paths are deterministic: the same
+ * inputs and thread count give bit-identical results.
  */
 public final class CpuBackend implements Backend {
     public static final CpuBackend INSTANCE = new CpuBackend();
@@ -44,8 +52,22 @@ public final class CpuBackend implements Backend {
      */
     public static final String DEBUG_BOUNDS = "pxprune.debugBounds";
 
+    /** system property: the convolution path, "auto" (default), "im2col" or "direct" (see {@link #convPath}) */
+    public static final String CONV = "pxprune.conv";
+
+    /** how one convolution runs: im2col + sgemm, or the direct kernels with one instruction set */
+    enum ConvPath {
+        IM2COL(ISA_NONE), AVX2(ISA_AVX2), AVX512(ISA_AVX512);
+        final int isa;
+        ConvPath(int isa) { this.isa = isa; }
+    }
+
     private final int threads;
     private final ExecutorService pool;
+    /** the value of {@value #CONV} at start: "auto", "im2col" or "direct" */
+    private final String convMode;
+    /** the direct kernels' instruction set on this CPU (IM2COL when it has no AVX2+FMA) */
+    private final ConvPath best;
 
     private CpuBackend() {
         pxprune.jni.PxNative.load();
@@ -53,6 +75,11 @@ public final class CpuBackend implements Backend {
         threads = Math.max(1, Integer.getInteger("pxprune.threads", Runtime.getRuntime().availableProcessors()));
         pxk_set_threads(threads);
         pxk_set_debug_bounds(Boolean.getBoolean(DEBUG_BOUNDS) ? 1 : 0);
+        convMode = System.getProperty(CONV, "auto");
+        if (!convMode.equals("auto") && !convMode.equals("im2col") && !convMode.equals("direct"))
+            throw new IllegalArgumentException("-D" + CONV + "=" + convMode + " is not a convolution path; use auto, im2col or direct");
+        int isa = pxk_conv_isa();
+        best = isa == ISA_AVX512 ? ConvPath.AVX512 : isa == ISA_AVX2 ? ConvPath.AVX2 : ConvPath.IM2COL;
         pool = threads == 1 ? null : Executors.newFixedThreadPool(threads - 1, r -> {
             Thread t = new Thread(() -> { pxk_set_threads(1); r.run(); }, "pxprune-cpu");
             t.setDaemon(true);
@@ -62,6 +89,47 @@ public final class CpuBackend implements Backend {
 
     /** worker threads used by convolutions and large matrix products */
     public int threads() { return threads; }
+
+    /** the convolution paths this CPU can run, im2col first (tests run every one of them) */
+    List<ConvPath> convPaths() {
+        List<ConvPath> l = new ArrayList<>(List.of(ConvPath.IM2COL));
+        if (best != ConvPath.IM2COL) l.add(ConvPath.AVX2);
+        if (best == ConvPath.AVX512) l.add(ConvPath.AVX512);
+        return l;
+    }
+
+    /** a short description of the convolution dispatch, for benchmark tables */
+    public String describeConv() {
+        return "conv " + convMode + ", direct kernels: " + (best == ConvPath.IM2COL ? "none (no AVX2+FMA)" : best.name());
+    }
+
+    /** which product of a convolution a path is chosen for */
+    enum ConvOp { FORWARD, BACKWARD_DATA, BACKWARD_WEIGHT }
+
+    /**
+     * The path of one float32 convolution product (float64 always takes im2col). In "auto" mode the
+     * direct kernels take the shapes where they measured faster than im2col + sgemm (2 cores, AMD
+     * EPYC, AVX2; bench/README.md has the tables): kernels larger than 1x1, no groups, maps of at
+     * least 8x8 outputs, and at most 128 input channels for the forward products (the forward and
+     * the stride-1 input gradient, itself a forward convolution with the flipped kernel) or 64 for
+     * the weight gradient. That is every 3x3 convolution of ResNet-20 (1.3-3x the GFLOP/s of
+     * im2col + sgemm, also the 3-channel stem) and VGG's first five; VGG's 256- and 512-channel
+     * layers on 8x8 to 2x2 maps stay on OpenBLAS, whose packed products win there (the direct
+     * weight gradient has too few positions per image to amortise its horizontal sums), and so do
+     * 1x1 kernels (ResNet's stride-2 shortcuts: 0.8-1.2x, no im2col copy worth avoiding) and grouped
+     * or depthwise convolutions (not measured).
+     *
+     * @param g the geometry of the product's own convolution (for BACKWARD_DATA at stride 1: the flipped forward)
+     */
+    ConvPath convPath(DType t, ConvGeometry g, ConvOp op) {
+        if (t != DType.F32 || best == ConvPath.IM2COL || convMode.equals("im2col")) return ConvPath.IM2COL;
+        if (g.kh() * g.kw() > 64 || (long) g.sh() * g.sw() > 64) return ConvPath.IM2COL; // the direct kernels' tables hold 64
+        if (convMode.equals("direct")) return best;
+        int cg = g.c() / g.groups();
+        boolean fits = g.kh() * g.kw() > 1 && g.groups() == 1 && (long) g.oh() * g.ow() >= 64
+                && cg <= (op == ConvOp.BACKWARD_WEIGHT ? 64 : 128);
+        return fits ? best : ConvPath.IM2COL;
+    }
 
     /**
      * Runs body(0..tasks-1) on the pool and the calling thread, dynamically balanced; the native
@@ -201,6 +269,46 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void conv2dForward(DType t, ConvGeometry g, Pointer x, Pointer w, Pointer bias, Pointer y) {
+        conv2dForward(t, g, x, w, bias, y, convPath(t, g, ConvOp.FORWARD));
+    }
+
+    /** the geometry array of the direct kernels (PxNative.CG_*) */
+    private static int[] geom(ConvGeometry g) {
+        return new int[] {g.n(), g.c(), g.h(), g.w(), g.k(), g.kh(), g.kw(), g.sh(), g.sw(), g.ph(), g.pw(), g.dh(), g.dw(),
+                g.groups(), g.oh(), g.ow()};
+    }
+
+    /** output channels per task when a batch is split by channels: a multiple of both kernels' blocks (4, 8) */
+    private static final int K_ALIGN = 16;
+
+    /**
+     * the tasks of a direct kernel: image chunks [n0, n0+nn) (at most {@code maxChunks}, in order),
+     * each split into output-channel ranges when there are fewer images than workers (batch 1)
+     */
+    private interface DirectTask { void run(int chunk, int n0, int nn, int k0, int k1); }
+
+    private void directTasks(ConvGeometry g, int maxChunks, DirectTask body) {
+        int chunks = Math.min(g.n(), maxChunks);
+        int kparts = chunks >= threads ? 1 : Math.min((threads + chunks - 1) / chunks, (g.k() + K_ALIGN - 1) / K_ALIGN);
+        int kstep = (g.k() + kparts - 1) / kparts;
+        int kstepAligned = (kstep + K_ALIGN - 1) / K_ALIGN * K_ALIGN;
+        int kp = (g.k() + kstepAligned - 1) / kstepAligned;
+        parallel(chunks * kp, i -> {
+            int c = i / kp, j = i % kp;
+            int n0 = (int) ((long) g.n() * c / chunks), n1 = (int) ((long) g.n() * (c + 1) / chunks);
+            int k0 = j * kstepAligned, k1 = Math.min(g.k(), k0 + kstepAligned);
+            body.run(c, n0, n1 - n0, k0, k1);
+        });
+    }
+
+    void conv2dForward(DType t, ConvGeometry g, Pointer x, Pointer w, Pointer bias, Pointer y, ConvPath path) {
+        if (path != ConvPath.IM2COL) {
+            requireF32(t, path);
+            int[] ge = geom(g);
+            // several chunks per worker: the pool balances them dynamically (results do not depend on the split)
+            directTasks(g, 4 * threads, (c, n0, nn, k0, k1) -> pxk_conv_fwd_direct(path.isa, ge, x, w, bias, y, n0, nn, k0, k1));
+            return;
+        }
         int ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups();
         boolean single = chunk(g) >= g.n(); // one task: let the product itself use the workers
         convTasks(t, g, (n0, nn, col, tmp) -> {
@@ -226,8 +334,18 @@ public final class CpuBackend implements Backend {
         return tmp;
     }
 
+    private static void requireF32(DType t, ConvPath path) {
+        if (t != DType.F32) throw new IllegalArgumentException("conv2d: the direct path " + path + " runs float32 only, got " + t
+                + "; use ConvPath.IM2COL");
+    }
+
     @Override
     public void conv2dBackwardData(DType t, ConvGeometry g, Pointer gy, Pointer w, Pointer gx) {
+        conv2dBackwardData(t, g, gy, w, gx, null);
+    }
+
+    /** the stride-1 case maps to a forward convolution, which takes {@code path} (null: chosen per shape) */
+    void conv2dBackwardData(DType t, ConvGeometry g, Pointer gy, Pointer w, Pointer gx, ConvPath path) {
         if (g.sh() == 1 && g.sw() == 1 && g.dh() == 1 && g.dw() == 1 && g.groups() == 1 && g.ph() < g.kh() && g.pw() < g.kw()) {
             // stride 1: the input gradient is a forward convolution of gy with the kernel flipped
             // in space and transposed in channels, padded by k-1-p (a thin product without col2im)
@@ -236,7 +354,7 @@ public final class CpuBackend implements Backend {
             Pointer wf = allocateUninitialized((long) g.c() * g.k() * g.kh() * g.kw() * t.size);
             try {
                 pxk_flip_kernel(t.code(), w, g.k(), g.c(), g.kh(), g.kw(), wf);
-                conv2dForward(t, f, gy, wf, null, gx);
+                conv2dForward(t, f, gy, wf, null, gx, path != null ? path : convPath(t, f, ConvOp.BACKWARD_DATA));
             } finally { free(wf); }
             return;
         }
@@ -260,6 +378,33 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void conv2dBackwardWeight(DType t, ConvGeometry g, Pointer x, Pointer gy, Pointer gw) {
+        conv2dBackwardWeight(t, g, x, gy, gw, convPath(t, g, ConvOp.BACKWARD_WEIGHT));
+    }
+
+    void conv2dBackwardWeight(DType t, ConvGeometry g, Pointer x, Pointer gy, Pointer gw, ConvPath path) {
+        if (path != ConvPath.IM2COL) {
+            requireF32(t, path);
+            int[] ge = geom(g);
+            // image chunks (a few per worker, so that a worker the OS descheduled delays the
+            // others little), each summing into its own slice of `parts` (channel ranges write
+            // disjoint rows of it); the slices are then added in chunk order: deterministic for a
+            // given thread count
+            int chunks = Math.min(g.n(), 4 * threads);
+            long wElems = (long) g.k() * g.groupRows();
+            Pointer parts = chunks == 1 ? gw : allocateUninitialized(chunks * wElems * 4);
+            try {
+                directTasks(g, chunks, (c, n0, nn, k0, k1) ->
+                        pxk_conv_bwdw_direct(path.isa, ge, x, gy, at(parts, t, c * wElems), n0, nn, k0, k1));
+                if (chunks > 1) {
+                    int[] shape = {chunks, (int) wElems}, os = {0, 1};
+                    zero(gw, wElems * 4);
+                    pxk_reduce_sum(t.code(), parts, shape, os, 2, wElems, gw);
+                }
+            } finally {
+                if (chunks > 1) free(parts);
+            }
+            return;
+        }
         int ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups(), nb = chunk(g);
         int tasks = (g.n() + nb - 1) / nb;
         long wElems = (long) g.k() * rows;

@@ -7,9 +7,11 @@ import org.bytedeco.javacpp.annotation.Platform;
 /**
  * JNI entry points of the hand-written kernels in {@code src/main/cpp/pxkernels.h}, generated and
  * compiled by JavaCPP's builder at build time. Every buffer is a contiguous native buffer; {@code dt}
- * is 0 for float32 and 1 for float64. Nullable pointer arguments say so in the header.
+ * is 0 for float32 and 1 for float64. Nullable pointer arguments say so in the header. The direct
+ * (im2col-free) float32 convolution kernels are in {@code src/main/cpp/pxconv.h}, with their
+ * AVX2+FMA and AVX-512F micro-kernels in {@code pxconv_impl.h}.
  */
-@Platform(include = "pxkernels.h", link = "gomp")
+@Platform(include = {"pxkernels.h", "pxconv.h"}, link = "gomp")
 public final class PxNative {
     static { Loader.load(); }
 
@@ -64,4 +66,25 @@ public final class PxNative {
     public static native void pxk_set_threads(int n);
     public static native int pxk_max_threads();
     public static native void pxk_convert(int dtIn, Pointer in, int dtOut, Pointer out, long n);
+
+    /** instruction sets of the direct convolution kernels ({@link #pxk_conv_isa()}) */
+    public static final int ISA_NONE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2;
+    /** indices into the geometry array of the direct convolution kernels */
+    public static final int CG_N = 0, CG_C = 1, CG_H = 2, CG_W = 3, CG_K = 4, CG_KH = 5, CG_KW = 6, CG_SH = 7, CG_SW = 8,
+            CG_PH = 9, CG_PW = 10, CG_DH = 11, CG_DW = 12, CG_GROUPS = 13, CG_OH = 14, CG_OW = 15, CG_LEN = 16;
+    /** the widest instruction set of the direct convolution kernels this CPU runs: ISA_AVX512, ISA_AVX2 or ISA_NONE */
+    public static native int pxk_conv_isa();
+    /**
+     * float32 direct convolution forward for images [n0, n0+nn) and output channels [k0, k1) with the
+     * micro-kernels of instruction set {@code isa} (which must be supported); geom holds the CG_*
+     * entries; bias may be null. Uses the calling thread only.
+     */
+    public static native void pxk_conv_fwd_direct(int isa, int[] geom, Pointer x, Pointer w, Pointer bias, Pointer y,
+                                                  int n0, int nn, int k0, int k1);
+    /**
+     * float32 direct weight gradient: rows [k0, k1) of gw [K, C/groups, kh, kw] are overwritten with
+     * the sum over images [n0, n0+nn) of gy (x) x. Uses the calling thread only.
+     */
+    public static native void pxk_conv_bwdw_direct(int isa, int[] geom, Pointer x, Pointer gy, Pointer gw,
+                                                   int n0, int nn, int k0, int k1);
 }

@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""PyTorch's figures for pxprune's benchmarks: the same models, shapes and thread count, timed the
+way JMH times ours (warm-up, then rounds of calls; the fastest round's mean time per call, as
+BenchMain reports JMH's fastest iteration), printed as one JSON object on stdout.
+
+The keys are those of pxprune's JMH results without pxprune-only parameters, e.g.
+"ModelBench.forwardBackward batch=100 model=resnet20" or "KernelBench.convForward layer=16-16-32-1",
+so that BenchMain can put each figure next to ours. Run by BenchMain (`./pxprune bench`) when a
+python3 with torch is found; by hand:
+
+    python3 bench/pytorch_bench.py --threads 2 [--include REGEX] [--seconds 1] [--rounds 3]
+
+Install: python3 -m venv V && V/bin/pip install torch==2.13.0+cpu numpy
+(--index-url https://download.pytorch.org/whl/cpu for the +cpu wheels).
+"""
+import argparse
+import json
+import platform
+import re
+import sys
+import time
+import types
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+# ---------------------------------------------------------------- models (pxprune's nn/models layouts)
+class Block(nn.Module):
+    """open_lth's CIFAR ResNet block: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))."""
+
+    def __init__(self, cin, cout, down):
+        super().__init__()
+        s = 2 if down else 1
+        self.conv1 = nn.Conv2d(cin, cout, 3, s, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = (nn.Sequential(nn.Conv2d(cin, cout, 1, 2, 0, bias=False), nn.BatchNorm2d(cout))
+                         if down or cin != cout else nn.Identity())
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+
+
+class CifarResNet(nn.Module):
+    def __init__(self, depth=20, width=16, classes=10):
+        super().__init__()
+        n = (depth - 2) // 6
+        self.conv = nn.Conv2d(3, width, 3, 1, 1, bias=False)
+        self.bn = nn.BatchNorm2d(width)
+        blocks, cur = [], width
+        for stage in range(3):
+            f = width << stage
+            for b in range(n):
+                blocks.append(Block(cur, f, stage > 0 and b == 0))
+                cur = f
+        self.blocks = nn.Sequential(*blocks)
+        self.fc = nn.Linear(cur, classes)
+
+    def forward(self, x):
+        out = self.blocks(F.relu(self.bn(self.conv(x))))
+        return self.fc(F.adaptive_avg_pool2d(out, 1).flatten(1))
+
+
+VGG16 = [64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512]
+
+
+class CifarVgg(nn.Module):
+    """open_lth's CIFAR VGG with batch norm (0 = 2x2 max pooling), global pooling, fc 512 -> classes."""
+
+    def __init__(self, plan=VGG16, classes=10):
+        super().__init__()
+        layers, cur = [], 3
+        for f in plan:
+            if f == 0:
+                layers.append(nn.MaxPool2d(2, 2))
+            else:
+                layers += [nn.Conv2d(cur, f, 3, 1, 1, bias=False), nn.BatchNorm2d(f), nn.ReLU()]
+                cur = f
+        self.layers = nn.Sequential(*layers)
+        self.fc = nn.Linear(cur, classes)
+
+    def forward(self, x):
+        return self.fc(F.adaptive_avg_pool2d(self.layers(x), 1).flatten(1))
+
+
+def resnet50():
+    # torchvision's C extension may not load: its meta registrations are not needed for the model
+    sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
+    import torchvision
+    return torchvision.models.resnet50(num_classes=1000)
+
+
+# ---------------------------------------------------------------- timing
+def best_ms(fn, seconds, rounds):
+    """JMH's AverageTime, reported as BenchMain reads it: warm up for 2 x `seconds`, then `rounds`
+    rounds of at least `seconds` (and one call) each; the fastest round's mean time per call (on a
+    shared machine the fastest round is the least disturbed one)."""
+    end = time.perf_counter() + 2 * seconds
+    while time.perf_counter() < end:
+        fn()
+    best = float("inf")
+    for _ in range(rounds):
+        calls, t0 = 0, time.perf_counter()
+        while True:
+            fn()
+            calls += 1
+            t = time.perf_counter() - t0
+            if t >= seconds:
+                break
+        best = min(best, 1000 * t / calls)
+    return best
+
+
+# ResNet-20's convolutions: in-out-size-stride[-kernel] (kernel 3 unless given) and how often each occurs
+RESNET20_CONVS = {"3-16-32-1": 1, "16-16-32-1": 6, "16-32-32-2": 1, "16-32-32-2-1": 1, "32-32-16-1": 5,
+                  "32-64-16-2": 1, "32-64-16-2-1": 1, "64-64-8-1": 5}
+
+
+def conv_case(layer, batch=100):
+    p = [int(v) for v in layer.split("-")]
+    cin, cout, hw, s = p[:4]
+    k = p[4] if len(p) > 4 else 3
+    x = torch.full((batch, cin, hw, hw), 0.5, requires_grad=True)
+    w = torch.full((cout, cin, k, k), 0.01, requires_grad=True)
+    o = (hw + 2 * (k // 2) - k) // s + 1
+    seed = torch.ones(batch, cout, o, o)
+    return x, w, s, k // 2, seed
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--threads", type=int, required=True, help="torch.set_num_threads (pxprune's thread count)")
+    ap.add_argument("--include", default=".*", help="regex over the result keys (like JMH's include)")
+    ap.add_argument("--seconds", type=float, default=1.0, help="seconds per round (warm-up: two rounds' worth)")
+    ap.add_argument("--rounds", type=int, default=3, help="measured rounds per case; the fastest is reported")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(1)
+    inc = re.compile(a.include)
+    out = {}
+
+    def case(key, fn):
+        # pxprune times ResNet-50 in LargeModelBench: its include pattern may name that class
+        if inc.search(key) or ("resnet50" in key and inc.search("Large" + key)):
+            out[key] = best_ms(fn, a.seconds, a.rounds)
+            print(f"{key}: {out[key]:.3f} ms", file=sys.stderr)
+
+    for layer in RESNET20_CONVS:
+        x, w, s, pad, seed = conv_case(layer)
+        def fwd(x=x, w=w, s=s, pad=pad):
+            with torch.no_grad():
+                F.conv2d(x, w, None, s, pad)
+        def fwdbwd(x=x, w=w, s=s, pad=pad, seed=seed):
+            F.conv2d(x, w, None, s, pad).backward(seed)
+            x.grad = None
+            w.grad = None
+        case(f"KernelBench.convForward layer={layer}", fwd)
+        case(f"KernelBench.convForwardBackward layer={layer}", fwdbwd)
+
+    def models():
+        for name, make in (("resnet20", CifarResNet), ("vgg16_bn", CifarVgg)):
+            for batch in (1, 100):
+                yield name, make, batch, 32
+        yield "resnet50", resnet50, 16, 224
+
+    for name, make, batch, size in models():
+        keys = [f"ModelBench.{m} batch={batch} model={name}" for m in ("forward", "forwardBackward")]
+        if not any(inc.search(k) or (name == "resnet50" and inc.search("Large" + k)) for k in keys):
+            continue
+        try:
+            net = make()
+        except Exception as e:  # torchvision missing: ResNet-50 is skipped, the rest still runs
+            print(f"{name}: skipped ({e})", file=sys.stderr)
+            continue
+        net.train()
+        if batch < 2 and name.startswith("vgg"):
+            net.eval()  # 1x1 maps: batch statistics of one sample do not exist (as in pxprune's ModelBench)
+        classes = 1000 if name == "resnet50" else 10
+        g = torch.Generator().manual_seed(1)
+        x = torch.rand(batch, 3, size, size, generator=g)
+        y = torch.randint(0, classes, (batch,), generator=g)
+        def fwd(net=net, x=x):
+            with torch.no_grad():
+                net(x)
+        def fwdbwd(net=net, x=x, y=y):
+            F.cross_entropy(net(x), y).backward()
+            net.zero_grad(set_to_none=True)
+        case(keys[0], fwd)
+        case(keys[1], fwdbwd)
+
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), cpu)
+    except OSError:
+        pass
+    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "cpu": cpu,
+                      "python": platform.python_version(), "milliseconds": out}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
