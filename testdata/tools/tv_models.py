@@ -192,24 +192,25 @@ def deeplabv3_resnet20(num_classes):
 
 # name: (builder(num_classes), input side, classes, aux outputs)
 MODELS = {
-    "tv_resnet18": (lambda k: tvr.resnet18(weights=None, num_classes=k), 97, 7, False),
+    "tv_resnet18": (lambda k: tvr.resnet18(weights=None, num_classes=k), 67, 7, False),
     "tv_resnet34": (lambda k: tvr.resnet34(weights=None, num_classes=k), 65, 7, False),
     "tv_resnet50": (lambda k: tvr.resnet50(weights=None, num_classes=k), 65, 7, False),
     "tv_resnet101": (lambda k: tvr.resnet101(weights=None, num_classes=k), 64, 7, False),
     "tv_vgg11": (lambda k: tvv.vgg11(weights=None, num_classes=k), 64, 7, False),
-    "tv_vgg11_bn": (lambda k: tvv.vgg11_bn(weights=None, num_classes=k), 97, 7, False),
+    "tv_vgg11_bn": (lambda k: tvv.vgg11_bn(weights=None, num_classes=k), 67, 7, False),
     "tv_vgg16": (lambda k: tvv.vgg16(weights=None, num_classes=k), 65, 7, False),
     "tv_vgg16_bn": (lambda k: tvv.vgg16_bn(weights=None, num_classes=k), 64, 7, False),
     "deeplabv3_resnet50": (lambda k: tvd.deeplabv3_resnet50(weights=None, weights_backbone=None, num_classes=k,
                                                             aux_loss=True), 65, 5, True),
     "deeplabv3_resnet101": (lambda k: tvd.deeplabv3_resnet101(weights=None, weights_backbone=None, num_classes=k,
                                                               aux_loss=True), 65, 5, True),
-    "deeplabv3plus_resnet50": (lambda k: deeplabv3plus(50, k), 97, 5, False),
+    "deeplabv3plus_resnet50": (lambda k: deeplabv3plus(50, k), 81, 5, False),
     "deeplabv3plus_resnet101": (lambda k: deeplabv3plus(101, k), 65, 5, False),
     "deeplabv3_resnet20": (lambda k: deeplabv3_resnet20(k), 32, 5, False),
 }
 
 DT = {torch.float32: "F32", torch.int64: "I64"}
+WELL_CONDITIONED = 2e-5
 
 
 def layout(model):
@@ -255,6 +256,11 @@ def make(name):
     # training-mode batch norm over few values per channel makes deep networks ill-conditioned:
     # PyTorch's own float32 result is this far from its float64 one (relative L2)
     err32 = ((t["train"].double() - t["train_f64"]).norm() / t["train_f64"].norm()).item()
+    train_max, train_std = t["train"].abs().max(), t["train"].std()
+    # the test compares with PyTorch's float32 outputs where they are this close to its float64 ones
+    # (GoldenTorchvisionModelsTest.WELL_CONDITIONED), else with the float64 ones: keep only those
+    for k in (["train_f64", "aux_train_f64"] if err32 <= WELL_CONDITIONED else ["train", "aux_train"]):
+        t.pop(k, None)
     first_bn = next((k for k, v in model.named_modules() if isinstance(v, nn.BatchNorm2d)), None)
     sd = model.state_dict()
     for s in ("running_mean", "running_var") if first_bn else ():
@@ -273,7 +279,7 @@ def make(name):
     o = t["eval"]
     print(f"{name}: {sum(p.numel() for p in model.parameters())} parameters, {len(sd)} state entries, "
           f"out {list(o.shape)}, eval |y| max {o.abs().max():.4g} std {o.std():.4g}, "
-          f"train |y| max {t['train'].abs().max():.4g} std {t['train'].std():.4g}, PyTorch float32 train error {err32:.3g}",
+          f"train |y| max {train_max:.4g} std {train_std:.4g}, PyTorch float32 train error {err32:.3g}",
           flush=True)
 
 
