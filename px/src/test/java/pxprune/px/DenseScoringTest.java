@@ -102,18 +102,6 @@ class DenseScoringTest {
         return g;
     }
 
-    static double relL2(double[][] expected, Map<String, Tensor> actual, List<PrunableLayer> layers) {
-        double num = 0, den = 0;
-        for (int i = 0; i < layers.size(); i++) {
-            double[] a = actual.get(layers.get(i).name()).toDoubleArray();
-            for (int j = 0; j < a.length; j++) {
-                num += (a[j] - expected[i][j]) * (a[j] - expected[i][j]);
-                den += expected[i][j] * expected[i][j];
-            }
-        }
-        return Math.sqrt(num / den);
-    }
-
     @Test
     void theLossIsTheMeanOverLabelledPixelsAsCrossEntropy2d() {
         try (MemoryScope s = MemoryScope.open(); SegNet model = new SegNet(3)) {
@@ -143,7 +131,7 @@ class DenseScoringTest {
             double total = 0;
             for (int i = 0; i < g.length; i++) for (int j = 0; j < g[i].length; j++) { g[i][j] = Math.abs(g[i][j] * th[i][j]); total += g[i][j]; }
             for (double[] l : g) for (int j = 0; j < l.length; j++) l[j] /= total;
-            double err = relL2(g, new SnipScorer(DType.F64).score(model, Masks.ones(model), ScoringData.dense(x, y, K, 0, N)), layers);
+            double err = GradientScorersTest.relL2(g, new SnipScorer(DType.F64).score(model, Masks.ones(model), ScoringData.dense(x, y, K, 0, N)), layers);
             System.out.printf("dense snip vs finite differences of the hand-built loss: relative L2 %.2e%n", err);
             assertTrue(err < 1e-6, "snip: " + err);
         }
@@ -220,7 +208,7 @@ class DenseScoringTest {
                 }
             }
             for (double[] l : expected) for (int j = 0; j < l.length; j++) l[j] /= Math.abs(total) + GraspScorer.EPS;
-            double err = relL2(expected, new GraspScorer(DType.F64).score(model, Masks.ones(model), ScoringData.dense(x, y, K, 0, N)), layers);
+            double err = GradientScorersTest.relL2(expected, new GraspScorer(DType.F64).score(model, Masks.ones(model), ScoringData.dense(x, y, K, 0, N)), layers);
             System.out.printf("dense grasp vs finite differences of the hand-built loss's gradient: relative L2 %.2e%n", err);
             assertTrue(err < 1e-6, "grasp: " + err);
         }

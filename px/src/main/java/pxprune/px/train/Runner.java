@@ -451,19 +451,7 @@ public final class Runner {
     private static Map<String, Object> segSummary(RunConfig cfg, Masks masks, Map<String, Object> prune, SegTrainer.Result result,
                                                   SegTrainer.Evaluation ev, List<String> classNames) {
         EpochMetrics last = result.last();
-        Map<String, Object> s = new LinkedHashMap<>();
-        s.put("status", "done");
-        s.put("config_hash", cfg.hash());
-        s.put("dataset", cfg.dataset());
-        s.put("model", cfg.model());
-        s.put("method", cfg.method());
-        s.put("target_density", cfg.density());
-        s.put("density", masks.density());
-        s.put("kept", masks.kept());
-        s.put("total", masks.total());
-        s.put("rounds", cfg.prunes() ? (long) cfg.rounds() : 0L);
-        s.put("connected", prune.getOrDefault("connected", null));
-        s.put("epochs", (long) cfg.epochs());
+        Map<String, Object> s = summaryHead(cfg, masks, prune);
         s.put("task", "segmentation");
         s.put("test_miou", ev.meanIou());
         s.put("test_acc", ev.pixelAccuracy());
@@ -545,8 +533,8 @@ public final class Runner {
         return Files.isRegularFile(f) ? Json.parseObject(Files.readString(f, StandardCharsets.UTF_8)) : Map.of();
     }
 
-    private static Map<String, Object> summary(RunConfig cfg, Masks masks, Map<String, Object> prune, Trainer.Result result,
-                                               double[] ev, EpochMetrics last) {
+    /** the keys every finished run's summary starts with, classification or segmentation, in this order */
+    private static Map<String, Object> summaryHead(RunConfig cfg, Masks masks, Map<String, Object> prune) {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("status", "done");
         s.put("config_hash", cfg.hash());
@@ -560,6 +548,12 @@ public final class Runner {
         s.put("rounds", cfg.prunes() ? (long) cfg.rounds() : 0L);
         s.put("connected", prune.getOrDefault("connected", null));
         s.put("epochs", (long) cfg.epochs());
+        return s;
+    }
+
+    private static Map<String, Object> summary(RunConfig cfg, Masks masks, Map<String, Object> prune, Trainer.Result result,
+                                               double[] ev, EpochMetrics last) {
+        Map<String, Object> s = summaryHead(cfg, masks, prune);
         s.put("test_acc", ev[1]);
         s.put("test_loss", ev[0]);
         s.put("train_acc", last == null ? null : last.trainAcc());
