@@ -1,4 +1,4 @@
-// A CPU stand-in for libcublas.so.12: column-major reference gemm with cuBLAS's argument checks
+// A CPU stand-in for libcublas.so.13: column-major reference gemm with cuBLAS's argument checks
 // (float32 accumulates in float32, like cuBLAS without tensor cores).
 #include <cstdio>
 

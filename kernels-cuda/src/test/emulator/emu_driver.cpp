@@ -92,7 +92,7 @@ extern "C" {
 typedef int CUresult;
 
 CUresult cuInit(unsigned) { return 0; }
-CUresult cuDriverGetVersion(int* v) { *v = 12060; return 0; }
+CUresult cuDriverGetVersion(int* v) { *v = 13000; return 0; }
 CUresult cuDeviceGetCount(int* n) { *n = 1; return 0; }
 CUresult cuDeviceGet(int* d, int ordinal) { if (ordinal != 0) return 101; *d = 0; return 0; }
 CUresult cuDeviceGetAttribute(int* v, int attr, int) {

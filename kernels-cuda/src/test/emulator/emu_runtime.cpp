@@ -1,4 +1,4 @@
-// A CPU stand-in for libcudart.so.12: "device" memory is host memory. Every allocation ends at
+// A CPU stand-in for libcudart.so.13: "device" memory is host memory. Every allocation ends at
 // a page boundary followed by an inaccessible page, so a kernel reading or writing past the end
 // of a buffer crashes at once; fresh memory is filled with NaN bytes (0xFF) so that a missing
 // initialisation shows.

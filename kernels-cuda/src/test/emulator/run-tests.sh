@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs kernels-cuda's device tests on a machine WITHOUT a GPU, against a CPU emulation of the
 # CUDA driver, runtime and cuBLAS (emu_*.cpp, built here into kernels-cuda/target/cuda-emulator
-# as libcuda.so.1, libcudart.so.12, libcublas.so.12, libcublasLt.so.12). The kernels of
+# as libcuda.so.1, libcudart.so.13, libcublas.so.13, libcublasLt.so.13). The kernels of
 # native/src/main/cuda are compiled for the host with g++ and run one fiber per CUDA thread, so
 # the Java side (launch arguments, pointers, cuBLAS operand order) and the kernels' arithmetic are
 # checked against the CPU backend exactly as on a GPU. Not checked: anything GPU-specific
@@ -23,17 +23,17 @@ done | grep -o 'extern "C" *void *[A-Za-z_][A-Za-z0-9_]*' | awk '{print "REG(" $
 echo "emulator: $(wc -l < "$out/registry.inc") kernels"
 
 for lib in cudart cublas cublasLt; do
-  printf 'lib%s.so.12 { global: *; };\n' "$lib" > "$out/$lib.map"
+  printf 'lib%s.so.13 { global: *; };\n' "$lib" > "$out/$lib.map"
 done
 g++ "${flags[@]}" -include "$here/cuda_emu.h" -I "$src" -I "$out" "$here/emu_driver.cpp" \
     -Wl,-soname,libcuda.so.1 -o "$out/libcuda.so.1"
-g++ "${flags[@]}" "$here/emu_runtime.cpp" -Wl,-soname,libcudart.so.12 -Wl,--version-script="$out/cudart.map" \
-    -o "$out/libcudart.so.12"
-g++ "${flags[@]}" "$here/emu_cublas.cpp" -Wl,-soname,libcublas.so.12 -Wl,--version-script="$out/cublas.map" \
-    -o "$out/libcublas.so.12"
+g++ "${flags[@]}" "$here/emu_runtime.cpp" -Wl,-soname,libcudart.so.13 -Wl,--version-script="$out/cudart.map" \
+    -o "$out/libcudart.so.13"
+g++ "${flags[@]}" "$here/emu_cublas.cpp" -Wl,-soname,libcublas.so.13 -Wl,--version-script="$out/cublas.map" \
+    -o "$out/libcublas.so.13"
 echo 'extern "C" int pxemu_cublaslt_placeholder() { return 0; }' > "$out/lt.cpp"
-g++ "${flags[@]}" "$out/lt.cpp" -Wl,-soname,libcublasLt.so.12 -Wl,--version-script="$out/cublasLt.map" \
-    -o "$out/libcublasLt.so.12"
+g++ "${flags[@]}" "$out/lt.cpp" -Wl,-soname,libcublasLt.so.13 -Wl,--version-script="$out/cublasLt.map" \
+    -o "$out/libcublasLt.so.13"
 
 cd "$root"
-LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" mvn -q test -pl kernels-cuda -Dpxprune.cuda.sync=true -Dpxprune.golden.images=2 "$@"
+PXPRUNE_CUDA_LIBS="$out" LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" mvn -q test -pl kernels-cuda -Dpxprune.cuda.sync=true -Dpxprune.golden.images=2 "$@"

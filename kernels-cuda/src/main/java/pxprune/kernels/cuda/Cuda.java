@@ -75,6 +75,7 @@ final class Cuda {
 
     private Cuda() {
         try {
+            CudaLibraries.preload();
             Loader.load(cudart.class);
         } catch (UnsatisfiedLinkError e) {
             throw new IllegalStateException(libraryMessage(e), e);
