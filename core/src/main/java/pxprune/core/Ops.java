@@ -6,6 +6,7 @@ import java.util.Arrays;
 import pxprune.kernels.Backend;
 import pxprune.kernels.ConvGeometry;
 import pxprune.kernels.DType;
+import pxprune.kernels.Device;
 
 /**
  * The differentiable operations. Each computes its result through the tensor's backend and, when
@@ -325,6 +326,28 @@ public final class Ops {
         Tensor out = Tensor.zeros(dtype, t.device(), t.shapeRef());
         be(t).convert(t.dtype(), t.ptr(), dtype, out.ptr(), t.numel());
         DType src = t.dtype();
+        return record(out, new Node("to", t) {
+            Tensor[] backward(Tensor gy) { return new Tensor[] {to(gy, src)}; }
+        });
+    }
+
+    /**
+     * t on another device: a copy (gradients flow back to t's device), or t itself (a view) when it is
+     * there already. One side of every transfer is the CPU: a CUDA backend copies between its memory
+     * and host memory ({@link Backend#uploadFrom}, {@link Backend#downloadTo}).
+     */
+    public static Tensor to(Tensor t, Device device) {
+        if (t.device() == device) return reshape(t, t.shapeRef());
+        Tensor out = Tensor.uninitialized(t.dtype(), device, t.shapeRef());
+        long bytes = t.numel() * t.dtype().size;
+        if (t.device() == Device.CPU) out.backend().uploadFrom(t.ptr(), out.ptr(), bytes);
+        else if (device == Device.CPU) be(t).downloadTo(t.ptr(), out.ptr(), bytes);
+        else {
+            try (Tensor host = to(t.detach(), Device.CPU)) {
+                out.backend().uploadFrom(host.ptr(), out.ptr(), bytes);
+            }
+        }
+        Device src = t.device();
         return record(out, new Node("to", t) {
             Tensor[] backward(Tensor gy) { return new Tensor[] {to(gy, src)}; }
         });

@@ -261,6 +261,7 @@ public final class Tensor implements AutoCloseable {
     public Tensor reshape(int... s) { return Ops.reshape(this, s); }
     public Tensor flatten(int startDim) { return Ops.flatten(this, startDim); }
     public Tensor to(DType t) { return Ops.to(this, t); }
+    public Tensor to(Device d) { return Ops.to(this, d); }
 
     /** frees the buffer now (if no view shares it) and the accumulated gradient */
     @Override public void close() {

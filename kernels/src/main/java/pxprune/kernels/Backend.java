@@ -23,6 +23,12 @@ public interface Backend {
 
     void copy(Pointer src, Pointer dst, long bytes);
 
+    /** copies {@code bytes} from host memory (a CPU backend buffer) into dst on this device */
+    void uploadFrom(Pointer host, Pointer dst, long bytes);
+
+    /** copies {@code bytes} from src on this device into host memory (a CPU backend buffer) */
+    void downloadTo(Pointer src, Pointer host, long bytes);
+
     void upload(float[] src, Pointer dst);
 
     void upload(double[] src, Pointer dst);

@@ -186,6 +186,8 @@ public final class CpuBackend implements Backend {
 
     @Override public void copy(Pointer src, Pointer dst, long bytes) { Pointer.memcpy(dst, src, bytes); }
 
+    @Override public void uploadFrom(Pointer host, Pointer dst, long bytes) { if (bytes > 0) Pointer.memcpy(dst, host, bytes); }
+    @Override public void downloadTo(Pointer src, Pointer host, long bytes) { if (bytes > 0) Pointer.memcpy(host, src, bytes); }
     @Override public void upload(float[] src, Pointer dst) { fp(dst).put(src); }
     @Override public void upload(double[] src, Pointer dst) { dp(dst).put(src); }
     @Override public void upload(int[] src, Pointer dst) { ip(dst).put(src); }

@@ -103,6 +103,45 @@ public abstract class Module implements AutoCloseable {
     /** loads a safetensors state dict into this module's tensors, all or nothing (see {@link StateDicts}) */
     public void loadStateDict(java.nio.file.Path path) throws java.io.IOException { StateDicts.load(this, path); }
 
+    /**
+     * moves every parameter (with its gradient) and buffer of this module and those below it to
+     * device, in place (the old tensors are closed); returns this. Parameters stay leaves that
+     * require gradients. Optimizer state and masks live outside the module and move with their own
+     * {@code to}.
+     */
+    public Module to(pxprune.kernels.Device device) {
+        for (Module m : namedModules().values()) {
+            for (Map.Entry<String, Tensor> e : m.params.entrySet()) {
+                Tensor old = e.getValue();
+                if (old.device() == device) continue;
+                Tensor moved = movedLeaf(old, device);
+                if (old.grad() != null) moved.setGrad(movedLeaf(old.grad(), device));
+                e.setValue(moved.requiresGrad(old.requiresGrad()));
+                old.close();
+            }
+            for (Map.Entry<String, Tensor> e : m.buffers.entrySet()) {
+                Tensor old = e.getValue();
+                if (old.device() == device) continue;
+                e.setValue(movedLeaf(old, device));
+                old.close();
+            }
+        }
+        return this;
+    }
+
+    /** a copy of t on device outside any graph, owned by no MemoryScope (as the module's tensors are) */
+    private static Tensor movedLeaf(Tensor t, pxprune.kernels.Device device) {
+        try (pxprune.core.GradMode g = pxprune.core.GradMode.noGrad()) {
+            return pxprune.core.MemoryScope.unscoped(() -> t.to(device));
+        }
+    }
+
+    /** the device of the first parameter (or buffer); CPU for a module without tensors */
+    public pxprune.kernels.Device device() {
+        for (Tensor t : stateDict().values()) return t.device();
+        return pxprune.kernels.Device.CPU;
+    }
+
     public boolean isTraining() { return training; }
 
     public Module train(boolean on) {

@@ -100,6 +100,10 @@ public final class CudaBackend implements Backend {
         Cuda.rt(cudaMemcpy(host, src, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy (download)");
     }
 
+    @Override public void uploadFrom(Pointer host, Pointer dst, long bytes) { toDevice(host, dst, bytes); }
+
+    @Override public void downloadTo(Pointer src, Pointer host, long bytes) { toHost(src, host, bytes); }
+
     @Override public void upload(float[] src, Pointer dst) {
         try (FloatPointer h = new FloatPointer(src)) { toDevice(h, dst, 4L * src.length); }
     }
