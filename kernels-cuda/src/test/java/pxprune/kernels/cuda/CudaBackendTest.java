@@ -1,5 +1,6 @@
 package pxprune.kernels.cuda;
 
+import pxprune.kernels.CudaTest;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static pxprune.jni.PxNative.*;
@@ -9,7 +10,6 @@ import java.util.Random;
 import org.bytedeco.javacpp.Pointer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import pxprune.kernels.Backend;
 import pxprune.kernels.Backends;
 import pxprune.kernels.ConvGeometry;
@@ -21,7 +21,7 @@ import pxprune.kernels.Device;
  * Every Backend method on CUDA against the CPU backend, on random inputs, to 1e-5 relative
  * (float32; 1e-12 for float64) of the largest magnitude. Skipped where there is no usable device.
  */
-@ExtendWith(RequiresCuda.class)
+@CudaTest
 class CudaBackendTest {
     static final Backend CPU = CpuBackend.INSTANCE;
     static final DType[] TYPES = {DType.F32, DType.F64};

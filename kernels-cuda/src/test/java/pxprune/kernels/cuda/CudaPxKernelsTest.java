@@ -1,10 +1,10 @@
 package pxprune.kernels.cuda;
 
 
+import pxprune.kernels.CudaTest;
 import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import pxprune.kernels.Backend;
 import pxprune.kernels.Backends;
 import pxprune.kernels.ConvGeometry;
@@ -13,7 +13,7 @@ import pxprune.kernels.Device;
 import pxprune.kernels.PxKernels;
 
 /** The fused PX kernels on CUDA against their CPU composition (CpuPxKernels). Skipped without a device. */
-@ExtendWith(RequiresCuda.class)
+@CudaTest
 class CudaPxKernelsTest {
     static Backend gpu;
     static PxKernels cpuPx, gpuPx;

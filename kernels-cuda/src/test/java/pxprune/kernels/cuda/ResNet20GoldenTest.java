@@ -1,5 +1,6 @@
 package pxprune.kernels.cuda;
 
+import pxprune.kernels.CudaTest;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -10,7 +11,6 @@ import org.bytedeco.javacpp.Pointer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
-import org.junit.jupiter.api.extension.ExtendWith;
 import pxprune.kernels.Backend;
 import pxprune.kernels.Backends;
 import pxprune.kernels.DType;
@@ -99,7 +99,7 @@ class ResNet20GoldenTest {
     }
 
     /** the whole batch, or the first -Dpxprune.golden.images=N images (the emulator uses few) */
-    @Test @ExtendWith(RequiresCuda.class) void cudaMatchesCpuAndGolden() {
+    @Test @CudaTest void cudaMatchesCpuAndGolden() {
         int n = Integer.getInteger("pxprune.golden.images", 100);
         boolean full = n >= 100;
         double[][] cpu = logits(Backends.of(Device.CPU), n, full), gpu = logits(Backends.of(Device.CUDA), n, full);
