@@ -12,6 +12,8 @@
 //  - Copies check their direction against where src and dst live.
 //  - The threads of a block run in a seeded random order between barriers, blocks in random order
 //    (emu_driver.cpp; seed from PXEMU_SEED, printed once).
+// PXEMU_TAME=order,memory,queues (any of them) turns these off, to see whether a failure is about
+// them; PXEMU_MEMORY_LIMIT=bytes makes cudaMalloc fail beyond that much live memory.
 #pragma once
 #include <cstddef>
 #include <functional>

@@ -57,6 +57,15 @@ struct Alloc { char* pages; size_t mapped; size_t size; };  // pages: first page
 std::map<uintptr_t, Alloc> live;
 int open_depth = 0;  // > 0 while queued work runs: live memory is accessible
 
+// PXEMU_TAME=order,memory,queues turns adversarial properties off (to check that a test needs them,
+// or whether a failure is about them): threads and blocks in index order; device memory always
+// accessible; work run when queued
+bool tame(const char* what) {
+  const char* t = getenv("PXEMU_TAME");
+  return t && strstr(t, what);
+}
+const bool TAME_ORDER = tame("order"), TAME_MEMORY = tame("memory"), TAME_QUEUES = tame("queues");
+
 void init_range() {
   if (range) return;
   page = (size_t)sysconf(_SC_PAGESIZE);
@@ -71,6 +80,7 @@ void init_range() {
 }
 
 void protect_all(int prot) {
+  if (TAME_MEMORY) return;
   for (auto& e : live) mprotect(e.second.pages, e.second.mapped - page, prot);
 }
 
@@ -123,7 +133,8 @@ std::mt19937_64& rng() {
   static std::mt19937_64 r = [] {
     const char* s = getenv("PXEMU_SEED");
     unsigned long long seed = s && *s ? strtoull(s, nullptr, 10) : std::random_device{}();
-    fprintf(stderr, "pxprune CUDA emulator: threads and blocks in random order, PXEMU_SEED=%llu\n", seed);
+    fprintf(stderr, "pxprune CUDA emulator: threads and blocks in random order, PXEMU_SEED=%llu%s\n", seed,
+            TAME_ORDER || TAME_MEMORY || TAME_QUEUES ? " (PXEMU_TAME set: some adversarial properties off)" : "");
     return std::mt19937_64(seed);
   }();
   return r;
@@ -147,7 +158,7 @@ void run_block(int nthreads) {
   std::vector<int> order(nthreads);
   for (int t = 0; t < nthreads; t++) order[t] = t;
   while (!order.empty()) {  // each round runs every live thread, in a fresh random order, to its next barrier or its end
-    std::shuffle(order.begin(), order.end(), rng());
+    if (!TAME_ORDER) std::shuffle(order.begin(), order.end(), rng());
     std::vector<int> alive;
     for (int t : order) {
       current = t;
@@ -170,7 +181,7 @@ void run_grid(const std::function<void()>& body, dim3 grid, dim3 block) {
   unsigned long long nblocks = (unsigned long long)grid.x * grid.y * grid.z;
   std::vector<unsigned long long> order(nblocks);
   for (unsigned long long b = 0; b < nblocks; b++) order[b] = b;
-  std::shuffle(order.begin(), order.end(), rng());
+  if (!TAME_ORDER) std::shuffle(order.begin(), order.end(), rng());
   for (unsigned long long b : order) {
     pxemu_blockIdx = {(unsigned)(b % grid.x), (unsigned)(b / grid.x % grid.y), (unsigned)(b / ((unsigned long long)grid.x * grid.y))};
     run_block((int)(block.x * block.y * block.z));
@@ -248,7 +259,7 @@ int dev_alloc(void** p, size_t size) {
   mprotect(pages, data, PROT_READ | PROT_WRITE);
   char* user = pages + data - rounded;
   memset(user, 0xFF, rounded);
-  if (open_depth == 0) mprotect(pages, data, PROT_NONE);
+  if (open_depth == 0 && !TAME_MEMORY) mprotect(pages, data, PROT_NONE);
   live[(uintptr_t)user] = Alloc{pages, mapped, rounded};
   live_bytes += rounded;
   *p = user;
@@ -277,6 +288,7 @@ void enqueue(void* s, std::function<void()> op) {
   Stream* st = stream_of(s);
   st->ops.push_back(std::move(op));
   st->queued++;
+  if (TAME_QUEUES) run_all(st);
 }
 
 void sync_stream(void* s) {

@@ -109,7 +109,7 @@ class CudaEmulatorKernelLogicTest {
 
     // ------------------------------------------------------------------ (b) device memory out of reach of host code
 
-    @Test void hostCodeReadingDevicMemoryCrashes() throws IOException, InterruptedException {
+    @Test void hostCodeReadingDeviceMemoryCrashes() throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("pxemu-probe");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> outputs = new ArrayList<>();
