@@ -35,7 +35,7 @@ if [ -f "$out/libcublasLt.so.13" ] && [ "$out/libcublasLt.so.13" -nt "$newest" ]
   echo "CUDA emulator up to date in $out"
   exit 0
 fi
-flags=(-std=c++17 -O1 -g -fPIC -shared -Wall -Wno-unused-function -Wno-unused-variable)
+flags=(-std=c++17 -O2 -g -fPIC -shared -Wall -Wno-unused-function -Wno-unused-variable)
 
 # registry of every extern "C" kernel, from the preprocessed sources
 for cu in "$src"/*.cu "$here/emu_testkernels.cu"; do

@@ -145,13 +145,13 @@ final class Cuda {
         for (String m : build.getProperty("modules", "").split(","))
             if (!m.isBlank()) loadModule(m.trim(), build.getProperty("nvcc", "nvcc"));
 
+        Lane first = lane();  // this thread's stream
         String noBlas = null;
         if (Boolean.getBoolean("pxprune.cuda.nocublas")) noBlas = "disabled with -Dpxprune.cuda.nocublas=true";
         else {
             try {
                 Loader.load(cublas.class);
-                Lane l = lane();
-                l.blas = newBlasHandle(l.stream);
+                first.blas = newBlasHandle(first.stream);
             } catch (UnsatisfiedLinkError e) {
                 noBlas = libraryMessage(e);
             } catch (LinkageError | IllegalStateException e) {
