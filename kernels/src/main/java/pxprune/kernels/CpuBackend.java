@@ -182,7 +182,7 @@ public final class CpuBackend implements Backend {
     }
 
     @Override public void free(Pointer p) {
-        long bytes = p.isNull() ? 0 : p.capacity() * p.sizeof();
+        long bytes = p.isNull() ? 0 : p.capacity(); // a BytePointer from allocateUninitialized: capacity in bytes
         p.deallocate();
         if (bytes > 0) accounting.freed(bytes);
     }

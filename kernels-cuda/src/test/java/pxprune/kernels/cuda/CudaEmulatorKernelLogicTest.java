@@ -14,9 +14,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.cuda.cudart.CUevent_st;
 import org.bytedeco.cuda.cudart.CUfunc_st;
@@ -110,29 +108,43 @@ class CudaEmulatorKernelLogicTest {
     // ------------------------------------------------------------------ (b) device memory out of reach of host code
 
     @Test void hostCodeReadingDeviceMemoryCrashes() throws IOException, InterruptedException {
+        Object[] control = probe("control"), deref = probe("deref");
+        assertEquals(0, control[0], "control: reading host memory works\n" + control[1]);
+        assertTrue(((String) control[1]).contains("read 1.5"), (String) control[1]);
+        String out = (String) deref[1];
+        assertNotEquals(0, deref[0], "reading device memory from host code must crash the JVM\n" + out);
+        assertTrue(out.contains("allocated at 0x") && !out.contains("read "), out);
+        assertTrue(out.contains("SIGSEGV"), out);
+    }
+
+    /** runs EmulatorProbe in a child JVM; its exit status and output */
+    private static Object[] probe(String mode, String... env) throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("pxemu-probe");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> outputs = new ArrayList<>();
-        int[] codes = new int[2];
-        String[] modes = {"control", "deref"};
-        for (int i = 0; i < 2; i++) {
+        try {
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             ProcessBuilder pb = new ProcessBuilder(java, "-Xss8m", "-XX:-CreateCoredumpOnCrash",
                     "-XX:ErrorFile=" + dir.resolve("hs_err_%p.log"), "-cp", System.getProperty("java.class.path"),
-                    EmulatorProbe.class.getName(), modes[i]);
+                    EmulatorProbe.class.getName(), mode);
+            for (int i = 0; i < env.length; i += 2) pb.environment().put(env[i], env[i + 1]);
             pb.redirectErrorStream(true);
-            pb.redirectOutput(dir.resolve(modes[i] + ".txt").toFile());
+            Path out = dir.resolve(mode + ".txt");
+            pb.redirectOutput(out.toFile());
             Process p = pb.start();
             assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the probe JVM finishes");
-            codes[i] = p.exitValue();
-            outputs.add(Files.readString(dir.resolve(modes[i] + ".txt"), StandardCharsets.UTF_8));
+            return new Object[] {p.exitValue(), Files.readString(out, StandardCharsets.UTF_8)};
+        } finally {
+            for (File f : dir.toFile().listFiles()) f.delete();
+            dir.toFile().delete();
         }
-        assertEquals(0, codes[0], "control: reading host memory works\n" + outputs.get(0));
-        assertTrue(outputs.get(0).contains("read 1.5"), outputs.get(0));
-        assertNotEquals(0, codes[1], "reading device memory from host code must crash the JVM\n" + outputs.get(1));
-        assertTrue(outputs.get(1).contains("allocated at 0x") && !outputs.get(1).contains("read "), outputs.get(1));
-        assertTrue(outputs.get(1).contains("SIGSEGV"), outputs.get(1));
-        for (File f : dir.toFile().listFiles()) f.delete();
-        dir.toFile().delete();
+    }
+
+    @Test void outOfDeviceMemoryReleasesTheCacheRetriesThenSaysHowMuch() throws IOException, InterruptedException {
+        Object[] r = probe("oom", "PXEMU_MEMORY_LIMIT", String.valueOf(12L << 20));
+        String out = (String) r[1];
+        assertEquals(0, r[0], out);
+        assertTrue(out.contains("retried ok: " + (10L << 20) + " bytes allocated in 2 blocks"), out);
+        assertTrue(out.contains("error: pxprune: CUDA out of memory on pxprune CUDA emulator (CPU): asked for " + (4L << 20)
+                + " bytes") && out.contains((10L << 20) + " bytes in use, " + (10L << 20) + " reserved"), out);
     }
 
     @Test void aHostPointerPassedToAKernelOrToCublasIsReported() {
