@@ -34,6 +34,12 @@ import org.bytedeco.javacpp.PointerPointer;
  * operations are ordered and a device-to-host copy waits for the work before it. With
  * {@code -Dpxprune.cuda.sync=true} every launch is followed by a synchronisation, so that a
  * failing kernel is named in the exception.
+ *
+ * <p>cuDNN ({@link Cudnn}) is loaded on the first convolution or batch norm. System property
+ * {@code pxprune.cuda.conv}: {@code cudnn} (cuDNN required: its absence is an error) or {@code gemm}
+ * (im2col + gemm always); unset, cuDNN where it loads and im2col + gemm otherwise. Likewise
+ * {@code pxprune.cuda.bn}: {@code cudnn} or {@code own} (pxprune's batch-norm kernels). Which is in use,
+ * and why cuDNN is not, shows in {@link #toString()}.
  */
 final class Cuda {
     /** threads per block of every kernel (PXC_BLOCK in pxcuda.cuh) */
@@ -68,12 +74,21 @@ final class Cuda {
     final cublasContext blas = new cublasContext();
     /** why cuBLAS is not used (matrix products then run on pxprune's own kernel), or null when it is */
     final String cublasMissing;
+    /** pxprune.cuda.conv: "cudnn", "gemm" or null (cuDNN where it loads) */
+    final String convChoice;
+    /** pxprune.cuda.bn: "cudnn", "own" or null (cuDNN where it loads) */
+    final String bnChoice;
+    private volatile boolean cudnnTried;
+    private Cudnn cudnn;
+    private String cudnnMissing;
     private final List<CUmod_st> modules = new ArrayList<>();
     private final ConcurrentHashMap<String, CUfunc_st> functions = new ConcurrentHashMap<>();
     private final ThreadLocal<Boolean> bound = ThreadLocal.withInitial(() -> false);
     private final ThreadLocal<Args> args = ThreadLocal.withInitial(Args::new);
 
     private Cuda() {
+        convChoice = choice("pxprune.cuda.conv", "cudnn", "gemm");
+        bnChoice = choice("pxprune.cuda.bn", "cudnn", "own");
         try {
             CudaLibraries.preload();
             Loader.load(cudart.class);
@@ -129,6 +144,73 @@ final class Cuda {
         }
         cublasMissing = noBlas;
         asyncAlloc = cudaDeviceGetAttribute(v, cudaDevAttrMemoryPoolsSupported, device) == 0 && v[0] != 0;
+    }
+
+    /** the value of a system property that takes one of two values, or null when unset */
+    static String choice(String property, String a, String b) {
+        String v = System.getProperty(property);
+        if (v == null || v.isBlank()) return null;
+        v = v.trim();
+        if (!v.equals(a) && !v.equals(b))
+            throw new IllegalStateException("-D" + property + "=" + v + " is not understood; use " + a + " or " + b
+                    + " (or leave it unset)");
+        return v;
+    }
+
+    // ------------------------------------------------------------------ cuDNN
+
+    /** cuDNN, loaded on the first call; null when it cannot be used ({@link #cudnnMissing()} says why) */
+    Cudnn cudnn() {
+        if (cudnnTried) return cudnn;
+        synchronized (this) {
+            if (!cudnnTried) {
+                try {
+                    cudnn = new Cudnn(this);
+                } catch (UnsatisfiedLinkError e) {
+                    cudnnMissing = cudnnLibraryMessage(e);
+                } catch (LinkageError | IllegalStateException e) {
+                    cudnnMissing = String.valueOf(e.getMessage());
+                }
+                cudnnTried = true;
+            }
+            return cudnn;
+        }
+    }
+
+    /** why cuDNN cannot be used (after {@link #cudnn()} returned null), else null */
+    String cudnnMissing() {
+        cudnn();
+        return cudnnMissing;
+    }
+
+    /** cuDNN for convolutions, or null for im2col + gemm (-Dpxprune.cuda.conv=gemm, or no cuDNN) */
+    Cudnn convCudnn() { return routed(convChoice, "gemm", "pxprune.cuda.conv"); }
+
+    /** cuDNN for batch norm, or null for pxprune's kernels (-Dpxprune.cuda.bn=own, or no cuDNN) */
+    Cudnn bnCudnn() { return routed(bnChoice, "own", "pxprune.cuda.bn"); }
+
+    private Cudnn routed(String choice, String other, String property) {
+        if (other.equals(choice)) return null;
+        Cudnn d = cudnn();
+        if (d == null && choice != null)
+            throw new IllegalStateException("-D" + property + "=cudnn asks for cuDNN, which cannot be used: " + cudnnMissing);
+        return d;
+    }
+
+    /** the route of convolutions or batch norm, in words */
+    private String route(String choice, String other, String property, String ours) {
+        if (other.equals(choice)) return ours + " (-D" + property + "=" + other + ")";
+        Cudnn d = cudnn();
+        return d != null ? d.toString() : ours + ", no cuDNN: " + cudnnMissing;
+    }
+
+    static String cudnnLibraryMessage(Throwable e) {
+        String detail = null;
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause())
+            if (t.getMessage() != null) detail = t.getMessage();
+        return "cuDNN 9 (libcudnn_graph.so.9, libcudnn_ops.so.9, libcudnn_cnn.so.9, libcudnn_adv.so.9) could not be loaded ("
+                + (detail == null ? e.toString() : detail) + "); name the folder holding them (for instance PyTorch's"
+                + " site-packages/nvidia/cudnn/lib) in pxprune.cuda.libs / PXPRUNE_CUDA_LIBS or on LD_LIBRARY_PATH";
     }
 
     private static int chosenDevice() {
@@ -388,6 +470,8 @@ final class Cuda {
     @Override public String toString() {
         return deviceName + " (device " + device + ", compute capability " + ccMajor + "." + ccMinor + ", driver CUDA "
                 + version(driverVersion) + ", PTX " + arch + ", gemm: "
-                + (cublasMissing == null ? "cuBLAS" : "pxprune's kernel, no cuBLAS: " + cublasMissing) + ")";
+                + (cublasMissing == null ? "cuBLAS" : "pxprune's kernel, no cuBLAS: " + cublasMissing)
+                + ", conv: " + route(convChoice, "gemm", "pxprune.cuda.conv", "im2col+gemm")
+                + ", batch norm: " + route(bnChoice, "own", "pxprune.cuda.bn", "pxprune's kernels") + ")";
     }
 }
