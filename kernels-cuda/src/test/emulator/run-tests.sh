@@ -63,3 +63,10 @@ done
 
 cd "$root"
 PXPRUNE_CUDA_LIBS="$out" LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" mvn -q test -pl kernels-cuda -Dpxprune.cuda.sync=true -Dpxprune.golden.images=2 "$@"
+# the paths without cuDNN (im2col + gemm, pxprune's batch-norm kernels) through the Backend methods,
+# unless a test selection was given
+case " $* " in *" -Dtest="*) ;; *)
+  echo "again without cuDNN: -Dpxprune.cuda.conv=gemm -Dpxprune.cuda.bn=own"
+  PXPRUNE_CUDA_LIBS="$out" LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" mvn -q test -pl kernels-cuda \
+      -Dpxprune.cuda.sync=true -Dpxprune.cuda.conv=gemm -Dpxprune.cuda.bn=own -Dtest='CudaBackendTest,CudnnTest' "$@" ;;
+esac

@@ -38,6 +38,8 @@ import pxprune.kernels.DType;
  *     heuristic {@code cudnnGet*Algorithm_v7}. The choice is cached ({@link #searches()}, {@link #hits()}
  *     count). Results using tensor-core math are skipped for float32.</li>
  * <li>Workspaces come from {@link Cuda#scratch(long)} and go back after the call.</li>
+ * <li>Handles (one per thread that used cuDNN) and descriptors (one set per shape seen) are kept for the
+ *     life of the process, never destroyed: a few per network, small next to its activations.</li>
  * <li>Batch norm uses {@code CUDNN_BATCHNORM_SPATIAL} (statistics per channel over N and the spatial
  *     dims, x viewed as [N, C, S, 1]), {@code cudnnBatchNormalizationForwardTraining} and
  *     {@code cudnnBatchNormalizationBackward}. Their definitions are PyTorch's and the CPU backend's:
@@ -66,6 +68,8 @@ final class Cudnn {
     /** loads cuDNN; throws (IllegalStateException, LinkageError) with the reason when it cannot be used */
     Cudnn(Cuda cuda) {
         this.cuda = cuda;
+        String preload = CudaLibraries.cudnnFailure();
+        if (preload != null) throw new IllegalStateException("cuDNN could not be loaded from pxprune.cuda.libs / PXPRUNE_CUDA_LIBS: " + preload);
         Loader.load(cudnn.class);
         version = cudnnGetVersion();
         if (version < 90000)

@@ -175,7 +175,7 @@ class CudnnTest {
     // ------------------------------------------------------------------ batch norm
 
     /** n, c, s: images, channels, spatial size (s = 1: BatchNorm1d on [N, C]) */
-    static final int[][] BN_SHAPES = {{4, 5, 37}, {2, 3, 1}, {8, 16, 16}, {1, 4, 9}};
+    static final int[][] BN_SHAPES = {{4, 5, 37}, {6, 3, 1}, {8, 16, 16}, {1, 4, 9}};
 
     interface BnForward { void run(Backend b, DType t, int n, int c, long s, Pointer x, Pointer gamma, Pointer beta, double eps,
                                    double momentum, Pointer rm, Pointer rv, Pointer y, Pointer mean, Pointer invstd); }
