@@ -168,7 +168,7 @@ final class Cuda {
                     cudnn = new Cudnn(this);
                 } catch (UnsatisfiedLinkError e) {
                     cudnnMissing = cudnnLibraryMessage(e);
-                } catch (LinkageError | IllegalStateException e) {
+                } catch (LinkageError | RuntimeException e) {
                     cudnnMissing = String.valueOf(e.getMessage());
                 }
                 cudnnTried = true;
