@@ -63,10 +63,12 @@ done
 
 cd "$root"
 PXPRUNE_CUDA_LIBS="$out" LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" mvn -q test -pl kernels-cuda -Dpxprune.cuda.sync=true -Dpxprune.golden.images=2 "$@"
-# the paths without cuDNN (im2col + gemm, pxprune's batch-norm kernels) through the Backend methods,
-# unless a test selection was given
+# the paths without cuDNN (im2col + gemm, pxprune's batch-norm kernels) through the Backend methods, and
+# cuDNN's heuristic algorithm choice, unless a test selection was given
 case " $* " in *" -Dtest="*) ;; *)
-  echo "again without cuDNN: -Dpxprune.cuda.conv=gemm -Dpxprune.cuda.bn=own"
+  echo "again without cuDNN in the Backend methods (CudnnTest calls it directly, with heuristic algorithms):"
+  echo "  -Dpxprune.cuda.conv=gemm -Dpxprune.cuda.bn=own -Dpxprune.cuda.conv.search=heuristic"
   PXPRUNE_CUDA_LIBS="$out" LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" mvn -q test -pl kernels-cuda \
-      -Dpxprune.cuda.sync=true -Dpxprune.cuda.conv=gemm -Dpxprune.cuda.bn=own -Dtest='CudaBackendTest,CudnnTest' "$@" ;;
+      -Dpxprune.cuda.sync=true -Dpxprune.cuda.conv=gemm -Dpxprune.cuda.bn=own -Dpxprune.cuda.conv.search=heuristic \
+      -Dtest='CudaBackendTest,CudnnTest' "$@" ;;
 esac

@@ -37,7 +37,8 @@ import org.bytedeco.javacpp.PointerPointer;
  *
  * <p>cuDNN ({@link Cudnn}) is loaded on the first convolution or batch norm. System property
  * {@code pxprune.cuda.conv}: {@code cudnn} (cuDNN required: its absence is an error) or {@code gemm}
- * (im2col + gemm always); unset, cuDNN where it loads and im2col + gemm otherwise. Likewise
+ * (im2col + gemm always); unset, cuDNN where it loads and im2col + gemm otherwise;
+ * {@code pxprune.cuda.conv.search=find|heuristic} says how cuDNN's algorithms are chosen (see {@link Cudnn}). Likewise
  * {@code pxprune.cuda.bn}: {@code cudnn} or {@code own} (pxprune's batch-norm kernels). Which is in use,
  * and why cuDNN is not, shows in {@link #toString()}.
  */
@@ -76,6 +77,8 @@ final class Cuda {
     final String cublasMissing;
     /** pxprune.cuda.conv: "cudnn", "gemm" or null (cuDNN where it loads) */
     final String convChoice;
+    /** pxprune.cuda.conv.search: "find", "heuristic" or null (find): how cuDNN's algorithms are chosen */
+    final String convSearch;
     /** pxprune.cuda.bn: "cudnn", "own" or null (cuDNN where it loads) */
     final String bnChoice;
     private volatile boolean cudnnTried;
@@ -89,6 +92,7 @@ final class Cuda {
     private Cuda() {
         convChoice = choice("pxprune.cuda.conv", "cudnn", "gemm");
         bnChoice = choice("pxprune.cuda.bn", "cudnn", "own");
+        convSearch = choice("pxprune.cuda.conv.search", "find", "heuristic");
         try {
             CudaLibraries.preload();
             Loader.load(cudart.class);

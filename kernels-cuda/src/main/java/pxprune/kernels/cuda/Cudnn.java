@@ -35,8 +35,10 @@ import pxprune.kernels.DType;
  * <li>The algorithm of each direction is chosen once per (shape, dtype), on first use, by
  *     {@code cudnnFind*AlgorithmEx} (which times every algorithm on the real buffers) with a workspace as
  *     large as the hungriest algorithm wants, up to {@link #MAX_WORKSPACE}; where Find fails, by the
- *     heuristic {@code cudnnGet*Algorithm_v7}. The choice is cached ({@link #searches()}, {@link #hits()}
- *     count). Results using tensor-core math are skipped for float32.</li>
+ *     heuristic {@code cudnnGet*Algorithm_v7}, which {@code -Dpxprune.cuda.conv.search=heuristic} asks for
+ *     outright (no timing runs: quicker first iterations, PyTorch's {@code cudnn.benchmark=False}). The choice
+ *     is cached ({@link #searches()}, {@link #hits()} count). Results using tensor-core math are skipped for
+ *     float32.</li>
  * <li>Workspaces come from {@link Cuda#scratch(long)} and go back after the call.</li>
  * <li>Handles (one per thread that used cuDNN) and descriptors (one set per shape seen) are kept for the
  *     life of the process, never destroyed: a few per network, small next to its activations.</li>
@@ -53,12 +55,17 @@ import pxprune.kernels.DType;
  * .../cudnn-ops-library.html for the calls.
  */
 final class Cudnn {
+    /** stands for the status of a Find that was not run */
+    private static final int HEURISTIC = -1;
+
     /** the most workspace an algorithm search offers (1 GiB) */
     static final long MAX_WORKSPACE = 1L << 30;
 
     final Cuda cuda;
     /** cudnnGetVersion(), e.g. 91900 for 9.19.0 */
     final long version;
+    /** whether algorithms are chosen by timing them (cudnnFind*AlgorithmEx) or by cuDNN's heuristic only */
+    final boolean find;
     private final ThreadLocal<cudnnContext> handles;
     private final ConcurrentHashMap<ConvKey, ConvPlan> convs = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<BnKey, BnPlan> bns = new ConcurrentHashMap<>();
@@ -76,6 +83,7 @@ final class Cudnn {
         version = cudnnGetVersion();
         if (version < 90000)
             throw new IllegalStateException("cuDNN " + versionString(version) + " was found; pxprune needs cuDNN 9");
+        find = !"heuristic".equals(cuda.convSearch);
         handles = ThreadLocal.withInitial(this::newHandle);
         handle(); // fails here, not on the first convolution, if cuDNN cannot make a handle
     }
@@ -240,12 +248,12 @@ final class Cudnn {
                 sizes[i] = cudnnGetConvolutionForwardWorkspaceSize(h, p.x, p.w, p.conv, p.y, i, sz) == CUDNN_STATUS_SUCCESS
                         ? sz.get() : Long.MAX_VALUE;
         }
-        long limit = searchWorkspace(sizes);
+        long limit = find ? searchWorkspace(sizes) : 0;
         Pointer ws = tryWorkspace(limit);
         if (ws == null) limit = 0;
         int[] n = new int[1];
         try (cudnnConvolutionFwdAlgoPerf_t perf = new cudnnConvolutionFwdAlgoPerf_t(count)) {
-            int r = cudnnFindConvolutionForwardAlgorithmEx(h, p.x, x, p.w, w, p.conv, p.y, y, count, n, perf, ws, limit);
+            int r = !find ? HEURISTIC : cudnnFindConvolutionForwardAlgorithmEx(h, p.x, x, p.w, w, p.conv, p.y, y, count, n, perf, ws, limit);
             release(ws);
             if (r == CUDNN_STATUS_SUCCESS)
                 for (int i = 0; i < n[0]; i++) {
@@ -253,7 +261,8 @@ final class Cudnn {
                     if (e.status() == CUDNN_STATUS_SUCCESS && mathOk(t, e.mathType()) && e.memory() <= limit)
                         return new Algo(e.algo(), e.memory(), "cudnnFindConvolutionForwardAlgorithmEx");
                 }
-            String found = r == CUDNN_STATUS_SUCCESS ? "no usable result" : errorString(r);
+            String found = r == HEURISTIC ? "not run, -Dpxprune.cuda.conv.search=heuristic"
+                    : r == CUDNN_STATUS_SUCCESS ? "no usable result" : errorString(r);
             r = cudnnGetConvolutionForwardAlgorithm_v7(h, p.x, p.w, p.conv, p.y, count, n, perf);
             check(r, "cudnnGetConvolutionForwardAlgorithm_v7 (after Find: " + found + ")", p.shape);
             for (int i = 0; i < n[0]; i++) {
@@ -293,12 +302,12 @@ final class Cudnn {
                 sizes[i] = cudnnGetConvolutionBackwardDataWorkspaceSize(h, p.w, p.y, p.conv, p.x, i, sz) == CUDNN_STATUS_SUCCESS
                         ? sz.get() : Long.MAX_VALUE;
         }
-        long limit = searchWorkspace(sizes);
+        long limit = find ? searchWorkspace(sizes) : 0;
         Pointer ws = tryWorkspace(limit);
         if (ws == null) limit = 0;
         int[] n = new int[1];
         try (cudnnConvolutionBwdDataAlgoPerf_t perf = new cudnnConvolutionBwdDataAlgoPerf_t(count)) {
-            int r = cudnnFindConvolutionBackwardDataAlgorithmEx(h, p.w, w, p.y, gy, p.conv, p.x, gx, count, n, perf, ws, limit);
+            int r = !find ? HEURISTIC : cudnnFindConvolutionBackwardDataAlgorithmEx(h, p.w, w, p.y, gy, p.conv, p.x, gx, count, n, perf, ws, limit);
             release(ws);
             if (r == CUDNN_STATUS_SUCCESS)
                 for (int i = 0; i < n[0]; i++) {
@@ -306,7 +315,8 @@ final class Cudnn {
                     if (e.status() == CUDNN_STATUS_SUCCESS && mathOk(t, e.mathType()) && e.memory() <= limit)
                         return new Algo(e.algo(), e.memory(), "cudnnFindConvolutionBackwardDataAlgorithmEx");
                 }
-            String found = r == CUDNN_STATUS_SUCCESS ? "no usable result" : errorString(r);
+            String found = r == HEURISTIC ? "not run, -Dpxprune.cuda.conv.search=heuristic"
+                    : r == CUDNN_STATUS_SUCCESS ? "no usable result" : errorString(r);
             r = cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p.w, p.y, p.conv, p.x, count, n, perf);
             check(r, "cudnnGetConvolutionBackwardDataAlgorithm_v7 (after Find: " + found + ")", p.shape);
             for (int i = 0; i < n[0]; i++) {
@@ -346,12 +356,12 @@ final class Cudnn {
                 sizes[i] = cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p.x, p.y, p.conv, p.w, i, sz) == CUDNN_STATUS_SUCCESS
                         ? sz.get() : Long.MAX_VALUE;
         }
-        long limit = searchWorkspace(sizes);
+        long limit = find ? searchWorkspace(sizes) : 0;
         Pointer ws = tryWorkspace(limit);
         if (ws == null) limit = 0;
         int[] n = new int[1];
         try (cudnnConvolutionBwdFilterAlgoPerf_t perf = new cudnnConvolutionBwdFilterAlgoPerf_t(count)) {
-            int r = cudnnFindConvolutionBackwardFilterAlgorithmEx(h, p.x, x, p.y, gy, p.conv, p.w, gw, count, n, perf, ws, limit);
+            int r = !find ? HEURISTIC : cudnnFindConvolutionBackwardFilterAlgorithmEx(h, p.x, x, p.y, gy, p.conv, p.w, gw, count, n, perf, ws, limit);
             release(ws);
             if (r == CUDNN_STATUS_SUCCESS)
                 for (int i = 0; i < n[0]; i++) {
@@ -359,7 +369,8 @@ final class Cudnn {
                     if (e.status() == CUDNN_STATUS_SUCCESS && mathOk(t, e.mathType()) && e.memory() <= limit)
                         return new Algo(e.algo(), e.memory(), "cudnnFindConvolutionBackwardFilterAlgorithmEx");
                 }
-            String found = r == CUDNN_STATUS_SUCCESS ? "no usable result" : errorString(r);
+            String found = r == HEURISTIC ? "not run, -Dpxprune.cuda.conv.search=heuristic"
+                    : r == CUDNN_STATUS_SUCCESS ? "no usable result" : errorString(r);
             r = cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p.x, p.y, p.conv, p.w, count, n, perf);
             check(r, "cudnnGetConvolutionBackwardFilterAlgorithm_v7 (after Find: " + found + ")", p.shape);
             for (int i = 0; i < n[0]; i++) {
@@ -467,5 +478,7 @@ final class Cudnn {
         return p;
     }
 
-    @Override public String toString() { return "cuDNN " + version / 10000 + "." + version % 10000 / 100; }
+    @Override public String toString() {
+        return "cuDNN " + version / 10000 + "." + version % 10000 / 100 + (find ? "" : " (heuristic algorithms)");
+    }
 }
