@@ -18,6 +18,7 @@
 // libjnicudnn.so asks for (libcudnn_graph/ops/cnn.so.9); libcudnn_ops/cnn/adv.so.9 are empty libraries
 // that define their own node and need libcudnn_graph.so.9, as the real ones do.
 #include <algorithm>
+#include <cstdarg>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -32,6 +33,20 @@ struct cudnnConvolutionBwdFilterAlgoPerf_t { int algo; cudnnStatus_t status; flo
 }
 
 namespace {
+// the reason of the last rejection on this thread, for cudnnGetLastErrorString
+thread_local char lastError[512];
+
+int fail(int status, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+int fail(int status, const char* fmt, ...) {
+  va_list a;
+  va_start(a, fmt);
+  vsnprintf(lastError, sizeof lastError, fmt, a);
+  va_end(a);
+  return status;
+}
+#define REJECT(cond, status) \
+  do { if (cond) return fail(status, "pxprune cuDNN stand-in, %s: rejected because %s", __func__, #cond); } while (0)
+
 enum : int {
   SUCCESS = 0, NOT_INITIALIZED = 1001, BAD_PARAM = 2000, BAD_PARAM_NULL_POINTER = 2002, NOT_SUPPORTED = 3000,
   INTERNAL_ERROR = 4000, ALLOC_FAILED = 4003, EXECUTION_FAILED = 5000
@@ -71,16 +86,18 @@ struct Geo {
 
 // checks the descriptors of a convolution x * w -> y the way cuDNN does; fills g
 cudnnStatus_t geometry(const Handle* hd, const Tensor* x, const Filter* w, const Conv* cv, const Tensor* y, Geo& g) {
-  if (!live(hd)) return BAD_PARAM;
-  if (!live(x) || !live(w) || !live(cv) || !live(y)) return BAD_PARAM;
-  if (x->dtype != w->dtype || x->dtype != y->dtype) return BAD_PARAM;
+  REJECT(!live(hd), BAD_PARAM);
+  REJECT(!live(x) || !live(w) || !live(cv) || !live(y), BAD_PARAM);
+  REJECT(x->dtype != w->dtype || x->dtype != y->dtype, BAD_PARAM);
   int want = x->dtype == DATA_DOUBLE ? DATA_DOUBLE : DATA_FLOAT;
-  if (cv->compute != want) return NOT_SUPPORTED;
-  if (x->c != w->c * cv->groups || w->k % cv->groups != 0) return BAD_PARAM;
+  REJECT(cv->compute != want, NOT_SUPPORTED);
+  REJECT(x->c != w->c * cv->groups || w->k % cv->groups != 0, BAD_PARAM);
   long eh = (long)(w->h - 1) * cv->dh + 1, ew = (long)(w->w - 1) * cv->dw + 1;
   long oh = ((long)x->h + 2L * cv->ph - eh) / cv->sh + 1, ow = ((long)x->w + 2L * cv->pw - ew) / cv->sw + 1;
-  if ((long)x->h + 2L * cv->ph < eh || (long)x->w + 2L * cv->pw < ew || oh <= 0 || ow <= 0) return BAD_PARAM;
-  if (y->n != x->n || y->c != w->k || y->h != oh || y->w != ow) return BAD_PARAM;
+  REJECT((long)x->h + 2L * cv->ph < eh || (long)x->w + 2L * cv->pw < ew || oh <= 0 || ow <= 0, BAD_PARAM);
+  if (y->n != x->n || y->c != w->k || y->h != oh || y->w != ow)
+    return fail(BAD_PARAM, "the output descriptor is %dx%dx%dx%d, the convolution of %dx%dx%dx%d by %dx%dx%dx%d gives %dx%dx%ldx%ld",
+                y->n, y->c, y->h, y->w, x->n, x->c, x->h, x->w, w->k, w->c, w->h, w->w, x->n, w->k, oh, ow);
   g = Geo{x->n, x->c, x->h, x->w, w->k, w->c, w->h, w->w, (int)oh, (int)ow, cv->ph, cv->pw, cv->sh, cv->sw, cv->dh, cv->dw,
           cv->groups, cv->mode, x->dtype};
   return SUCCESS;
@@ -120,7 +137,8 @@ template <typename T>
 cudnnStatus_t forward(const Geo& g, int algo, T alpha, const T* x, const T* w, void* ws, size_t wsSize, T beta, T* y) {
   const long ohw = (long)g.oh * g.ow, img = (long)g.c * g.h * g.w;
   if (algo == FWD_GEMM) {
-    if ((long)wsSize < g.colBytes() || ws == nullptr) return BAD_PARAM;
+    if ((long)wsSize < g.colBytes() || ws == nullptr)
+      return fail(BAD_PARAM, "algorithm %d needs a workspace of %ld bytes, got %zu at %p", algo, g.colBytes(), wsSize, ws);
     T* col = static_cast<T*>(ws);
     for (int n = 0; n < g.n; n++) {
       im2col(g, x + n * img, col);
@@ -138,7 +156,7 @@ cudnnStatus_t forward(const Geo& g, int algo, T alpha, const T* x, const T* w, v
     }
     return SUCCESS;
   }
-  if (algo != FWD_IMPLICIT_GEMM) return NOT_SUPPORTED;
+  REJECT(algo != FWD_IMPLICIT_GEMM, NOT_SUPPORTED);
   for (int n = 0; n < g.n; n++)
     for (int k = 0; k < g.k; k++) {
       int grp = k / g.kg();
@@ -167,8 +185,9 @@ cudnnStatus_t forward(const Geo& g, int algo, T alpha, const T* x, const T* w, v
 template <typename T>
 cudnnStatus_t backwardData(const Geo& g, int algo, T alpha, const T* w, const T* dy, void* ws, size_t wsSize, T beta, T* dx) {
   const long ohw = (long)g.oh * g.ow, img = (long)g.c * g.h * g.w;
-  if (algo != BWD_ALGO_0 && algo != BWD_ALGO_1) return NOT_SUPPORTED;
-  if (algo == BWD_ALGO_1 && ((long)wsSize < g.colBytes() || ws == nullptr)) return BAD_PARAM;
+  REJECT(algo != BWD_ALGO_0 && algo != BWD_ALGO_1, NOT_SUPPORTED);
+  if (algo == BWD_ALGO_1 && ((long)wsSize < g.colBytes() || ws == nullptr))
+    return fail(BAD_PARAM, "algorithm %d needs a workspace of %ld bytes, got %zu at %p", algo, g.colBytes(), wsSize, ws);
   std::vector<T> acc((size_t)img);
   for (int n = 0; n < g.n; n++) {
     std::fill(acc.begin(), acc.end(), (T)0);
@@ -224,8 +243,9 @@ cudnnStatus_t backwardData(const Geo& g, int algo, T alpha, const T* w, const T*
 template <typename T>
 cudnnStatus_t backwardFilter(const Geo& g, int algo, T alpha, const T* x, const T* dy, void* ws, size_t wsSize, T beta, T* dw) {
   const long ohw = (long)g.oh * g.ow, img = (long)g.c * g.h * g.w, nw = (long)g.k * g.colRows();
-  if (algo != BWD_ALGO_0 && algo != BWD_ALGO_1) return NOT_SUPPORTED;
-  if (algo == BWD_ALGO_1 && ((long)wsSize < g.colBytes() || ws == nullptr)) return BAD_PARAM;
+  REJECT(algo != BWD_ALGO_0 && algo != BWD_ALGO_1, NOT_SUPPORTED);
+  if (algo == BWD_ALGO_1 && ((long)wsSize < g.colBytes() || ws == nullptr))
+    return fail(BAD_PARAM, "algorithm %d needs a workspace of %ld bytes, got %zu at %p", algo, g.colBytes(), wsSize, ws);
   std::vector<T> acc((size_t)nw, (T)0);
   for (int n = 0; n < g.n; n++) {
     const T* xn = x + n * img;
@@ -263,14 +283,14 @@ cudnnStatus_t backwardFilter(const Geo& g, int algo, T alpha, const T* x, const 
 
 // workspace bytes of an algorithm; NOT_SUPPORTED for the ones this stand-in lacks
 cudnnStatus_t fwdWorkspace(const Geo& g, int algo, size_t* size) {
-  if (algo < 0 || algo >= FWD_ALGO_COUNT) return BAD_PARAM;
+  REJECT(algo < 0 || algo >= FWD_ALGO_COUNT, BAD_PARAM);
   if (algo == FWD_IMPLICIT_GEMM) { *size = 0; return SUCCESS; }
   if (algo == FWD_GEMM) { *size = (size_t)g.colBytes(); return SUCCESS; }
   return NOT_SUPPORTED;
 }
 
 cudnnStatus_t bwdWorkspace(const Geo& g, int algo, int count, size_t* size) {
-  if (algo < 0 || algo >= count) return BAD_PARAM;
+  REJECT(algo < 0 || algo >= count, BAD_PARAM);
   if (algo == BWD_ALGO_0) { *size = 0; return SUCCESS; }
   if (algo == BWD_ALGO_1) { *size = (size_t)g.colBytes(); return SUCCESS; }
   return NOT_SUPPORTED;
@@ -282,7 +302,7 @@ cudnnStatus_t bwdWorkspace(const Geo& g, int algo, int count, size_t* size) {
 // algorithm 0 first. Then the algorithms this stand-in lacks, NOT_SUPPORTED.
 template <typename Perf>
 cudnnStatus_t results(const Geo& g, int count, int wsAlgo, long limit, int math, int requested, int* returned, Perf* perf) {
-  if (requested < 1 || returned == nullptr || perf == nullptr) return BAD_PARAM;
+  REJECT(requested < 1 || returned == nullptr || perf == nullptr, BAD_PARAM);
   std::vector<Perf> all;
   const long need = g.colBytes();
   const bool fits = limit < 0 || need <= limit, wsFaster = limit >= 0 && fits && g.kh * g.kw > 1;
@@ -309,18 +329,18 @@ void fillNaN(void* p, long count) {
 }
 
 cudnnStatus_t searchArgs(const void* a, const void* b, const void* out, const void* ws, size_t wsSize) {
-  if (a == nullptr || b == nullptr || out == nullptr) return BAD_PARAM;
-  if (wsSize > 0 && ws == nullptr) return BAD_PARAM;
+  REJECT(a == nullptr || b == nullptr || out == nullptr, BAD_PARAM);
+  REJECT(wsSize > 0 && ws == nullptr, BAD_PARAM);
   return SUCCESS;
 }
 
 // ---------------------------------------------------------------- batch norm
 cudnnStatus_t bnShapes(int mode, const Tensor* x, const Tensor* y, const Tensor* bn) {
-  if (mode == BN_PER_ACTIVATION) return NOT_SUPPORTED;  // not in this stand-in
-  if (mode != BN_SPATIAL && mode != BN_SPATIAL_PERSISTENT) return BAD_PARAM;
-  if (!live(x) || !live(y) || !live(bn)) return BAD_PARAM;
-  if (x->dtype != y->dtype || x->n != y->n || x->c != y->c || x->h != y->h || x->w != y->w) return BAD_PARAM;
-  if (bn->dtype != x->dtype || bn->n != 1 || bn->c != x->c || bn->h != 1 || bn->w != 1) return BAD_PARAM;
+  REJECT(mode == BN_PER_ACTIVATION, NOT_SUPPORTED);  // not in this stand-in
+  REJECT(mode != BN_SPATIAL && mode != BN_SPATIAL_PERSISTENT, BAD_PARAM);
+  REJECT(!live(x) || !live(y) || !live(bn), BAD_PARAM);
+  REJECT(x->dtype != y->dtype || x->n != y->n || x->c != y->c || x->h != y->h || x->w != y->w, BAD_PARAM);
+  REJECT(bn->dtype != x->dtype || bn->n != 1 || bn->c != x->c || bn->h != 1 || bn->w != 1, BAD_PARAM);
   return SUCCESS;
 }
 
@@ -408,87 +428,93 @@ const char* cudnnGetErrorString(cudnnStatus_t s) {
   }
 }
 
+void cudnnGetLastErrorString(char* message, size_t max) {
+  if (message == nullptr || max == 0) return;
+  snprintf(message, max, "%s", lastError);
+  lastError[0] = 0;
+}
+
 cudnnStatus_t cudnnCreate(Handle** h) {
-  if (h == nullptr) return BAD_PARAM;
+  REJECT(h == nullptr, BAD_PARAM);
   *h = new Handle{HANDLE, nullptr};
   return SUCCESS;
 }
 cudnnStatus_t cudnnDestroy(Handle* h) {
-  if (!live(h)) return BAD_PARAM;
+  REJECT(!live(h), BAD_PARAM);
   h->tag = DEAD;
   return SUCCESS;
 }
 cudnnStatus_t cudnnSetStream(Handle* h, void* stream) {
-  if (!live(h)) return BAD_PARAM;
+  REJECT(!live(h), BAD_PARAM);
   h->stream = stream;
   return SUCCESS;
 }
 
 cudnnStatus_t cudnnCreateTensorDescriptor(Tensor** t) {
-  if (t == nullptr) return BAD_PARAM;
+  REJECT(t == nullptr, BAD_PARAM);
   *t = new Tensor{TENSOR, false, 0, 0, 0, 0, 0};
   return SUCCESS;
 }
 cudnnStatus_t cudnnSetTensor4dDescriptor(Tensor* t, int format, int dtype, int n, int c, int h, int w) {
-  if (t == nullptr || t->tag != TENSOR) return BAD_PARAM;
-  if (format != NCHW || !dtypeOk(dtype)) return NOT_SUPPORTED;
-  if (!dimsOk(n, c, h, w)) return BAD_PARAM;
+  REJECT(t == nullptr || t->tag != TENSOR, BAD_PARAM);
+  REJECT(format != NCHW || !dtypeOk(dtype), NOT_SUPPORTED);
+  REJECT(!dimsOk(n, c, h, w), BAD_PARAM);
   *t = Tensor{TENSOR, true, dtype, n, c, h, w};
   return SUCCESS;
 }
 cudnnStatus_t cudnnDestroyTensorDescriptor(Tensor* t) {
   if (t == nullptr) return SUCCESS;
-  if (t->tag != TENSOR) return BAD_PARAM;
+  REJECT(t->tag != TENSOR, BAD_PARAM);
   t->tag = DEAD;
   return SUCCESS;
 }
 
 cudnnStatus_t cudnnCreateFilterDescriptor(Filter** f) {
-  if (f == nullptr) return BAD_PARAM;
+  REJECT(f == nullptr, BAD_PARAM);
   *f = new Filter{FILTER, false, 0, 0, 0, 0, 0};
   return SUCCESS;
 }
 cudnnStatus_t cudnnSetFilter4dDescriptor(Filter* f, int dtype, int format, int k, int c, int h, int w) {
-  if (f == nullptr || f->tag != FILTER) return BAD_PARAM;
-  if (format != NCHW || !dtypeOk(dtype)) return NOT_SUPPORTED;
-  if (!dimsOk(k, c, h, w)) return BAD_PARAM;
+  REJECT(f == nullptr || f->tag != FILTER, BAD_PARAM);
+  REJECT(format != NCHW || !dtypeOk(dtype), NOT_SUPPORTED);
+  REJECT(!dimsOk(k, c, h, w), BAD_PARAM);
   *f = Filter{FILTER, true, dtype, k, c, h, w};
   return SUCCESS;
 }
 cudnnStatus_t cudnnDestroyFilterDescriptor(Filter* f) {
   if (f == nullptr) return SUCCESS;
-  if (f->tag != FILTER) return BAD_PARAM;
+  REJECT(f->tag != FILTER, BAD_PARAM);
   f->tag = DEAD;
   return SUCCESS;
 }
 
 cudnnStatus_t cudnnCreateConvolutionDescriptor(Conv** c) {
-  if (c == nullptr) return BAD_PARAM;
+  REJECT(c == nullptr, BAD_PARAM);
   *c = new Conv{CONV, false, 0, 0, 1, 1, 1, 1, CROSS_CORRELATION, DATA_FLOAT, 1, DEFAULT_MATH};
   return SUCCESS;
 }
 cudnnStatus_t cudnnSetConvolution2dDescriptor(Conv* c, int ph, int pw, int sh, int sw, int dh, int dw, int mode, int compute) {
-  if (c == nullptr || c->tag != CONV) return BAD_PARAM;
-  if (ph < 0 || pw < 0 || sh <= 0 || sw <= 0 || dh <= 0 || dw <= 0) return BAD_PARAM;
-  if (mode != CONVOLUTION && mode != CROSS_CORRELATION) return BAD_PARAM;
-  if (!dtypeOk(compute)) return NOT_SUPPORTED;
+  REJECT(c == nullptr || c->tag != CONV, BAD_PARAM);
+  REJECT(ph < 0 || pw < 0 || sh <= 0 || sw <= 0 || dh <= 0 || dw <= 0, BAD_PARAM);
+  REJECT(mode != CONVOLUTION && mode != CROSS_CORRELATION, BAD_PARAM);
+  REJECT(!dtypeOk(compute), NOT_SUPPORTED);
   c->set = true;
   c->ph = ph; c->pw = pw; c->sh = sh; c->sw = sw; c->dh = dh; c->dw = dw; c->mode = mode; c->compute = compute;
   return SUCCESS;
 }
 cudnnStatus_t cudnnSetConvolutionGroupCount(Conv* c, int groups) {
-  if (c == nullptr || c->tag != CONV || groups < 1) return BAD_PARAM;
+  REJECT(c == nullptr || c->tag != CONV || groups < 1, BAD_PARAM);
   c->groups = groups;
   return SUCCESS;
 }
 cudnnStatus_t cudnnSetConvolutionMathType(Conv* c, int math) {
-  if (c == nullptr || c->tag != CONV || math < DEFAULT_MATH || math > FMA_MATH) return BAD_PARAM;
+  REJECT(c == nullptr || c->tag != CONV || math < DEFAULT_MATH || math > FMA_MATH, BAD_PARAM);
   c->math = math;
   return SUCCESS;
 }
 cudnnStatus_t cudnnDestroyConvolutionDescriptor(Conv* c) {
   if (c == nullptr) return SUCCESS;
-  if (c->tag != CONV) return BAD_PARAM;
+  REJECT(c->tag != CONV, BAD_PARAM);
   c->tag = DEAD;
   return SUCCESS;
 }
@@ -498,7 +524,7 @@ cudnnStatus_t cudnnGetConvolutionForwardWorkspaceSize(Handle* h, Tensor* x, Filt
   Geo g;
   cudnnStatus_t r = geometry(h, x, w, cv, y, g);
   if (r != SUCCESS) return r;
-  if (size == nullptr) return BAD_PARAM;
+  REJECT(size == nullptr, BAD_PARAM);
   return fwdWorkspace(g, algo, size);
 }
 cudnnStatus_t cudnnGetConvolutionBackwardDataWorkspaceSize(Handle* h, Filter* w, Tensor* dy, Conv* cv, Tensor* dx, int algo,
@@ -506,7 +532,7 @@ cudnnStatus_t cudnnGetConvolutionBackwardDataWorkspaceSize(Handle* h, Filter* w,
   Geo g;
   cudnnStatus_t r = geometry(h, dx, w, cv, dy, g);
   if (r != SUCCESS) return r;
-  if (size == nullptr) return BAD_PARAM;
+  REJECT(size == nullptr, BAD_PARAM);
   return bwdWorkspace(g, algo, BWD_DATA_ALGO_COUNT, size);
 }
 cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(Handle* h, Tensor* x, Tensor* dy, Conv* cv, Filter* dw, int algo,
@@ -514,7 +540,7 @@ cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(Handle* h, Tensor* 
   Geo g;
   cudnnStatus_t r = geometry(h, x, dw, cv, dy, g);
   if (r != SUCCESS) return r;
-  if (size == nullptr) return BAD_PARAM;
+  REJECT(size == nullptr, BAD_PARAM);
   return bwdWorkspace(g, algo, BWD_FILTER_ALGO_COUNT, size);
 }
 
@@ -580,8 +606,8 @@ cudnnStatus_t cudnnConvolutionForward(Handle* h, const void* alpha, Tensor* xd, 
   Geo g;
   cudnnStatus_t r = geometry(h, xd, wd, cv, yd, g);
   if (r != SUCCESS) return r;
-  if (alpha == nullptr || beta == nullptr || x == nullptr || w == nullptr || y == nullptr) return BAD_PARAM;
-  if (algo < 0 || algo >= FWD_ALGO_COUNT) return BAD_PARAM;
+  REJECT(alpha == nullptr || beta == nullptr || x == nullptr || w == nullptr || y == nullptr, BAD_PARAM);
+  REJECT(algo < 0 || algo >= FWD_ALGO_COUNT, BAD_PARAM);
   if (g.dtype == DATA_DOUBLE)
     return forward<double>(g, algo, scale<double>(alpha), tp<double>(x), tp<double>(w), ws, wsSize, scale<double>(beta), tp<double>(y));
   return forward<float>(g, algo, scale<float>(alpha), tp<float>(x), tp<float>(w), ws, wsSize, scale<float>(beta), tp<float>(y));
@@ -591,8 +617,8 @@ cudnnStatus_t cudnnConvolutionBackwardData(Handle* h, const void* alpha, Filter*
   Geo g;
   cudnnStatus_t r = geometry(h, dxd, wd, cv, dyd, g);
   if (r != SUCCESS) return r;
-  if (alpha == nullptr || beta == nullptr || w == nullptr || dy == nullptr || dx == nullptr) return BAD_PARAM;
-  if (algo < 0 || algo >= BWD_DATA_ALGO_COUNT) return BAD_PARAM;
+  REJECT(alpha == nullptr || beta == nullptr || w == nullptr || dy == nullptr || dx == nullptr, BAD_PARAM);
+  REJECT(algo < 0 || algo >= BWD_DATA_ALGO_COUNT, BAD_PARAM);
   if (g.dtype == DATA_DOUBLE)
     return backwardData<double>(g, algo, scale<double>(alpha), tp<double>(w), tp<double>(dy), ws, wsSize, scale<double>(beta),
                                 tp<double>(dx));
@@ -603,8 +629,8 @@ cudnnStatus_t cudnnConvolutionBackwardFilter(Handle* h, const void* alpha, Tenso
   Geo g;
   cudnnStatus_t r = geometry(h, xd, dwd, cv, dyd, g);
   if (r != SUCCESS) return r;
-  if (alpha == nullptr || beta == nullptr || x == nullptr || dy == nullptr || dw == nullptr) return BAD_PARAM;
-  if (algo < 0 || algo >= BWD_FILTER_ALGO_COUNT) return BAD_PARAM;
+  REJECT(alpha == nullptr || beta == nullptr || x == nullptr || dy == nullptr || dw == nullptr, BAD_PARAM);
+  REJECT(algo < 0 || algo >= BWD_FILTER_ALGO_COUNT, BAD_PARAM);
   if (g.dtype == DATA_DOUBLE)
     return backwardFilter<double>(g, algo, scale<double>(alpha), tp<double>(x), tp<double>(dy), ws, wsSize, scale<double>(beta),
                                   tp<double>(dw));
@@ -614,12 +640,12 @@ cudnnStatus_t cudnnConvolutionBackwardFilter(Handle* h, const void* alpha, Tenso
 
 // C = alpha A + beta C, A broadcast along its size-1 dims
 cudnnStatus_t cudnnAddTensor(Handle* h, const void* alpha, Tensor* ad, const void* A, const void* beta, Tensor* cd, void* C) {
-  if (!live(h) || !live(ad) || !live(cd)) return BAD_PARAM;
-  if (alpha == nullptr || beta == nullptr || A == nullptr || C == nullptr) return BAD_PARAM;
-  if (ad->dtype != cd->dtype) return BAD_PARAM;
+  REJECT(!live(h) || !live(ad) || !live(cd), BAD_PARAM);
+  REJECT(alpha == nullptr || beta == nullptr || A == nullptr || C == nullptr, BAD_PARAM);
+  REJECT(ad->dtype != cd->dtype, BAD_PARAM);
   const int as[4] = {ad->n, ad->c, ad->h, ad->w}, cs[4] = {cd->n, cd->c, cd->h, cd->w};
   for (int d = 0; d < 4; d++)
-    if (as[d] != cs[d] && as[d] != 1) return BAD_PARAM;
+    REJECT(as[d] != cs[d] && as[d] != 1, BAD_PARAM);
   for (long n = 0; n < cs[0]; n++)
     for (long c = 0; c < cs[1]; c++)
       for (long y = 0; y < cs[2]; y++)
@@ -637,12 +663,12 @@ cudnnStatus_t cudnnBatchNormalizationForwardTraining(Handle* h, int mode, const 
                                                      const void* x, Tensor* yd, void* y, Tensor* bnd, const void* scaleP,
                                                      const void* biasP, double factor, void* runMean, void* runVar, double eps,
                                                      void* saveMean, void* saveInv) {
-  if (!live(h)) return BAD_PARAM;
+  REJECT(!live(h), BAD_PARAM);
   cudnnStatus_t r = bnShapes(mode, xd, yd, bnd);
   if (r != SUCCESS) return r;
-  if (alpha == nullptr || beta == nullptr || x == nullptr || y == nullptr || scaleP == nullptr || biasP == nullptr) return BAD_PARAM;
-  if ((runMean == nullptr) != (runVar == nullptr) || (saveMean == nullptr) != (saveInv == nullptr)) return BAD_PARAM;
-  if (eps < BN_MIN_EPSILON) return BAD_PARAM;
+  REJECT(alpha == nullptr || beta == nullptr || x == nullptr || y == nullptr || scaleP == nullptr || biasP == nullptr, BAD_PARAM);
+  REJECT((runMean == nullptr) != (runVar == nullptr) || (saveMean == nullptr) != (saveInv == nullptr), BAD_PARAM);
+  REJECT(eps < BN_MIN_EPSILON, BAD_PARAM);
   if (xd->dtype == DATA_DOUBLE)
     bnForward<double>(xd, scale<double>(alpha), scale<double>(beta), tp<double>(x), tp<double>(y), tp<double>(scaleP),
                       tp<double>(biasP), factor, tp<double>(runMean), tp<double>(runVar), eps, tp<double>(saveMean),
@@ -657,14 +683,14 @@ cudnnStatus_t cudnnBatchNormalizationBackward(Handle* h, int mode, const void* a
                                               const void* betaP, Tensor* xd, const void* x, Tensor* dyd, const void* dy,
                                               Tensor* dxd, void* dx, Tensor* bnd, const void* scaleP, void* dScale, void* dBias,
                                               double eps, const void* savedMean, const void* savedInv) {
-  if (!live(h)) return BAD_PARAM;
+  REJECT(!live(h), BAD_PARAM);
   cudnnStatus_t r = bnShapes(mode, xd, dyd, bnd);
   if (r == SUCCESS) r = bnShapes(mode, xd, dxd, bnd);
   if (r != SUCCESS) return r;
-  if (alphaD == nullptr || betaD == nullptr || alphaP == nullptr || betaP == nullptr) return BAD_PARAM;
-  if (x == nullptr || dy == nullptr || dx == nullptr || scaleP == nullptr || dScale == nullptr || dBias == nullptr) return BAD_PARAM;
-  if ((savedMean == nullptr) != (savedInv == nullptr)) return BAD_PARAM;
-  if (eps < BN_MIN_EPSILON) return BAD_PARAM;
+  REJECT(alphaD == nullptr || betaD == nullptr || alphaP == nullptr || betaP == nullptr, BAD_PARAM);
+  REJECT(x == nullptr || dy == nullptr || dx == nullptr || scaleP == nullptr || dScale == nullptr || dBias == nullptr, BAD_PARAM);
+  REJECT((savedMean == nullptr) != (savedInv == nullptr), BAD_PARAM);
+  REJECT(eps < BN_MIN_EPSILON, BAD_PARAM);
   if (xd->dtype == DATA_DOUBLE)
     bnBackward<double>(xd, scale<double>(alphaD), scale<double>(betaD), scale<double>(alphaP), scale<double>(betaP), tp<double>(x),
                        tp<double>(dy), tp<double>(dx), tp<double>(scaleP), tp<double>(dScale), tp<double>(dBias), eps,

@@ -40,7 +40,7 @@ g++ "${flags[@]}" "$out/lt.cpp" -Wl,-soname,libcublasLt.so.13 -Wl,--version-scri
 # cudnnConvolutionForward@libcudnn_cnn.so.9, ...); libcudnn_ops/cnn/adv.so.9 only define their own node
 # (the loader checks that each file it needs defines it) and need libcudnn_graph.so.9, as the real ones do.
 cat > "$out/cudnn_graph.map" <<'MAP'
-libcudnn_graph.so.9 { global: cudnnGetVersion; cudnnGetErrorString; cudnnCreate; cudnnDestroy; cudnnSetStream; local: *; };
+libcudnn_graph.so.9 { global: cudnnGetVersion; cudnnGetErrorString; cudnnGetLastErrorString; cudnnCreate; cudnnDestroy; cudnnSetStream; local: *; };
 libcudnn_ops.so.9 { global: cudnnCreateTensorDescriptor; cudnnSetTensor4dDescriptor; cudnnDestroyTensorDescriptor;
   cudnnCreateFilterDescriptor; cudnnSetFilter4dDescriptor; cudnnDestroyFilterDescriptor; cudnnAddTensor;
   cudnnBatchNormalizationForwardTraining; cudnnBatchNormalizationBackward; };

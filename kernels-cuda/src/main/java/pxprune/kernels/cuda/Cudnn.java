@@ -115,9 +115,26 @@ final class Cudnn {
         return s == null || s.isNull() ? "cudnnStatus_t " + status : s.getString() + " (" + status + ")";
     }
 
+    /** throws, naming the call, the shape, cuDNN's status and (cudnnGetLastErrorString) its reason, unless status is success */
     static void check(int status, String call, String shape) {
-        if (status != CUDNN_STATUS_SUCCESS)
-            throw new IllegalStateException("cuDNN " + call + " failed for " + shape + ": " + errorString(status));
+        if (status != CUDNN_STATUS_SUCCESS) {
+            String why = lastError();
+            throw new IllegalStateException("cuDNN " + call + " failed for " + shape + ": " + errorString(status)
+                    + (why.isEmpty() ? "" : ": " + why));
+        }
+    }
+
+    /** cuDNN's message about the last error on this thread (cudnnGetLastErrorString, cuDNN 9), "" if none */
+    static String lastError() {
+        byte[] b = new byte[1024];
+        try {
+            cudnnGetLastErrorString(b, b.length);
+        } catch (UnsatisfiedLinkError e) {
+            return "";
+        }
+        int n = 0;
+        while (n < b.length && b[n] != 0) n++;
+        return new String(b, 0, n, java.nio.charset.StandardCharsets.UTF_8).trim();
     }
 
     private void synced(String what) {

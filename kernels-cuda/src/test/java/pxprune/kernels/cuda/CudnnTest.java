@@ -266,7 +266,8 @@ class CudnnTest {
     @Test void errorsNameTheCallTheShapeAndCudnnsReason() {
         IllegalStateException e = assertThrows(IllegalStateException.class,
                 () -> Cudnn.check(CUDNN_STATUS_BAD_PARAM, "cudnnConvolutionForward", "conv2d X F32"));
-        assertEquals("cuDNN cudnnConvolutionForward failed for conv2d X F32: CUDNN_STATUS_BAD_PARAM (2000)", e.getMessage());
+        assertTrue(e.getMessage().startsWith("cuDNN cudnnConvolutionForward failed for conv2d X F32: CUDNN_STATUS_BAD_PARAM (2000)"),
+                e.getMessage());
 
         // descriptors that disagree: y is not the output shape of x * w (cuDNN checks this)
         try (FloatPointer one = new FloatPointer(1f); FloatPointer zero = new FloatPointer(0f)) {
@@ -281,10 +282,16 @@ class CudnnTest {
             try {
                 int r = cudnnConvolutionForward(cudnn.handle(), one, x, dx, w, dw, conv, 0, null, 0, zero, y, dy);
                 assertEquals(CUDNN_STATUS_BAD_PARAM, r, "y of 4x4 for a 5x5 input with padding 1: " + Cudnn.errorString(r));
+                String why = Cudnn.lastError();
+                if (emulator) assertEquals("the output descriptor is 1x3x4x4, the convolution of 1x2x5x5 by 3x2x3x3 gives 1x3x5x5", why);
+                else System.out.println("cuDNN's reason for a wrong output descriptor: " + why);
                 if (emulator) { // the stand-in's workspace algorithm with no workspace
                     cudnnTensorStruct y5 = Cudnn.tensor(DType.F32, 1, 3, 5, 5, "y5");
                     r = cudnnConvolutionForward(cudnn.handle(), one, x, dx, w, dw, conv, CUDNN_CONVOLUTION_FWD_ALGO_GEMM, null, 0, zero, y5, dy);
                     assertEquals(CUDNN_STATUS_BAD_PARAM, r, "workspace too small: " + Cudnn.errorString(r));
+                    e = assertThrows(IllegalStateException.class, () -> Cudnn.check(CUDNN_STATUS_BAD_PARAM, "cudnnConvolutionForward", "s"));
+                    assertTrue(e.getMessage().endsWith(": CUDNN_STATUS_BAD_PARAM (2000): algorithm 2 needs a workspace of 1800 bytes, got 0 at (nil)"),
+                            e.getMessage());
                     assertEquals(CUDNN_STATUS_SUCCESS, cudnnDestroyTensorDescriptor(y5));
                     assertEquals(CUDNN_STATUS_BAD_PARAM, cudnnConvolutionForward(cudnn.handle(), one, x, dx, w, dw, conv, 0, null, 0,
                             zero, y5, dy), "a destroyed descriptor");
