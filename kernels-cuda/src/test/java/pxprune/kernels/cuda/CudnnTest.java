@@ -152,6 +152,47 @@ class CudnnTest {
         }
     }
 
+    /** threads get handles of their own; a shape first used by several threads at once is searched once */
+    @Test void threadsShareTheCacheNotTheHandle() throws Exception {
+        ConvGeometry g = new ConvGeometry(2, 4, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1); // used by no other test
+        Random r = new Random(27);
+        int threads = 4;
+        Pair x = normal(DType.F64, nx(g), r), w = normal(DType.F64, nw(g), r);
+        Pair[] ys = new Pair[threads];
+        long[] handles = new long[threads];
+        try {
+            for (int i = 0; i < threads; i++) ys[i] = normal(DType.F64, ny(g), r);
+            long searches = cudnn.searches();
+            java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(threads);
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+            try {
+                java.util.List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+                for (int i = 0; i < threads; i++) {
+                    int id = i;
+                    done.add(pool.submit(() -> {
+                        handles[id] = cudnn.handle().address();
+                        start.await();
+                        cudnn.forward(DType.F64, g, x.d, w.d, null, ys[id].d);
+                        return null;
+                    }));
+                }
+                for (java.util.concurrent.Future<?> f : done) f.get();
+            } finally {
+                pool.shutdown();
+            }
+            assertEquals(1, cudnn.searches() - searches, "one search for the shape");
+            assertEquals(threads, java.util.Arrays.stream(handles).distinct().count(), "a handle per thread");
+            assertTrue(java.util.Arrays.stream(handles).noneMatch(h -> h == cudnn.handle().address()), "not the test thread's");
+            CPU.conv2dForward(DType.F64, g, x.c, w.c, null, ys[0].c);
+            double[] expected = ys[0].cpu();
+            for (Pair y : ys) Pair.assertClose("forward on another thread", expected, y.device(), 1e-12);
+        } finally {
+            x.close();
+            w.close();
+            for (Pair y : ys) if (y != null) y.close();
+        }
+    }
+
     /** im2col + gemm, the path without cuDNN, on the same shapes */
     @Test void gemmFallbackMatchesCpu() {
         Random r = new Random(24);
