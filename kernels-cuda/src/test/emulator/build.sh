@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds the CPU emulation of the CUDA driver, runtime and cuBLAS (emu_*.cpp) into
-# kernels-cuda/target/cuda-emulator as libcuda.so.1, libcudart.so.13, libcublas.so.13 and
-# libcublasLt.so.13, with the kernels of native/src/main/cuda compiled for the host by g++ (one
+# Builds the CPU emulation of the CUDA driver, runtime, cuBLAS and cuDNN (emu_*.cpp) into
+# kernels-cuda/target/cuda-emulator as libcuda.so.1, libcudart.so.13, libcublas.so.13,
+# libcublasLt.so.13 and libcudnn_graph/ops/cnn/adv.so.9, with the kernels of native/src/main/cuda compiled for the host by g++ (one
 # fiber per CUDA thread). Point PXPRUNE_CUDA_LIBS and LD_LIBRARY_PATH at that folder and the CUDA
 # backend runs on it: a kernel-logic check of the Java side and the kernels, not of a GPU. See
 # emu_device.h for what it does to catch missing synchronisation and host/device mix-ups.
@@ -31,7 +31,7 @@ fi
 
 mkdir -p "$out"
 newest=$(ls -t "$here"/*.cpp "$here"/*.h "$here"/*.cu "$here"/build.sh "$src"/*.cu "$src"/*.cuh 2>/dev/null | head -1)
-if [ -f "$out/libcublasLt.so.13" ] && [ "$out/libcublasLt.so.13" -nt "$newest" ]; then
+if [ -f "$out/libcudnn_adv.so.9" ] && [ "$out/libcudnn_adv.so.9" -nt "$newest" ]; then
   echo "CUDA emulator up to date in $out"
   exit 0
 fi
@@ -56,4 +56,31 @@ g++ "${flags[@]}" -I "$here" "$here/emu_cublas.cpp" -Wl,-soname,libcublas.so.13 
 echo 'extern "C" int pxemu_cublaslt_placeholder() { return 0; }' > "$out/lt.cpp"
 g++ "${flags[@]}" "$out/lt.cpp" -Wl,-soname,libcublasLt.so.13 -Wl,--version-script="$out/cublasLt.map" \
     -o "$out/libcublasLt.so.13"
+
+# cuDNN 9 (emu_cudnn.cpp): every symbol in libcudnn_graph.so.9, each under the version node libjnicudnn.so
+# binds it to (nm -D libjnicudnn.so: cudnnCreate@libcudnn_graph.so.9, cudnnAddTensor@libcudnn_ops.so.9,
+# cudnnConvolutionForward@libcudnn_cnn.so.9, ...); libcudnn_ops/cnn/adv.so.9 only define their own node
+# (the loader checks that each file it needs defines it) and need libcudnn_graph.so.9, as the real ones do.
+# Like the runtime and cuBLAS it links against libcuda.so.1 (the shared device: memory, streams).
+cat > "$out/cudnn_graph.map" <<'MAP'
+libcudnn_graph.so.9 { global: cudnnGetVersion; cudnnGetErrorString; cudnnGetLastErrorString; cudnnCreate; cudnnDestroy; cudnnSetStream; local: *; };
+libcudnn_ops.so.9 { global: cudnnCreateTensorDescriptor; cudnnSetTensor4dDescriptor; cudnnDestroyTensorDescriptor;
+  cudnnCreateFilterDescriptor; cudnnSetFilter4dDescriptor; cudnnDestroyFilterDescriptor; cudnnAddTensor;
+  cudnnBatchNormalizationForwardTraining; cudnnBatchNormalizationBackward; };
+libcudnn_cnn.so.9 { global: cudnnCreateConvolutionDescriptor; cudnnSetConvolution2dDescriptor; cudnnSetConvolutionGroupCount;
+  cudnnSetConvolutionMathType; cudnnDestroyConvolutionDescriptor; cudnnGetConvolutionForwardWorkspaceSize;
+  cudnnGetConvolutionBackwardDataWorkspaceSize; cudnnGetConvolutionBackwardFilterWorkspaceSize;
+  cudnnFindConvolutionForwardAlgorithmEx; cudnnFindConvolutionBackwardDataAlgorithmEx;
+  cudnnFindConvolutionBackwardFilterAlgorithmEx; cudnnGetConvolutionForwardAlgorithm_v7;
+  cudnnGetConvolutionBackwardDataAlgorithm_v7; cudnnGetConvolutionBackwardFilterAlgorithm_v7; cudnnConvolutionForward;
+  cudnnConvolutionBackwardData; cudnnConvolutionBackwardFilter; };
+MAP
+g++ "${flags[@]}" -I "$here" "$here/emu_cudnn.cpp" -Wl,-soname,libcudnn_graph.so.9 -Wl,--version-script="$out/cudnn_graph.map" \
+    "${link[@]}" -o "$out/libcudnn_graph.so.9"
+for lib in ops cnn adv; do
+  printf 'libcudnn_%s.so.9 { global: pxemu_cudnn_%s; local: *; };\n' "$lib" "$lib" > "$out/cudnn_$lib.map"
+  echo "extern \"C\" int pxemu_cudnn_$lib() { return 0; }" > "$out/cudnn_$lib.cpp"
+  g++ "${flags[@]}" "$out/cudnn_$lib.cpp" -Wl,-soname,libcudnn_$lib.so.9 -Wl,--version-script="$out/cudnn_$lib.map" \
+      -Wl,--no-as-needed -L"$out" -l:libcudnn_graph.so.9 -Wl,-rpath,'$ORIGIN' -o "$out/libcudnn_$lib.so.9"
+done
 echo "CUDA emulator built in $out ($(wc -l < "$out/registry.inc") kernels)"

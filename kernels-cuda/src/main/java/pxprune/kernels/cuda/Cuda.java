@@ -62,6 +62,13 @@ import org.bytedeco.javacpp.PointerPointer;
  * </ul>
  * With {@code -Dpxprune.cuda.sync=true} every launch is followed by a synchronisation of the
  * thread's stream, so that a failing kernel is named in the exception.
+ *
+ * <p>cuDNN ({@link Cudnn}) is loaded on the first convolution or batch norm. System property
+ * {@code pxprune.cuda.conv}: {@code cudnn} (cuDNN required: its absence is an error) or {@code gemm}
+ * (im2col + gemm always); unset, cuDNN where it loads and im2col + gemm otherwise;
+ * {@code pxprune.cuda.conv.search=find|heuristic} says how cuDNN's algorithms are chosen (see {@link Cudnn}). Likewise
+ * {@code pxprune.cuda.bn}: {@code cudnn} or {@code own} (pxprune's batch-norm kernels). Which is in use,
+ * and why cuDNN is not, shows in {@link #toString()}.
  */
 final class Cuda {
     /** threads per block of every kernel (PXC_BLOCK in pxcuda.cuh) */
@@ -94,6 +101,15 @@ final class Cuda {
     private final CUctx_st ctx = new CUctx_st();
     /** why cuBLAS is not used (matrix products then run on pxprune's own kernel), or null when it is */
     final String cublasMissing;
+    /** pxprune.cuda.conv: "cudnn", "gemm" or null (cuDNN where it loads) */
+    final String convChoice;
+    /** pxprune.cuda.conv.search: "find", "heuristic" or null (find): how cuDNN's algorithms are chosen */
+    final String convSearch;
+    /** pxprune.cuda.bn: "cudnn", "own" or null (cuDNN where it loads) */
+    final String bnChoice;
+    private volatile boolean cudnnTried;
+    private Cudnn cudnn;
+    private String cudnnMissing;
     private final List<CUmod_st> modules = new ArrayList<>();
     private final ConcurrentHashMap<String, CUfunc_st> functions = new ConcurrentHashMap<>();
     private final ThreadLocal<Boolean> bound = ThreadLocal.withInitial(() -> false);
@@ -105,6 +121,9 @@ final class Cuda {
     final CachingAllocator allocator = new CachingAllocator(new RuntimeDriver());
 
     private Cuda() {
+        convChoice = choice("pxprune.cuda.conv", "cudnn", "gemm");
+        bnChoice = choice("pxprune.cuda.bn", "cudnn", "own");
+        convSearch = choice("pxprune.cuda.conv.search", "find", "heuristic");
         try {
             CudaLibraries.preload();
             Loader.load(cudart.class);
@@ -159,6 +178,72 @@ final class Cuda {
             }
         }
         cublasMissing = noBlas;
+    }
+
+    /** the value of a system property that takes one of two values, or null when unset */
+    static String choice(String property, String a, String b) {
+        String v = System.getProperty(property);
+        if (v == null || v.isBlank()) return null;
+        v = v.trim();
+        if (!v.equals(a) && !v.equals(b))
+            throw new IllegalStateException("-D" + property + "=" + v + " is not understood; use " + a + " or " + b
+                    + " (or leave it unset)");
+        return v;
+    }
+
+    // ------------------------------------------------------------------ cuDNN
+
+    /** cuDNN, loaded on the first call; null when it cannot be used ({@link #cudnnMissing()} says why) */
+    Cudnn cudnn() {
+        if (cudnnTried) return cudnn;
+        synchronized (this) {
+            if (!cudnnTried) {
+                try {
+                    cudnn = new Cudnn(this);
+                } catch (UnsatisfiedLinkError e) {
+                    cudnnMissing = cudnnLibraryMessage(e);
+                } catch (LinkageError | RuntimeException e) {
+                    cudnnMissing = String.valueOf(e.getMessage());
+                }
+                cudnnTried = true;
+            }
+            return cudnn;
+        }
+    }
+
+    /** why cuDNN cannot be used (after {@link #cudnn()} returned null), else null */
+    String cudnnMissing() {
+        cudnn();
+        return cudnnMissing;
+    }
+
+    /** cuDNN for convolutions, or null for im2col + gemm (-Dpxprune.cuda.conv=gemm, or no cuDNN) */
+    Cudnn convCudnn() { return routed(convChoice, "gemm", "pxprune.cuda.conv"); }
+
+    /** cuDNN for batch norm, or null for pxprune's kernels (-Dpxprune.cuda.bn=own, or no cuDNN) */
+    Cudnn bnCudnn() { return routed(bnChoice, "own", "pxprune.cuda.bn"); }
+
+    private Cudnn routed(String choice, String other, String property) {
+        if (other.equals(choice)) return null;
+        Cudnn d = cudnn();
+        if (d == null && choice != null)
+            throw new IllegalStateException("-D" + property + "=cudnn asks for cuDNN, which cannot be used: " + cudnnMissing);
+        return d;
+    }
+
+    /** the route of convolutions or batch norm, in words */
+    private String route(String choice, String other, String property, String ours) {
+        if (other.equals(choice)) return ours + " (-D" + property + "=" + other + ")";
+        Cudnn d = cudnn();
+        return d != null ? d.toString() : ours + ", no cuDNN: " + cudnnMissing;
+    }
+
+    static String cudnnLibraryMessage(Throwable e) {
+        String detail = null;
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause())
+            if (t.getMessage() != null) detail = t.getMessage();
+        return "cuDNN 9 (libcudnn_graph.so.9, libcudnn_ops.so.9, libcudnn_cnn.so.9, libcudnn_adv.so.9) could not be loaded ("
+                + (detail == null ? e.toString() : detail) + "); " + LIBS_HINT.replace("nvidia/*/lib", "nvidia/cudnn/lib");
     }
 
     private static int chosenDevice() {
@@ -229,9 +314,13 @@ final class Cuda {
         return ptx.replaceFirst("(?m)^\\.version \\d+\\.\\d+\\s*$", ".version " + isa);
     }
 
-    /** the newest PTX ISA a driver of this CUDA version accepts (null: unknown) */
+    /**
+     * the newest PTX ISA a driver of this CUDA version accepts (null: unknown): CUDA 11.x 7.x, 12.x 8.x,
+     * 13.0 9.0 and 13.1 9.1 (later 13.x drivers accept 9.1 too), as the PTX ISA document's release notes list them
+     */
     static String ptxIsa(int driverVersion) {
         int major = driverVersion / 1000, minor = driverVersion % 1000 / 10;
+        if (major == 13) return "9." + Math.min(minor, 1);
         if (major == 11) return "7." + Math.min(minor, 8);
         if (major == 12) return switch (minor) {
             case 0, 1, 2, 3, 4, 5 -> "8." + minor;
@@ -333,12 +422,14 @@ final class Cuda {
 
     // ------------------------------------------------------------------ lanes: stream, cuBLAS, pinned buffer
 
-    /** what one thread uses: its stream, its cuBLAS handle (lazily), its pinned staging buffer */
+    /** what one thread uses: its stream, its cuBLAS and cuDNN handles (lazily), its pinned staging buffer */
     static final class Lane {
         final CUstream_st stream;
         /** the stream's address: the allocator's name for it */
         final long id;
         cublasContext blas;
+        /** the thread's cuDNN handle on this stream (a cudnnContext, made by {@link Cudnn}), or null */
+        Object cudnn;
         Pointer pinned;
         long pinnedBytes;
         WeakReference<Thread> owner;
@@ -543,14 +634,20 @@ final class Cuda {
             if (t.getMessage() != null) detail = t.getMessage();
         if (detail == null) detail = e.toString();
         if (detail.contains("libcuda.so"))
-            return "the NVIDIA driver library libcuda.so.1 was not found (" + detail + ")";
+            return "the NVIDIA driver library libcuda.so.1 was not found (" + detail + "); install the NVIDIA driver"
+                    + " (CUDA 13 or newer)";
         if (detail.contains("libcudart"))
-            return "the CUDA 13 runtime library libcudart.so.13 was not found (" + detail + "); install a CUDA 13.x runtime"
-                    + " (for instance pip install nvidia-cuda-runtime) and name its lib folder in PXPRUNE_CUDA_LIBS or LD_LIBRARY_PATH";
+            return "the CUDA 13 runtime library libcudart.so.13 was not found (" + detail + "); " + LIBS_HINT;
         if (detail.contains("libcublas"))
-            return "cuBLAS 13 (libcublas.so.13, libcublasLt.so.13) was not found (" + detail + ")";
-        return "the CUDA libraries could not be loaded (" + detail + ")";
+            return "cuBLAS 13 (libcublas.so.13, libcublasLt.so.13) was not found (" + detail + "); " + LIBS_HINT;
+        return "the CUDA libraries (libcudart.so.13, cuBLAS 13: libcublas.so.13 and libcublasLt.so.13, optionally cuDNN 9)"
+                + " could not be loaded (" + detail + "); " + LIBS_HINT;
     }
+
+    /** where to put the CUDA libraries, for the messages that say one is missing */
+    static final String LIBS_HINT = "point PXPRUNE_CUDA_LIBS or -Dpxprune.cuda.libs (':'-separated) at the folders holding"
+            + " them, for instance PyTorch's site-packages/nvidia/*/lib (pip install nvidia-cuda-runtime nvidia-cublas"
+            + " nvidia-cudnn-cu13), or put them on LD_LIBRARY_PATH";
 
     private static String cString(byte[] b) {
         int n = 0;
@@ -561,6 +658,8 @@ final class Cuda {
     @Override public String toString() {
         return deviceName + " (device " + device + ", compute capability " + ccMajor + "." + ccMinor + ", driver CUDA "
                 + version(driverVersion) + ", PTX " + arch + ", gemm: "
-                + (cublasMissing == null ? "cuBLAS" : "pxprune's kernel, no cuBLAS: " + cublasMissing) + ")";
+                + (cublasMissing == null ? "cuBLAS" : "pxprune's kernel, no cuBLAS: " + cublasMissing)
+                + ", conv: " + route(convChoice, "gemm", "pxprune.cuda.conv", "im2col+gemm")
+                + ", batch norm: " + route(bnChoice, "own", "pxprune.cuda.bn", "pxprune's kernels") + ")";
     }
 }

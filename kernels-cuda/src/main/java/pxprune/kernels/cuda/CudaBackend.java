@@ -28,11 +28,13 @@ import pxprune.kernels.MemoryStats;
  * The CUDA backend. Buffers are device memory (never managed memory) from the
  * {@link CachingAllocator}, which takes it from cudaMalloc in segments and caches what is freed; a
  * {@code Pointer} holds the device address and, like on the CPU, a byte position. Matrix products
- * go to cuBLAS (row-major by swapping the operands), convolutions to im2col + cuBLAS (+ the permute
- * epilogue), everything else to the hand-written kernels of native/src/main/cuda, which mirror the
- * CPU kernels one for one. Work is queued on the calling thread's own stream; uploads and downloads
- * go through the thread's pinned buffer and wait for that stream only (the ordering rules are in
- * {@link Cuda}). Obtain it with {@code Backends.of(Device.CUDA)}.
+ * go to cuBLAS (row-major by swapping the operands), convolutions and training-mode batch norm to
+ * cuDNN ({@link Cudnn}; without it, or with {@code -Dpxprune.cuda.conv=gemm} / {@code -Dpxprune.cuda.bn=own},
+ * convolutions to im2col + cuBLAS + the permute epilogue and batch norm to pxprune's kernels),
+ * everything else to the hand-written kernels of native/src/main/cuda, which mirror the CPU kernels
+ * one for one. Work is queued on the calling thread's own stream (cuDNN's handle of the thread is on
+ * it too); uploads and downloads go through the thread's pinned buffer and wait for that stream only
+ * (the ordering rules are in {@link Cuda}). Obtain it with {@code Backends.of(Device.CUDA)}.
  */
 public final class CudaBackend implements Backend {
     private static CudaBackend instance;
@@ -244,8 +246,32 @@ public final class CudaBackend implements Backend {
                 .i32(g.ow()).ptr(x));
     }
 
+    /** cuDNN's convolution forward where {@link Cuda#convCudnn()} gives it and the shape fits, else im2col + gemm */
     @Override
     public void conv2dForward(DType t, ConvGeometry g, Pointer x, Pointer w, Pointer bias, Pointer y) {
+        Cudnn d = cuda.convCudnn();
+        if (d != null && Cudnn.fits(g)) d.forward(t, g, x, w, bias, y);
+        else gemmConv2dForward(t, g, x, w, bias, y);
+    }
+
+    /** cuDNN's backward data where {@link Cuda#convCudnn()} gives it and the shape fits, else gemm + col2im */
+    @Override
+    public void conv2dBackwardData(DType t, ConvGeometry g, Pointer gy, Pointer w, Pointer gx) {
+        Cudnn d = cuda.convCudnn();
+        if (d != null && Cudnn.fits(g)) d.backwardData(t, g, gy, w, gx);
+        else gemmConv2dBackwardData(t, g, gy, w, gx);
+    }
+
+    /** cuDNN's backward filter where {@link Cuda#convCudnn()} gives it and the shape fits, else im2col + gemm */
+    @Override
+    public void conv2dBackwardWeight(DType t, ConvGeometry g, Pointer x, Pointer gy, Pointer gw) {
+        Cudnn d = cuda.convCudnn();
+        if (d != null && Cudnn.fits(g)) d.backwardFilter(t, g, x, gy, gw);
+        else gemmConv2dBackwardWeight(t, g, x, gy, gw);
+    }
+
+    /** convolution forward by im2col + gemm + the permute epilogue (the path without cuDNN; package-private for tests) */
+    void gemmConv2dForward(DType t, ConvGeometry g, Pointer x, Pointer w, Pointer bias, Pointer y) {
         int nb = chunk(g), ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups();
         Pointer col = cuda.scratch((long) g.c() * g.kh() * g.kw() * nb * ohw * t.size);
         Pointer out = cuda.scratch((long) g.k() * nb * ohw * t.size);
@@ -261,8 +287,8 @@ public final class CudaBackend implements Backend {
         } finally { cuda.freeScratch(col); cuda.freeScratch(out); }
     }
 
-    @Override
-    public void conv2dBackwardData(DType t, ConvGeometry g, Pointer gy, Pointer w, Pointer gx) {
+    /** backward data by gemm + col2im (the path without cuDNN; package-private for tests) */
+    void gemmConv2dBackwardData(DType t, ConvGeometry g, Pointer gy, Pointer w, Pointer gx) {
         int nb = chunk(g), ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups();
         long img = (long) g.c() * g.h() * g.w();
         Pointer col = cuda.scratch((long) g.c() * g.kh() * g.kw() * nb * ohw * t.size);
@@ -280,8 +306,8 @@ public final class CudaBackend implements Backend {
         } finally { cuda.freeScratch(col); cuda.freeScratch(gyT); }
     }
 
-    @Override
-    public void conv2dBackwardWeight(DType t, ConvGeometry g, Pointer x, Pointer gy, Pointer gw) {
+    /** backward filter by im2col + gemm (the path without cuDNN; package-private for tests) */
+    void gemmConv2dBackwardWeight(DType t, ConvGeometry g, Pointer x, Pointer gy, Pointer gw) {
         int nb = chunk(g), ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups();
         Pointer col = cuda.scratch((long) g.c() * g.kh() * g.kw() * nb * ohw * t.size);
         Pointer gyT = cuda.scratch((long) g.k() * nb * ohw * t.size);
@@ -299,16 +325,39 @@ public final class CudaBackend implements Backend {
 
     // ------------------------------------------------------------------ batch norm
 
+    /**
+     * cuDNN's batch norm ({@link Cudnn#batchNormForward}) where {@link Cuda#bnCudnn()} gives it and the
+     * shape fits, else pxprune's kernel (one block per channel). cuDNN is the default because it is
+     * what PyTorch uses; that it is faster than ours has not been measured (no GPU where this was written).
+     */
     @Override
     public void batchNormTrainForward(DType t, int n, int c, long s, Pointer x, Pointer gamma, Pointer beta, double eps,
                                       double momentum, Pointer runMean, Pointer runVar, Pointer y, Pointer mean, Pointer invstd) {
+        Cudnn d = cuda.bnCudnn();
+        if (d != null && Cudnn.fits(n, c, s, eps))
+            d.batchNormForward(this, t, n, c, s, x, gamma, beta, eps, momentum, runMean, runVar, y, mean, invstd);
+        else ownBatchNormTrainForward(t, n, c, s, x, gamma, beta, eps, momentum, runMean, runVar, y, mean, invstd);
+    }
+
+    /** cuDNN's batch-norm backward or pxprune's kernel, chosen as in {@link #batchNormTrainForward} */
+    @Override
+    public void batchNormTrainBackward(DType t, int n, int c, long s, Pointer x, Pointer gy, Pointer mean, Pointer invstd,
+                                       Pointer gamma, Pointer gx, Pointer dgamma, Pointer dbeta) {
+        Cudnn d = cuda.bnCudnn();
+        if (d != null && Cudnn.fits(n, c, s, 1e-5)) d.batchNormBackward(this, t, n, c, s, x, gy, mean, invstd, gamma, gx, dgamma, dbeta);
+        else ownBatchNormTrainBackward(t, n, c, s, x, gy, mean, invstd, gamma, gx, dgamma, dbeta);
+    }
+
+    /** pxprune's batch-norm forward kernel (package-private for tests) */
+    void ownBatchNormTrainForward(DType t, int n, int c, long s, Pointer x, Pointer gamma, Pointer beta, double eps,
+                                  double momentum, Pointer runMean, Pointer runVar, Pointer y, Pointer mean, Pointer invstd) {
         cuda.launch(k("pxc_bn_train_fwd", t), c, 1, 1, cuda.args().ptr(x).i32(n).i32(c).i64(s).ptr(gamma).ptr(beta).f64(eps)
                 .f64(momentum).ptr(runMean).ptr(runVar).ptr(y).ptr(mean).ptr(invstd));
     }
 
-    @Override
-    public void batchNormTrainBackward(DType t, int n, int c, long s, Pointer x, Pointer gy, Pointer mean, Pointer invstd,
-                                       Pointer gamma, Pointer gx, Pointer dgamma, Pointer dbeta) {
+    /** pxprune's batch-norm backward kernel (package-private for tests) */
+    void ownBatchNormTrainBackward(DType t, int n, int c, long s, Pointer x, Pointer gy, Pointer mean, Pointer invstd,
+                                   Pointer gamma, Pointer gx, Pointer dgamma, Pointer dbeta) {
         cuda.launch(k("pxc_bn_train_bwd", t), c, 1, 1, cuda.args().ptr(x).ptr(gy).i32(n).i32(c).i64(s).ptr(mean).ptr(invstd)
                 .ptr(gamma).ptr(gx).ptr(dgamma).ptr(dbeta));
     }

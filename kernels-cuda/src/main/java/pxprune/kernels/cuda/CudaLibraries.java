@@ -12,7 +12,9 @@ import java.util.List;
  * {@code pxprune.cuda.libs} or the environment variable {@code PXPRUNE_CUDA_LIBS}
  * (separated by ':') are loaded from first, in dependency order, so that a copy there wins: for
  * instance the lib folders of PyTorch's pip packages nvidia-cuda-runtime, nvidia-cublas and
- * nvidia-cudnn, or the CPU emulation of the driver the emulator tests use.
+ * nvidia-cudnn, or the CPU emulation of the driver the emulator tests use. cuDNN is optional: when one
+ * of its libraries fails to load, the rest of cuDNN is skipped and {@link #cudnnFailure()} says why
+ * (the backend then convolves with im2col + gemm).
  */
 final class CudaLibraries {
     private CudaLibraries() {}
@@ -24,6 +26,8 @@ final class CudaLibraries {
             "libcudnn_heuristic.so.9", "libcudnn_ops.so.9", "libcudnn_cnn.so.9", "libcudnn_adv.so.9", "libcudnn.so.9"};
 
     private static boolean done;
+    /** why a cuDNN library of the folders asked for did not load (cuDNN is optional: the backend then runs without it) */
+    private static String cudnnFailure;
 
     /** the folders asked for, as given */
     static List<String> folders() {
@@ -32,6 +36,9 @@ final class CudaLibraries {
         if (s != null) for (String f : s.split(":")) if (!f.isBlank()) out.add(f.trim());
         return out;
     }
+
+    /** why a cuDNN library in the folders asked for failed to load (the later ones were then skipped), or null */
+    static synchronized String cudnnFailure() { return cudnnFailure; }
 
     /** loads every CUDA library found in the folders asked for (once); a folder that does not exist is an error */
     static synchronized void preload() {
@@ -46,7 +53,14 @@ final class CudaLibraries {
             for (String f : folders) {
                 File file = new File(f, lib);
                 if (file.isFile()) {
-                    System.load(file.getAbsolutePath());
+                    if (!lib.startsWith("libcudnn")) System.load(file.getAbsolutePath());
+                    else if (cudnnFailure == null) {
+                        try {
+                            System.load(file.getAbsolutePath());
+                        } catch (UnsatisfiedLinkError e) {
+                            cudnnFailure = file + ": " + e.getMessage();
+                        }
+                    }
                     break;
                 }
             }

@@ -1,6 +1,7 @@
 package pxprune.kernels.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -78,7 +79,10 @@ class CudaBuildTest {
         assertEquals("8.0", Cuda.ptxIsa(12000));
         assertEquals("8.8", Cuda.ptxIsa(12090));
         assertEquals("7.8", Cuda.ptxIsa(11080));
-        assertNull(Cuda.ptxIsa(13000));
+        assertEquals("9.0", Cuda.ptxIsa(13000));
+        assertEquals("9.1", Cuda.ptxIsa(13010));
+        assertEquals("9.1", Cuda.ptxIsa(13020));
+        assertNull(Cuda.ptxIsa(10020));
         if (!"built".equals(ptxBuild().getProperty("status"))) return;
         String ptx = Cuda.ptxText("sm_80", "pxcuda");
         String patched = Cuda.withPtxIsa(ptx, "8.0");
@@ -91,5 +95,21 @@ class CudaBuildTest {
                 assertTrue(a[i].startsWith(".version ") && b[i].equals(".version 8.0"), a[i] + " -> " + b[i]);
             }
         assertTrue(changed <= 1 && patched.contains("\n.version 8.0\n"), "exactly the .version line is set");
+    }
+
+    /** a missing CUDA library is named, with where to put it */
+    @Test void libraryMessagesNameTheCuda13Libraries() {
+        String rt = Cuda.libraryMessage(new UnsatisfiedLinkError("libcudart.so.13: cannot open shared object file"));
+        assertTrue(rt.startsWith("the CUDA 13 runtime library libcudart.so.13 was not found (libcudart.so.13: cannot open"), rt);
+        String blas = Cuda.libraryMessage(new UnsatisfiedLinkError("libcublasLt.so.13: cannot open shared object file"));
+        assertTrue(blas.startsWith("cuBLAS 13 (libcublas.so.13, libcublasLt.so.13) was not found"), blas);
+        String other = Cuda.libraryMessage(new UnsatisfiedLinkError("no jnicudart in java.library.path"));
+        assertTrue(other.contains("libcudart.so.13") && other.contains("cuBLAS 13") && other.contains("cuDNN 9"), other);
+        String dnn = Cuda.cudnnLibraryMessage(new UnsatisfiedLinkError("libcudnn_cnn.so.9: cannot open shared object file"));
+        for (String m : new String[] {rt, blas, other, dnn}) {
+            assertTrue(m.contains("PXPRUNE_CUDA_LIBS or -Dpxprune.cuda.libs") && m.contains("site-packages/nvidia/"), m);
+            assertFalse(m.contains(".so.12") || m.contains("CUDA 12"), m);
+        }
+        assertTrue(dnn.contains("site-packages/nvidia/cudnn/lib"), dnn);
     }
 }
