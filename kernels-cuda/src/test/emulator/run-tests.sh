@@ -14,11 +14,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../../.." && pwd)
 bash "$here/build.sh"
 cd "$root"
-mvn -q test -pl kernels-cuda -Dpxprune.golden.images=2 "$@"
+# kernels too, so that kernels-cuda never runs against a stale pxprune-kernels jar of the local repository
+mvn -q test -pl kernels,kernels-cuda -Dsurefire.failIfNoSpecifiedTests=false -Dpxprune.golden.images=2 "$@"
 case " $* " in *" -Dtest="*) ;; *)
   echo "again without cuDNN in the Backend methods (CudnnTest calls it directly, with heuristic algorithms):"
   echo "  -Dpxprune.cuda.conv=gemm -Dpxprune.cuda.bn=own -Dpxprune.cuda.conv.search=heuristic"
-  mvn -q test -pl kernels-cuda -Dpxprune.golden.images=2 \
+  mvn -q test -pl kernels,kernels-cuda -Dsurefire.failIfNoSpecifiedTests=false -Dpxprune.golden.images=2 \
       -Dpxprune.cuda.conv=gemm -Dpxprune.cuda.bn=own -Dpxprune.cuda.conv.search=heuristic \
       -Dtest='CudaBackendKernelLogicTest,CudnnTest' "$@" ;;
 esac
