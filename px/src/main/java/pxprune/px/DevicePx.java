@@ -56,6 +56,8 @@ final class DevicePx {
     private final Module model;
     private final List<PrunableLayer> layers;
     private final Device device;
+    /** of the last {@link #activationSums}: ReLU calls of A, and how many of them a layer's epilogue applied */
+    int reluCalls, epilogueGates;
 
     DevicePx(PxScorer scorer, Module model, List<PrunableLayer> layers) {
         this.scorer = scorer;
@@ -165,7 +167,7 @@ final class DevicePx {
         final Gates gates; // null: data-free (every gate 1, max pools sum)
         final List<Integer> fuse;
         final List<PoolGate> pools;
-        int layer, relu, pool;
+        int layer, relu, pool, epilogue;
         private Tensor gated; // the output of a layer that applied ReLU number gatedRelu's gate in its epilogue
         private int gatedRelu = -1;
 
@@ -227,6 +229,7 @@ final class DevicePx {
                     throw new IllegalStateException("ReLU call " + r + " took its layer's output directly in the gate pass but not in the "
                             + "activation network; the forward must visit the same sites in the same order");
                 gated = null;
+                epilogue++;
                 return z; // the layer's epilogue applied this gate
             }
             return PxOps.gateMul(z, gates.buffers.get(r));
@@ -267,6 +270,7 @@ final class DevicePx {
         double[] w = null;
         Trace trace = data.trace();
         String name = scorer.name();
+        reluCalls = epilogueGates = 0;
         try (MemoryScope s = MemoryScope.open(); GradMode g = GradMode.noGrad()) {
             Map<Module, Tensor> m = deviceMasks(masks);
             if (dataFree) {
@@ -296,6 +300,8 @@ final class DevicePx {
                     ActivationNet a = new ActivationNet(m, gates, gp.fuse, gp.pools);
                     Tensor xx = Ops.square(Ops.to(xb, DType.F64)), z1 = model.forward(xx, trace.watch("A", a));
                     a.checkComplete();
+                    reluCalls += a.relu;
+                    epilogueGates += a.epilogue;
                     w = sumOverBatch(z1, w);
                     trace.pass(name, "A", Trace.tensors("x*x", xx, "z1", z1), System.nanoTime() - t0);
                 }

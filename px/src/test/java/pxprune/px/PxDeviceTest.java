@@ -183,6 +183,24 @@ class PxDeviceTest {
         }
     }
 
+    /** A applies the gate of every ReLU that takes a conv(-bn) output in that conv's epilogue: ResNet-20's stem and block conv1s */
+    @Test void gatesFuseIntoTheConvolutionsThatFeedThem() throws IOException {
+        SafeTensors.File golden = SafeTensors.read(TestData.file("golden/resnet20_seed1.safetensors"));
+        try (MemoryScope s = MemoryScope.open(); Module model = ModelRegistry.create("resnet20", 3, 10, 32, 1)) {
+            model.eval();
+            Tensor x = TinyModels.randomInputs(3, 2, 3, 32, 32);
+            DevicePx px = new DevicePx(new PxScorer(), model, PrunableLayer.of(model));
+            px.activationSums(Masks.ones(model), new ScoringData(x, new int[2], 10, 0), false);
+            assertEquals(19, px.reluCalls);
+            assertEquals(10, px.epilogueGates, "stem + 9 block conv1s: relu(bn(conv(x))); the 9 block outputs relu(a sum) are gateMul");
+        }
+        try (MemoryScope s = MemoryScope.open(); Module model = new TinyModels.Mlp(3, true, 6, 5, 4, 3)) {
+            DevicePx px = new DevicePx(new PxScorer(), model, PrunableLayer.of(model));
+            px.activationSums(Masks.ones(model), new ScoringData(TinyModels.randomInputs(4, 3, 6), new int[3], 3, 0), false);
+            assertEquals(2, px.epilogueGates, "relu(linear(x)) twice");
+        }
+    }
+
     static double sum(double[] a) { double s = 0; for (double v : a) s += v; return s; }
 
     @Test void goldenResNet20OnCpu() throws IOException { goldenResNet20(Device.CPU); }
