@@ -34,7 +34,8 @@ import pxprune.nn.Resample;
  *   <li><b>Masks</b> are uploaded once per call, in the weights' type; theta is the model's own weight,
  *       read where it is.</li>
  *   <li><b>Gate pass</b>: the model's eval-mode forward at theta*m (theta*m formed once per call, one
- *       elementwise product per layer, so the convolutions are the backend's own, cuDNN where it has it),
+ *       elementwise product per layer, so the convolutions are the backend's own, cuDNN where it has it;
+ *       each batch norm one per-channel affine map, its scale and shift formed once per call),
  *       each ReLU one fused kernel writing its output and its gate as <em>bytes</em>
  *       ({@link PxOps#reluGate}); max pools record their argmax ({@link Ops#maxPool2dWithIndices}).</li>
  *   <li><b>A</b>: each Conv2d/Linear is one {@link PxOps#activationConv} (mask converted on load). Where
@@ -109,6 +110,7 @@ final class DevicePx {
     /** the gate pass: the model in eval mode at theta*m; records the gates, the argmaxes and which ReLU takes which layer's output */
     private final class GatePass implements Interpreter {
         final Map<Module, Tensor> thetaM;
+        final Map<BatchNorm, Tensor[]> norm;
         final Gates gates;
         final List<PoolGate> pools = new ArrayList<>();
         /** per Conv2d/Linear call: the ReLU call that takes its output directly, or -1 */
@@ -116,8 +118,9 @@ final class DevicePx {
         private Tensor pending; // the last layer's output (or its batch norm's), while nothing else has run
         private int pendingLayer = -1;
 
-        GatePass(Map<Module, Tensor> thetaM, Gates gates) {
+        GatePass(Map<Module, Tensor> thetaM, Map<BatchNorm, Tensor[]> norm, Gates gates) {
             this.thetaM = thetaM;
+            this.norm = norm;
             this.gates = gates;
         }
 
@@ -135,7 +138,8 @@ final class DevicePx {
         @Override public Tensor linear(Linear m, Tensor x) { return layerOut(Ops.linear(x, thetaM.get(m), m.bias())); }
 
         @Override public Tensor batchNorm(BatchNorm m, Tensor x) {
-            Tensor y = Ops.batchNormEval(x, m.weight(), m.bias(), m.runningMean(), m.runningVar(), m.eps);
+            Tensor[] ss = norm.get(m);
+            Tensor y = Ops.channelAffine(x, ss[0], ss[1]);
             pending = x == pending ? y : null;
             return y;
         }
@@ -284,6 +288,7 @@ final class DevicePx {
             Map<Module, Tensor> thetaM = new IdentityHashMap<>();
             for (PrunableLayer l : layers) thetaM.put(l.module(), Ops.mul(l.weight(), m.get(l.module())));
             DType dt = layers.get(0).weight().dtype();
+            Map<BatchNorm, Tensor[]> norm = evalAffine();
             float[] x = data.x().toFloatArray();
             int n = data.size(), per = x.length / n;
             for (int start = 0; start < n; start += data.batchSize()) {
@@ -293,7 +298,7 @@ final class DevicePx {
                     shape[0] = nb;
                     Tensor xb = Ops.to(Tensor.of(Arrays.copyOfRange(x, start * per, (start + nb) * per), shape), device);
                     long t0 = System.nanoTime();
-                    GatePass gp = new GatePass(thetaM, gates);
+                    GatePass gp = new GatePass(thetaM, norm, gates);
                     Tensor xm = Ops.to(xb, dt), f = model.forward(xm, trace.watch("gates", gp));
                     trace.pass(name, "gates", Trace.tensors("x", xm, "f(x)", f), System.nanoTime() - t0);
                     t0 = System.nanoTime();
@@ -308,6 +313,24 @@ final class DevicePx {
             }
         }
         return w;
+    }
+
+    /**
+     * each batch norm's eval-mode map as (scale, shift) on the device, computed once per call as
+     * Ops.batchNormEval computes it per call (the same numbers): scale = gamma / sqrt(var + eps),
+     * shift = beta - mean * scale
+     */
+    private Map<BatchNorm, Tensor[]> evalAffine() {
+        Map<BatchNorm, Tensor[]> out = new IdentityHashMap<>();
+        for (Module mod : model.namedModules().values()) {
+            if (!(mod instanceof BatchNorm m)) continue;
+            Tensor scale = Ops.rsqrt(Ops.affine(m.runningVar(), 1, m.eps));
+            if (m.weight() != null) scale = Ops.mul(m.weight(), scale);
+            Tensor shift = Ops.affine(Ops.mul(m.runningMean(), scale), -1, 0);
+            if (m.bias() != null) shift = Ops.add(m.bias(), shift);
+            out.put(m, new Tensor[] {scale, shift});
+        }
+        return out;
     }
 
     private static double[] sumOverBatch(Tensor out, double[] acc) {

@@ -201,6 +201,22 @@ class PxDeviceTest {
         }
     }
 
+    /** the device path frees everything it allocates, byte gates included (host memory, with the model on the CPU) */
+    @Test void devicePathFreesWhatItAllocates() {
+        try (Module m = ModelRegistry.create("resnet20", 1, 10, 8, 1); Tensor x = TinyModels.randomInputs(5, 6, 1, 8, 8)) {
+            m.eval();
+            ScoringData d = new ScoringData(x, new int[6], 10, 1, 4); // two chunks
+            Masks masks = TinyModels.randomMasks(m, 0.8, 6);
+            for (boolean dataFree : new boolean[] {false, true}) {
+                try (MemoryScope s = MemoryScope.open()) { PxScorer.fusedOnCpu(dataFree).score(m, masks, d); } // warm up
+                long before = NativeMemoryTest.settled();
+                for (int i = 0; i < 2; i++)
+                    try (MemoryScope s = MemoryScope.open()) { PxScorer.fusedOnCpu(dataFree).score(m, masks, d); }
+                assertEquals(before, org.bytedeco.javacpp.Pointer.totalBytes(), "native bytes after the device path (dataFree=" + dataFree + ")");
+            }
+        }
+    }
+
     static double sum(double[] a) { double s = 0; for (double v : a) s += v; return s; }
 
     @Test void goldenResNet20OnCpu() throws IOException { goldenResNet20(Device.CPU); }
