@@ -71,7 +71,12 @@ public final class PxScorer implements Scorer {
 
     /** whether this model is scored by the device path: on a device (CUDA), or forced for tests */
     private boolean onDevice(List<PrunableLayer> layers) {
-        return !maxPoolAsIs && !layers.isEmpty() && (fusedOnCpu || layers.get(0).weight().device() != Device.CPU);
+        if (layers.isEmpty()) return false;
+        boolean device = layers.get(0).weight().device() != Device.CPU;
+        if (maxPoolAsIs && device)
+            throw new IllegalArgumentException("PX with max pooling evaluated as the model does (a measurement of the old rule) runs on the "
+                    + "CPU only; move the model to the CPU (Module.to(Device.CPU))");
+        return !maxPoolAsIs && (fusedOnCpu || device);
     }
 
     /**
