@@ -10,6 +10,12 @@
 //  - pxf_path_conv_score_* score = p * dR/dp, p = (theta*mask)^2 (weight gradient with the
 //                          score epilogue): a block per weight, or (_thread_) a thread per weight
 //                          when there are few output positions, as for P's single sample.
+//  - pxf_act_conv_*_gu8     A's layer with the gate stored as bytes (0/1), as PxScorer's device path
+//                          records it.
+//  - pxf_relu_gate_*       the gate pass's ReLU: y = max(z, 0) and gate = 1[z > 0] as a byte, one pass.
+//  - pxf_gate_mul_u8       A's ReLU where no convolution epilogue took it: y = z * gate (float64).
+//  - pxf_path_conv_*_f64_w32  the path kernels with float64 signals and float32 theta and mask (a
+//                          float32 model's weights read where they are, converted on load).
 // mask is nullable in the path kernels (all ones).
 #include "pxcuda.cuh"
 
@@ -121,8 +127,8 @@ PXF_PATH_FWD(f64, double)
 
 // P, backward to the input (overwrites gx): one thread per input element, gathering the output
 // positions and taps that read it.
-template <typename T>
-__device__ void pxf_path_bwd_data(const T* __restrict__ gy, const T* __restrict__ theta, const T* __restrict__ mask,
+template <typename T, typename W>
+__device__ void pxf_path_bwd_data(const T* __restrict__ gy, const W* __restrict__ theta, const W* __restrict__ mask,
                                   T* __restrict__ gx, const PxcConv& g) {
   const int Cg = g.C / g.groups, kg = g.K / g.groups, khw = g.kh * g.kw;
   const i64 total = (i64)g.N * g.C * g.H * g.W;
@@ -146,7 +152,7 @@ __device__ void pxf_path_bwd_data(const T* __restrict__ gy, const T* __restrict_
         if (ow >= g.OW) continue;
         for (int k = 0; k < kg; k++) {
           const int ko = gi * kg + k;
-          const T p = pxf_weight<T, T, 1>(theta, mask, ((i64)ko * Cg + cl) * khw + ki * g.kw + kj);
+          const T p = pxf_weight<T, W, 1>(theta, mask, ((i64)ko * Cg + cl) * khw + ki * g.kw + kj);
           acc += p * gy[(((i64)n * g.K + ko) * g.OH + oh) * g.OW + ow];
         }
       }
@@ -156,9 +162,9 @@ __device__ void pxf_path_bwd_data(const T* __restrict__ gy, const T* __restrict_
 }
 
 // P, scores (overwrites score): one block per weight, summing gy * x over the output positions.
-template <typename T>
-__device__ void pxf_path_score(const T* __restrict__ x, const T* __restrict__ gy, const T* __restrict__ theta,
-                               const T* __restrict__ mask, T* __restrict__ score, const PxcConv& g) {
+template <typename T, typename W>
+__device__ void pxf_path_score(const T* __restrict__ x, const T* __restrict__ gy, const W* __restrict__ theta,
+                               const W* __restrict__ mask, T* __restrict__ score, const PxcConv& g) {
   __shared__ double sh[PXC_BLOCK];
   const int Cg = g.C / g.groups, kg = g.K / g.groups, khw = g.kh * g.kw;
   const i64 nw = (i64)g.K * Cg * khw, cols = (i64)g.N * g.OH * g.OW;
@@ -177,14 +183,14 @@ __device__ void pxf_path_score(const T* __restrict__ x, const T* __restrict__ gy
              x[(((i64)n * g.C + c) * g.H + ih) * g.W + iw];
     }
     acc = pxc_block_sum(acc, sh);
-    if (threadIdx.x == 0) score[wi] = (T)acc * pxf_weight<T, T, 1>(theta, mask, wi);
+    if (threadIdx.x == 0) score[wi] = (T)acc * pxf_weight<T, W, 1>(theta, mask, wi);
   }
 }
 
 // P, scores, for few output positions (P runs on one sample): one thread per weight.
-template <typename T>
-__device__ void pxf_path_score_thread(const T* __restrict__ x, const T* __restrict__ gy, const T* __restrict__ theta,
-                                      const T* __restrict__ mask, T* __restrict__ score, const PxcConv& g) {
+template <typename T, typename W>
+__device__ void pxf_path_score_thread(const T* __restrict__ x, const T* __restrict__ gy, const W* __restrict__ theta,
+                                      const W* __restrict__ mask, T* __restrict__ score, const PxcConv& g) {
   const int Cg = g.C / g.groups, kg = g.K / g.groups, khw = g.kh * g.kw;
   const i64 nw = (i64)g.K * Cg * khw;
   PXC_FOR(wi, nw) {
@@ -203,22 +209,58 @@ __device__ void pxf_path_score_thread(const T* __restrict__ x, const T* __restri
           if (iw >= 0 && iw < g.W) acc += (double)gyr[ow] * xr[iw];
         }
       }
-    score[wi] = (T)acc * pxf_weight<T, T, 1>(theta, mask, wi);
+    score[wi] = (T)acc * pxf_weight<T, W, 1>(theta, mask, wi);
   }
 }
 
-#define PXF_PATH_BWD(S, T)                                                                                    \
-  extern "C" __global__ void pxf_path_conv_bwd_data_##S(const T* gy, const T* theta, const T* mask, T* gx,   \
+#define PXF_PATH_BWD(S, T, W)                                                                                 \
+  extern "C" __global__ void pxf_path_conv_bwd_data_##S(const T* gy, const W* theta, const W* mask, T* gx,   \
                                                          PxcConv g) {                                         \
-    pxf_path_bwd_data<T>(gy, theta, mask, gx, g);                                                             \
+    pxf_path_bwd_data<T, W>(gy, theta, mask, gx, g);                                                          \
   }                                                                                                           \
-  extern "C" __global__ void pxf_path_conv_score_##S(const T* x, const T* gy, const T* theta, const T* mask,  \
+  extern "C" __global__ void pxf_path_conv_score_##S(const T* x, const T* gy, const W* theta, const W* mask,  \
                                                       T* score, PxcConv g) {                                  \
-    pxf_path_score<T>(x, gy, theta, mask, score, g);                                                          \
+    pxf_path_score<T, W>(x, gy, theta, mask, score, g);                                                       \
   }                                                                                                           \
-  extern "C" __global__ void pxf_path_conv_score_thread_##S(const T* x, const T* gy, const T* theta,          \
-                                                             const T* mask, T* score, PxcConv g) {            \
-    pxf_path_score_thread<T>(x, gy, theta, mask, score, g);                                                   \
+  extern "C" __global__ void pxf_path_conv_score_thread_##S(const T* x, const T* gy, const W* theta,          \
+                                                             const W* mask, T* score, PxcConv g) {            \
+    pxf_path_score_thread<T, W>(x, gy, theta, mask, score, g);                                                \
   }
-PXF_PATH_BWD(f32, float)
-PXF_PATH_BWD(f64, double)
+PXF_PATH_BWD(f32, float, float)
+PXF_PATH_BWD(f64, double, double)
+PXF_PATH_BWD(f64_w32, double, float)
+
+// P, forward with float64 signals and a float32 model's theta and mask
+extern "C" __global__ void pxf_path_conv_fwd_f64_w32(const double* x, const float* theta, const float* mask, double* y,
+                                                     PxcConv g) {
+  pxf_conv_fwd<double, float, float, 1>(x, theta, mask, (const float*)0, y, g);
+}
+
+// A with the gate as bytes (0 or 1); the gate is never null here (the _g64 kernels take a null gate)
+typedef unsigned char u8;
+extern "C" __global__ void pxf_act_conv_w32_gu8(const double* x, const float* mask, const u8* gate, double* y,
+                                                PxcConv g) {
+  pxf_conv_fwd<double, float, u8, 0>(x, mask, (const float*)0, gate, y, g);
+}
+extern "C" __global__ void pxf_act_conv_w64_gu8(const double* x, const double* mask, const u8* gate, double* y,
+                                                PxcConv g) {
+  pxf_conv_fwd<double, double, u8, 0>(x, mask, (const double*)0, gate, y, g);
+}
+
+// the gate pass's ReLU: y = max(z, 0) and the byte gate 1[z > 0] in one pass (y may be z)
+#define PXF_RELU_GATE(S, T)                                                                                   \
+  extern "C" __global__ void pxf_relu_gate_##S(const T* z, T* y, u8* gate, i64 n) {                          \
+    PXC_FOR(i, n) {                                                                                           \
+      const T v = z[i];                                                                                       \
+      const bool on = v > 0;                                                                                  \
+      y[i] = on ? v : (T)0;                                                                                   \
+      gate[i] = on ? 1 : 0;                                                                                   \
+    }                                                                                                         \
+  }
+PXF_RELU_GATE(f32, float)
+PXF_RELU_GATE(f64, double)
+
+// A's ReLU where no convolution epilogue applied the gate: y = z * gate (y may be z)
+extern "C" __global__ void pxf_gate_mul_u8(const double* z, const u8* gate, double* y, i64 n) {
+  PXC_FOR(i, n) y[i] = gate[i] ? z[i] : 0.0;
+}

@@ -701,6 +701,7 @@ public final class Ops {
         Checks.pool2d("sumPool2d", x, kernel, stride, padding);
         int c = x.size(1);
         Tensor ones = Tensor.full(x.dtype(), 1, c, 1, kernel, kernel);
+        if (x.device() != ones.device()) ones = to(ones, x.device()); // the kernel lives where x does
         Tensor y = conv2d(x, ones, null, stride, padding, 1, c);
         return y;
     }

@@ -3,6 +3,7 @@ package pxprune.kernels;
 import static pxprune.jni.PxNative.B_MUL;
 import static pxprune.jni.PxNative.U_SQUARE;
 
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 
 /**
@@ -49,30 +50,87 @@ public final class CpuPxKernels implements PxKernels {
         } finally { if (g64 != gate) B.free(g64); }
     }
 
-    /** p = (theta * mask)^2 in a new buffer */
-    private static Pointer pathWeight(DType t, ConvGeometry g, Pointer theta, Pointer mask) {
-        checkFloat(t, "path kernels: type");
+    @Override
+    public void activationConvByteGate(ConvGeometry g, Pointer x, Pointer mask, DType maskType, Pointer gate, Pointer y) {
+        if (gate == null) throw new IllegalArgumentException("activationConvByteGate: the gate must be given (use activationConv without one)");
+        activationConv(g, x, mask, maskType, null, null, y);
+        gateMul(outputs(g), y, gate, y);
+    }
+
+    private static int count(long n, String what) {
+        if (n < 0 || n > Integer.MAX_VALUE) throw new IllegalArgumentException(what + ": element count " + n + " out of range");
+        return (int) n;
+    }
+
+    @Override public void reluGate(DType t, long n, Pointer z, Pointer y, Pointer gate) {
+        checkFloat(t, "reluGate: type");
+        int len = count(n, "reluGate");
+        double[] v = new double[len];
+        if (t == DType.F64) CpuBackend.dp(z).get(v);
+        else {
+            float[] f = new float[len];
+            CpuBackend.fp(z).get(f);
+            for (int i = 0; i < len; i++) v[i] = f[i];
+        }
+        byte[] b = new byte[len];
+        for (int i = 0; i < len; i++) {
+            b[i] = (byte) (v[i] > 0 ? 1 : 0);
+            if (b[i] == 0) v[i] = 0;
+        }
+        new BytePointer(gate).put(b);
+        if (t == DType.F64) CpuBackend.dp(y).put(v);
+        else {
+            float[] f = new float[len];
+            for (int i = 0; i < len; i++) f[i] = (float) v[i];
+            CpuBackend.fp(y).put(f);
+        }
+    }
+
+    @Override public void gateMul(long n, Pointer z, Pointer gate, Pointer y) {
+        int len = count(n, "gateMul");
+        double[] v = new double[len];
+        byte[] b = new byte[len];
+        CpuBackend.dp(z).get(v);
+        new BytePointer(gate).get(b);
+        for (int i = 0; i < len; i++) if (b[i] == 0) v[i] = 0;
+        CpuBackend.dp(y).put(v);
+    }
+
+    /** p = (theta * mask)^2 in a new buffer of type t, theta and mask read in type wt */
+    private static Pointer pathWeight(DType t, DType wt, ConvGeometry g, Pointer theta, Pointer mask) {
+        PxKernels.checkPathTypes("path kernels", t, wt);
         long nw = weights(g);
         Pointer p = B.allocateUninitialized(nw * t.size);
-        if (mask != null) mul(t, theta, mask, p, nw);
+        if (wt != t) {
+            Pointer m = mask == null ? null : B.allocateUninitialized(nw * t.size);
+            try {
+                B.convert(wt, theta, t, p, nw);
+                if (m != null) {
+                    B.convert(wt, mask, t, m, nw);
+                    mul(t, p, m, p, nw);
+                }
+            } finally { if (m != null) B.free(m); }
+        } else if (mask != null) mul(t, theta, mask, p, nw);
         else B.copy(theta, p, nw * t.size);
         B.unary(t, U_SQUARE, p, nw, 0, 0, p);
         return p;
     }
 
-    @Override public void pathConvForward(DType t, ConvGeometry g, Pointer x, Pointer theta, Pointer mask, Pointer y) {
-        Pointer p = pathWeight(t, g, theta, mask);
+    @Override public void pathConvForward(DType t, DType wt, ConvGeometry g, Pointer x, Pointer theta, Pointer mask, Pointer y) {
+        Pointer p = pathWeight(t, wt, g, theta, mask);
         try { B.conv2dForward(t, g, x, p, null, y); } finally { B.free(p); }
     }
 
-    @Override public void pathConvBackwardData(DType t, ConvGeometry g, Pointer gy, Pointer theta, Pointer mask, Pointer gx) {
-        Pointer p = pathWeight(t, g, theta, mask);
+    @Override
+    public void pathConvBackwardData(DType t, DType wt, ConvGeometry g, Pointer gy, Pointer theta, Pointer mask, Pointer gx) {
+        Pointer p = pathWeight(t, wt, g, theta, mask);
         try { B.conv2dBackwardData(t, g, gy, p, gx); } finally { B.free(p); }
     }
 
     @Override
-    public void pathConvScore(DType t, ConvGeometry g, Pointer x, Pointer gy, Pointer theta, Pointer mask, Pointer score) {
-        Pointer p = pathWeight(t, g, theta, mask);
+    public void pathConvScore(DType t, DType wt, ConvGeometry g, Pointer x, Pointer gy, Pointer theta, Pointer mask,
+                              Pointer score) {
+        Pointer p = pathWeight(t, wt, g, theta, mask);
         try {
             B.conv2dBackwardWeight(t, g, x, gy, score);
             mul(t, score, p, score, weights(g));

@@ -7,7 +7,8 @@ import org.bytedeco.javacpp.Pointer;
  * convolution; a linear layer [out, in] is the 1x1 convolution of [n, in, 1, 1]. Biases are not
  * arguments: PX sets them to 0. Everything else in A and P (normalization as identity or as its
  * squared eval-time scale via {@link Backend#channelAffine}, pooling, residual sums) is ordinary
- * Backend work. Pointers and shapes follow {@link Backend}: x [n, c, h, w], y and gy
+ * Backend work; the gate pass's ReLU records its gate as bytes ({@link #reluGate}) and A reads them
+ * ({@link #activationConvByteGate}, {@link #gateMul}). Pointers and shapes follow {@link Backend}: x [n, c, h, w], y and gy
  * [n, k, oh, ow], weights [k, c/groups, kh, kw], all contiguous device buffers; outputs are
  * overwritten.
  *
@@ -27,11 +28,31 @@ public interface PxKernels {
      */
     void activationConv(ConvGeometry g, Pointer x, Pointer mask, DType maskType, Pointer gate, DType gateType, Pointer y);
 
+    /**
+     * A's layer with the gate stored as bytes: {@code y = conv(x, mask) * gate}, gate a device buffer of
+     * one byte per output element ([n, k, oh, ow], each 0 or 1, never null), as PxScorer's device path
+     * records the gates ({@link #reluGate}). x and y are F64, mask F32 or F64.
+     */
+    void activationConvByteGate(ConvGeometry g, Pointer x, Pointer mask, DType maskType, Pointer gate, Pointer y);
+
+    /**
+     * The gate pass's ReLU in one pass over n elements of type t (F32 or F64): {@code y = max(z, 0)} and
+     * {@code gate = 1[z > 0]} as one byte per element. y may be z.
+     */
+    void reluGate(DType t, long n, Pointer z, Pointer y, Pointer gate);
+
+    /** A's ReLU where no convolution applied the gate: {@code y = z * gate} over n F64 elements, byte gate. y may be z. */
+    void gateMul(long n, Pointer z, Pointer gate, Pointer y);
+
     /** P's layer, forward: {@code y = conv(x, (theta * mask)^2)}, all in t (F32 or F64); mask may be null (all ones). */
-    void pathConvForward(DType t, ConvGeometry g, Pointer x, Pointer theta, Pointer mask, Pointer y);
+    default void pathConvForward(DType t, ConvGeometry g, Pointer x, Pointer theta, Pointer mask, Pointer y) {
+        pathConvForward(t, t, g, x, theta, mask, y);
+    }
 
     /** P's layer, backward to its input: gx = the gradient of {@code <gy, conv(x, p)>} w.r.t. x, p = (theta*mask)^2. */
-    void pathConvBackwardData(DType t, ConvGeometry g, Pointer gy, Pointer theta, Pointer mask, Pointer gx);
+    default void pathConvBackwardData(DType t, ConvGeometry g, Pointer gy, Pointer theta, Pointer mask, Pointer gx) {
+        pathConvBackwardData(t, t, g, gy, theta, mask, gx);
+    }
 
     /**
      * P's layer, scores: {@code score = p * dR/dp} with p = (theta*mask)^2 and dR/dp the weight
@@ -39,5 +60,28 @@ public interface PxKernels {
      * at theta*mask, PX's score; because the layer is linear in p, the scores of a layer sum to
      * {@code <gy, y>} (layer-wise conservation).
      */
-    void pathConvScore(DType t, ConvGeometry g, Pointer x, Pointer gy, Pointer theta, Pointer mask, Pointer score);
+    default void pathConvScore(DType t, ConvGeometry g, Pointer x, Pointer gy, Pointer theta, Pointer mask, Pointer score) {
+        pathConvScore(t, t, g, x, gy, theta, mask, score);
+    }
+
+    /**
+     * {@link #pathConvForward(DType, ConvGeometry, Pointer, Pointer, Pointer, Pointer, Pointer)} with the
+     * signals x, y in t and theta and mask in wt: (t, wt) is (F32, F32), (F64, F64) or (F64, F32), the last
+     * for a float32 model's weights read where they are by a float64 path-kernel network.
+     */
+    void pathConvForward(DType t, DType wt, ConvGeometry g, Pointer x, Pointer theta, Pointer mask, Pointer y);
+
+    /** {@link #pathConvBackwardData(DType, ConvGeometry, Pointer, Pointer, Pointer, Pointer, Pointer)}, gy and gx in t, theta and mask in wt */
+    void pathConvBackwardData(DType t, DType wt, ConvGeometry g, Pointer gy, Pointer theta, Pointer mask, Pointer gx);
+
+    /** {@link #pathConvScore(DType, ConvGeometry, Pointer, Pointer, Pointer, Pointer, Pointer)}, x, gy and score in t, theta and mask in wt */
+    void pathConvScore(DType t, DType wt, ConvGeometry g, Pointer x, Pointer gy, Pointer theta, Pointer mask, Pointer score);
+
+    /** fails unless (t, wt) is a pair the path kernels take: (F32, F32), (F64, F64) or (F64, F32) */
+    static void checkPathTypes(String what, DType t, DType wt) {
+        boolean ok = (t == DType.F32 && wt == DType.F32) || (t == DType.F64 && (wt == DType.F64 || wt == DType.F32));
+        if (!ok)
+            throw new IllegalArgumentException(what + ": signal type " + t + " with weight type " + wt
+                    + " is not supported; use (F32, F32), (F64, F64) or (F64, F32)");
+    }
 }

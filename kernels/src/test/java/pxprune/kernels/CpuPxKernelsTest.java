@@ -4,10 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 import org.junit.jupiter.api.Test;
 
-/** CpuPxKernels (the reference for the device kernels) against direct loops over the convolution sum. */
+/** CpuPxKernels (the reference for the device kernels) against direct loops over the convolution sum and the byte-gate definitions. */
 class CpuPxKernelsTest {
     private static final CpuBackend B = CpuBackend.INSTANCE;
     private static final PxKernels PX = Backends.px(Device.CPU);
@@ -154,5 +155,93 @@ class CpuPxKernelsTest {
         double[] b = new double[a.length];
         for (int i = 0; i < a.length; i++) b[i] = (float) a[i];
         return b;
+    }
+
+    private static Pointer putBytes(byte[] b) {
+        Pointer p = B.allocate(Math.max(1, b.length));
+        new BytePointer(p).put(b);
+        return p;
+    }
+
+    private static byte[] getBytes(Pointer p, int n) {
+        byte[] b = new byte[n];
+        new BytePointer(p).get(b);
+        return b;
+    }
+
+    @Test void byteGatesMeanWhatFloatGatesMean() {
+        Random r = new Random(3);
+        for (ConvGeometry g : GEOMETRIES)
+            for (DType mt : new DType[] {DType.F32, DType.F64}) {
+                int nx = g.n() * g.c() * g.h() * g.w(), nw = g.k() * g.groupRows(), ny = g.n() * g.k() * g.oh() * g.ow();
+                double[] x = random(r, nx), m = bits(r, nw, 0.7), gate = bits(r, ny, 0.5), expected = conv(g, x, m);
+                byte[] gb = new byte[ny];
+                for (int i = 0; i < ny; i++) { gb[i] = (byte) gate[i]; expected[i] *= gate[i]; }
+                Pointer px = put(DType.F64, x), pm = put(mt, m), pg = putBytes(gb), py = B.allocate(ny * 8L);
+                PX.activationConvByteGate(g, px, pm, mt, pg, py);
+                assertClose("A with byte gate " + g + " mask " + mt, expected, get(DType.F64, py, ny), 1e-13);
+                B.free(px); B.free(pm); B.free(pg); B.free(py);
+            }
+    }
+
+    @Test void reluGateWritesTheReluAndItsGateAndGateMulAppliesIt() {
+        Random r = new Random(4);
+        for (DType t : new DType[] {DType.F32, DType.F64}) {
+            int n = 1001;
+            double[] z = rounded(random(r, n));
+            z[0] = 0; // 1[z > 0]: zero is closed
+            Pointer pz = put(t, z), py = B.allocate((long) n * t.size), pg = B.allocate(n);
+            PX.reluGate(t, n, pz, py, pg);
+            double[] y = get(t, py, n);
+            byte[] g = getBytes(pg, n);
+            for (int i = 0; i < n; i++) {
+                assertEquals(z[i] > 0 ? 1 : 0, g[i], "gate " + i + " of " + z[i]);
+                assertEquals(Math.max(z[i], 0), y[i], 0, "relu " + i);
+            }
+            PX.reluGate(t, n, pz, pz, pg); // in place
+            assertClose("reluGate in place " + t, y, get(t, pz, n), 0);
+            double[] a = random(r, n);
+            Pointer pa = put(DType.F64, a), po = B.allocate(n * 8L);
+            PX.gateMul(n, pa, pg, po);
+            double[] o = get(DType.F64, po, n);
+            for (int i = 0; i < n; i++) assertEquals(g[i] == 1 ? a[i] : 0, o[i], 0, "gateMul " + i);
+            for (Pointer q : new Pointer[] {pz, py, pg, pa, po}) B.free(q);
+        }
+    }
+
+    @Test void pathKernelsReadFloat32WeightsUnderFloat64Signals() {
+        Random r = new Random(5);
+        for (ConvGeometry g : GEOMETRIES)
+            for (boolean masked : new boolean[] {false, true}) {
+                int nx = g.n() * g.c() * g.h() * g.w(), nw = g.k() * g.groupRows(), ny = g.n() * g.k() * g.oh() * g.ow();
+                double[] x = random(r, nx), theta = rounded(random(r, nw)), m = bits(r, nw, 0.6), gy = random(r, ny);
+                Pointer px = put(DType.F64, x), pgy = put(DType.F64, gy);
+                Pointer t32 = put(DType.F32, theta), m32 = masked ? put(DType.F32, m) : null;
+                Pointer t64 = put(DType.F64, theta), m64 = masked ? put(DType.F64, m) : null;
+                Pointer[] out = new Pointer[6];
+                for (int i = 0; i < 2; i++) {
+                    out[3 * i] = B.allocate(ny * 8L);
+                    out[3 * i + 1] = B.allocate(nx * 8L);
+                    out[3 * i + 2] = B.allocate(nw * 8L);
+                }
+                PX.pathConvForward(DType.F64, DType.F32, g, px, t32, m32, out[0]);
+                PX.pathConvBackwardData(DType.F64, DType.F32, g, pgy, t32, m32, out[1]);
+                PX.pathConvScore(DType.F64, DType.F32, g, px, pgy, t32, m32, out[2]);
+                PX.pathConvForward(DType.F64, g, px, t64, m64, out[3]);
+                PX.pathConvBackwardData(DType.F64, g, pgy, t64, m64, out[4]);
+                PX.pathConvScore(DType.F64, g, px, pgy, t64, m64, out[5]);
+                String what = g + (masked ? " masked" : "");
+                assertClose("P forward F64/F32 " + what, get(DType.F64, out[3], ny), get(DType.F64, out[0], ny), 0);
+                assertClose("P backward data F64/F32 " + what, get(DType.F64, out[4], nx), get(DType.F64, out[1], nx), 0);
+                assertClose("P score F64/F32 " + what, get(DType.F64, out[5], nw), get(DType.F64, out[2], nw), 0);
+                for (Pointer q : new Pointer[] {px, pgy, t32, m32, t64, m64}) if (q != null) B.free(q);
+                for (Pointer q : out) B.free(q);
+            }
+        try {
+            PX.pathConvForward(DType.F32, DType.F64, GEOMETRIES[0], null, null, null, null);
+            throw new AssertionError("F32 signals with F64 weights must be refused");
+        } catch (IllegalArgumentException e) {
+            assertTrue(e.getMessage().contains("(F64, F32)"), e.getMessage());
+        }
     }
 }

@@ -127,8 +127,9 @@ public final class Masks {
         checkFits(model);
         try (GradMode g = GradMode.noGrad()) {
             for (PrunableLayer l : PrunableLayer.of(model)) {
-                try (Tensor m = tensor(l.name()); Tensor mt = m.dtype() == l.weight().dtype() ? null : Ops.to(m, l.weight().dtype())) {
-                    Ops.mulInPlace(l.weight(), mt == null ? m : mt);
+                try (Tensor m = tensor(l.name()); Tensor mt = m.dtype() == l.weight().dtype() ? null : Ops.to(m, l.weight().dtype());
+                     Tensor md = l.weight().device() == m.device() ? null : Ops.to(mt == null ? m : mt, l.weight().device())) {
+                    Ops.mulInPlace(l.weight(), md != null ? md : mt != null ? mt : m); // the mask goes to the weight's device
                 }
             }
         }

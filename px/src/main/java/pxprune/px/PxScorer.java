@@ -12,6 +12,7 @@ import pxprune.core.MemoryScope;
 import pxprune.core.Ops;
 import pxprune.core.Tensor;
 import pxprune.kernels.DType;
+import pxprune.kernels.Device;
 import pxprune.nn.BatchNorm;
 import pxprune.nn.Interpreter;
 import pxprune.nn.MaxPool2d;
@@ -43,23 +44,47 @@ import pxprune.nn.Module;
  * The data passes walk the batch in chunks of {@link ScoringData#batchSize()} samples.
  * Each pass is reported to {@link ScoringData#trace()} ("gates", "A" per chunk, then "w",
  * "P forward", "P backward", "score"); docs/walkthrough.md follows them on a tiny network.
+ *
+ * <p>This class's code is the CPU path and the readable reference. When the model is on a device
+ * (CUDA: {@code model.to(Device.CUDA)}), the same passes run there through the fused layer kernels
+ * ({@link DevicePx}; PX's A and P convolutions as single kernels, gates stored as bytes), tested
+ * against this path. Either way the scores are float64 CPU tensors, as every scorer returns them.
  */
 public final class PxScorer implements Scorer {
-    private final boolean dataFree, maxPoolAsIs;
+    private final boolean dataFree, maxPoolAsIs, fusedOnCpu;
 
     public PxScorer() { this(false); }
 
     public PxScorer(boolean dataFree) { this(dataFree, false); }
+
+    private PxScorer(boolean dataFree, boolean maxPoolAsIs, boolean fusedOnCpu) {
+        this.dataFree = dataFree;
+        this.maxPoolAsIs = maxPoolAsIs;
+        this.fusedOnCpu = fusedOnCpu;
+    }
+
+    /**
+     * a scorer that takes the device path ({@link DevicePx}, the fused layer kernels) even for a model on
+     * the CPU, where they are CpuPxKernels' compositions: for testing that path's logic without a device
+     */
+    static PxScorer fusedOnCpu(boolean dataFree) { return new PxScorer(dataFree, false, true); }
+
+    /** whether this model is scored by the device path: on a device (CUDA), or forced for tests */
+    private boolean onDevice(List<PrunableLayer> layers) {
+        if (layers.isEmpty()) return false;
+        boolean device = layers.get(0).weight().device() != Device.CPU;
+        if (maxPoolAsIs && device)
+            throw new IllegalArgumentException("PX with max pooling evaluated as the model does (a measurement of the old rule) runs on the "
+                    + "CPU only; move the model to the CPU (Module.to(Device.CPU))");
+        return !maxPoolAsIs && (fusedOnCpu || device);
+    }
 
     /**
      * maxPoolAsIs: evaluate max pooling as the model does in A and P (each takes the maximum of its
      * own values), the rule before docs/px-method.md section 9; only for measuring what the
      * section-9 rule changes (px PxScorerPoolingTest), never a scoring method
      */
-    PxScorer(boolean dataFree, boolean maxPoolAsIs) {
-        this.dataFree = dataFree;
-        this.maxPoolAsIs = maxPoolAsIs;
-    }
+    PxScorer(boolean dataFree, boolean maxPoolAsIs) { this(dataFree, maxPoolAsIs, false); }
 
     @Override public String name() { return dataFree ? "px_datafree" : "px"; }
 
@@ -99,6 +124,7 @@ public final class PxScorer implements Scorer {
      * puts it): z1_k summed over x, one value per output element of one sample
      */
     double[] activationSums(Module model, List<PrunableLayer> layers, Masks masks, ScoringData data) {
+        if (onDevice(layers)) return new DevicePx(this, model, layers).activationSums(masks, data, dataFree);
         double[] w = null;
         Trace trace = data.trace();
         try (MemoryScope s = MemoryScope.open(); GradMode g = GradMode.noGrad()) {
@@ -206,6 +232,7 @@ public final class PxScorer implements Scorer {
     /** scores p * dR/dp of the path-kernel network, R = sum_k w_k z2_k */
     Map<String, Tensor> pathKernelScores(Module model, List<PrunableLayer> layers, Masks masks, int[] sampleShape, double[] w,
                                          Trace trace) {
+        if (onDevice(layers)) return new DevicePx(this, model, layers).pathKernelScores(masks, sampleShape, w, trace);
         Map<String, Tensor> out = new LinkedHashMap<>();
         try (MemoryScope s = MemoryScope.open(); GradMode g = GradMode.set(true)) {
             long t0 = System.nanoTime();

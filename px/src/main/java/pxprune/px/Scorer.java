@@ -9,7 +9,9 @@ import pxprune.nn.Module;
  * keeps the highest). Contract:
  * <ul>
  *   <li>the result maps every prunable weight's qualified name ({@link PrunableLayer#name()}, in
- *       registration order) to a tensor of the weight's shape, F32 or F64;</li>
+ *       registration order) to a tensor of the weight's shape, F32 or F64, on the CPU whatever the
+ *       model's device (the selection, {@link TopK}, runs on the host; PX on CUDA downloads its
+ *       float64 scores once per call);</li>
  *   <li>scores are computed at theta * mask, so a pruned weight never scores above zero;</li>
  *   <li>the model is left exactly as it was found: parameters, buffers (batch-norm running
  *       statistics and num_batches_tracked), gradients and training flags;</li>

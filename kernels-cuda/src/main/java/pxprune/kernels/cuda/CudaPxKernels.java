@@ -11,7 +11,9 @@ import pxprune.kernels.PxKernels;
  * {@link PxKernels} on CUDA: each method is one launch of a kernel of
  * native/src/main/cuda/pxfused.cu, reading the weights (mask, or theta and mask) and the gate
  * where they are, with no intermediate buffers. A and P's forward are an implicit-GEMM
- * convolution (64x64 output tiles) with the weight transform on load and the gate in the epilogue.
+ * convolution (64x64 output tiles) with the weight transform on load and the gate in the epilogue
+ * (float32/float64 or byte gates); the gate pass's ReLU writes its output and its byte gate in one
+ * pass; the path kernels also read a float32 model's theta and mask under float64 signals.
  */
 public final class CudaPxKernels implements PxKernels {
     private static CudaPxKernels instance;
@@ -19,7 +21,9 @@ public final class CudaPxKernels implements PxKernels {
     static final List<String> KERNELS = List.of("pxf_act_conv_w32_g32", "pxf_act_conv_w32_g64", "pxf_act_conv_w64_g32",
             "pxf_act_conv_w64_g64", "pxf_path_conv_fwd_f32", "pxf_path_conv_fwd_f64", "pxf_path_conv_bwd_data_f32",
             "pxf_path_conv_bwd_data_f64", "pxf_path_conv_score_f32", "pxf_path_conv_score_f64",
-            "pxf_path_conv_score_thread_f32", "pxf_path_conv_score_thread_f64");
+            "pxf_path_conv_score_thread_f32", "pxf_path_conv_score_thread_f64", "pxf_path_conv_fwd_f64_w32",
+            "pxf_path_conv_bwd_data_f64_w32", "pxf_path_conv_score_f64_w32", "pxf_path_conv_score_thread_f64_w32",
+            "pxf_act_conv_w32_gu8", "pxf_act_conv_w64_gu8", "pxf_relu_gate_f32", "pxf_relu_gate_f64", "pxf_gate_mul_u8");
 
     /** up to this many output positions (n * oh * ow), a thread per weight sums them; beyond, a block per weight */
     private static final long SCORE_THREAD_COLS = 2048;
@@ -66,23 +70,49 @@ public final class CudaPxKernels implements PxKernels {
         launchTiled(kernel, g, cuda.args().ptr(x).ptr(mask).ptr(gate).ptr(y).ints(geometry(g)));
     }
 
-    @Override public void pathConvForward(DType t, ConvGeometry g, Pointer x, Pointer theta, Pointer mask, Pointer y) {
-        launchTiled("pxf_path_conv_fwd_f" + suffix(t, "pathConvForward: type"), g,
+    @Override
+    public void activationConvByteGate(ConvGeometry g, Pointer x, Pointer mask, DType maskType, Pointer gate, Pointer y) {
+        if (gate == null) throw new IllegalArgumentException("activationConvByteGate: the gate must be given (use activationConv without one)");
+        String kernel = "pxf_act_conv_w" + suffix(maskType, "activationConvByteGate: mask type") + "_gu8";
+        launchTiled(kernel, g, cuda.args().ptr(x).ptr(mask).ptr(gate).ptr(y).ints(geometry(g)));
+    }
+
+    @Override public void reluGate(DType t, long n, Pointer z, Pointer y, Pointer gate) {
+        if (n == 0) return;
+        cuda.launch1d("pxf_relu_gate_f" + suffix(t, "reluGate: type"), n, cuda.args().ptr(z).ptr(y).ptr(gate).i64(n));
+    }
+
+    @Override public void gateMul(long n, Pointer z, Pointer gate, Pointer y) {
+        if (n == 0) return;
+        cuda.launch1d("pxf_gate_mul_u8", n, cuda.args().ptr(z).ptr(gate).ptr(y).i64(n));
+    }
+
+    /** the kernel suffix of a (signal, weight) type pair: f32, f64 or f64_w32 */
+    private static String pathSuffix(DType t, DType wt, String what) {
+        PxKernels.checkPathTypes(what, t, wt);
+        return t == DType.F32 ? "f32" : wt == DType.F64 ? "f64" : "f64_w32";
+    }
+
+    @Override
+    public void pathConvForward(DType t, DType wt, ConvGeometry g, Pointer x, Pointer theta, Pointer mask, Pointer y) {
+        launchTiled("pxf_path_conv_fwd_" + pathSuffix(t, wt, "pathConvForward"), g,
                 cuda.args().ptr(x).ptr(theta).ptr(mask).ptr(y).ints(geometry(g)));
     }
 
-    @Override public void pathConvBackwardData(DType t, ConvGeometry g, Pointer gy, Pointer theta, Pointer mask, Pointer gx) {
+    @Override
+    public void pathConvBackwardData(DType t, DType wt, ConvGeometry g, Pointer gy, Pointer theta, Pointer mask, Pointer gx) {
         long total = (long) g.n() * g.c() * g.h() * g.w();
-        cuda.launch1d("pxf_path_conv_bwd_data_f" + suffix(t, "pathConvBackwardData: type"), total,
+        cuda.launch1d("pxf_path_conv_bwd_data_" + pathSuffix(t, wt, "pathConvBackwardData"), total,
                 cuda.args().ptr(gy).ptr(theta).ptr(mask).ptr(gx).ints(geometry(g)));
     }
 
     @Override
-    public void pathConvScore(DType t, ConvGeometry g, Pointer x, Pointer gy, Pointer theta, Pointer mask, Pointer score) {
+    public void pathConvScore(DType t, DType wt, ConvGeometry g, Pointer x, Pointer gy, Pointer theta, Pointer mask,
+                              Pointer score) {
         long weights = (long) g.k() * g.groupRows(), cols = (long) g.n() * g.oh() * g.ow();
         Cuda.Args a = cuda.args().ptr(x).ptr(gy).ptr(theta).ptr(mask).ptr(score).ints(geometry(g));
-        String s = suffix(t, "pathConvScore: type");
-        if (cols <= SCORE_THREAD_COLS) cuda.launch1d("pxf_path_conv_score_thread_f" + s, weights, a);
-        else cuda.launch("pxf_path_conv_score_f" + s, Math.min(weights, 1L << 20), 1, 1, a);
+        String s = pathSuffix(t, wt, "pathConvScore");
+        if (cols <= SCORE_THREAD_COLS) cuda.launch1d("pxf_path_conv_score_thread_" + s, weights, a);
+        else cuda.launch("pxf_path_conv_score_" + s, Math.min(weights, 1L << 20), 1, 1, a);
     }
 }
