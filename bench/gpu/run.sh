@@ -85,7 +85,7 @@ PY
 fi
 export PXPRUNE_CUDA_LIBS=${PXPRUNE_CUDA_LIBS:-}
 [ -n "$PXPRUNE_CUDA_LIBS" ] && export LD_LIBRARY_PATH="$PXPRUNE_CUDA_LIBS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-log "PXPRUNE_CUDA_LIBS=${PXPRUNE_CUDA_LIBS:-(none: the system's libraries)}"
+log "PXPRUNE_CUDA_LIBS=${PXPRUNE_CUDA_LIBS:-(none: the libraries of the system)}"
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 
 # the machine
