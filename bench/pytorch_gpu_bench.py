@@ -30,7 +30,7 @@ import torch.nn.functional as F
 FULL = dict(resnet20_batch=128, resnet20_side=32, resnet50_batch=64, resnet50_side=224, px_images=100, px_side=32,
             px_rounds=100, px_density=0.01, train_images=50000, train_side=32, train_batch=128, test_images=500)
 SMOKE = dict(resnet20_batch=2, resnet20_side=8, resnet50_batch=2, resnet50_side=32, px_images=4, px_side=8,
-             px_rounds=3, px_density=0.5, train_images=256, train_side=8, train_batch=128, test_images=16)
+             px_rounds=3, px_density=0.5, train_images=32, train_side=8, train_batch=16, test_images=8)
 
 
 # ---------------------------------------------------------------- models

@@ -98,7 +98,7 @@ public final class GpuReport {
                     + (vb == null ? "; reference: " + why(b, t.refSide().equals("pytorch") ? torch : ours,
                     t.refSide().equals("pytorch") ? "pytorch.json" : "pxprune.json", partRc(out, t.refSide().equals("pytorch") ? "pytorch" : "bench"), t.ref()) : "");
             else met = (t.speedup() ? ratio >= t.bound() : ratio <= t.bound()) ? "met" : "missed";
-            String target = (t.speedup() ? ">= " : "<= ") + fmt(t.bound()) + (t.unitWord().equals("speed-up") ? "x faster" : "x");
+            String target = (t.speedup() ? ">= " : "<= ") + bound(t.bound()) + (t.unitWord().equals("speed-up") ? "x faster" : "x");
             table.append("| ").append(t.label()).append(a == null ? "" : " (" + a.get("what") + ")").append(" | ")
                     .append(show(a)).append(" | ").append(refName).append(" | ").append(show(b)).append(" | ")
                     .append(ratio == null ? "" : String.format(Locale.ROOT, "%.2f", ratio)).append(" | ").append(target).append(" | ")
@@ -125,6 +125,8 @@ public final class GpuReport {
             md.append("- ").append(m.get("module")).append(": ").append(m.get("passed")).append(" passed, ").append(m.get("failed"))
                     .append(" failed, ").append(m.get("skipped")).append(" skipped\n");
         for (String f : failures) md.append("- FAILED ").append(f.replace("|", "\\|")).append("\n");
+        List<String> mismatch = sizeMismatches(ours, torch);
+        if (!mismatch.isEmpty()) md.append("\n**The two sides ran different sizes**: ").append(String.join(", ", mismatch)).append("\n");
         md.append("\n").append(table);
         Files.writeString(out.resolve("results.md"), md);
 
@@ -135,6 +137,7 @@ public final class GpuReport {
         tj.put("modules", modules); tj.put("failures", failures);
         json.put("tests", tj);
         json.put("compared", compared);
+        json.put("size_mismatches", mismatch);
         json.put("pxprune", ours);
         json.put("pytorch", torch);
         Files.writeString(out.resolve("results.json"), Json.pretty(json));
@@ -191,6 +194,22 @@ public final class GpuReport {
         if (value(a) != null && a.get("note") != null && !String.valueOf(a.get("note")).isEmpty()) n.add("pxprune: " + a.get("note"));
         if (value(b) != null && b.get("note") != null && !String.valueOf(b.get("note")).isEmpty()) n.add("reference: " + b.get("note"));
         return n.isEmpty() ? "" : " (" + String.join("; ", n).replace("|", "\\|") + ")";
+    }
+
+    /** a bound as the issue writes it: 1.2, 0.5, 20 */
+    static String bound(double v) { return new java.math.BigDecimal(Double.toString(v)).stripTrailingZeros().toPlainString(); }
+
+    /** the size keys on which the two sides disagree (both must run the same workloads) */
+    static List<String> sizeMismatches(Map<String, Object> ours, Map<String, Object> torch) {
+        List<String> bad = new ArrayList<>();
+        if (ours == null || torch == null) return bad;
+        Map<String, Object> a = map(map(ours.get("meta")).get("sizes")), b = map(torch.get("sizes"));
+        for (var e : a.entrySet()) {
+            Object o = b.get(e.getKey());
+            if (!(e.getValue() instanceof Number x && o instanceof Number y && x.doubleValue() == y.doubleValue()))
+                bad.add(e.getKey() + " " + e.getValue() + " (pxprune) vs " + o + " (PyTorch)");
+        }
+        return bad;
     }
 
     static int num(Object o) { return o instanceof Number n ? n.intValue() : 0; }
