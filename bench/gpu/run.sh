@@ -17,7 +17,7 @@
 # Environment: PXPRUNE_PYTHON (the interpreter with torch; default: the first of python3, python that
 # imports it), PXPRUNE_CUDA_LIBS (folders with libcudart.so.13, libcublas*.so.13, libcudnn*.so.9;
 # default: torch's nvidia/*/lib folders), PXPRUNE_JAVA_OPTS (extra JVM options), PXPRUNE_TESTS_S,
-# PXPRUNE_BENCH_S, PXPRUNE_PYTORCH_S (each part's time limit in seconds; defaults 210, 150, 90),
+# PXPRUNE_BENCH_S, PXPRUNE_PYTORCH_S (each part's time limit in seconds; defaults 200, 150, 90),
 # PXPRUNE_CPU_PX_ROUNDS (rounds of the CPU PX reference, scaled to 100; default 10).
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -39,7 +39,7 @@ t_start=$(date +%s)
 if [ "$smoke" = 1 ]; then
   tests_s=${PXPRUNE_TESTS_S:-1500}; bench_s=${PXPRUNE_BENCH_S:-600}; torch_s=${PXPRUNE_PYTORCH_S:-300}
 else
-  tests_s=${PXPRUNE_TESTS_S:-210}; bench_s=${PXPRUNE_BENCH_S:-150}; torch_s=${PXPRUNE_PYTORCH_S:-90}
+  tests_s=${PXPRUNE_TESTS_S:-200}; bench_s=${PXPRUNE_BENCH_S:-150}; torch_s=${PXPRUNE_PYTORCH_S:-90}
 fi
 log() { echo "[run.sh $(( $(date +%s) - t_start ))s] $*"; }
 jstr() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "${s//$'\n'/ }"; }

@@ -203,6 +203,10 @@ public final class GpuBench {
                         default -> throw new IllegalStateException(r.key);
                     }
                 } catch (Throwable e) {
+                    // where it failed, for bench.log: the top of the stack
+                    System.err.println("[bench] " + r.key + ": " + e);
+                    StackTraceElement[] st = e.getStackTrace();
+                    for (int i = 0; i < Math.min(12, st.length); i++) System.err.println("\tat " + st[i]);
                     r.status = "not available";
                     r.note = "not available: " + oneLine(e);
                     r.value = Double.NaN;
@@ -349,7 +353,7 @@ public final class GpuBench {
         Dataset test = synthetic(sz.testImages(), sz.trainSide(), 2, "synthetic-test");
         Dataset warm = train.subset(IntStream.range(0, Math.min(train.size(), 10 * sz.trainBatch())).toArray());
         RunConfig cfg = new RunConfig("cifar10", "resnet20", RunConfig.DENSE, 1.0, 1, 10, 1, 1, sz.trainBatch(), 0.1, 0.9, false, 5e-4,
-                List.of(), 0.1, "", false);
+                List.of(), 0.1, "data", false); // data_root unused: the data are given
         String deviceKey = "";
         try {
             cfg = cfg.with("device", "cuda"); // a config key once training on the GPU has it

@@ -44,7 +44,11 @@ public final class GpuReport {
             System.err.println("usage: GpuReport OUT_DIR");
             System.exit(2);
         }
-        Path out = Path.of(args[0]);
+        System.exit(write(Path.of(args[0]), System.out));
+    }
+
+    /** reads the parts' files in out, writes results.md and results.json, prints results.md; 0 when every test passed */
+    static int write(Path out, java.io.PrintStream print) throws IOException {
         Map<String, Object> machine = read(out.resolve("machine.json"));
         Map<String, Object> ours = read(out.resolve("pxprune.json")), torch = read(out.resolve("pytorch.json"));
         Map<String, Map<String, Object>> oursRows = rows(ours), torchRows = rows(torch);
@@ -118,7 +122,8 @@ public final class GpuReport {
         md.append("pxprune: Java ").append(ours == null ? "?" : get(map(ours.get("meta")), "java")).append(", CUDA backend: ")
                 .append(ours == null ? "?" : get(map(ours.get("meta")), "cuda")).append(". PyTorch: ")
                 .append(torch == null ? "not run" : "torch " + torch.get("torch") + " on " + torch.get("device") + ", Python " + torch.get("python"))
-                .append(". FP32, TF32 off on both sides; times are medians of repetitions after a warm-up, synchronised.\n\n");
+                .append(". FP32, TF32 off on both sides; ").append(Boolean.TRUE.equals(machine == null ? null : machine.get("smoke"))
+                        ? "pxprune: one repetition, no warm-up (smoke)" : "medians of repetitions after a warm-up, synchronised").append(".\n\n");
         md.append("Tests (`cuda`-tagged, every module): ").append(passed).append(" passed, ").append(failed).append(" failed, ")
                 .append(skipped).append(" skipped").append(testsOk ? "." : " - **not all passed**.").append("\n");
         for (Map<String, Object> m : modules)
@@ -141,8 +146,8 @@ public final class GpuReport {
         json.put("pxprune", ours);
         json.put("pytorch", torch);
         Files.writeString(out.resolve("results.json"), Json.pretty(json));
-        System.out.print(md);
-        System.exit(testsOk ? 0 : 1);
+        print.print(md);
+        return testsOk ? 0 : 1;
     }
 
     static Map<String, Object> read(Path p) {
