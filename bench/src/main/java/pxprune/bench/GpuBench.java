@@ -262,20 +262,31 @@ public final class GpuBench {
             net.train(true);
             try (Tensor xh = Fixtures.images(batch, 3, side, 1); Tensor yh = Tensor.ofInts(Fixtures.labels(batch, classes), batch);
                  Tensor x = xh.to(Device.CUDA); Tensor y = yh.to(Device.CUDA)) {
-                int n = smoke ? 1 : iters;
+                int n = 1;
+                if (!smoke) { // one step first (algorithm choice, allocator): as many steps per repetition as fit 0.5 s, at most iters
+                    long w0 = System.nanoTime();
+                    try (MemoryScope s = MemoryScope.open()) {
+                        Tensor loss = Ops.crossEntropy(net.forward(x), y);
+                        loss.backward();
+                        net.zeroGrad();
+                        loss.item();
+                    }
+                    n = (int) Math.max(1, Math.min(iters, 0.5e9 / (System.nanoTime() - w0)));
+                }
+                int steps = n;
                 repeat(r, REPS, seconds, () -> {
                     long t0 = System.nanoTime();
                     double l = 0;
-                    for (int i = 0; i < n; i++) {
+                    for (int i = 0; i < steps; i++) {
                         try (MemoryScope s = MemoryScope.open()) {
                             Tensor loss = Ops.crossEntropy(net.forward(x), y);
                             loss.backward();
                             net.zeroGrad();
-                            if (i == n - 1) l = loss.item(); // waits for the device
+                            if (i == steps - 1) l = loss.item(); // waits for the device
                         }
                     }
                     if (!Double.isFinite(l)) throw new IllegalStateException(model + ": the loss is " + l);
-                    return (System.nanoTime() - t0) / 1e6 / n;
+                    return (System.nanoTime() - t0) / 1e6 / steps;
                 });
                 r.note += ", " + n + " steps per repetition";
             }
@@ -283,7 +294,8 @@ public final class GpuBench {
     }
 
     /** Pruner.run of px on a fresh ResNet-20 on the device, `rounds` rounds (scaled to sz.pxRounds) */
-    private void pxRow(Row r, Device device, int rounds, double fraction) {
+    private void pxRow(Row r, Device device, int roundsWanted, double fraction) {
+        int rounds = roundsWanted;
         double seconds = share(fraction);
         Tensor xh = Fixtures.images(sz.pxImages(), 3, sz.pxSide(), 1);
         int[] labels = Fixtures.labels(sz.pxImages(), 10);
@@ -311,17 +323,21 @@ public final class GpuBench {
             };
             // warm-up on 2 rounds; a device scorer that refuses host data gets the data on the device
             int warmRounds = smoke ? 1 : Math.min(2, rounds);
+            double warmMs;
             try {
-                once.applyAsDouble(warmRounds);
+                warmMs = once.applyAsDouble(warmRounds);
             } catch (RuntimeException first) {
                 if (device == Device.CPU) throw first;
                 dataOn[0] = "device";
                 try {
-                    once.applyAsDouble(warmRounds);
+                    warmMs = once.applyAsDouble(warmRounds);
                 } catch (RuntimeException second) {
                     throw new IllegalStateException(oneLine(first) + " (data on the host); " + oneLine(second) + " (data on the device)", second);
                 }
             }
+            // fewer rounds (scaled) where the warm-up says that all of them would not fit the row's time
+            int fit = (int) Math.floor(0.8 * seconds * 1000 / (warmMs / warmRounds));
+            if (fit < rounds) rounds = Math.max(warmRounds, fit);
             int maxReps = device == Device.CPU || smoke ? 1 : 3;
             long t0 = System.nanoTime();
             while (r.samples.size() < maxReps) {
@@ -332,7 +348,7 @@ public final class GpuBench {
             r.value = s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
             r.note = "median of " + s.length + (device == Device.CUDA ? ", data on the " + dataOn[0] : "")
                     + (rounds < sz.pxRounds() ? ", measured on the first " + rounds + " rounds of the schedule and scaled by "
-                    + sz.pxRounds() + "/" + rounds : "");
+                    + sz.pxRounds() + "/" + rounds + (rounds < roundsWanted ? " (the time budget)" : "") : "");
         } finally {
             xh.close();
         }
@@ -370,7 +386,20 @@ public final class GpuBench {
                         new Pruner.Config(0.1, 1), null, null).masks();
             }
             net.to(Device.CUDA);
-            if (!smoke) epoch(cfg, warm, test, net, masks); // warm-up
+            String subset = "";
+            if (!smoke) {
+                double w = epoch(cfg, warm, test, net, masks); // warm-up
+                // an epoch over fewer images where the warm-up says that all 50,000 would not fit the time left
+                double est = w * train.size() / warm.size();
+                if (est > 0.8 * seconds) {
+                    int n = (int) Math.max(warm.size(), Math.floor(0.6 * seconds / w * warm.size() / sz.trainBatch()) * sz.trainBatch());
+                    if (n < train.size()) {
+                        train = train.subset(IntStream.range(0, n).toArray());
+                        subset = ", an epoch of the first " + n + " images (the time budget: all " + sz.trainImages()
+                                + " would take about " + Math.round(est) + " s)";
+                    }
+                }
+            }
             long t0 = System.nanoTime();
             while (r.samples.size() < (smoke ? 1 : 3)) {
                 r.samples.add(train.size() / epoch(cfg, train, test, net, masks));
@@ -378,7 +407,7 @@ public final class GpuBench {
             }
             double[] s = r.samples.stream().mapToDouble(Double::doubleValue).sorted().toArray();
             r.value = s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-            r.note = "median of " + s.length + " epochs, the epoch's seconds include evaluating " + test.size() + " test images" + deviceKey;
+            r.note = "median of " + s.length + " epochs, the epoch's seconds include evaluating " + test.size() + " test images" + subset + deviceKey;
         }
     }
 
