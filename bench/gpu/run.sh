@@ -64,11 +64,11 @@ java=$jre/bin/java
 [ -x "$java" ] || { echo "run.sh: could not unpack the Java runtime to $jre" >&2; exit 2; }
 
 # python with torch
-py=""
+py=""; torch_version=""
 for c in ${PXPRUNE_PYTHON:-} python3 python; do
-  if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import torch' >/dev/null 2>&1; then py=$c; break; fi
+  if command -v "$c" >/dev/null 2>&1 && torch_version=$("$c" -c 'import torch; print(torch.__version__)' 2>/dev/null); then py=$c; break; fi
 done
-if [ -n "$py" ]; then log "python with torch: $py ($("$py" -c 'import torch; print(torch.__version__)' 2>/dev/null))"
+if [ -n "$py" ]; then log "python with torch: $py (torch $torch_version)"
 else log "no python with torch found (PXPRUNE_PYTHON, python3, python): the PyTorch part will not run"; fi
 
 # the CUDA libraries: torch's own copies of the CUDA 13 runtime, cuBLAS and cuDNN 9
