@@ -73,7 +73,7 @@ else log "no python with torch found (PXPRUNE_PYTHON, python3, python): the PyTo
 
 # the CUDA libraries: torch's own copies of the CUDA 13 runtime, cuBLAS and cuDNN 9
 if [ "$smoke" = 1 ]; then
-  [ -n "${PXPRUNE_CUDA_LIBS:-}" ] || { echo "run.sh --smoke: set PXPRUNE_CUDA_LIBS to kernels-cuda/target/cuda-emulator (bash kernels-cuda/src/test/emulator/run-tests.sh builds it)" >&2; exit 2; }
+  [ -n "${PXPRUNE_CUDA_LIBS:-}" ] || { echo "run.sh --smoke: set PXPRUNE_CUDA_LIBS to kernels-cuda/target/cuda-emulator (kernels-cuda's build, or kernels-cuda/src/test/emulator/build.sh, makes it)" >&2; exit 2; }
 elif [ -z "${PXPRUNE_CUDA_LIBS:-}" ] && [ -n "$py" ]; then
   PXPRUNE_CUDA_LIBS=$("$py" - <<'PY' 2>/dev/null
 import glob, os, torch

@@ -44,10 +44,10 @@ import pxprune.px.train.Trainer;
  *       then its evaluation of 500 test images; images/s = 50,000 / the epoch's seconds.</li>
  * </ul>
  * Timing: a warm-up call first, then repetitions (at most {@code REPS}, within the row's share of the
- * time budget); the figure is the median. Each repetition ends with a download from the device
- * ({@code Tensor.item()} of the loss, or Pruner's masks coming back to the host), which waits for the
- * device's work queued before it: the same point at which the PyTorch script calls
- * {@code torch.cuda.synchronize()}.
+ * time budget); the figure is the median. The model steps start after {@code Backend.synchronize()}
+ * and end with a download of the loss and another {@code synchronize()}; PX and the epoch end with
+ * their results coming back to the host (masks, metrics), which waits for the device's work queued
+ * before it: the points at which the PyTorch script calls {@code torch.cuda.synchronize()}.
  *
  * <p>A row that cannot run reports {@code "not available: <why>"} (e.g. an op the CUDA backend lacks)
  * instead of failing the others; {@code OUT/pxprune.json} is rewritten after every row, so a run
@@ -274,7 +274,9 @@ public final class GpuBench {
                     n = (int) Math.max(1, Math.min(iters, 0.5e9 / (System.nanoTime() - w0)));
                 }
                 int steps = n;
+                Backend cuda = Backends.of(Device.CUDA);
                 repeat(r, REPS, seconds, () -> {
+                    cuda.synchronize(); // nothing queued before the clock starts
                     long t0 = System.nanoTime();
                     double l = 0;
                     for (int i = 0; i < steps; i++) {
@@ -285,6 +287,7 @@ public final class GpuBench {
                             if (i == steps - 1) l = loss.item(); // waits for the device
                         }
                     }
+                    cuda.synchronize(); // and for anything else queued
                     if (!Double.isFinite(l)) throw new IllegalStateException(model + ": the loss is " + l);
                     return (System.nanoTime() - t0) / 1e6 / steps;
                 });

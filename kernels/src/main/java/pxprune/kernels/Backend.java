@@ -105,4 +105,23 @@ public interface Backend {
              double dampening, double weightDecay, boolean nesterov, boolean firstStep);
 
     void convert(DType from, Pointer in, DType to, Pointer out, long n);
+
+    /**
+     * This backend's memory accounting now: what is allocated, what is held from the system, peaks
+     * and counts. Leak tests compare {@code allocatedBytes} with a baseline.
+     */
+    default MemoryStats memoryStats() { return MemoryStats.NONE; }
+
+    /**
+     * Gives memory this backend caches but does not use back to the system (on CUDA: the caching
+     * allocator's free segments, after waiting for the device); returns the bytes released.
+     */
+    default long releaseCached() { return 0; }
+
+    /**
+     * Waits until the work this thread queued on the device is done (on CUDA: this thread's stream).
+     * Downloads do this on their own; call it before timing, or before handing a buffer this thread
+     * computed to another thread.
+     */
+    default void synchronize() {}
 }

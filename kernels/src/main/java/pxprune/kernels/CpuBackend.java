@@ -177,10 +177,39 @@ public final class CpuBackend implements Backend {
     @Override public Pointer allocateUninitialized(long bytes) {
         BytePointer p = new BytePointer(Math.max(1, bytes));
         if (p.isNull()) throw new OutOfMemoryError("pxprune: could not allocate " + bytes + " bytes of native memory");
+        accounting.allocated(p.capacity());
         return p;
     }
 
-    @Override public void free(Pointer p) { p.deallocate(); }
+    @Override public void free(Pointer p) {
+        long bytes = p.isNull() ? 0 : p.capacity(); // a BytePointer from allocateUninitialized: capacity in bytes
+        p.deallocate();
+        if (bytes > 0) accounting.freed(bytes);
+    }
+
+    /** the bytes of this backend's own allocations (allocate / allocateUninitialized, until free) */
+    @Override public MemoryStats memoryStats() { return accounting.stats(); }
+
+    /** counts of this backend's allocations, for {@link #memoryStats()} */
+    private static final class Accounting {
+        private long allocated, peak, live, calls;
+
+        synchronized void allocated(long bytes) {
+            allocated += bytes;
+            live++;
+            calls++;
+            peak = Math.max(peak, allocated);
+        }
+
+        synchronized void freed(long bytes) {
+            allocated -= bytes;
+            live--;
+        }
+
+        synchronized MemoryStats stats() { return new MemoryStats(allocated, allocated, peak, live, calls, 0); }
+    }
+
+    private final Accounting accounting = new Accounting();
 
     @Override public void zero(Pointer p, long bytes) { Pointer.memset(p, 0, bytes); }
 

@@ -4,19 +4,24 @@ import static org.bytedeco.cuda.global.cublas.CUBLAS_DEFAULT_MATH;
 import static org.bytedeco.cuda.global.cublas.cublasCreate_v2;
 import static org.bytedeco.cuda.global.cublas.cublasGetStatusString;
 import static org.bytedeco.cuda.global.cublas.cublasSetMathMode;
+import static org.bytedeco.cuda.global.cublas.cublasSetStream_v2;
 import static org.bytedeco.cuda.global.cudart.*;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.ref.WeakReference;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import org.bytedeco.cuda.cublas.cublasContext;
 import org.bytedeco.cuda.cudart.CUctx_st;
+import org.bytedeco.cuda.cudart.CUevent_st;
 import org.bytedeco.cuda.cudart.CUfunc_st;
 import org.bytedeco.cuda.cudart.CUmod_st;
+import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.global.cublas;
 import org.bytedeco.cuda.global.cudart;
 import org.bytedeco.javacpp.BytePointer;
@@ -30,10 +35,33 @@ import org.bytedeco.javacpp.PointerPointer;
  * {@code pxprune.cuda.device} or environment variable {@code PXPRUNE_CUDA_DEVICE}, default 0), its
  * primary context (made current on every thread that uses it), the PTX modules of the native
  * module's kernels (loaded with cuModuleLoadData, kernels looked up by name and launched with
- * cuLaunchKernel), and one cuBLAS handle. Everything runs on the legacy default stream, so
- * operations are ordered and a device-to-host copy waits for the work before it. With
- * {@code -Dpxprune.cuda.sync=true} every launch is followed by a synchronisation, so that a
- * failing kernel is named in the exception.
+ * cuLaunchKernel), the {@link CachingAllocator} of device memory, and per thread a <em>lane</em>:
+ * a stream, a cuBLAS handle and a pinned staging buffer.
+ *
+ * <h2>Streams and the ordering rules</h2>
+ * <ul>
+ *   <li>Each thread has its own non-blocking stream ({@code cudaStreamNonBlocking}: it does not
+ *       synchronise with the legacy default stream), created on the thread's first CUDA call. Every
+ *       launch, memset, device-to-device copy and cuBLAS call of the thread goes on it (cuBLAS: the
+ *       thread's own handle, {@code cublasSetStream}); cuDNN handles take it from {@link #stream()}.
+ *       So the work of one thread runs in the order it was issued, and never waits on other threads'
+ *       work.</li>
+ *   <li>Uploads and downloads go through the thread's pinned buffer with cudaMemcpyAsync on the
+ *       thread's stream, then wait for that stream only: when {@code upload} returns the data is on
+ *       the device (and the staging buffer free again); when {@code download} returns the host has
+ *       the result of every kernel this thread queued before it.</li>
+ *   <li>Between threads nothing is ordered by itself. A thread handing a device buffer it wrote to
+ *       another thread calls {@code Backend.synchronize()} first (an upload already has); a thread
+ *       that uses a buffer another thread will free calls {@link #recordUse}.</li>
+ *   <li>Frees are stream-ordered and never synchronise: see {@link CachingAllocator} (a block freed
+ *       on its own stream is reusable at once by that stream; freed from another stream, after an
+ *       event recorded there has completed).</li>
+ *   <li>A thread that ends leaves its lane behind; the next thread that needs one adopts it (a
+ *       stream whose owner is gone is as good as new, and its cached blocks are reused), so streams
+ *       never outnumber the threads alive at once. The driver releases them at exit.</li>
+ * </ul>
+ * With {@code -Dpxprune.cuda.sync=true} every launch is followed by a synchronisation of the
+ * thread's stream, so that a failing kernel is named in the exception.
  */
 final class Cuda {
     /** threads per block of every kernel (PXC_BLOCK in pxcuda.cuh) */
@@ -63,15 +91,18 @@ final class Cuda {
     final int ccMajor, ccMinor, driverVersion;
     final String arch;
     final boolean syncEveryLaunch = Boolean.getBoolean("pxprune.cuda.sync");
-    private final boolean asyncAlloc;
     private final CUctx_st ctx = new CUctx_st();
-    final cublasContext blas = new cublasContext();
     /** why cuBLAS is not used (matrix products then run on pxprune's own kernel), or null when it is */
     final String cublasMissing;
     private final List<CUmod_st> modules = new ArrayList<>();
     private final ConcurrentHashMap<String, CUfunc_st> functions = new ConcurrentHashMap<>();
     private final ThreadLocal<Boolean> bound = ThreadLocal.withInitial(() -> false);
     private final ThreadLocal<Args> args = ThreadLocal.withInitial(Args::new);
+    private final ThreadLocal<Lane> lane = new ThreadLocal<>();
+    /** every lane made, for adoption by later threads (guarded by itself) */
+    private final List<Lane> lanes = new ArrayList<>();
+    /** device memory */
+    final CachingAllocator allocator = new CachingAllocator(new RuntimeDriver());
 
     private Cuda() {
         try {
@@ -114,13 +145,13 @@ final class Cuda {
         for (String m : build.getProperty("modules", "").split(","))
             if (!m.isBlank()) loadModule(m.trim(), build.getProperty("nvcc", "nvcc"));
 
+        Lane first = lane();  // this thread's stream
         String noBlas = null;
         if (Boolean.getBoolean("pxprune.cuda.nocublas")) noBlas = "disabled with -Dpxprune.cuda.nocublas=true";
         else {
             try {
                 Loader.load(cublas.class);
-                blasCheck(cublasCreate_v2(blas), "cublasCreate");
-                blasCheck(cublasSetMathMode(blas, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+                first.blas = newBlasHandle(first.stream);
             } catch (UnsatisfiedLinkError e) {
                 noBlas = libraryMessage(e);
             } catch (LinkageError | IllegalStateException e) {
@@ -128,7 +159,6 @@ final class Cuda {
             }
         }
         cublasMissing = noBlas;
-        asyncAlloc = cudaDeviceGetAttribute(v, cudaDevAttrMemoryPoolsSupported, device) == 0 && v[0] != 0;
     }
 
     private static int chosenDevice() {
@@ -248,8 +278,9 @@ final class Cuda {
         if (blocks > Integer.MAX_VALUE) throw new IllegalArgumentException("grid too large for " + kernel + ": " + blocks);
         bind();
         CUfunc_st f = function(kernel);
-        drv(cuLaunchKernel(f, (int) blocks, by, bz, BLOCK, 1, 1, 0, null, a.params, null), "launching " + kernel);
-        if (syncEveryLaunch) drv(cuCtxSynchronize(), "kernel " + kernel);
+        CUstream_st s = stream();
+        drv(cuLaunchKernel(f, (int) blocks, by, bz, BLOCK, 1, 1, 0, s, a.params, null), "launching " + kernel);
+        if (syncEveryLaunch) rt(cudaStreamSynchronize(s), "kernel " + kernel);
     }
 
     /** a 1-D grid-stride launch over n elements */
@@ -300,38 +331,180 @@ final class Cuda {
         return p == null || p.isNull() ? 0 : p.address() + p.position() * p.sizeof();
     }
 
+    // ------------------------------------------------------------------ lanes: stream, cuBLAS, pinned buffer
+
+    /** what one thread uses: its stream, its cuBLAS handle (lazily), its pinned staging buffer */
+    static final class Lane {
+        final CUstream_st stream;
+        /** the stream's address: the allocator's name for it */
+        final long id;
+        cublasContext blas;
+        Pointer pinned;
+        long pinnedBytes;
+        WeakReference<Thread> owner;
+
+        Lane(CUstream_st stream) {
+            this.stream = stream;
+            this.id = stream.address();
+        }
+    }
+
+    /** the pinned staging buffer grows up to this size; larger transfers go in pieces */
+    static final long PINNED_MAX = 64L << 20;
+
+    /** this thread's lane, made (or adopted from a thread that has ended) on first use */
+    Lane lane() {
+        Lane l = lane.get();
+        if (l != null) return l;
+        bind();
+        synchronized (lanes) {
+            for (Lane x : lanes) {
+                Thread t = x.owner.get();
+                if (t == null || !t.isAlive()) { l = x; break; }
+            }
+            if (l == null) {
+                CUstream_st s = new CUstream_st();
+                rt(cudaStreamCreateWithFlags(s, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+                l = new Lane(s);
+                lanes.add(l);
+            }
+            l.owner = new WeakReference<>(Thread.currentThread());
+        }
+        lane.set(l);
+        return l;
+    }
+
+    /** the stream of this thread (created on first use): for cuDNN handles and other libraries */
+    CUstream_st stream() { return lane().stream; }
+
+    /** the allocator's id of this thread's stream, or 0 when this thread has queued nothing */
+    long streamIdOrZero() {
+        Lane l = lane.get();
+        return l == null ? 0 : l.id;
+    }
+
+    /** this thread's cuBLAS handle, on its stream */
+    cublasContext blas() {
+        Lane l = lane();
+        if (l.blas == null) l.blas = newBlasHandle(l.stream);
+        return l.blas;
+    }
+
+    private cublasContext newBlasHandle(CUstream_st s) {
+        cublasContext h = new cublasContext();
+        blasCheck(cublasCreate_v2(h), "cublasCreate");
+        blasCheck(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+        blasCheck(cublasSetStream_v2(h, s), "cublasSetStream");
+        return h;
+    }
+
+    /** waits for the work queued on this thread's stream */
+    void synchronize() {
+        Lane l = lane.get();
+        if (l != null) rt(cudaStreamSynchronize(l.stream), "cudaStreamSynchronize");
+    }
+
+    /**
+     * This thread's pinned host buffer of at least min(bytes, {@link #PINNED_MAX}) bytes (grown by
+     * doubling); the caller moves at most {@link Pointer#capacity()} bytes through it at a time.
+     */
+    Pointer pinned(long bytes) {
+        Lane l = lane();
+        long want = Math.min(Math.max(bytes, 1), PINNED_MAX);
+        if (l.pinnedBytes < want) {
+            long size = Math.min(PINNED_MAX, Math.max(want, Math.max(64L << 10, 2 * l.pinnedBytes)));
+            if (l.pinned != null) {
+                rt(cudaFreeHost(l.pinned), "cudaFreeHost");
+                l.pinned = null;
+                l.pinnedBytes = 0;
+            }
+            Pointer p = new Pointer();
+            int r = cudaMallocHost(p, size);
+            if (r == cudaErrorMemoryAllocation)
+                throw new OutOfMemoryError("pxprune: could not allocate " + size + " bytes of pinned host memory for transfers");
+            rt(r, "cudaMallocHost(" + size + " bytes)");
+            l.pinned = new DevicePointer(p.address(), size);
+            l.pinnedBytes = size;
+        }
+        return l.pinned;
+    }
+
     // ------------------------------------------------------------------ memory
 
+    /** device memory for this thread's stream, from the caching allocator (contents undefined) */
     Pointer malloc(long bytes) {
-        bind();
-        Pointer p = new Pointer();
-        int r = cudaMalloc(p, Math.max(1, bytes));
-        if (r == cudaErrorMemoryAllocation)
-            throw new OutOfMemoryError("pxprune: CUDA out of memory allocating " + bytes + " bytes on " + deviceName);
-        rt(r, "cudaMalloc(" + bytes + " bytes)");
-        return p;
+        return new DevicePointer(allocator.allocate(bytes, lane().id), Math.max(bytes, 0));
     }
 
-    void free(Pointer p) {
-        bind();
-        rt(cudaFree(p), "cudaFree");
+    /** back to the allocator, ordered after the work this thread queued (see {@link CachingAllocator}) */
+    void free(Pointer p) { allocator.free(address(p), streamIdOrZero()); }
+
+    /** notes that this thread's stream uses p, which another thread's stream allocated and will free */
+    void recordUse(Pointer p) { allocator.recordStream(address(p), lane().id); }
+
+    /** temporary device memory (workspace): from the allocator, like any buffer */
+    Pointer scratch(long bytes) { return malloc(bytes); }
+
+    void freeScratch(Pointer p) { free(p); }
+
+    /** a Pointer standing for an address (device memory, pinned memory, a stream) */
+    static final class DevicePointer extends Pointer {
+        DevicePointer(long address, long bytes) {
+            this.address = address;
+            this.capacity = bytes;
+            this.limit = bytes;
+        }
     }
 
-    /** temporary device memory, ordered on the stream (no synchronisation) where the device has memory pools */
-    Pointer scratch(long bytes) {
-        if (!asyncAlloc) return malloc(bytes);
-        bind();
-        Pointer p = new Pointer();
-        int r = cudaMallocAsync(p, Math.max(1, bytes), null);
-        if (r == cudaErrorMemoryAllocation)
-            throw new OutOfMemoryError("pxprune: CUDA out of memory allocating " + bytes + " bytes of scratch on " + deviceName);
-        rt(r, "cudaMallocAsync(" + bytes + " bytes)");
-        return p;
-    }
+    /** the allocator's view of the CUDA runtime */
+    private final class RuntimeDriver implements CachingAllocator.Driver {
+        private final ArrayDeque<CUevent_st> events = new ArrayDeque<>();
 
-    void freeScratch(Pointer p) {
-        if (!asyncAlloc) { free(p); return; }
-        rt(cudaFreeAsync(p, null), "cudaFreeAsync");
+        @Override public long malloc(long bytes) {
+            bind();
+            Pointer p = new Pointer();
+            int r = cudaMalloc(p, bytes);
+            if (r == cudaErrorMemoryAllocation) {
+                cudaGetLastError(); // not sticky; clear it
+                return 0;
+            }
+            rt(r, "cudaMalloc(" + bytes + " bytes)");
+            return p.address();
+        }
+
+        @Override public void free(long address) {
+            bind();
+            rt(cudaFree(new DevicePointer(address, 0)), "cudaFree");
+        }
+
+        @Override public Object record(long stream) {
+            CUevent_st e = events.poll();
+            if (e == null) {
+                e = new CUevent_st();
+                rt(cudaEventCreateWithFlags(e, cudaEventDisableTiming), "cudaEventCreateWithFlags");
+            }
+            rt(cudaEventRecord(e, new CUstream_st(new DevicePointer(stream, 0))), "cudaEventRecord");
+            return e;
+        }
+
+        @Override public boolean done(Object event) {
+            int r = cudaEventQuery((CUevent_st) event);
+            if (r == cudaErrorNotReady) {
+                cudaGetLastError();
+                return false;
+            }
+            rt(r, "cudaEventQuery");
+            return true;
+        }
+
+        @Override public void release(Object event) { events.push((CUevent_st) event); }
+
+        @Override public void synchronize() {
+            bind();
+            rt(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+        }
+
+        @Override public String name() { return deviceName; }
     }
 
     // ------------------------------------------------------------------ errors
@@ -372,10 +545,10 @@ final class Cuda {
         if (detail.contains("libcuda.so"))
             return "the NVIDIA driver library libcuda.so.1 was not found (" + detail + ")";
         if (detail.contains("libcudart"))
-            return "the CUDA 12 runtime library libcudart.so.12 was not found (" + detail + "); install a CUDA 12.x runtime"
-                    + " (for instance pip install nvidia-cuda-runtime-cu12) and put its lib folder on LD_LIBRARY_PATH";
+            return "the CUDA 13 runtime library libcudart.so.13 was not found (" + detail + "); install a CUDA 13.x runtime"
+                    + " (for instance pip install nvidia-cuda-runtime) and name its lib folder in PXPRUNE_CUDA_LIBS or LD_LIBRARY_PATH";
         if (detail.contains("libcublas"))
-            return "cuBLAS 12 (libcublas.so.12, libcublasLt.so.12) was not found (" + detail + ")";
+            return "cuBLAS 13 (libcublas.so.13, libcublasLt.so.13) was not found (" + detail + ")";
         return "the CUDA libraries could not be loaded (" + detail + ")";
     }
 

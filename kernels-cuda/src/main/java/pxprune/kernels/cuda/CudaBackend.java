@@ -4,29 +4,35 @@ import static org.bytedeco.cuda.global.cublas.CUBLAS_OP_N;
 import static org.bytedeco.cuda.global.cublas.CUBLAS_OP_T;
 import static org.bytedeco.cuda.global.cublas.cublasDgemm_v2;
 import static org.bytedeco.cuda.global.cublas.cublasSgemm_v2;
-import static org.bytedeco.cuda.global.cudart.cudaMemcpy;
+import static org.bytedeco.cuda.global.cudart.cudaMemcpyAsync;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToDevice;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToHost;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyHostToDevice;
-import static org.bytedeco.cuda.global.cudart.cudaMemset;
+import static org.bytedeco.cuda.global.cudart.cudaMemsetAsync;
+import static org.bytedeco.cuda.global.cudart.cudaStreamSynchronize;
 
 import java.util.List;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.cuda.cublas.cublasContext;
+import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Pointer;
 import pxprune.kernels.Backend;
 import pxprune.kernels.ConvGeometry;
 import pxprune.kernels.DType;
 import pxprune.kernels.Device;
+import pxprune.kernels.MemoryStats;
 
 /**
- * The CUDA backend. Buffers are device memory from cudaMalloc (never managed memory); a
+ * The CUDA backend. Buffers are device memory (never managed memory) from the
+ * {@link CachingAllocator}, which takes it from cudaMalloc in segments and caches what is freed; a
  * {@code Pointer} holds the device address and, like on the CPU, a byte position. Matrix products
  * go to cuBLAS (row-major by swapping the operands), convolutions to im2col + cuBLAS (+ the permute
  * epilogue), everything else to the hand-written kernels of native/src/main/cuda, which mirror the
- * CPU kernels one for one. Work is queued on the legacy default stream; downloads wait for it.
- * Obtain it with {@code Backends.of(Device.CUDA)}.
+ * CPU kernels one for one. Work is queued on the calling thread's own stream; uploads and downloads
+ * go through the thread's pinned buffer and wait for that stream only (the ordering rules are in
+ * {@link Cuda}). Obtain it with {@code Backends.of(Device.CUDA)}.
  */
 public final class CudaBackend implements Backend {
     private static CudaBackend instance;
@@ -76,56 +82,94 @@ public final class CudaBackend implements Backend {
 
     @Override public void free(Pointer p) { cuda.free(p); }
 
+    /** the caching allocator's statistics (device memory) */
+    @Override public MemoryStats memoryStats() { return cuda.allocator.stats(); }
+
+    /** waits for the device, then gives the allocator's free segments back to the driver */
+    @Override public long releaseCached() { return cuda.allocator.releaseCached(); }
+
+    @Override public void synchronize() { cuda.synchronize(); }
+
+    /**
+     * Notes that this thread's stream uses p, a buffer another thread allocated and will free, so
+     * that its reuse waits for this thread's work (PyTorch's {@code record_stream}).
+     */
+    public void recordUse(Pointer p) { cuda.recordUse(p); }
+
     @Override public void zero(Pointer p, long bytes) {
         if (bytes <= 0) return;
-        cuda.bind();
-        Cuda.rt(cudaMemset(p, 0, bytes), "cudaMemset");
+        Cuda.rt(cudaMemsetAsync(p, 0, bytes, cuda.stream()), "cudaMemsetAsync");
     }
 
     @Override public void copy(Pointer src, Pointer dst, long bytes) {
         if (bytes <= 0) return;
-        cuda.bind();
-        Cuda.rt(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice), "cudaMemcpy (device to device)");
+        Cuda.rt(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, cuda.stream()), "cudaMemcpyAsync (device to device)");
     }
 
-    private void toDevice(Pointer host, Pointer dst, long bytes) {
+    /** puts {@code n} bytes from offset {@code off} into the pinned buffer (before the copy to the device) */
+    private interface Fill { void into(Pointer pinned, long off, long n); }
+
+    /** takes {@code n} bytes for offset {@code off} out of the pinned buffer (after the copy from the device) */
+    private interface Drain { void from(Pointer pinned, long off, long n); }
+
+    /** host to device through the pinned buffer, a piece at a time, each awaited on this thread's stream */
+    private void toDevice(Fill fill, Pointer dst, long bytes) {
         if (bytes <= 0) return;
-        cuda.bind();
-        Cuda.rt(cudaMemcpy(dst, host, bytes, cudaMemcpyHostToDevice), "cudaMemcpy (upload)");
+        CUstream_st s = cuda.stream();
+        Pointer pinned = cuda.pinned(bytes);
+        for (long off = 0; off < bytes; off += pinned.capacity()) {
+            long n = Math.min(pinned.capacity(), bytes - off);
+            fill.into(pinned, off, n);
+            Cuda.rt(cudaMemcpyAsync(offset(dst, off), pinned, n, cudaMemcpyHostToDevice, s), "cudaMemcpyAsync (upload)");
+            Cuda.rt(cudaStreamSynchronize(s), "cudaStreamSynchronize (upload)");
+        }
     }
 
-    private void toHost(Pointer src, Pointer host, long bytes) {
+    /** device to host through the pinned buffer: waits for the work queued before on this thread's stream */
+    private void toHost(Pointer src, Drain drain, long bytes) {
         if (bytes <= 0) return;
-        cuda.bind();
-        Cuda.rt(cudaMemcpy(host, src, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy (download)");
+        CUstream_st s = cuda.stream();
+        Pointer pinned = cuda.pinned(bytes);
+        for (long off = 0; off < bytes; off += pinned.capacity()) {
+            long n = Math.min(pinned.capacity(), bytes - off);
+            Cuda.rt(cudaMemcpyAsync(pinned, offset(src, off), n, cudaMemcpyDeviceToHost, s), "cudaMemcpyAsync (download)");
+            Cuda.rt(cudaStreamSynchronize(s), "cudaStreamSynchronize (download)");
+            drain.from(pinned, off, n);
+        }
     }
 
-    @Override public void uploadFrom(Pointer host, Pointer dst, long bytes) { toDevice(host, dst, bytes); }
+    private static Pointer offset(Pointer p, long bytes) { return new Pointer(p).position(p.position() + bytes); }
 
-    @Override public void downloadTo(Pointer src, Pointer host, long bytes) { toHost(src, host, bytes); }
+    @Override public void uploadFrom(Pointer host, Pointer dst, long bytes) {
+        toDevice((pin, off, n) -> Pointer.memcpy(pin, offset(host, off), n), dst, bytes);
+    }
+
+    @Override public void downloadTo(Pointer src, Pointer host, long bytes) {
+        toHost(src, (pin, off, n) -> Pointer.memcpy(offset(host, off), pin, n), bytes);
+    }
 
     @Override public void upload(float[] src, Pointer dst) {
-        try (FloatPointer h = new FloatPointer(src)) { toDevice(h, dst, 4L * src.length); }
+        toDevice((pin, off, n) -> new FloatPointer(pin).put(src, (int) (off / 4), (int) (n / 4)), dst, 4L * src.length);
     }
 
     @Override public void upload(double[] src, Pointer dst) {
-        try (DoublePointer h = new DoublePointer(src)) { toDevice(h, dst, 8L * src.length); }
+        toDevice((pin, off, n) -> new DoublePointer(pin).put(src, (int) (off / 8), (int) (n / 8)), dst, 8L * src.length);
     }
 
     @Override public void upload(int[] src, Pointer dst) {
-        try (IntPointer h = new IntPointer(src)) { toDevice(h, dst, 4L * src.length); }
+        toDevice((pin, off, n) -> new IntPointer(pin).put(src, (int) (off / 4), (int) (n / 4)), dst, 4L * src.length);
     }
 
     @Override public void download(Pointer src, float[] dst) {
-        try (FloatPointer h = new FloatPointer(Math.max(1, dst.length))) { toHost(src, h, 4L * dst.length); h.get(dst); }
+        toHost(src, (pin, off, n) -> new FloatPointer(pin).get(dst, (int) (off / 4), (int) (n / 4)), 4L * dst.length);
     }
 
     @Override public void download(Pointer src, double[] dst) {
-        try (DoublePointer h = new DoublePointer(Math.max(1, dst.length))) { toHost(src, h, 8L * dst.length); h.get(dst); }
+        toHost(src, (pin, off, n) -> new DoublePointer(pin).get(dst, (int) (off / 8), (int) (n / 8)), 8L * dst.length);
     }
 
     @Override public void download(Pointer src, int[] dst) {
-        try (IntPointer h = new IntPointer(Math.max(1, dst.length))) { toHost(src, h, 4L * dst.length); h.get(dst); }
+        toHost(src, (pin, off, n) -> new IntPointer(pin).get(dst, (int) (off / 4), (int) (n / 4)), 4L * dst.length);
     }
 
     /** a view of p advanced by {@code elems} elements of type t */
@@ -150,19 +194,19 @@ public final class CudaBackend implements Backend {
             return;
         }
         int opA = transA ? CUBLAS_OP_T : CUBLAS_OP_N, opB = transB ? CUBLAS_OP_T : CUBLAS_OP_N;
-        cuda.bind();
+        cublasContext blas = cuda.blas();
         if (t == DType.F32) {
             FloatPointer s = F_SCALARS.get();
             s.put(0, (float) alpha).put(1, (float) beta);
-            Cuda.blasCheck(cublasSgemm_v2(cuda.blas, opB, opA, n, m, k, s.position(0), fp(b), ldb, fp(a), lda,
+            Cuda.blasCheck(cublasSgemm_v2(blas, opB, opA, n, m, k, s.position(0), fp(b), ldb, fp(a), lda,
                     new FloatPointer(s).position(1), fp(c), ldc), "sgemm");
         } else if (t == DType.F64) {
             DoublePointer s = D_SCALARS.get();
             s.put(0, alpha).put(1, beta);
-            Cuda.blasCheck(cublasDgemm_v2(cuda.blas, opB, opA, n, m, k, s.position(0), dp(b), ldb, dp(a), lda,
+            Cuda.blasCheck(cublasDgemm_v2(blas, opB, opA, n, m, k, s.position(0), dp(b), ldb, dp(a), lda,
                     new DoublePointer(s).position(1), dp(c), ldc), "dgemm");
         } else throw new IllegalArgumentException("gemm needs F32 or F64, got " + t);
-        if (cuda.syncEveryLaunch) Cuda.drv(org.bytedeco.cuda.global.cudart.cuCtxSynchronize(), "gemm");
+        if (cuda.syncEveryLaunch) Cuda.rt(cudaStreamSynchronize(cuda.stream()), "gemm");
     }
 
     /** the gemm kernel used when cuBLAS is absent (package-private for tests) */

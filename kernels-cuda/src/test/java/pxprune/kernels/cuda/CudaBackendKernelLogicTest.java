@@ -18,11 +18,12 @@ import pxprune.kernels.DType;
 import pxprune.kernels.Device;
 
 /**
- * Every Backend method on CUDA against the CPU backend, on random inputs, to 1e-5 relative
- * (float32; 1e-12 for float64) of the largest magnitude. Skipped where there is no usable device.
+ * Kernel-logic test: every Backend method on whatever CUDA backend loads (a GPU, or the CPU emulation
+ * of the driver in src/test/emulator) against the CPU backend, on random inputs, to 1e-5 relative
+ * (float32; 1e-12 for float64) of the largest magnitude. Skipped where the CUDA backend is unavailable.
  */
 @CudaTest
-class CudaBackendTest {
+class CudaBackendKernelLogicTest {
     static final Backend CPU = CpuBackend.INSTANCE;
     static final DType[] TYPES = {DType.F32, DType.F64};
     static Backend gpu;

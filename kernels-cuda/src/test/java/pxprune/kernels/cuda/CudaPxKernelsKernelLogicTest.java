@@ -12,9 +12,12 @@ import pxprune.kernels.DType;
 import pxprune.kernels.Device;
 import pxprune.kernels.PxKernels;
 
-/** The fused PX kernels on CUDA against their CPU composition (CpuPxKernels). Skipped without a device. */
+/**
+ * Kernel-logic test of the fused PX kernels on whatever CUDA backend loads (a GPU, or the CPU emulation
+ * of the driver in src/test/emulator) against their CPU composition (CpuPxKernels). Skipped without one.
+ */
 @CudaTest
-class CudaPxKernelsTest {
+class CudaPxKernelsKernelLogicTest {
     static Backend gpu;
     static PxKernels cpuPx, gpuPx;
 

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Builds the CPU emulation of the CUDA driver, runtime and cuBLAS (emu_*.cpp) into
+# kernels-cuda/target/cuda-emulator as libcuda.so.1, libcudart.so.13, libcublas.so.13 and
+# libcublasLt.so.13, with the kernels of native/src/main/cuda compiled for the host by g++ (one
+# fiber per CUDA thread). Point PXPRUNE_CUDA_LIBS and LD_LIBRARY_PATH at that folder and the CUDA
+# backend runs on it: a kernel-logic check of the Java side and the kernels, not of a GPU. See
+# emu_device.h for what it does to catch missing synchronisation and host/device mix-ups.
+# Run by kernels-cuda's pom (process-test-classes). Without g++, or without the PTX (the backend
+# checks kernel names against it: pxprune-native built without nvcc), it prints why and builds
+# nothing, so the cuda-tagged tests skip with that reason. Incremental: rebuilds only when a
+# source is newer than the libraries.
+# Usage: build.sh [output folder]   (PXPRUNE_PTX_BUILD: the PTX build record, default native/target/classes/...)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../../.." && pwd)
+src=$root/native/src/main/cuda
+out=${1:-$root/kernels-cuda/target/cuda-emulator}
+ptx=${PXPRUNE_PTX_BUILD:-$root/native/target/classes/pxprune/cuda/ptx-build.properties}
+
+skip() {
+  echo "CUDA emulator not built: $1; the cuda-tagged tests will skip"
+  rm -f "$out"/lib*.so*  # no stale emulator
+  exit 0
+}
+command -v g++ >/dev/null || skip "g++ is not installed"
+if [ -f "$ptx" ]; then
+  grep -q '^status=built' "$ptx" || skip "pxprune-native was built without nvcc, so there is no PTX ($(grep '^reason=' "$ptx" || true))"
+else  # pxprune-native not built in this tree (it comes from the local repository): the backend checks its PTX itself
+  echo "CUDA emulator: no PTX build record at $ptx; building anyway"
+fi
+
+mkdir -p "$out"
+newest=$(ls -t "$here"/*.cpp "$here"/*.h "$here"/*.cu "$here"/build.sh "$src"/*.cu "$src"/*.cuh 2>/dev/null | head -1)
+if [ -f "$out/libcublasLt.so.13" ] && [ "$out/libcublasLt.so.13" -nt "$newest" ]; then
+  echo "CUDA emulator up to date in $out"
+  exit 0
+fi
+flags=(-std=c++17 -O2 -g -fPIC -shared -Wall -Wno-unused-function -Wno-unused-variable)
+
+# registry of every extern "C" kernel, from the preprocessed sources
+for cu in "$src"/*.cu "$here/emu_testkernels.cu"; do
+  g++ -std=c++17 -E -x c++ -include "$here/cuda_emu.h" -I "$src" "$cu"
+done | grep -o 'extern "C" *void *[A-Za-z_][A-Za-z0-9_]*' | awk '{print "REG(" $NF ")"}' | sort -u > "$out/registry.inc"
+
+for lib in cudart cublas cublasLt; do
+  printf 'lib%s.so.13 { global: *; };\n' "$lib" > "$out/$lib.map"
+done
+g++ "${flags[@]}" -include "$here/cuda_emu.h" -I "$src" -I "$out" -I "$here" "$here/emu_driver.cpp" \
+    -Wl,-soname,libcuda.so.1 -o "$out/libcuda.so.1"
+# the runtime and cuBLAS share the driver's device (memory, streams): they link against it
+link=(-L"$out" -l:libcuda.so.1 -Wl,-rpath,'$ORIGIN')
+g++ "${flags[@]}" -I "$here" "$here/emu_runtime.cpp" -Wl,-soname,libcudart.so.13 -Wl,--version-script="$out/cudart.map" \
+    "${link[@]}" -o "$out/libcudart.so.13"
+g++ "${flags[@]}" -I "$here" "$here/emu_cublas.cpp" -Wl,-soname,libcublas.so.13 -Wl,--version-script="$out/cublas.map" \
+    "${link[@]}" -o "$out/libcublas.so.13"
+echo 'extern "C" int pxemu_cublaslt_placeholder() { return 0; }' > "$out/lt.cpp"
+g++ "${flags[@]}" "$out/lt.cpp" -Wl,-soname,libcublasLt.so.13 -Wl,--version-script="$out/cublasLt.map" \
+    -o "$out/libcublasLt.so.13"
+echo "CUDA emulator built in $out ($(wc -l < "$out/registry.inc") kernels)"
