@@ -50,7 +50,9 @@ for m in "${modules[@]}"; do
   done
 done
 [ -n "$(ls "$dir"/lib/pxprune-native-*.jar 2>/dev/null)" ] || die "no pxprune-native jar was built"
-unzip -l "$dir"/lib/pxprune-native-*[0-9T].jar 2>/dev/null | grep -q 'pxprune/cuda/sm_90/.*\.ptx' \
+# (the listing first: grep -q closing the pipe early would fail the pipeline under pipefail)
+native_list=$(unzip -l "$dir"/lib/pxprune-native-*[0-9T].jar 2>/dev/null || true)
+grep -q 'pxprune/cuda/sm_90/.*\.ptx' <<<"$native_list" \
   || die "pxprune-native's jar holds no PTX (nvcc was not found by native's build: see -Dpxprune.nvcc); the GPU run needs it"
 
 # dependency jars, stripped of what the run never loads

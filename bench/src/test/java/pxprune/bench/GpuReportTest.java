@@ -97,6 +97,14 @@ class GpuReportTest {
         assertTrue(Files.readString(dir.resolve("results.md")).contains("px: did not finish (killed by its time limit)"));
     }
 
+    @Test void anAbortedTestIsSkippedNotFailed(@TempDir Path dir) throws IOException {
+        Files.writeString(dir.resolve("tests-kernels-cuda.json"), "{\"module\": \"kernels-cuda\", \"finished\": true, \"counts\": "
+                + "{\"passed\": 2, \"failed\": 0, \"aborted\": 1, \"skipped\": 0}, \"tests\": [{\"name\": \"E.emulatorOnly\", "
+                + "\"status\": \"aborted\", \"ms\": 1, \"message\": \"Assumption failed: these check the CUDA emulator\"}]}");
+        assertEquals(0, report(dir));
+        assertTrue(Files.readString(dir.resolve("results.md")).contains("2 passed, 0 failed, 1 skipped"));
+    }
+
     @Test void missingPartsSayWhy(@TempDir Path dir) throws IOException {
         // no machine.json, no pytorch.json (its part hit the time limit), no test files at all
         ours(dir);
