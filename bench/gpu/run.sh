@@ -107,7 +107,7 @@ cat >"$out/machine.json" <<EOF
  "bundle": $(jstr "$(head -n1 "$here/MANIFEST.txt" 2>/dev/null)"), "cuda_libs": $(jstr "$PXPRUNE_CUDA_LIBS")}
 EOF
 
-jopts=(-Xss8m -Djava.awt.headless=true -Dorg.bytedeco.javacpp.maxBytes=0 -Dorg.bytedeco.javacpp.maxPhysicalBytes=0)
+jopts=(-Xss8m -XX:ErrorFile="$out/hs_err_%p.log" -Djava.awt.headless=true -Dorg.bytedeco.javacpp.maxBytes=0 -Dorg.bytedeco.javacpp.maxPhysicalBytes=0)
 [ "$smoke" = 1 ] && jopts+=(-Dpxprune.cuda.sync=true -Dpxprune.golden.images=2)
 # shellcheck disable=SC2206
 [ -n "${PXPRUNE_JAVA_OPTS:-}" ] && jopts+=(${PXPRUNE_JAVA_OPTS})

@@ -49,9 +49,10 @@ import pxprune.px.train.Trainer;
  * their results coming back to the host (masks, metrics), which waits for the device's work queued
  * before it: the points at which the PyTorch script calls {@code torch.cuda.synchronize()}.
  *
- * <p>A row that cannot run reports {@code "not available: <why>"} (e.g. an op the CUDA backend lacks)
- * instead of failing the others; {@code OUT/pxprune.json} is rewritten after every row, so a run
- * killed by its time limit keeps the rows that finished.
+ * <p>Each measured row runs in a JVM of its own ({@link #runChild}: a crash in native code or a hang
+ * costs that row only). A row that cannot run reports {@code "not available: <why>"} (e.g. an op the
+ * CUDA backend lacks, or how its JVM ended) instead of failing the others; {@code OUT/pxprune.json}
+ * is rewritten after every row, so a run killed by its time limit keeps the rows that finished.
  *
  * <p>Usage: {@code GpuBench OUT_DIR [--smoke] [--budget-s S] [--cpu-px-rounds K] [--only key,key]}.
  * {@code --smoke}: tiny sizes (the emulator of kernels-cuda's tests; checks the plumbing, measures nothing).
@@ -103,6 +104,8 @@ public final class GpuBench {
     private final boolean smoke;
     private final long deadline;
     private final int cpuPxRounds;
+    /** a child JVM measuring one row ({@link #runChild}) */
+    private boolean child;
     private final List<Row> rows = new ArrayList<>();
     private final Map<String, Object> meta = new LinkedHashMap<>();
 
@@ -124,9 +127,11 @@ public final class GpuBench {
         double budget = 240;
         int cpuRounds = 10;
         List<String> only = null;
+        String childKey = null;
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
                 case "--smoke" -> smoke = true;
+                case "--child" -> childKey = args[++i];
                 case "--budget-s" -> budget = Double.parseDouble(args[++i]);
                 case "--cpu-px-rounds" -> cpuRounds = Integer.parseInt(args[++i]);
                 case "--only" -> only = List.of(args[++i].split(","));
@@ -141,7 +146,13 @@ public final class GpuBench {
             System.exit(2);
         }
         Files.createDirectories(out);
-        new GpuBench(out, smoke, budget, cpuRounds).run(only);
+        GpuBench b = new GpuBench(out, smoke, budget, cpuRounds);
+        if (childKey != null) {
+            b.child = true;
+            b.runRow(childKey);
+            System.exit(0); // the CUDA runtime's threads must not keep the JVM
+        }
+        b.run(only);
     }
 
     void run(List<String> only) throws IOException {
@@ -189,29 +200,16 @@ public final class GpuBench {
                 r.note = "skipped: the benchmark part's time budget ran out";
             } else {
                 r.status = "running";
-                r.note = "killed while running: the benchmark part's time limit, or a crash (see bench.log)";
+                r.note = "killed while running: the benchmark part's time limit (see bench.log)";
                 write(false);
-                r.status = "ok";
-                r.note = "";
-                try {
-                    switch (r.key) {
-                        case "resnet20_fwd_bwd" -> stepRow(r, "resnet20", 10, sz.r20Batch(), sz.r20Side(), 8, 0.12);
-                        case "resnet50_fwd_bwd" -> stepRow(r, "resnet50", 1000, sz.r50Batch(), sz.r50Side(), 3, 0.2);
-                        case "px_gpu" -> pxRow(r, Device.CUDA, sz.pxRounds(), 0.22);
-                        case "px_cpu" -> pxRow(r, Device.CPU, cpuPxRounds, 0.16);
-                        case "train_epoch" -> trainRow(r, 1.0);
-                        default -> throw new IllegalStateException(r.key);
-                    }
-                } catch (Throwable e) {
-                    // where it failed, for bench.log: the top of the stack
-                    System.err.println("[bench] " + r.key + ": " + e);
-                    StackTraceElement[] st = e.getStackTrace();
-                    for (int i = 0; i < Math.min(12, st.length); i++) System.err.println("\tat " + st[i]);
-                    r.status = "not available";
-                    r.note = "not available: " + oneLine(e);
-                    r.value = Double.NaN;
-                    if (!(e instanceof Exception)) r.note += " (" + e.getClass().getSimpleName() + ")";
-                }
+                double fraction = switch (r.key) {
+                    case "resnet20_fwd_bwd" -> 0.12;
+                    case "resnet50_fwd_bwd" -> 0.2;
+                    case "px_gpu" -> 0.22;
+                    case "px_cpu" -> 0.16;
+                    default -> 1.0;
+                };
+                runChild(r, share(fraction));
             }
             System.out.printf(Locale.ROOT, "[bench] %-17s %s  (%.1f s)%n", r.key,
                     Double.isFinite(r.value) ? String.format(Locale.ROOT, "%.2f %s %s", r.value, r.unit, r.note) : r.note,
@@ -223,8 +221,82 @@ public final class GpuBench {
 
     private double remainingS() { return (deadline - System.nanoTime()) / 1e9; }
 
-    /** the row's share of what is left of the budget, in seconds */
-    private double share(double fraction) { return Math.max(1, remainingS() * fraction); }
+    /** the row's share of what is left of the budget, in seconds (a child JVM's whole budget is its row's) */
+    private double share(double fraction) { return Math.max(1, remainingS() * (child ? 1 : fraction)); }
+
+    /**
+     * Measures row r in a JVM of its own (this one's JVM options and class path), so that a crash in
+     * native code (a host read of device memory, a driver fault) or a hang costs that row only. The
+     * child writes {@code OUT/row-KEY.json}; without it the row says how the child ended.
+     */
+    private void runChild(Row r, double seconds) throws IOException {
+        Path rowFile = out.resolve("row-" + r.key + ".json");
+        Files.deleteIfExists(rowFile);
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        for (String a : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+            if (!a.startsWith("-XX:ErrorFile")) cmd.add(a);
+        cmd.add("-XX:ErrorFile=" + out.toAbsolutePath().resolve("hs_err_" + r.key + "_%p.log"));
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), GpuBench.class.getName(), out.toString(),
+                "--child", r.key, "--budget-s", String.format(Locale.ROOT, "%.1f", seconds),
+                "--cpu-px-rounds", String.valueOf(cpuPxRounds)));
+        if (smoke) cmd.add("--smoke");
+        // its setup (JVM, CUDA, the model) and warm-up come on top of the measured time
+        double limit = Math.min(Math.max(5, remainingS() - 2), 1.5 * seconds + 40);
+        Process p = new ProcessBuilder(cmd).inheritIO().start();
+        boolean done;
+        try {
+            done = p.waitFor((long) (limit * 1000), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            done = false;
+        }
+        if (!done) {
+            p.destroyForcibly();
+            r.status = "not available";
+            r.note = String.format(Locale.ROOT, "not available: killed after %.0f s (the row's time limit: a hang, or far slower than expected)", limit);
+            return;
+        }
+        if (!Files.isRegularFile(rowFile)) {
+            r.status = "not available";
+            r.note = "not available: its JVM ended with exit status " + p.exitValue() + " and no result (a crash: see bench.log and "
+                    + out.resolve("hs_err_" + r.key + "_*.log") + ")";
+            return;
+        }
+        Map<String, Object> j = Json.parseObject(Files.readString(rowFile));
+        r.status = String.valueOf(j.get("status"));
+        r.note = String.valueOf(j.get("note"));
+        r.value = j.get("value") instanceof Number n ? n.doubleValue() : Double.NaN;
+        if (j.get("samples") instanceof List<?> l) for (Object o : l) if (o instanceof Number n) r.samples.add(n.doubleValue());
+    }
+
+    /** in a child JVM: measures one row and writes OUT/row-KEY.json */
+    void runRow(String key) throws IOException {
+        Row r = new Row(key, key, key.equals("train_epoch") ? "images/s" : "ms");
+        try {
+            switch (key) {
+                case "resnet20_fwd_bwd" -> stepRow(r, "resnet20", 10, sz.r20Batch(), sz.r20Side(), 8, 1);
+                case "resnet50_fwd_bwd" -> stepRow(r, "resnet50", 1000, sz.r50Batch(), sz.r50Side(), 3, 1);
+                case "px_gpu" -> pxRow(r, Device.CUDA, sz.pxRounds(), 1);
+                case "px_cpu" -> pxRow(r, Device.CPU, cpuPxRounds, 1);
+                case "train_epoch" -> trainRow(r, 1);
+                default -> throw new IllegalArgumentException("GpuBench: unknown row '" + key
+                        + "'; valid: resnet20_fwd_bwd, resnet50_fwd_bwd, px_gpu, px_cpu, train_epoch");
+            }
+        } catch (Throwable e) {
+            // where it failed, for bench.log: the top of the stack
+            System.err.println("[bench] " + key + ": " + e);
+            StackTraceElement[] st = e.getStackTrace();
+            for (int i = 0; i < Math.min(12, st.length); i++) System.err.println("\tat " + st[i]);
+            r.status = "not available";
+            r.note = "not available: " + oneLine(e) + (e instanceof Exception ? "" : " (" + e.getClass().getSimpleName() + ")");
+            r.value = Double.NaN;
+        }
+        Path tmp = out.resolve("row-" + key + ".json.tmp");
+        Files.writeString(tmp, Json.pretty(r.toJson()));
+        Files.move(tmp, out.resolve("row-" + key + ".json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
 
     static String describe(Backend b) {
         try {
