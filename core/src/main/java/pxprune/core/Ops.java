@@ -956,6 +956,9 @@ public final class Ops {
     }
 
     static Tensor place(Tensor g, Tensor labels, int[] shape) {
+        if (g.device() != labels.device())
+            throw Checks.fail("place", "the gradient is on " + g.device() + " but the labels on " + labels.device()
+                    + "; seed a backward on its root's device");
         Tensor out = zeros(g, shape);
         be(g).place(g.dtype(), shape[0], shape[1], g.ptr(), labels.ptr(), out.ptr());
         return record(out, new Node("place", g) {
