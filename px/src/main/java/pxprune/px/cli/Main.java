@@ -277,11 +277,12 @@ public final class Main {
         out.println("written to " + outDir + ": masks.safetensors, rounds.csv, rounds.png, layers.csv, summary.json, split.csv");
     }
 
-    /** --precision float32|float64 (default: the model's, float32) */
+    /** --precision float32|float64; absent: null, each method's default (ScorerRegistry) */
     static pxprune.kernels.DType precision(Args a) {
-        String p = a.string("precision", "float32");
+        String p = a.string("precision", null);
+        if (p == null) return null;
         return switch (p) {
-            case "float32" -> null;
+            case "float32" -> pxprune.kernels.DType.F32;
             case "float64" -> pxprune.kernels.DType.F64;
             default -> throw new UsageException("--precision " + p + " is not a precision; give float32 (the model's) or float64");
         };
