@@ -155,11 +155,12 @@ public final class PxScorer implements Scorer {
         DType adt = precision;
         try (MemoryScope s = MemoryScope.open(); GradMode g = GradMode.noGrad()) {
             Map<Module, Tensor> ones = Substituted.maskWeights(layers, masks, adt);
+            Map<Module, Double> fanIns = adt == DType.F32 ? ScaledActivation.fanIns(layers, masks) : null;
             if (dataFree) {
                 long t0 = System.nanoTime();
                 Substituted a = new Substituted(ones, Substituted.noBiases(), Substituted.identityNorm(), z -> z,
                         maxPoolAsIs ? STANDARD_MAX_POOL : Substituted::sumPool, Substituted::resampleSupport);
-                ScaledActivation sa = adt == DType.F32 ? new ScaledActivation(a) : null;
+                ScaledActivation sa = adt == DType.F32 ? new ScaledActivation(a, fanIns) : null;
                 Tensor in = Tensor.ones(DType.F64, data.sampleShape());
                 if (sa != null) in = sa.input(in);
                 Tensor z1 = model.forward(in, trace.watch("A", sa != null ? sa : a));
@@ -200,7 +201,7 @@ public final class PxScorer implements Scorer {
                                 z -> Ops.mul(z, gate(gates, next[0]++, z)),
                                 maxPoolAsIs ? STANDARD_MAX_POOL : (m, z) -> route(pools, next[1]++, z),
                                 Substituted::resampleSupport);
-                        ScaledActivation sa = adt == DType.F32 ? new ScaledActivation(a) : null;
+                        ScaledActivation sa = adt == DType.F32 ? new ScaledActivation(a, fanIns) : null;
                         Tensor xx = Ops.square(Ops.to(xb, DType.F64));
                         if (sa != null) xx = sa.input(xx);
                         Tensor z1 = model.forward(xx, trace.watch("A", sa != null ? sa : a));
