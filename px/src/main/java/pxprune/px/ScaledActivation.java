@@ -56,6 +56,7 @@ final class ScaledActivation implements Interpreter {
     private static final int DROP = -160;
     private final Interpreter inner;
     private final Map<Module, Double> fanIns;
+    private final double limit;
     private final Map<Tensor, Scale> scales = new IdentityHashMap<>();
     private int rescales;
 
@@ -67,9 +68,14 @@ final class ScaledActivation implements Interpreter {
      * @param fanIns per convolution and linear layer, its largest kept fan-in ({@link #fanIns}): the most any
      *               output can exceed the largest input by, since A's weights are 0 or 1
      */
-    ScaledActivation(Interpreter inner, Map<Module, Double> fanIns) {
+    ScaledActivation(Interpreter inner, Map<Module, Double> fanIns) { this(inner, fanIns, LIMIT); }
+
+    /** limit: rescale a tensor whose bound exceeds it (0: after every layer; tests show the choice changes no bit) */
+    ScaledActivation(Interpreter inner, Map<Module, Double> fanIns, double limit) {
+        if (!(limit >= 0 && limit <= LIMIT)) throw new IllegalArgumentException("limit must be in [0, 2^64], got " + limit);
         this.inner = inner;
         this.fanIns = fanIns;
+        this.limit = limit;
     }
 
     /** per layer, the largest number of kept weights of one output unit (row of the weight [out, ...]) */
@@ -142,9 +148,9 @@ final class ScaledActivation implements Interpreter {
         return track(k == 0 ? y : Ops.affine(y, Math.scalb(1.0, -k), 0), e + k, 2);
     }
 
-    /** y with exponent e and bound, rescaled when the bound exceeds {@link #LIMIT} */
+    /** y with exponent e and bound, rescaled when the bound exceeds the limit */
     private Tensor bounded(Tensor y, int e, double bound) {
-        return bound > LIMIT ? normalised(y, e, bound) : track(y, e, bound);
+        return bound > limit ? normalised(y, e, bound) : track(y, e, bound);
     }
 
     /** x, rescaled first if an operation that multiplies its bound by factor could overflow */

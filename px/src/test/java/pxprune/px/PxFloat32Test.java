@@ -1,5 +1,6 @@
 package pxprune.px;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -156,6 +157,61 @@ class PxFloat32Test {
                 assertTrue(Double.isFinite(v) && v > 0, "layer sum " + v);
                 assertEquals(sums[0], v, 1e-5 * sums[0], "every layer of a chain sums to R");
             }
+        }
+    }
+
+    /**
+     * z1 * 2^e of A in float32 on x, rescaled when a tensor's bound exceeds limit (0: after every
+     * layer), or with no rescaling at all (limit NaN: plain float32, x*x rounded to float32)
+     */
+    static double[] scaledA(Module model, Masks masks, Tensor x, double limit) {
+        List<PrunableLayer> layers = PrunableLayer.of(model);
+        try (MemoryScope s = MemoryScope.open(); GradMode g = GradMode.noGrad()) {
+            List<Tensor> gates = new java.util.ArrayList<>();
+            model.forward(x, new Substituted(Substituted.maskedWeights(layers, masks, DType.F32, v -> v), Substituted.noBiases(),
+                    (m, z) -> Ops.batchNormEval(z, m.weight(), m.bias(), m.runningMean(), m.runningVar(), m.eps), z -> {
+                        gates.add(Ops.step(z));
+                        return Ops.relu(z);
+                    }));
+            int[] next = {0};
+            Substituted a = new Substituted(Substituted.maskWeights(layers, masks, DType.F32), Substituted.noBiases(),
+                    Substituted.identityNorm(), z -> Ops.mul(z, gates.get(next[0]++)));
+            Tensor xx = Ops.square(Ops.to(x, DType.F64));
+            if (Double.isNaN(limit)) return model.forward(Ops.to(xx, DType.F32), a).toDoubleArray();
+            ScaledActivation sa = new ScaledActivation(a, ScaledActivation.fanIns(layers, masks), limit);
+            Tensor z1 = model.forward(sa.input(xx), sa);
+            double[] v = z1.toDoubleArray();
+            int e = sa.exponent(z1, "A's output");
+            for (int i = 0; i < v.length; i++) v[i] = Math.scalb(v[i], e);
+            System.out.printf("px float32 %s, limit %s: %d tensors rescaled%n", model.getClass().getSimpleName(), limit, sa.rescales());
+            return v;
+        }
+    }
+
+    /**
+     * Powers of two are exact: rescaling after every layer, rescaling only when a bound exceeds
+     * 2^64, and (where it stays in range) no rescaling at all give the same float32 numbers, bit for bit.
+     */
+    @Test void rescalingChangesNoBit() throws IOException {
+        try (MemoryScope s = MemoryScope.open(); var cnn = new TinyModels.Cnn(7, true, false)) {
+            TinyModels.perturbBatchNorms(cnn, 1);
+            cnn.eval();
+            Tensor x = TinyModels.randomInputs(1, 6, 1, 4, 4);
+            Masks masks = TinyModels.randomMasks(cnn, 0.7, 3);
+            double[] plain = scaledA(cnn, masks, x, Double.NaN);
+            assertArrayEquals(plain, scaledA(cnn, masks, x, 0));
+            assertArrayEquals(plain, scaledA(cnn, masks, x, ScaledActivation.LIMIT));
+        }
+        SafeTensors.File golden = SafeTensors.read(TestData.file("golden/resnet20_seed1.safetensors"));
+        try (Module model = ModelRegistry.create("resnet20", 3, 10, 32, 1); MemoryScope s = MemoryScope.open()) {
+            StateDicts.load(model, golden, "weight.");
+            model.eval();
+            Tensor x = Ops.narrow(golden.get("x").toTensor(), 0, 0, 10);
+            Masks masks = Masks.ones(model);
+            double[] every = scaledA(model, masks, x, 0), lazy = scaledA(model, masks, x, ScaledActivation.LIMIT);
+            assertArrayEquals(every, lazy);
+            double max = java.util.Arrays.stream(lazy).max().orElseThrow();
+            assertTrue(max > Float.MAX_VALUE && Double.isFinite(max), "ResNet-20's A leaves float32's range: " + max);
         }
     }
 
