@@ -21,21 +21,23 @@ import pxprune.nn.Resample;
  * (docs/px-method.md section 10).
  *
  * <p>Why this is exact up to float32's own rounding: with its gates fixed, A is linear in its input
- * and non-negative everywhere (0/1 weights, no biases, identity normalisation, 0/1 gates, window
- * sums, input x*x). A linear map commutes with a scale factor, so A can run on {@code t} while the
- * factor {@code 2^e} is kept aside; multiplying a float32 number by a power of two only moves its
- * exponent, which is exact unless the result leaves float32's range. So after every layer that can
- * grow the values (convolution and linear: by up to their fan-in; max pooling and resampling,
- * which in A may sum a window) the output is divided by {@code 2^k}, k = floor(log2(sum of the
- * output)): the output's sum lands in [1, 2), its maximum in [2/n, 2] for n elements (all values
- * are non-negative, so max &lt;= sum &lt;= n max), and k is added to the exponent. The sum is one
- * reduction that every backend has, so no tensor is copied to the host to choose k. Nothing then
- * overflows however deep the network (float64 A overflows near 2^1024, plain float32 near 2^128;
- * see PxFloat32Test). ReLU gates, max-pool routing, identity normalisation, global average pooling
- * and flattening keep the exponent. A residual sum or a concatenation of operands with exponents
- * ea &lt;= eb rescales the operand with the smaller one by {@code 2^(ea - eb)} (exact, except that
- * values more than 2^-126 below the other operand's scale lose bits or flush to 0, far below
- * float32's resolution of the sum) and gives the result the exponent eb.
+ * and non-negative everywhere (0/1 weights, no biases, identity normalisation, 0/1 gates, picks or
+ * window sums, input x*x). A linear map commutes with a scale factor, so A can run on {@code t}
+ * while the factor {@code 2^e} is kept aside; multiplying a float32 number by a power of two only
+ * moves its exponent, which is exact unless the result leaves float32's range.
+ *
+ * <p>How the range is kept: every tensor also carries an upper bound B on its values. A convolution
+ * or linear layer multiplies B by its largest kept fan-in ({@link #fanIns}, from the masks), a max
+ * pool by at most kernel^2; gates, identity normalisation, global average pooling and flattening
+ * keep it. When B exceeds 2^64 the tensor is divided by {@code 2^k}, k = floor(log2(its sum)), and
+ * k is added to its exponent: the sum lands in [1, 2) and, all values being non-negative, B becomes
+ * 2. The sum is one reduction that every backend has, so no tensor is copied to the host to choose
+ * k. A resampling's output is always rescaled that way. A residual sum or a concatenation of
+ * operands with exponents ea &lt;= eb multiplies the operand with ea by {@code 2^(ea - eb)} (exact,
+ * except that values more than 2^-126 below the other operand's scale lose bits or flush to 0, far
+ * below float32's resolution of the result) and gives the result the exponent eb. Nothing overflows
+ * however deep the network (float64 A overflows near 2^1024, plain float32 near 2^128); where and
+ * how often the tensors are rescaled changes no bit of the result (px PxFloat32Test).
  *
  * <p>The exponents are undone in w (see {@link PxScorer}): every output unit of one chunk of data
  * shares the output tensor's exponent, chunks are combined in float64 relative to the largest
@@ -45,7 +47,8 @@ import pxprune.nn.Resample;
  * <p>A tensor reaches the hooks with an exponent only if the model computes every intermediate
  * result through its {@link Interpreter} (residual sums with {@link Interpreter#add}, and so on);
  * a tensor the wrapper has not seen is refused with an error that says so, never given a guess.
- * One instance serves one forward pass over one chunk of data.
+ * The inner interpreter must be A's (bounds assume 0/1 weights, no biases, identity normalisation
+ * and 0/1 gates). One instance serves one forward pass over one chunk of data.
  */
 final class ScaledActivation implements Interpreter {
     /** a tensor whose bound exceeds this is rescaled: the next layer multiplies the bound by its fan-in, 2^63 at most */

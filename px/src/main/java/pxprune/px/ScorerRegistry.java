@@ -17,8 +17,12 @@ import pxprune.kernels.DType;
  */
 public final class ScorerRegistry {
     private static final Map<String, Function<DType, Scorer>> SCORERS = new LinkedHashMap<>();
-    /** the precision of px's and px_datafree's activation network when none is given */
-    public static final DType PX_DEFAULT = DType.F64;
+    /**
+     * the precision of px's and px_datafree's activation network when none is given: float32 with
+     * power-of-two rescaling, which matches float64 to 1e-6 relative L2 on every model tested
+     * (px PxFloat32Test; measured at most 1e-7) at about half the cost
+     */
+    public static final DType PX_DEFAULT = DType.F32;
 
     static {
         SCORERS.put("px", p -> new PxScorer(false, p == null ? PX_DEFAULT : p));

@@ -17,7 +17,7 @@ class TmpPxTimingTest {
             ScoringData data = new ScoringData(x, y, 10, 1);
             Pruner.run(model, new PxScorer(false, DType.F32), data, new Pruner.Config(0.5, 2), null, null);
             Pruner.run(model, new PxScorer(false, DType.F64), data, new Pruner.Config(0.5, 2), null, null);
-            for (DType p : new DType[] {DType.F32, DType.F64, DType.F32, DType.F64}) {
+            for (DType p : new DType[] {DType.F64, DType.F32, DType.F64, DType.F32}) {
                 long t0 = System.nanoTime();
                 Masks m = Pruner.run(model, new PxScorer(false, p), data, new Pruner.Config(0.018, 100), null, null).masks();
                 System.out.printf("TIMING px 100 rounds %s: %.2f s (density %.4f)%n", p, (System.nanoTime() - t0) / 1e9, m.density());
