@@ -97,6 +97,22 @@ class PxFloat32Test {
         }
     }
 
+    /**
+     * every other kind of operation the models route through their interpreter: DeepLabV3 (ASPP's
+     * concatenation, adaptive pooling and bilinear upsampling, a dense output) and the ImageNet-style
+     * ResNet class (its own blocks and residual sums); random masks at density 0.3, two images
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"deeplabv3_resnet20", "resnet18"})
+    void segmentationAndImageNetStyleModels(String name) {
+        try (Module model = ModelRegistry.create(name, 3, 4, 32, 8); MemoryScope s = MemoryScope.open()) {
+            TinyModels.perturbBatchNorms(model, 9);
+            model.eval();
+            Tensor x = TinyModels.randomInputs(10, 2, 3, 32, 32);
+            compare(name + ", random density 0.3", model, TinyModels.randomMasks(model, 0.3, 11), new ScoringData(x, new int[2], 4, 1));
+        }
+    }
+
     /** a chain of 3x3 convolutions width -> width on 8x8 inputs, each followed by ReLU, then global pooling and a classifier */
     static final class Chain extends Module {
         final Conv2d[] convs;
