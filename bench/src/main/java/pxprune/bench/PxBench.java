@@ -26,9 +26,13 @@ import pxprune.px.ScoringData;
 /**
  * PX and SynFlow, 100 rounds to density 0.018 on a CIFAR ResNet-20 with 100 images (3x32x32), and
  * PX's cost floor (docs/px-method.md section 6) in the same run: per round one no-grad float32 forward of f
- * over the data, one no-grad float64 forward of the activation network A over the data (0/1
- * weights, gates from f, no normalization), one forward+backward of the path-kernel network P
- * on one sample. {@code floorRound} times one such round; the report multiplies it by 100.
+ * over the data, one no-grad float32 forward of the activation network A over the data (weights
+ * 2^-7 instead of 1, an exact scaling that keeps ResNet-20's A in float32's range with no
+ * per-layer work: the floor of px's default, docs/px-method.md section 10; gates from f, no
+ * normalization), one float64 forward+backward of the path-kernel network P on one sample.
+ * {@code floorRound} times one such round; the report multiplies it by 100. {@code px100Rounds}
+ * is px as {@code ScorerRegistry.create("px")} gives it (A in float32), {@code px100RoundsFloat64}
+ * the same with A in float64 ({@code --precision float64}).
  */
 @State(Scope.Benchmark)
 @Fork(value = 1, jvmArgsAppend = {"-Dorg.bytedeco.javacpp.maxBytes=0", "-Dorg.bytedeco.javacpp.maxPhysicalBytes=0"})
@@ -39,10 +43,10 @@ public class PxBench {
     Tensor x;
     ScoringData data;
     // floor fixtures
-    Map<Module, Tensor> ones64 = new IdentityHashMap<>(), squared64 = new IdentityHashMap<>();
+    Map<Module, Tensor> scaled32 = new IdentityHashMap<>(), squared64 = new IdentityHashMap<>();
     Map<BatchNorm, Tensor> scale2 = new IdentityHashMap<>();
     List<Tensor> gates = new ArrayList<>();
-    Tensor x64, one64;
+    Tensor xx32, one64;
 
     @Setup public void setup() {
         model = ModelRegistry.create("resnet20", 3, 10, 32, 1).eval();
@@ -52,18 +56,18 @@ public class PxBench {
             for (Module m : model.namedModules().values()) {
                 Tensor w = m instanceof Conv2d c ? c.weight() : m instanceof Linear l ? l.weight() : null;
                 if (w != null) {
-                    ones64.put(m, Tensor.ones(DType.F64, w.shape()));
+                    scaled32.put(m, Tensor.full(DType.F32, 0x1p-7, w.shape()));
                     squared64.put(m, Ops.square(w.to(DType.F64)));
                 }
                 if (m instanceof BatchNorm bn) scale2.put(bn, Ops.square(bn.evalScale()));
             }
             model.forward(x, new Interpreter() {
                 @Override public Tensor relu(Tensor z) {
-                    gates.add(Ops.to(Ops.step(z), DType.F64));
+                    gates.add(Ops.step(z));
                     return Ops.relu(z);
                 }
             });
-            x64 = Ops.square(x.to(DType.F64));
+            xx32 = Ops.square(x);
             one64 = Tensor.ones(DType.F64, 1, 3, 32, 32);
         }
         // warm the JIT on a short run
@@ -85,6 +89,12 @@ public class PxBench {
 
     @Benchmark @BenchmarkMode(Mode.SingleShotTime) @OutputTimeUnit(TimeUnit.SECONDS)
     @Warmup(iterations = 0) @Measurement(iterations = 1)
+    public Masks px100RoundsFloat64() {
+        return Pruner.run(model, ScorerRegistry.create("px", DType.F64), data, new Pruner.Config(DENSITY, ROUNDS), null, null).masks();
+    }
+
+    @Benchmark @BenchmarkMode(Mode.SingleShotTime) @OutputTimeUnit(TimeUnit.SECONDS)
+    @Warmup(iterations = 0) @Measurement(iterations = 1)
     public Masks synflow100Rounds() {
         return Pruner.run(model, ScorerRegistry.create("synflow"), data, new Pruner.Config(DENSITY, ROUNDS), null, null).masks();
     }
@@ -98,9 +108,9 @@ public class PxBench {
             try (GradMode g = GradMode.noGrad()) {
                 model.forward(x); // f over the data (gates)
                 int[] site = {0};
-                model.forward(x64, new Interpreter() { // A over the data
-                    @Override public Tensor conv2d(Conv2d m, Tensor in) { return Ops.conv2d(in, ones64.get(m), null, m.stride, m.padding, m.dilation, m.groups); }
-                    @Override public Tensor linear(Linear m, Tensor in) { return Ops.linear(in, ones64.get(m), null); }
+                model.forward(xx32, new Interpreter() { // A over the data
+                    @Override public Tensor conv2d(Conv2d m, Tensor in) { return Ops.conv2d(in, scaled32.get(m), null, m.stride, m.padding, m.dilation, m.groups); }
+                    @Override public Tensor linear(Linear m, Tensor in) { return Ops.linear(in, scaled32.get(m), null); }
                     @Override public Tensor batchNorm(BatchNorm m, Tensor in) { return in; }
                     @Override public Tensor relu(Tensor z) { return Ops.mul(z, gates.get(site[0]++)); }
                 });

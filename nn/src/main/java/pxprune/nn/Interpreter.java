@@ -8,7 +8,9 @@ import pxprune.core.Tensor;
  * and activation through an interpreter, so that auxiliary networks (PX's activation and
  * path-kernel networks, SynFlow's linearised network, scoring with batch statistics) are the
  * same model evaluated differently, never a copy of it. {@link #STANDARD} is the ordinary
- * forward pass; activation sites are visited in the same order on every pass.
+ * forward pass; activation sites are visited in the same order on every pass. Every operation
+ * between two layers goes through a hook too (residual sums, concatenation, global pooling,
+ * flattening), so that an interpreter sees every tensor the forward pass computes.
  */
 public interface Interpreter {
     Interpreter STANDARD = new Interpreter() {};
@@ -29,4 +31,21 @@ public interface Interpreter {
 
     /** a fixed linear resampling (bilinear upsampling, adaptive average pooling): y = mh x mw^T */
     default Tensor resample(Resample r, Tensor x) { return r.standardForward(x); }
+
+    /**
+     * a residual sum a + b. The operations below change no path (docs/px-method.md section 9) and
+     * are evaluated as they are by every interpreter but one that carries state with the tensors:
+     * PX's float32 activation network carries a power-of-two exponent per tensor and aligns the
+     * operands here (px ScaledActivation). A model routes them through its interpreter.
+     */
+    default Tensor add(Tensor a, Tensor b) { return Ops.add(a, b); }
+
+    /** concatenation along dim (ASPP branches, DeepLab's decoder) */
+    default Tensor cat(int dim, Tensor... xs) { return Ops.cat(dim, xs); }
+
+    /** global average pooling [N, C, H, W] -&gt; [N, C] */
+    default Tensor globalAvgPool(Tensor x) { return Ops.globalAvgPool(x); }
+
+    /** flattening of every dimension from startDim on */
+    default Tensor flatten(Tensor x, int startDim) { return Ops.flatten(x, startDim); }
 }

@@ -25,7 +25,9 @@ import pxprune.nn.Module;
  * <ol>
  *   <li>Gate pass, eval mode, at theta*m, in the model's precision: at every ReLU call, in call
  *       order, g = 1[z &gt; 0]; at every max-pool call, in call order, each window's argmax.</li>
- *   <li>Activation network A, float64, no gradient: weights := m, biases := 0, batch norm :=
+ *   <li>Activation network A, no gradient, in float64, or in float32 with a power-of-two exponent
+ *       carried per tensor ({@link ScaledActivation}: exact up to float32's rounding, never
+ *       overflows; docs/px-method.md section 10): weights := m, biases := 0, batch norm :=
  *       identity, ReLU := multiplication by its recorded gate, max pool := the value at its
  *       recorded argmax ({@link Ops#poolGather}), resampling := its support (1 where c &gt; 0),
  *       input x*x. w_k = sum over the data of z1_k (every output element k of one sample: a class,
@@ -52,22 +54,39 @@ import pxprune.nn.Module;
  */
 public final class PxScorer implements Scorer {
     private final boolean dataFree, maxPoolAsIs, fusedOnCpu;
+    /**
+     * A's arithmetic on the CPU path: F64, or F32 with a power-of-two exponent per tensor
+     * ({@link ScaledActivation}); the device path computes A in float64 whatever this says
+     */
+    private final DType precision;
 
+    /** px in float64 */
     public PxScorer() { this(false); }
 
-    public PxScorer(boolean dataFree) { this(dataFree, false); }
+    /** px (dataFree false) or px_datafree, in float64 */
+    public PxScorer(boolean dataFree) { this(dataFree, DType.F64); }
 
-    private PxScorer(boolean dataFree, boolean maxPoolAsIs, boolean fusedOnCpu) {
+    /**
+     * @param precision the activation network's arithmetic: {@link DType#F64}, or {@link DType#F32}
+     *                  with a power-of-two exponent carried per tensor, exact up to float32's rounding
+     *                  (docs/px-method.md section 10); P runs in float64 either way
+     */
+    public PxScorer(boolean dataFree, DType precision) { this(dataFree, false, false, precision); }
+
+    private PxScorer(boolean dataFree, boolean maxPoolAsIs, boolean fusedOnCpu, DType precision) {
+        if (precision != DType.F64 && precision != DType.F32)
+            throw new IllegalArgumentException("PX precision must be F32 or F64, got " + precision);
         this.dataFree = dataFree;
         this.maxPoolAsIs = maxPoolAsIs;
         this.fusedOnCpu = fusedOnCpu;
+        this.precision = precision;
     }
 
     /**
      * a scorer that takes the device path ({@link DevicePx}, the fused layer kernels) even for a model on
      * the CPU, where they are CpuPxKernels' compositions: for testing that path's logic without a device
      */
-    static PxScorer fusedOnCpu(boolean dataFree) { return new PxScorer(dataFree, false, true); }
+    static PxScorer fusedOnCpu(boolean dataFree) { return new PxScorer(dataFree, false, true, DType.F64); }
 
     /** whether this model is scored by the device path: on a device (CUDA), or forced for tests */
     private boolean onDevice(List<PrunableLayer> layers) {
@@ -84,7 +103,10 @@ public final class PxScorer implements Scorer {
      * own values), the rule before docs/px-method.md section 9; only for measuring what the
      * section-9 rule changes (px PxScorerPoolingTest), never a scoring method
      */
-    PxScorer(boolean dataFree, boolean maxPoolAsIs) { this(dataFree, maxPoolAsIs, false); }
+    PxScorer(boolean dataFree, boolean maxPoolAsIs) { this(dataFree, maxPoolAsIs, false, DType.F64); }
+
+    /** the activation network's arithmetic, F64 or F32 (scaled by powers of two) */
+    public DType precision() { return precision; }
 
     @Override public String name() { return dataFree ? "px_datafree" : "px"; }
 
@@ -99,19 +121,21 @@ public final class PxScorer implements Scorer {
 
     /** w_k = sum over the data of A's output k, divided by its maximum */
     double[] outputWeights(Module model, List<PrunableLayer> layers, Masks masks, ScoringData data) {
-        double[] w = activationSums(model, layers, masks, data);
+        Sums sums = scaledActivationSums(model, layers, masks, data);
+        double[] w = sums.mantissa(); // the common factor 2^exponent cancels in w / max(w)
         double max = 0;
         for (int k = 0; k < w.length; k++) {
             if (!Double.isFinite(w[k]))
                 throw new ArithmeticException("PX: the activation network's output " + k + " is " + w[k]
-                        + " (float64 overflow: A multiplies the signal by every layer's fan-in); the model is too deep for this implementation");
+                        + (precision == DType.F64 ? " (float64 overflow: A multiplies the signal by every layer's fan-in); the model is too deep "
+                           + "for float64: score with precision float32, which rescales A by powers of two" : ""));
             max = Math.max(max, w[k]);
         }
         if (max == 0)
             throw new IllegalStateException("PX: every output of the activation network is 0: no kept path is active for any input "
                     + "(all gates closed, or the masks disconnect input and output), so every score would be 0; "
                     + "check the masks (Connectivity.reachableOutputs) and the data");
-        double[] sum = w.clone();
+        double[] sum = sums.values();
         for (int k = 0; k < w.length; k++) w[k] /= max;
         try (MemoryScope s = MemoryScope.open()) {
             data.trace().pass(name(), "w", Trace.tensors("sum of z1", Tensor.of(sum, sum.length), "w", Tensor.of(w, w.length)), 0);
@@ -124,17 +148,50 @@ public final class PxScorer implements Scorer {
      * puts it): z1_k summed over x, one value per output element of one sample
      */
     double[] activationSums(Module model, List<PrunableLayer> layers, Masks masks, ScoringData data) {
-        if (onDevice(layers)) return new DevicePx(this, model, layers).activationSums(masks, data, dataFree);
-        double[] w = null;
+        return scaledActivationSums(model, layers, masks, data).values();
+    }
+
+    /**
+     * the sums over the data of A's outputs as mantissa[k] * 2^exponent: in float64 the exponent is
+     * 0; in float32 each chunk's output carries one exponent for all its elements
+     * ({@link ScaledActivation}) and the chunks are added in float64 relative to the largest, so
+     * the mantissas are finite whatever the absolute scale
+     */
+    record Sums(double[] mantissa, int exponent) {
+        /** the sums themselves (infinite where they exceed float64) */
+        double[] values() {
+            double[] v = mantissa.clone();
+            for (int k = 0; k < v.length; k++) v[k] = Math.scalb(v[k], exponent);
+            return v;
+        }
+
+        /** this plus chunk * 2^e, relative to the larger exponent; this may be null (nothing yet) */
+        static Sums add(Sums acc, double[] chunk, int e) {
+            if (acc == null) return new Sums(chunk, e);
+            int top = Math.max(acc.exponent, e);
+            double[] m = acc.mantissa;
+            for (int k = 0; k < m.length; k++) m[k] = Math.scalb(m[k], acc.exponent - top) + Math.scalb(chunk[k], e - top);
+            return new Sums(m, top);
+        }
+    }
+
+    private Sums scaledActivationSums(Module model, List<PrunableLayer> layers, Masks masks, ScoringData data) {
+        if (onDevice(layers)) return new Sums(new DevicePx(this, model, layers).activationSums(masks, data, dataFree), 0);
+        Sums w = null;
         Trace trace = data.trace();
+        DType adt = precision;
         try (MemoryScope s = MemoryScope.open(); GradMode g = GradMode.noGrad()) {
-            Map<Module, Tensor> ones = Substituted.maskWeights(layers, masks, DType.F64);
+            Map<Module, Tensor> ones = Substituted.maskWeights(layers, masks, adt);
+            Map<Module, Double> fanIns = adt == DType.F32 ? ScaledActivation.fanIns(layers, masks) : null;
             if (dataFree) {
                 long t0 = System.nanoTime();
                 Substituted a = new Substituted(ones, Substituted.noBiases(), Substituted.identityNorm(), z -> z,
                         maxPoolAsIs ? STANDARD_MAX_POOL : Substituted::sumPool, Substituted::resampleSupport);
-                Tensor in = Tensor.ones(DType.F64, data.sampleShape()), z1 = model.forward(in, trace.watch("A", a));
-                w = sumOverBatch(z1, null);
+                ScaledActivation sa = adt == DType.F32 ? new ScaledActivation(a, fanIns) : null;
+                Tensor in = Tensor.ones(DType.F64, data.sampleShape());
+                if (sa != null) in = sa.input(in);
+                Tensor z1 = model.forward(in, trace.watch("A", sa != null ? sa : a));
+                w = Sums.add(null, sumOverBatch(z1, null), sa != null ? sa.exponent(z1, "A's output") : 0);
                 trace.pass(name(), "A", Trace.tensors("x*x", in, "z1", z1), System.nanoTime() - t0);
             } else {
                 DType dt = layers.get(0).weight().dtype(); // the gate pass runs in the model's precision
@@ -152,7 +209,7 @@ public final class PxScorer implements Scorer {
                         List<Tensor> gates = new ArrayList<>();
                         List<PoolGate> pools = new ArrayList<>();
                         Substituted gatePass = new Substituted(thetaM, bias, PxScorer::modelEvalNorm, z -> {
-                            gates.add(Ops.to(Ops.step(z), DType.F64));
+                            gates.add(Ops.to(Ops.step(z), adt));
                             return Ops.relu(z);
                         }, maxPoolAsIs ? STANDARD_MAX_POOL : (m, z) -> {
                             Tensor[] yi = Ops.maxPool2dWithIndices(z, m.kernel, m.stride, m.padding);
@@ -171,14 +228,18 @@ public final class PxScorer implements Scorer {
                                 z -> Ops.mul(z, gate(gates, next[0]++, z)),
                                 maxPoolAsIs ? STANDARD_MAX_POOL : (m, z) -> route(pools, next[1]++, z),
                                 Substituted::resampleSupport);
-                        Tensor xx = Ops.square(Ops.to(xb, DType.F64)), z1 = model.forward(xx, trace.watch("A", a));
+                        ScaledActivation sa = adt == DType.F32 ? new ScaledActivation(a, fanIns) : null;
+                        Tensor xx = Ops.square(Ops.to(xb, DType.F64));
+                        if (sa != null) xx = sa.input(xx);
+                        Tensor z1 = model.forward(xx, trace.watch("A", sa != null ? sa : a));
                         if (next[0] != gates.size())
                             throw new IllegalStateException("the model called ReLU " + gates.size() + " times in the gate pass but "
                                     + next[0] + " times in the activation network; its forward must visit the same sites in the same order");
                         if (next[1] != pools.size())
                             throw new IllegalStateException("the model called max pooling " + pools.size() + " times in the gate pass but "
                                     + next[1] + " times in the activation network; its forward must visit the same sites in the same order");
-                        w = sumOverBatch(z1, w);
+                        w = sa != null ? Sums.add(w, sumOverBatch(z1, null), sa.exponent(z1, "A's output"))
+                                : new Sums(sumOverBatch(z1, w == null ? null : w.mantissa()), 0);
                         trace.pass(name(), "A", Trace.tensors("x*x", xx, "z1", z1), System.nanoTime() - t0);
                     }
                 }

@@ -15,6 +15,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import pxprune.core.MemoryScope;
 import pxprune.core.Tensor;
 import pxprune.core.io.SafeTensors;
+import pxprune.kernels.DType;
 import pxprune.kernels.TestData;
 import pxprune.nn.ModelRegistry;
 import pxprune.nn.Module;
@@ -55,13 +56,18 @@ class GoldenScoresTest {
         x.close();
     }
 
-    /** mine and golden, per layer, in registration order */
+    /** mine and golden, per layer, in registration order; px in float64, as the golden file */
     static Map<String, double[][]> compare(String method, Module m) {
+        return compare(method, m, method.startsWith("px") ? DType.F64 : null);
+    }
+
+    /** mine in the given precision (null: the method's default) and golden */
+    static Map<String, double[][]> compare(String method, Module m, DType precision) {
         Masks masks = Masks.ones(model);
         Map<String, double[][]> out = new LinkedHashMap<>();
         try (MemoryScope s = MemoryScope.open()) {
             long t0 = System.nanoTime();
-            Map<String, Tensor> scores = ScorerRegistry.create(method).score(m, masks, new ScoringData(x, y, 10, 1));
+            Map<String, Tensor> scores = ScorerRegistry.create(method, precision).score(m, masks, new ScoringData(x, y, 10, 1));
             System.out.printf("golden %-10s scored in %.2fs%n", method, (System.nanoTime() - t0) / 1e9);
             assertEquals(masks.names(), java.util.List.copyOf(scores.keySet()));
             for (String name : masks.names()) {
@@ -94,6 +100,16 @@ class GoldenScoresTest {
         System.out.printf("golden %-10s relative L2 %.3e%n", method, err);
         assertTrue(err <= 1e-4, method + ": relative L2 " + err);
         if (byTotal) assertTrue(err <= 1e-10, method + " is float64 on both sides: relative L2 " + err);
+    }
+
+    /** px with its activation network in float32, rescaled by powers of two (docs/px-method.md section 10): 1e-6 */
+    @Test void pxInFloat32MatchesGolden() {
+        double[][] c = concat(compare("px", model, DType.F32));
+        divide(c[0], sum(c[0]));
+        divide(c[1], sum(c[1]));
+        double err = relL2(c[1], c[0]);
+        System.out.printf("golden px float32 relative L2 %.3e%n", err);
+        assertTrue(err <= 1e-6, "px float32: relative L2 " + err);
     }
 
     /** SNIP, overall and per layer (each normalised by its own total); measured 1.8e-6 overall */

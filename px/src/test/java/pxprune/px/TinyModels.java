@@ -1,6 +1,5 @@
 package pxprune.px;
 
-import pxprune.core.Ops;
 import pxprune.core.Tensor;
 import pxprune.nn.BatchNorm;
 import pxprune.nn.Conv2d;
@@ -65,7 +64,7 @@ public final class TinyModels {
             h = conv2.forward(h, it);
             if (bn2 != null) h = bn2.forward(h, it);
             h = it.relu(h);
-            return fc.forward(Ops.flatten(h, 1), it);
+            return fc.forward(it.flatten(h, 1), it);
         }
     }
 
@@ -87,7 +86,7 @@ public final class TinyModels {
 
         @Override public Tensor forward(Tensor x, Interpreter it) {
             Tensor h = pool.forward(it.relu(conv.forward(x, it)), it);
-            return fc.forward(Ops.flatten(h, 1), it);
+            return fc.forward(it.flatten(h, 1), it);
         }
     }
 
@@ -125,7 +124,7 @@ public final class TinyModels {
         }
 
         @Override public Tensor forward(Tensor x, Interpreter it) {
-            return fc.forward(Ops.flatten(pool.apply(it.relu(conv.forward(x, it)), it), 1), it);
+            return fc.forward(it.flatten(pool.apply(it.relu(conv.forward(x, it)), it), 1), it);
         }
     }
 
@@ -148,7 +147,7 @@ public final class TinyModels {
         @Override public Tensor forward(Tensor x, Interpreter it) {
             Tensor a = it.relu(convA.forward(x, it));
             Tensor b = it.relu(convB2.forward(it.relu(convB1.forward(x, it)), it));
-            return fc.forward(Ops.flatten(Ops.cat(1, a, b), 1), it);
+            return fc.forward(it.flatten(it.cat(1, a, b), 1), it);
         }
     }
 

@@ -1,7 +1,6 @@
 package pxprune.nn.models;
 
 import java.util.Arrays;
-import pxprune.core.Ops;
 import pxprune.core.Tensor;
 import pxprune.nn.AdaptiveAvgPool2d;
 import pxprune.nn.BatchNorm;
@@ -68,6 +67,6 @@ public final class ASPP extends Module {
     @Override public Tensor forward(Tensor x, Interpreter it) {
         Tensor[] branches = new Tensor[convs.size()];
         for (int i = 0; i < branches.length; i++) branches[i] = convs.get(i).forward(x, it);
-        return project.forward(Ops.cat(1, branches), it);
+        return project.forward(it.cat(1, branches), it);
     }
 }

@@ -1,6 +1,5 @@
 package pxprune.nn.models;
 
-import pxprune.core.Ops;
 import pxprune.core.Tensor;
 import pxprune.nn.BatchNorm;
 import pxprune.nn.Conv2d;
@@ -55,7 +54,7 @@ public final class CifarResNet extends Module implements Backbone {
             Tensor out = it.relu(bn1.forward(conv1.forward(x, it), it));
             out = bn2.forward(conv2.forward(out, it), it);
             Tensor sc = shortcut == null ? x : shortcut.forward(x, it);
-            return it.relu(Ops.add(out, sc));
+            return it.relu(it.add(out, sc));
         }
     }
 
@@ -117,6 +116,6 @@ public final class CifarResNet extends Module implements Backbone {
     /** the logits [N, numClasses]; a backbone returns the last stage's output */
     @Override public Tensor forward(Tensor x, Interpreter it) {
         Tensor out = stages(x, it)[2];
-        return fc == null ? out : fc.forward(Ops.globalAvgPool(out), it);
+        return fc == null ? out : fc.forward(it.globalAvgPool(out), it);
     }
 }

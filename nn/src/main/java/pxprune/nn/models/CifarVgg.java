@@ -1,7 +1,6 @@
 package pxprune.nn.models;
 
 import java.util.List;
-import pxprune.core.Ops;
 import pxprune.core.Tensor;
 import pxprune.nn.BatchNorm;
 import pxprune.nn.Conv2d;
@@ -92,6 +91,6 @@ public final class CifarVgg extends Module {
         if (x.dim() != 4 || x.size(2) < min || x.size(3) < min)
             throw new IllegalArgumentException("VGG-" + depth + " takes [N, C, H, W] inputs of at least " + min + "x" + min
                     + " (it has " + pools(plan(depth)) + " 2x2 max pools), got " + java.util.Arrays.toString(x.shape()));
-        return fc.forward(Ops.globalAvgPool(layers.forward(x, it)), it);
+        return fc.forward(it.globalAvgPool(layers.forward(x, it)), it);
     }
 }

@@ -2,7 +2,6 @@ package pxprune.nn.models;
 
 import java.util.Arrays;
 import java.util.Map;
-import pxprune.core.Ops;
 import pxprune.core.Tensor;
 import pxprune.nn.BatchNorm;
 import pxprune.nn.Conv2d;
@@ -52,7 +51,7 @@ public final class DeepLabV3Plus extends Module implements SegmentationModel {
         Tensor forward(Tensor lowLevel, Tensor out, Interpreter it) {
             Tensor low = project.forward(lowLevel, it);
             Tensor a = Resample.bilinear(low.size(2), low.size(3), false).apply(aspp.forward(out, it), it);
-            return classifier.forward(Ops.cat(1, low, a), it);
+            return classifier.forward(it.cat(1, low, a), it);
         }
 
         /** a head takes two feature maps: call DeepLabV3Plus.forward instead */

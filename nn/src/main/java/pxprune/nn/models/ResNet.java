@@ -1,7 +1,6 @@
 package pxprune.nn.models;
 
 import java.util.Arrays;
-import pxprune.core.Ops;
 import pxprune.core.Tensor;
 import pxprune.nn.BatchNorm;
 import pxprune.nn.Conv2d;
@@ -59,7 +58,7 @@ public final class ResNet extends Module implements Backbone {
             Tensor out = it.relu(bn1.forward(conv1.forward(x, it), it));
             out = bn2.forward(conv2.forward(out, it), it);
             Tensor identity = downsample == null ? x : downsample.forward(x, it);
-            return it.relu(Ops.add(out, identity));
+            return it.relu(it.add(out, identity));
         }
     }
 
@@ -86,7 +85,7 @@ public final class ResNet extends Module implements Backbone {
             out = it.relu(bn2.forward(conv2.forward(out, it), it));
             out = bn3.forward(conv3.forward(out, it), it);
             Tensor identity = downsample == null ? x : downsample.forward(x, it);
-            return it.relu(Ops.add(out, identity));
+            return it.relu(it.add(out, identity));
         }
     }
 
@@ -179,6 +178,6 @@ public final class ResNet extends Module implements Backbone {
     /** the logits [N, numClasses] (global average pooling and fc); a backbone returns layer4's output */
     @Override public Tensor forward(Tensor x, Interpreter it) {
         Tensor out = stages(x, it)[3];
-        return fc == null ? out : fc.forward(Ops.globalAvgPool(out), it);
+        return fc == null ? out : fc.forward(it.globalAvgPool(out), it);
     }
 }

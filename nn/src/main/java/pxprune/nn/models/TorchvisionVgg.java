@@ -1,7 +1,6 @@
 package pxprune.nn.models;
 
 import java.util.Arrays;
-import pxprune.core.Ops;
 import pxprune.core.Tensor;
 import pxprune.nn.AdaptiveAvgPool2d;
 import pxprune.nn.BatchNorm;
@@ -74,6 +73,6 @@ public final class TorchvisionVgg extends Module {
             throw new IllegalArgumentException("torchvision VGG-" + depth + " takes [N, " + inChannels + ", H, W] inputs of at least "
                     + MIN_INPUT + "x" + MIN_INPUT + " (five 2x2 max pools), got " + Arrays.toString(x.shape()));
         Tensor f = avgpool.forward(features.forward(x, it), it);
-        return classifier.forward(Ops.flatten(f, 1), it);
+        return classifier.forward(it.flatten(f, 1), it);
     }
 }

@@ -67,8 +67,9 @@ public final class Main {
               score --model M --weights W.safetensors --batch B.safetensors --method S --out O.safetensors [--seed S]
                     [--trace] [--precision float32|float64]
                   one score tensor per prunable weight of the model with the weights W (PyTorch names),
-                  on the batch B (x: float32 NCHW, y: int64). --precision: the arithmetic of snip and grasp
-                  (default float32, the model's); px and synflow always compute their networks in float64
+                  on the batch B (x: float32 NCHW, y: int64). --precision (prune and score): the arithmetic of
+                  snip and grasp (default float32, the model's) and of px's activation network (default float32,
+                  rescaled by powers of two, equal to float64 up to float32's rounding); synflow computes in float64
               report RUNS... [--out DIR] [--ntk FILE.csv ...]
                   DIR/report.md (DIR defaults to report) and PNGs over every finished run folder below RUNS:
                   accuracy against density per method (mean and std over seeds), per-layer density heat maps,
@@ -277,11 +278,12 @@ public final class Main {
         out.println("written to " + outDir + ": masks.safetensors, rounds.csv, rounds.png, layers.csv, summary.json, split.csv");
     }
 
-    /** --precision float32|float64 (default: the model's, float32) */
+    /** --precision float32|float64; absent: null, each method's default (ScorerRegistry) */
     static pxprune.kernels.DType precision(Args a) {
-        String p = a.string("precision", "float32");
+        String p = a.string("precision", null);
+        if (p == null) return null;
         return switch (p) {
-            case "float32" -> null;
+            case "float32" -> pxprune.kernels.DType.F32;
             case "float64" -> pxprune.kernels.DType.F64;
             default -> throw new UsageException("--precision " + p + " is not a precision; give float32 (the model's) or float64");
         };

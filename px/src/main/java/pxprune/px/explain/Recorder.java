@@ -10,7 +10,9 @@ import pxprune.nn.BatchNorm;
 import pxprune.nn.Conv2d;
 import pxprune.nn.Interpreter;
 import pxprune.nn.Linear;
+import pxprune.nn.MaxPool2d;
 import pxprune.nn.Module;
+import pxprune.nn.Resample;
 import pxprune.px.Trace;
 
 /**
@@ -80,6 +82,19 @@ public final class Recorder implements Trace {
             @Override public Tensor batchNorm(BatchNorm m, Tensor x) { return keep(names.get(m), it.batchNorm(m, x)); }
 
             @Override public Tensor relu(Tensor x) { return keep("relu" + (++relus), it.relu(x)); }
+
+            // the other hooks are the watched interpreter's, unrecorded
+            @Override public Tensor maxPool2d(MaxPool2d m, Tensor x) { return it.maxPool2d(m, x); }
+
+            @Override public Tensor resample(Resample r, Tensor x) { return it.resample(r, x); }
+
+            @Override public Tensor add(Tensor a, Tensor b) { return it.add(a, b); }
+
+            @Override public Tensor cat(int dim, Tensor... xs) { return it.cat(dim, xs); }
+
+            @Override public Tensor globalAvgPool(Tensor x) { return it.globalAvgPool(x); }
+
+            @Override public Tensor flatten(Tensor x, int startDim) { return it.flatten(x, startDim); }
         };
     }
 

@@ -62,7 +62,7 @@ class ExplainCommandTest {
         for (String pass : List.of("gates", "A", "w", "P forward", "P backward", "score"))
             assertTrue(Pattern.compile("(?m)^\\[trace px\\] " + pass + " [0-9.]+ ms cpu \\| ").matcher(r.err()).find(),
                     "no trace line for " + pass + ":\n" + r.err());
-        assertTrue(r.err().contains("gate: 19 x F64 [10, 16, 8, 8]"), r.err());
+        assertTrue(r.err().contains("gate: 19 x F32 [10, 16, 8, 8]"), r.err()); // A in float32, the default: gates in float32
         MainTest.Result q = MainTest.run(("prune --model resnet20 --dataset digits --method synflow --density 0.5 --rounds 1 "
                 + "--examples-per-class 1 --trace --out " + dir.resolve("q")).split(" "));
         assertEquals(0, q.code(), q.err());

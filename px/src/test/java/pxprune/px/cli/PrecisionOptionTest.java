@@ -34,6 +34,45 @@ class PrecisionOptionTest {
         assertTrue(e > 0 && e < 1e-2, "float32 vs float64 SNIP scores: relative L2 " + e);
     }
 
+    /** the dtype of z1 on the first activation-network line of a px --trace */
+    static String activationType(String err) {
+        for (String line : err.split("\n"))
+            if (line.startsWith("[trace px] A ")) {
+                int at = line.indexOf("z1: ");
+                return line.substring(at + 4, at + 7);
+            }
+        throw new AssertionError("no px A trace line in:\n" + err);
+    }
+
+    /** px: --precision picks A's arithmetic in score and in prune; float32 (the default) agrees with float64 to 1e-6 */
+    @Test void pxHonoursThePrecisionInScoreAndPrune(@TempDir Path tmp) throws Exception {
+        Path[] f = PredictCommandTest.files(tmp);
+        SafeTensors.File g = PredictCommandTest.G;
+        Path b = tmp.resolve("XY.safetensors");
+        SafeTensors.write(b, Map.of("x", g.get("x"), "y", g.get("y")), Map.of());
+        String[] precisions = {"float32", "float64", null};
+        double[][] s = new double[3][];
+        for (int i = 0; i < 3; i++) {
+            Path o = tmp.resolve(i + ".safetensors");
+            java.util.List<String> a = new java.util.ArrayList<>(java.util.List.of("score", "--model", "resnet20", "--weights",
+                    f[0].toString(), "--batch", b.toString(), "--method", "px", "--out", o.toString(), "--trace"));
+            if (precisions[i] != null) a.addAll(java.util.List.of("--precision", precisions[i]));
+            MainTest.Result r = MainTest.run(a.toArray(new String[0]));
+            assertEquals(0, r.code(), r.err());
+            assertEquals(i == 1 ? "F64" : "F32", activationType(r.err()), precisions[i] + ": " + r.err());
+            s[i] = SafeTensors.read(o).get("blocks.4.conv1.weight").toDoubles();
+        }
+        double e = Numerics.relativeL2(s[1], s[0]);
+        assertTrue(e > 0 && e <= 1e-6, "float32 vs float64 px scores: relative L2 " + e);
+        assertEquals(0, Numerics.relativeL2(s[0], s[2]), "the default is float32");
+        for (String p : new String[] {"float32", "float64"}) {
+            MainTest.Result r = MainTest.run("prune", "--model", "resnet20", "--dataset", "digits", "--method", "px", "--density", "0.5",
+                    "--rounds", "1", "--out", tmp.resolve("prune-" + p).toString(), "--trace", "--precision", p);
+            assertEquals(0, r.code(), r.err());
+            assertEquals(p.equals("float64") ? "F64" : "F32", activationType(r.err()), p + ": " + r.err());
+        }
+    }
+
     @Test void refusesAnUnknownPrecisionBeforeWriting(@TempDir Path tmp) throws Exception {
         Path[] f = PredictCommandTest.files(tmp);
         Path o = tmp.resolve("O.safetensors");
