@@ -146,7 +146,8 @@ public final class Main {
         return code;
     }
 
-    static String oneLine(String s) {
+    /** s on one line (line breaks folded), at most 2000 characters */
+    public static String oneLine(String s) {
         String l = s.strip().replaceAll("\\s*\\R\\s*", " ");
         return l.length() > 2000 ? l.substring(0, 2000) + " ..." : l;
     }
@@ -265,6 +266,7 @@ public final class Main {
         opts.put("device", "cuda");
         Args a = new Args("prune", args, 1, opts, Set.of("per-layer", "trace"), Set.of());
         a.maxPositional(0, "pxprune prune --model M --dataset D --method S --density d --rounds T --out DIR");
+        DeviceSpec spec = deviceOption(a, "cpu");
         String model = modelName(a.required("model"));
         String dataset = a.required("dataset");
         if (!DatasetRegistry.names().contains(dataset))
@@ -284,7 +286,6 @@ public final class Main {
         Path root = Path.of(a.string("data-root", "data"));
         int perClass = a.integer("examples-per-class", PruningSplit.DEFAULT_PER_CLASS, 1, RunConfig.MAX_EXAMPLES_PER_CLASS);
         pxprune.kernels.DType precision = precision(a);
-        DeviceSpec spec = deviceOption(a, "cpu");
         pxprune.kernels.Device device = activate(spec, "--device " + spec);
         OutputDir.prepare(outDir, "--out");
 
@@ -353,13 +354,13 @@ public final class Main {
         opts.put("device", "cuda");
         Args a = new Args("score", args, 1, opts, Set.of("trace"), Set.of());
         a.maxPositional(0, "pxprune score --model M --weights W.safetensors --batch B.safetensors --method S --out O.safetensors");
+        DeviceSpec spec = deviceOption(a, "cpu");
         String model = modelName(a.required("model"));
         Path wPath = a.existingFile("weights"), bPath = a.existingFile("batch");
         String method = methodName(a.required("method"));
         Path outPath = Path.of(a.required("out"));
         long seed = a.longValue("seed", 1);
         pxprune.kernels.DType precision = precision(a);
-        DeviceSpec spec = deviceOption(a, "cpu");
         pxprune.kernels.Device device = activate(spec, "--device " + spec);
         OutputDir.prepareFile(outPath, "--out");
 
