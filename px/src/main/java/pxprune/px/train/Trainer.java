@@ -45,6 +45,14 @@ import pxprune.px.Masks;
  * momentum) repeats the uninterrupted run bit for bit. A final batch of a single example is left
  * out (batch norm cannot train on it).
  *
+ * <p>Devices: the model is moved to the config's device ({@link RunConfig#device}, {@link DeviceSpec})
+ * before the optimizer is built, so its momentum buffers and masks live there too; each batch is
+ * gathered, augmented and uploaded on a preparation thread (one thread, batches in order, so the
+ * augmentation stream is drawn as on one thread) while the previous batch computes; the batches'
+ * losses and logits stay on the device until the epoch ends and are read back then (so a diverged
+ * loss is reported at the end of its epoch), evaluation runs on the device; checkpoints are
+ * written from the device tensors and resumed onto them, bit for bit as on the CPU.
+ *
  * <p>Files in the run folder: {@value Checkpoint#FILE} (after every epoch, atomically) and
  * {@value #METRICS} (one JSON object per epoch, see {@link EpochMetrics}; rebuilt from the
  * checkpoint on resume so that it never holds an epoch the checkpoint does not, the epochs' wall
@@ -243,7 +251,8 @@ public final class Trainer {
         pxprune.kernels.Device device = model.device();
         List<Tensor> losses = new ArrayList<>(), outputs = new ArrayList<>();
         List<int[]> labels = new ArrayList<>();
-        try (EvalMode e = new EvalMode(model); GradMode g = GradMode.noGrad()) {
+        // the batches' losses and logits are kept in this scope (on the device) until they are read at the end
+        try (EvalMode e = new EvalMode(model); GradMode g = GradMode.noGrad(); MemoryScope kept = MemoryScope.open()) {
             BatchIterator it = new BatchIterator(data, EVAL_BATCH, false, 0, 0);
             while (it.hasNext()) {
                 Batch batch = it.nextBatch();
@@ -260,9 +269,6 @@ public final class Trainer {
                 lossSum += losses.get(b).item() * labels.get(b).length;
                 correct += countCorrect(outputs.get(b), labels.get(b));
             }
-        } finally {
-            losses.forEach(Tensor::close);
-            outputs.forEach(Tensor::close);
         }
         int n = Math.max(1, data.size());
         return new double[] {lossSum / n, (double) correct / n};
