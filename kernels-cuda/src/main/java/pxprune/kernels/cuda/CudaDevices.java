@@ -43,12 +43,7 @@ public final class CudaDevices {
      *                               driver cannot be initialised (no driver, a library missing)
      */
     public static List<Info> list() {
-        try {
-            CudaLibraries.preload();
-            Loader.load(cudart.class);
-        } catch (LinkageError e) {
-            throw new IllegalStateException(Cuda.libraryMessage(e), e);
-        }
+        loadLibraries();
         Cuda.drv(cuInit(0), "cuInit");
         int[] v = new int[1];
         Cuda.drv(cuDriverGetVersion(v), "cuDriverGetVersion");
@@ -73,6 +68,20 @@ public final class CudaDevices {
             out.add(new Info(i, cString(name), major, minor, mem, driver));
         }
         return out;
+    }
+
+    /** the first failure to load the libraries (JavaCPP's later attempts report a less telling error) */
+    private static IllegalStateException loadFailure;
+
+    private static synchronized void loadLibraries() {
+        if (loadFailure != null) throw loadFailure;
+        try {
+            CudaLibraries.preload();
+            Loader.load(cudart.class);
+        } catch (LinkageError | IllegalStateException e) {
+            loadFailure = new IllegalStateException(e instanceof LinkageError ? Cuda.libraryMessage(e) : e.getMessage(), e);
+            throw loadFailure;
+        }
     }
 
     /**

@@ -78,7 +78,7 @@ public record DeviceSpec(Device device, int index) {
                 boolean same = current == null ? index == 0 : current.strip().equals(want);
                 if (!same) {
                     if (Backends.resolved(Device.CUDA))
-                        throw new IllegalArgumentException(this + ": this process has already started CUDA on device "
+                        throw new IllegalArgumentException(this + ": this process has already started (or tried to start) CUDA on device "
                                 + (current == null ? "0" : current.strip()) + "; one process uses one CUDA device, so run "
                                 + this + " in a process of its own");
                     System.setProperty(DEVICE_PROPERTY, want);

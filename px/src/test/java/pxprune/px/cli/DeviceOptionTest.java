@@ -143,7 +143,7 @@ class DeviceOptionTest {
             int other = current.equals("5") ? 6 : 5;
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> new DeviceSpec(Device.CUDA, other).activate());
-            assertTrue(e.getMessage().contains("cuda:" + other) && e.getMessage().contains("already started CUDA on device " + current),
+            assertTrue(e.getMessage().contains("cuda:" + other) && e.getMessage().contains("CUDA on device " + current + ";"),
                     e.getMessage());
             assertEquals(before, System.getProperty("pxprune.cuda.device"));
         } finally {
