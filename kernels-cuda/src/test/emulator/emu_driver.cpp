@@ -386,6 +386,7 @@ CUresult cuDeviceGetAttribute(int* v, int attr, int) {
   return 0;
 }
 CUresult cuDeviceGetName(char* name, int len, int) { snprintf(name, len, "pxprune CUDA emulator (CPU)"); return 0; }
+CUresult cuDeviceTotalMem_v2(size_t* bytes, int) { *bytes = size_t(16) << 30; return 0; }  // 16 GiB, as reported by CudaDevices
 CUresult cuDevicePrimaryCtxRetain(void** ctx, int) { *ctx = (void*)0x1; return 0; }
 CUresult cuCtxSetCurrent(void*) { return 0; }
 CUresult cuCtxSynchronize() { pxemu::sync_all(); return 0; }

@@ -12,8 +12,10 @@ import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 import pxprune.core.io.Json;
 import pxprune.kernels.CpuBackend;
+import pxprune.px.cli.Main;
 import pxprune.px.cli.OutputDir;
 import pxprune.px.cli.UsageException;
+import pxprune.px.train.DeviceSpec;
 
 /**
  * Runs every benchmark once (JMH, one fork each), then PyTorch's figures for the same models,
@@ -22,7 +24,9 @@ import pxprune.px.cli.UsageException;
  * run and their ratio, a per-layer profile of ResNet-20's convolutions, and the ratios the project
  * tracks; writes them to {@code bench-results/bench.json} and {@code bench-results/bench.md}. Each
  * time is the fastest measurement iteration's mean time per call, on both sides.
- * Usage: {@code BenchMain [OUT_DIR] [JMH include regex]}.
+ * Usage: {@code BenchMain [OUT_DIR] [JMH include regex] [--device cpu|cuda|cuda:N]}: the device
+ * ({@link DeviceSpec}, default cpu) is checked here (exit 2 with the reason when it cannot be used)
+ * and passed to every benchmark fork as {@value #DEVICE_PROPERTY} (read it with {@link #device()}).
  */
 public final class BenchMain {
     /**
@@ -46,17 +50,73 @@ public final class BenchMain {
         RESNET20_CONVS.put("64-64-8-1", 5);
     }
 
-    public static void main(String[] args) throws Exception {
-        Path out = Path.of(args.length > 0 ? args[0] : "bench-results");
-        String include = args.length > 1 ? args[1] : "pxprune\\.bench\\..*";
-        try {
-            OutputDir.prepare(out, "OUT_DIR"); // before the benchmarks: an unwritable folder fails at once
-            Files.createDirectories(out);
-        } catch (UsageException e) {
-            System.err.println("pxprune: bench: " + e.getMessage());
-            System.exit(2);
+    /** the system property that carries --device into the benchmark forks (cpu, cuda or cuda:N) */
+    public static final String DEVICE_PROPERTY = "pxprune.bench.device";
+
+    /** the device the benchmarks of this JVM run on: BenchMain's --device, passed to the forks; cpu by default */
+    public static DeviceSpec device() { return DeviceSpec.parse(System.getProperty(DEVICE_PROPERTY, "cpu")); }
+
+    /** the command line: output folder, JMH include pattern, device */
+    record Cli(Path out, String include, DeviceSpec device) {}
+
+    /** parses [OUT_DIR] [INCLUDE] [--device D | --device=D]; a bad --device is a UsageException naming it, the value and the forms */
+    static Cli parse(String[] args) {
+        List<String> positional = new ArrayList<>();
+        String device = null;
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            String v = null;
+            if (a.equals("--device")) {
+                if (i + 1 >= args.length) throw new UsageException("--device needs a value: " + DeviceSpec.FORMS);
+                v = args[++i];
+            } else if (a.startsWith("--device=")) v = a.substring("--device=".length());
+            else if (a.startsWith("--")) throw new UsageException("unknown option " + a + " for bench; usage: bench [OUT_DIR] [INCLUDE] [--device D]");
+            else positional.add(a);
+            if (v != null) {
+                if (device != null) throw new UsageException("--device is given twice; give it once");
+                device = v;
+            }
         }
-        Collection<RunResult> results = new Runner(new OptionsBuilder().include(include)
+        if (positional.size() > 2)
+            throw new UsageException("unexpected argument '" + positional.get(2) + "' for bench; usage: bench [OUT_DIR] [INCLUDE] [--device D]");
+        DeviceSpec d;
+        try {
+            d = DeviceSpec.parse(device == null ? "cpu" : device);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--device " + device + ": " + e.getMessage());
+        }
+        return new Cli(Path.of(positional.isEmpty() ? "bench-results" : positional.get(0)),
+                positional.size() > 1 ? positional.get(1) : "pxprune\\.bench\\..*", d);
+    }
+
+    /** the JVM options of every fork: the native-memory settings of the benchmarks' @Fork and the device */
+    static String[] forkOptions(DeviceSpec d) {
+        List<String> o = new ArrayList<>(List.of("-Dorg.bytedeco.javacpp.maxBytes=0", "-Dorg.bytedeco.javacpp.maxPhysicalBytes=0",
+                "-D" + DEVICE_PROPERTY + "=" + d));
+        for (String p : new String[] {"pxprune.cuda.device", "pxprune.cuda.libs", "pxprune.threads"})
+            if (System.getProperty(p) != null) o.add("-D" + p + "=" + System.getProperty(p));
+        return o.toArray(String[]::new);
+    }
+
+    public static void main(String[] args) throws Exception {
+        Cli cli;
+        try {
+            cli = parse(args);
+            try {
+                cli.device().activate(); // sets pxprune.cuda.device for cuda:N, which forkOptions passes on
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--device " + cli.device() + ": " + e.getMessage());
+            }
+            OutputDir.prepare(cli.out(), "OUT_DIR"); // before the benchmarks: an unwritable folder fails at once
+            Files.createDirectories(cli.out());
+        } catch (UsageException e) {
+            System.err.println("pxprune: bench: " + Main.oneLine(e.getMessage()));
+            System.exit(2);
+            return;
+        }
+        Path out = cli.out();
+        String include = cli.include();
+        Collection<RunResult> results = new Runner(new OptionsBuilder().include(include).jvmArgsAppend(forkOptions(cli.device()))
                 .result(out.resolve("jmh.json").toString()).resultFormat(org.openjdk.jmh.results.format.ResultFormatType.JSON)
                 .build()).run();
         Map<String, Double> ms = new LinkedHashMap<>(); // key: benchmark[params] -> milliseconds

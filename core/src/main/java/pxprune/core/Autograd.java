@@ -52,8 +52,7 @@ public final class Autograd {
             if (root.numel() != 1)
                 throw new IllegalArgumentException("backward() without a seed needs a scalar, shape is "
                         + Arrays.toString(root.shapeRef()));
-            seed = Tensor.full(root.dtype(), 1, root.shapeRef());
-            if (root.device() != seed.device()) seed = Ops.to(seed, root.device()); // the seed lives where the root does
+            seed = Tensor.full(root.dtype(), 1, root.device(), root.shapeRef());
         } else checkSeed(root, seed);
         Map<Tensor, Tensor> leafGrads = new IdentityHashMap<>();
         if (root.isLeaf()) {

@@ -700,8 +700,7 @@ public final class Ops {
         Checks.floating("sumPool2d", "input", x);
         Checks.pool2d("sumPool2d", x, kernel, stride, padding);
         int c = x.size(1);
-        Tensor ones = Tensor.full(x.dtype(), 1, c, 1, kernel, kernel);
-        if (x.device() != ones.device()) ones = to(ones, x.device()); // the kernel lives where x does
+        Tensor ones = Tensor.full(x.dtype(), 1, x.device(), c, 1, kernel, kernel);
         Tensor y = conv2d(x, ones, null, stride, padding, 1, c);
         return y;
     }
@@ -1019,7 +1018,7 @@ public final class Ops {
             count++;
         }
         Tensor rows = reshape(swapLast(reshape(logits, n, k, h * w), k, h * w), n * h * w, k);
-        Tensor picked = pickChecked(logSoftmax(rows), Tensor.ofInts(l, l.length));
+        Tensor picked = pickChecked(logSoftmax(rows), Tensor.ofInts(l, logits.device(), l.length));
         Tensor kept = mul(picked, reshape(matrixLike(picked, valid, 1, valid.length), valid.length));
         return affine(sum(kept), count == 0 ? 0 : -1.0 / count, 0);
     }

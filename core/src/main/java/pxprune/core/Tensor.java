@@ -50,33 +50,54 @@ public final class Tensor implements AutoCloseable {
 
     public static Tensor zerosLike(Tensor t) { return zeros(t.dtype, t.device(), t.shape); }
 
-    public static Tensor full(DType dtype, double value, int... shape) {
-        Tensor t = zeros(dtype, shape);
+    /** a tensor of dtype filled with value, on the CPU */
+    public static Tensor full(DType dtype, double value, int... shape) { return full(dtype, value, Device.CPU, shape); }
+
+    /** a tensor of dtype filled with value, on device */
+    public static Tensor full(DType dtype, double value, Device device, int... shape) {
+        Tensor t = zeros(dtype, device, shape);
         if (value != 0) t.backend().unary(dtype, pxprune.jni.PxNative.U_AFFINE, t.ptr(), t.numel(), 0, value, t.ptr());
         return t;
     }
 
     public static Tensor ones(DType dtype, int... shape) { return full(dtype, 1, shape); }
 
+    public static Tensor ones(DType dtype, Device device, int... shape) { return full(dtype, 1, device, shape); }
+
     public static Tensor scalar(DType dtype, double v) { return full(dtype, v); }
 
-    public static Tensor of(float[] data, int... shape) {
+    /** a 0-dimensional tensor holding v, on device */
+    public static Tensor scalar(DType dtype, double v, Device device) { return full(dtype, v, device); }
+
+    /** F32 values (copied) on the CPU */
+    public static Tensor of(float[] data, int... shape) { return of(data, Device.CPU, shape); }
+
+    /** F32 values (copied) on device: one upload */
+    public static Tensor of(float[] data, Device device, int... shape) {
         check(data.length, shape);
-        Tensor t = zeros(DType.F32, shape);
+        Tensor t = uninitialized(DType.F32, device, shape);
         t.backend().upload(data, t.ptr());
         return t;
     }
 
-    public static Tensor of(double[] data, int... shape) {
+    /** F64 values (copied) on the CPU */
+    public static Tensor of(double[] data, int... shape) { return of(data, Device.CPU, shape); }
+
+    /** F64 values (copied) on device: one upload */
+    public static Tensor of(double[] data, Device device, int... shape) {
         check(data.length, shape);
-        Tensor t = zeros(DType.F64, shape);
+        Tensor t = uninitialized(DType.F64, device, shape);
         t.backend().upload(data, t.ptr());
         return t;
     }
 
-    public static Tensor ofInts(int[] data, int... shape) {
+    /** I32 values (indices, labels; copied) on the CPU */
+    public static Tensor ofInts(int[] data, int... shape) { return ofInts(data, Device.CPU, shape); }
+
+    /** I32 values (copied) on device: one upload */
+    public static Tensor ofInts(int[] data, Device device, int... shape) {
         check(data.length, shape);
-        Tensor t = zeros(DType.I32, shape);
+        Tensor t = uninitialized(DType.I32, device, shape);
         t.backend().upload(data, t.ptr());
         return t;
     }

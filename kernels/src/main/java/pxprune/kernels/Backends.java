@@ -43,6 +43,28 @@ public final class Backends {
         }
     }
 
+    /**
+     * Lines describing the devices of kind d found on the machine ({@link BackendProvider#describe}),
+     * or one line saying why they cannot be listed (no provider on the class path); never throws.
+     * Does not create the backend. Not for the CPU (the caller knows its own machine).
+     */
+    public static java.util.List<String> describe(Device d) {
+        if (d == Device.CPU) throw new IllegalArgumentException("Backends.describe: not for the CPU");
+        try {
+            for (BackendProvider p : ServiceLoader.load(BackendProvider.class, Backends.class.getClassLoader()))
+                if (p.device() == d) return p.describe();
+        } catch (Throwable e) {
+            return java.util.List.of(d.name().toLowerCase() + ": not usable: loading the " + d + " backend provider failed: " + innermost(e));
+        }
+        return java.util.List.of(d.name().toLowerCase() + ": not usable: the " + d + " backend is not on the class path (add "
+                + "dev.pxprune:pxprune-kernels-" + d.name().toLowerCase() + ")");
+    }
+
+    /** whether the backend of d has been created (or found unusable) in this process */
+    public static synchronized boolean resolved(Device d) {
+        return d == Device.CPU || RESOLVED.containsKey(d);
+    }
+
     private static synchronized BackendProvider provider(Device d) {
         Object r = RESOLVED.get(d);
         if (r == null) {

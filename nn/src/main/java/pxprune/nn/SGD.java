@@ -8,6 +8,7 @@ import pxprune.core.MemoryScope;
 import pxprune.core.Ops;
 import pxprune.core.Tensor;
 import pxprune.kernels.DType;
+import pxprune.kernels.Device;
 
 /**
  * Stochastic gradient descent with PyTorch's exact semantics ({@code torch.optim.SGD}), one fused
@@ -22,6 +23,13 @@ import pxprune.kernels.DType;
  * Parameters whose grad is null are skipped (their buffer is not started). An optional 0/1 mask
  * per parameter multiplies the weight, its momentum buffer and its step, so pruned weights stay
  * exactly zero. The optimizer owns its momentum buffers and mask copies and frees them on close().
+ *
+ * <p>Devices: momentum buffers and mask copies live on their parameter's device (a CUDA model
+ * gets CUDA buffers, updated by the CUDA backend's fused kernel); masks and saved state given on
+ * another device (e.g. read from a checkpoint on the host) are copied there. Move the model first
+ * ({@code Module.to} replaces its parameter tensors), then build the optimizer over its parameters;
+ * {@link #to} moves an optimizer's buffers and masks when its parameters were moved in place. A
+ * gradient on another device than its parameter fails the step with a message naming both.
  */
 public final class SGD implements AutoCloseable {
     private final Map<String, Tensor> params;
@@ -108,6 +116,9 @@ public final class SGD implements AutoCloseable {
             if (g.dtype() != p.dtype() || g.numel() != p.numel())
                 throw new IllegalStateException("gradient of " + name + " is " + g.dtype() + Arrays.toString(g.shape())
                         + ", the parameter " + p.dtype() + Arrays.toString(p.shape()));
+            if (g.device() != p.device())
+                throw new IllegalStateException("SGD: the gradient of " + name + " is on " + g.device() + " but the parameter on "
+                        + p.device() + "; compute the loss on the parameter's device (move the inputs with to(" + p.device() + "))");
             Tensor buf = null;
             boolean first = false;
             if (momentum != 0) {
@@ -119,6 +130,11 @@ public final class SGD implements AutoCloseable {
                 }
             }
             Tensor mask = masks.get(name);
+            if (mask != null && mask.device() != p.device() || buf != null && buf.device() != p.device())
+                throw new IllegalStateException("SGD: the " + (mask != null && mask.device() != p.device() ? "mask" : "momentum buffer")
+                        + " of " + name + " is on " + (mask != null && mask.device() != p.device() ? mask.device() : buf.device())
+                        + " but the parameter on " + p.device() + "; the parameters were moved after the optimizer was built:"
+                        + " call opt.to(" + p.device() + ") or build the optimizer after Module.to");
             p.backend().sgd(p.dtype(), p.numel(), p.ptr(), g.ptr(), buf == null ? null : buf.ptr(),
                     mask == null ? null : mask.ptr(), lr, momentum, dampening, weightDecay, nesterov, first);
         }
@@ -160,7 +176,45 @@ public final class SGD implements AutoCloseable {
         }
     }
 
+    /**
+     * Moves the momentum buffers and masks to device (values kept exactly); returns this. For
+     * parameters moved in place: every parameter must be on device already, else this fails naming
+     * the parameter and both devices (a {@code Module.to} makes new parameter tensors: build a new
+     * optimizer over {@code model.namedParameters()} and {@link #loadState} this one's state).
+     */
+    public SGD to(Device device) {
+        checkOpen();
+        for (Map.Entry<String, Tensor> e : params.entrySet())
+            if (e.getValue().isClosed())
+                throw new IllegalStateException("SGD.to(" + device + "): parameter " + e.getKey() + " is closed (Module.to replaced it);"
+                        + " build a new SGD over model.namedParameters() and loadState(old.state())");
+            else if (e.getValue().device() != device)
+                throw new IllegalArgumentException("SGD.to(" + device + "): parameter " + e.getKey() + " is on " + e.getValue().device()
+                        + ", not " + device + "; move the model first (model.to(" + device + ")) and build the optimizer over its parameters");
+        moveAll(buffers, device);
+        moveAll(masks, device);
+        return this;
+    }
+
+    private static void moveAll(Map<String, Tensor> m, Device device) {
+        for (Map.Entry<String, Tensor> e : m.entrySet()) {
+            Tensor old = e.getValue();
+            if (old.device() == device) continue;
+            try (pxprune.core.GradMode g = pxprune.core.GradMode.noGrad()) {
+                e.setValue(MemoryScope.unscoped(() -> old.to(device)));
+            }
+            old.close();
+        }
+    }
+
+    /** src's values into dst (dtype converted; copied across devices through the host) */
     private static void copyValues(Tensor src, Tensor dst) {
+        if (src.device() != dst.device()) {
+            try (pxprune.core.GradMode g = pxprune.core.GradMode.noGrad(); MemoryScope s = MemoryScope.open()) {
+                copyValues(src.to(dst.device()), dst);
+            }
+            return;
+        }
         if (src.dtype() == DType.I32) {
             double[] v = src.toDoubleArray();
             if (dst.dtype() == DType.F32) {

@@ -29,7 +29,7 @@ record BatchLoss(List<PrunableLayer> layers, List<Tensor> leaves, Tensor loss) {
             for (PrunableLayer l : layers) leaves.add(w.get(l.module()).requiresGrad(true));
             Substituted net = new Substituted(w, Substituted.biases(layers, dt, v -> v), Substituted.batchStatsNorm(model, dt),
                     Ops::relu);
-            Tensor out = model.forward(data.x().to(dt), data.trace().watch("forward", net));
+            Tensor out = model.forward(data.x().to(model.device()).to(dt), data.trace().watch("forward", net));
             Tensor loss;
             if (data.isDense()) {
                 int[] s = data.x().shape();
@@ -38,11 +38,11 @@ record BatchLoss(List<PrunableLayer> layers, List<Tensor> leaves, Tensor loss) {
                             + data.numClasses() + ", " + s[2] + ", " + s[3] + "], the model gives " + java.util.Arrays.toString(out.shape())
                             + "; use a segmentation model or classification data");
                 Tensor logits = temperature != 1 ? Ops.affine(out, 1 / temperature, 0) : out;
-                loss = Ops.crossEntropy2d(logits, Tensor.ofInts(data.pixelLabels(), s[0], s[2], s[3]), ScoringData.IGNORE);
+                loss = Ops.crossEntropy2d(logits, Tensor.ofInts(data.pixelLabels(), out.device(), s[0], s[2], s[3]), ScoringData.IGNORE);
             } else {
                 Tensor logits = out.reshape(data.size(), -1);
                 if (temperature != 1) logits = Ops.affine(logits, 1 / temperature, 0);
-                loss = Ops.crossEntropy(logits, Tensor.ofInts(data.labels(), data.size()));
+                loss = Ops.crossEntropy(logits, Tensor.ofInts(data.labels(), out.device(), data.size()));
             }
             return new BatchLoss(layers, leaves, loss);
         }

@@ -30,7 +30,7 @@ public final class Connectivity {
         try (EvalMode e = new EvalMode(model); MemoryScope s = MemoryScope.open(); GradMode g = GradMode.noGrad()) {
             Substituted net = new Substituted(Substituted.maskWeights(layers, masks, DType.F64), Substituted.noBiases(),
                     Substituted.identityNorm(), Ops::step, Substituted::sumPool, Substituted::resampleSupport);
-            double[] out = model.forward(Tensor.ones(DType.F64, sampleShape), net).toDoubleArray();
+            double[] out = model.forward(Tensor.ones(DType.F64, model.device(), sampleShape), net).toDoubleArray();
             int reached = 0;
             for (double v : out) if (v > 0) reached++;
             return new int[] {reached, out.length};

@@ -18,7 +18,7 @@ public final class MagnitudeScorer implements Scorer {
             double[] w = l.weight().toDoubleArray();
             float[] m = masks.raw(l.name());
             for (int i = 0; i < w.length; i++) w[i] = Math.abs(w[i] * m[i]);
-            out.put(l.name(), Tensor.of(w, l.shape()));
+            out.put(l.name(), Tensor.of(w, l.weight().device(), l.shape()));
         }
         data.trace().pass(name(), "score", Trace.group(new LinkedHashMap<>(), "score", PrunableLayer.of(model), List.copyOf(out.values())),
                 System.nanoTime() - t0);

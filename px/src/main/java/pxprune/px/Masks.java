@@ -11,12 +11,15 @@ import pxprune.core.GradMode;
 import pxprune.core.Ops;
 import pxprune.core.Tensor;
 import pxprune.core.io.SafeTensors;
+import pxprune.kernels.Device;
 import pxprune.nn.Module;
 
 /**
  * Binary masks of the prunable weights: qualified parameter name -> 0/1 values of the weight's
  * shape, in registration order. Held on the host (float[] of 0 and 1); {@link #tensor} gives the
- * F32 tensor. Immutable: selection ({@link TopK}) returns new masks.
+ * F32 tensor on the CPU, {@link #tensor(String, Device)} on a device, {@link #to} all of them on a
+ * device (what a trainer hands to the optimizer of a CUDA model). Immutable: selection
+ * ({@link TopK}) returns new masks.
  */
 public final class Masks {
     private final LinkedHashMap<String, float[]> values;
@@ -78,7 +81,20 @@ public final class Masks {
     public int[] shape(String name) { raw(name); return shapes.get(name).clone(); }
 
     /** the mask as a new F32 tensor of the weight's shape (in the caller's memory scope) */
-    public Tensor tensor(String name) { return Tensor.of(raw(name), shapes.get(name)); }
+    public Tensor tensor(String name) { return tensor(name, Device.CPU); }
+
+    /** the mask as a new F32 tensor of the weight's shape on device (in the caller's memory scope): one upload */
+    public Tensor tensor(String name, Device device) { return Tensor.of(raw(name), device, shapes.get(name)); }
+
+    /**
+     * Every mask as a new F32 tensor on device, by name in registration order (in the caller's
+     * memory scope; the caller closes them otherwise).
+     */
+    public Map<String, Tensor> to(Device device) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (String name : values.keySet()) out.put(name, tensor(name, device));
+        return out;
+    }
 
     public long numel(String name) { return raw(name).length; }
 
@@ -127,9 +143,8 @@ public final class Masks {
         checkFits(model);
         try (GradMode g = GradMode.noGrad()) {
             for (PrunableLayer l : PrunableLayer.of(model)) {
-                try (Tensor m = tensor(l.name()); Tensor mt = m.dtype() == l.weight().dtype() ? null : Ops.to(m, l.weight().dtype());
-                     Tensor md = l.weight().device() == m.device() ? null : Ops.to(mt == null ? m : mt, l.weight().device())) {
-                    Ops.mulInPlace(l.weight(), md != null ? md : mt != null ? mt : m); // the mask goes to the weight's device
+                try (Tensor m = tensor(l.name(), l.weight().device()); Tensor mt = m.dtype() == l.weight().dtype() ? null : Ops.to(m, l.weight().dtype())) {
+                    Ops.mulInPlace(l.weight(), mt == null ? m : mt);
                 }
             }
         }

@@ -24,7 +24,7 @@ public final class RandomScorer implements Scorer {
             float[] m = masks.raw(l.name());
             double[] v = new double[m.length];
             for (int i = 0; i < v.length; i++) v[i] = rng.nextDouble() * m[i];
-            out.put(l.name(), Tensor.of(v, l.shape()));
+            out.put(l.name(), Tensor.of(v, l.weight().device(), l.shape()));
         }
         data.trace().pass(name(), "score", Trace.group(new LinkedHashMap<>(), "score", PrunableLayer.of(model), List.copyOf(out.values())),
                 System.nanoTime() - t0);

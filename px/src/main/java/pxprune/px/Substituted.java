@@ -10,6 +10,7 @@ import pxprune.core.GradMode;
 import pxprune.core.Ops;
 import pxprune.core.Tensor;
 import pxprune.kernels.DType;
+import pxprune.kernels.Device;
 import pxprune.nn.BatchNorm;
 import pxprune.nn.Conv2d;
 import pxprune.nn.Interpreter;
@@ -103,7 +104,7 @@ final class Substituted implements Interpreter {
             double[] w = l.weight().toDoubleArray();
             float[] m = masks.raw(l.name());
             for (int i = 0; i < w.length; i++) w[i] = f.applyAsDouble(w[i] * m[i]);
-            out.put(l.module(), tensor(w, dt, l.shape()));
+            out.put(l.module(), tensor(w, dt, l.weight().device(), l.shape()));
         }
         return out;
     }
@@ -115,7 +116,7 @@ final class Substituted implements Interpreter {
             float[] m = masks.raw(l.name());
             double[] d = new double[m.length];
             for (int i = 0; i < m.length; i++) d[i] = m[i];
-            out.put(l.module(), tensor(d, dt, l.shape()));
+            out.put(l.module(), tensor(d, dt, l.weight().device(), l.shape()));
         }
         return out;
     }
@@ -127,15 +128,18 @@ final class Substituted implements Interpreter {
             if (l.bias() == null) continue;
             double[] b = l.bias().toDoubleArray();
             for (int i = 0; i < b.length; i++) b[i] = f.applyAsDouble(b[i]);
-            out.put(l.module(), tensor(b, dt, l.bias().shape()));
+            out.put(l.module(), tensor(b, dt, l.bias().device(), l.bias().shape()));
         }
         return out;
     }
 
     static Map<Module, Tensor> noBiases() { return new IdentityHashMap<>(); }
 
-    static Tensor tensor(double[] v, DType dt, int... shape) {
-        return dt == DType.F64 ? Tensor.of(v, shape) : Tensor.of(toFloats(v), shape);
+    static Tensor tensor(double[] v, DType dt, int... shape) { return tensor(v, dt, Device.CPU, shape); }
+
+    /** values computed on the host as a tensor of type dt on device (the model's: substitutes sit beside its weights) */
+    static Tensor tensor(double[] v, DType dt, Device device, int... shape) {
+        return dt == DType.F64 ? Tensor.of(v, device, shape) : Tensor.of(toFloats(v), device, shape);
     }
 
     private static float[] toFloats(double[] v) {
@@ -160,7 +164,8 @@ final class Substituted implements Interpreter {
             if (!(m instanceof BatchNorm bn)) continue;
             double[][] p = f.of(bn.weight().toDoubleArray(), bn.bias().toDoubleArray(), bn.runningMean().toDoubleArray(),
                     bn.runningVar().toDoubleArray(), bn.eps);
-            ss.put(bn, new Tensor[] {tensor(p[0], dt, p[0].length), p[1] == null ? null : tensor(p[1], dt, p[1].length)});
+            Device d = bn.weight().device();
+            ss.put(bn, new Tensor[] {tensor(p[0], dt, d, p[0].length), p[1] == null ? null : tensor(p[1], dt, d, p[1].length)});
         }
         return (m, x) -> {
             Tensor[] s = ss.get(m);

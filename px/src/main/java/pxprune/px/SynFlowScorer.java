@@ -51,7 +51,7 @@ public final class SynFlowScorer implements Scorer {
                 return new double[][] {scale, shift};
             });
             Substituted net = new Substituted(p, Substituted.biases(layers, DType.F64, f), norm, Ops::relu);
-            Tensor in = Tensor.ones(DType.F64, data.sampleShape()), y = model.forward(in, trace.watch("forward", net));
+            Tensor in = Tensor.ones(DType.F64, model.device(), data.sampleShape()), y = model.forward(in, trace.watch("forward", net));
             Tensor r = Ops.sum(y);
             trace.pass(name(), "forward", Trace.group(Trace.tensors("ones", in, "output", y, "R", r), "p", layers, leaves),
                     System.nanoTime() - t0);

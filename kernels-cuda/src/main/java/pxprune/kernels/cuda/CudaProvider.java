@@ -12,4 +12,7 @@ public final class CudaProvider implements BackendProvider {
     @Override public Backend backend() { return CudaBackend.instance(); }
 
     @Override public PxKernels pxKernels() { return CudaPxKernels.instance(); }
+
+    /** the devices the driver sees ({@link CudaDevices#describe}), without creating the backend */
+    @Override public java.util.List<String> describe() { return CudaDevices.describe(); }
 }

@@ -31,6 +31,7 @@ import pxprune.px.ScorerRegistry;
 import pxprune.px.ScoringData;
 import pxprune.px.Trace;
 import pxprune.px.train.ConfigException;
+import pxprune.px.train.DeviceSpec;
 import pxprune.px.train.MainJob;
 import pxprune.px.train.Recipes;
 import pxprune.px.train.RunConfig;
@@ -47,7 +48,7 @@ public final class Main {
     static final String USAGE = """
             usage: pxprune <command> [options]
 
-              run [CONFIG] [--set key=value ...] [--runs DIR]
+              run [CONFIG] [--set key=value ...] [--runs DIR] [--device cpu|cuda|cuda:N]
                   prune, train and evaluate into DIR/<config hash>/ (DIR defaults to runs); a run started
                   again resumes, a finished one is reported. CONFIG is a JSON file (keys below, plus
                   "recipe" for the values it leaves out) or a recipe name. Without CONFIG: the main job,
@@ -56,16 +57,17 @@ public final class Main {
                   digits recipe. CONFIG seg_demo: the segmentation job, a small DeepLab on embedded
                   shapes, dense vs px, synflow and random, with mIoU and pixel accuracy (DIR/results_seg_demo.md
                   and .csv; each run folder has predictions.png); one seg run: a file {"recipe": "seg_demo",
-                  "method": "px"}. See docs/segmentation.md.
+                  "method": "px"}. See docs/segmentation.md. --device: where to prune and train (the config
+                  key device; default cpu; a CUDA run has its own folder).
                   recipes: %s
                   keys: %s
               prune --model M --dataset D --method S --density d --rounds T --out DIR
                     [--per-layer] [--schedule exponential|linear] [--seed S] [--data-root R] [--examples-per-class K]
-                    [--trace] [--precision float32|float64]
+                    [--trace] [--precision float32|float64] [--device cpu|cuda|cuda:N]
                   iterative pruning at initialization: DIR gets masks.safetensors, rounds.csv, rounds.png, layers.csv,
                   summary.json and split.csv; --trace logs every scoring pass (shapes, dtype, device, time) to stderr
               score --model M --weights W.safetensors --batch B.safetensors --method S --out O.safetensors [--seed S]
-                    [--trace] [--precision float32|float64]
+                    [--trace] [--precision float32|float64] [--device cpu|cuda|cuda:N]
                   one score tensor per prunable weight of the model with the weights W (PyTorch names),
                   on the batch B (x: float32 NCHW, y: int64). --precision (prune and score): the arithmetic of
                   snip and grasp (default float32, the model's) and of px's activation network (default float32,
@@ -80,11 +82,14 @@ public final class Main {
                   tiny 3-4-4-2 network, checked against path enumeration (--svg also draws it); with --model
                   per-layer summaries and the conservation check
 %s%s%s              list
-                  models, datasets, methods and recipes
+                  models, datasets, methods, recipes and devices (the CPU; each CUDA device, or why CUDA is
+                  not usable)
               help
                   this text
 
             density is the fraction of prunable weights kept, in (0, 1].
+            --device: cpu (default), cuda (device pxprune.cuda.device / PXPRUNE_CUDA_DEVICE, else 0) or cuda:N;
+            a device that cannot be used is refused (exit 2) with the reason, before anything is written.
             """;
 
     /** the subcommands, as the error messages list them */
@@ -142,7 +147,8 @@ public final class Main {
         return code;
     }
 
-    static String oneLine(String s) {
+    /** s on one line (line breaks folded), at most 2000 characters */
+    public static String oneLine(String s) {
         String l = s.strip().replaceAll("\\s*\\R\\s*", " ");
         return l.length() > 2000 ? l.substring(0, 2000) + " ..." : l;
     }
@@ -159,6 +165,27 @@ public final class Main {
         out.println("datasets: " + String.join(", ", DatasetRegistry.names()));
         out.println("methods:  " + String.join(", ", ScorerRegistry.names()) + " (and dense for run: no pruning)");
         out.println("recipes:  " + String.join(", ", Recipes.names()));
+        out.println("devices:");
+        for (String line : DeviceList.lines()) out.println("  " + line);
+    }
+
+    /** --device (absent: dflt) parsed; a bad value is a usage error naming the option, the value and the forms */
+    static DeviceSpec deviceOption(Args a, String dflt) {
+        String v = a.string("device", dflt);
+        try {
+            return DeviceSpec.parse(v);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--device " + v + ": " + e.getMessage());
+        }
+    }
+
+    /** makes d the device of this process; one that cannot be used is a usage error (exit 2) with the reason, named by source */
+    static pxprune.kernels.Device activate(DeviceSpec d, String source) {
+        try {
+            return d.activate();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(source + ": " + e.getMessage());
+        }
     }
 
     // ------------------------------------------------------------------ run
@@ -166,8 +193,17 @@ public final class Main {
         Map<String, String> opts = new LinkedHashMap<>();
         opts.put("set", "epochs=2");
         opts.put("runs", "runs");
+        opts.put("device", "cuda");
         Args a = new Args("run", args, 1, opts, Set.of(), Set.of("set"));
-        a.maxPositional(1, "pxprune run [CONFIG] [--set key=value ...] [--runs DIR]");
+        a.maxPositional(1, "pxprune run [CONFIG] [--set key=value ...] [--runs DIR] [--device cpu|cuda|cuda:N]");
+        List<String> sets = new java.util.ArrayList<>(a.all("set"));
+        if (a.has("device")) {
+            DeviceSpec d = deviceOption(a, "cpu");
+            for (String s : sets)
+                if (s.contains("=") && s.substring(0, s.indexOf('=')).strip().equals("device"))
+                    throw new UsageException("--device " + d + " and --set " + s + " both choose the device; give one");
+            sets.add("device=" + d);
+        }
         Path runs = Path.of(a.string("runs", "runs"));
         String arg = a.positional().isEmpty() ? null : a.positional().get(0);
         var job = arg == null ? java.util.Optional.of(MainJob.DIGITS)
@@ -182,13 +218,15 @@ public final class Main {
                             + (arg == null ? "pxprune run digits --set " + s
                             : "a file holding {\"recipe\": \"" + arg + "\", \"method\": \"px\"} with pxprune run FILE --set " + s));
             }
-            base = base.withSets(a.all("set"));
+            base = base.withSets(sets);
+            activate(base.deviceSpec(), a.has("device") ? "--device " + base.device() : "config key 'device'");
             OutputDir.prepare(runs, "--runs");
             MainJob.run(job.get(), base, runs, out, err);
             return;
         }
         RunConfig cfg = loadConfig(a.positional().get(0));
-        cfg = cfg.withSets(a.all("set"));
+        cfg = cfg.withSets(sets);
+        activate(cfg.deviceSpec(), a.has("device") ? "--device " + cfg.device() : "config key 'device'");
         OutputDir.prepare(runs, "--runs");
         Runner.Outcome o = Runner.run(cfg, runs, err);
         if (cfg.segmentation())
@@ -226,8 +264,10 @@ public final class Main {
         opts.put("data-root", "data");
         opts.put("examples-per-class", "10");
         opts.put("precision", "float64");
+        opts.put("device", "cuda");
         Args a = new Args("prune", args, 1, opts, Set.of("per-layer", "trace"), Set.of());
         a.maxPositional(0, "pxprune prune --model M --dataset D --method S --density d --rounds T --out DIR");
+        DeviceSpec spec = deviceOption(a, "cpu");
         String model = modelName(a.required("model"));
         String dataset = a.required("dataset");
         if (!DatasetRegistry.names().contains(dataset))
@@ -247,6 +287,7 @@ public final class Main {
         Path root = Path.of(a.string("data-root", "data"));
         int perClass = a.integer("examples-per-class", PruningSplit.DEFAULT_PER_CLASS, 1, RunConfig.MAX_EXAMPLES_PER_CLASS);
         pxprune.kernels.DType precision = precision(a);
+        pxprune.kernels.Device device = activate(spec, "--device " + spec);
         OutputDir.prepare(outDir, "--out");
 
         Dataset train = DatasetRegistry.load(dataset, root, true, Runner.DATA_SPLIT_SEED);
@@ -257,6 +298,7 @@ public final class Main {
         Pruner.Result r;
         try (Module m = ModelRegistry.create(model, train.channels(), train.numClasses(), Math.min(train.height(), train.width()), seed);
              MemoryScope s = MemoryScope.open()) {
+            m.to(device);
             try {
                 Pruner.checkKeepsWeights(m, model, density, perLayer);
             } catch (IllegalArgumentException e) {
@@ -264,7 +306,7 @@ public final class Main {
             }
             Files.createDirectories(outDir);
             PruningSplit.write(outDir.resolve(Runner.SPLIT), split, train);
-            Tensor x = Tensor.of(b.x(), b.n(), b.c(), b.h(), b.w());
+            Tensor x = Tensor.of(b.x(), device, b.n(), b.c(), b.h(), b.w());
             ScoringData data = new ScoringData(x, b.y(), train.numClasses(), seed, Math.min(Runner.SCORING_CHUNK, b.n()),
                     a.flag("trace") ? Trace.log(err) : Trace.NONE);
             r = Pruner.run(m, ScorerRegistry.create(method, precision), data, new Pruner.Config(density, rounds, schedule, perLayer), null, err);
@@ -311,14 +353,17 @@ public final class Main {
         opts.put("out", "O.safetensors");
         opts.put("seed", "1");
         opts.put("precision", "float64");
+        opts.put("device", "cuda");
         Args a = new Args("score", args, 1, opts, Set.of("trace"), Set.of());
         a.maxPositional(0, "pxprune score --model M --weights W.safetensors --batch B.safetensors --method S --out O.safetensors");
+        DeviceSpec spec = deviceOption(a, "cpu");
         String model = modelName(a.required("model"));
         Path wPath = a.existingFile("weights"), bPath = a.existingFile("batch");
         String method = methodName(a.required("method"));
         Path outPath = Path.of(a.required("out"));
         long seed = a.longValue("seed", 1);
         pxprune.kernels.DType precision = precision(a);
+        pxprune.kernels.Device device = activate(spec, "--device " + spec);
         OutputDir.prepareFile(outPath, "--out");
 
         SafeTensors.Header w = readHeader(wPath, "weights");
@@ -346,7 +391,8 @@ public final class Main {
                 throw new UsageException("--weights " + wPath + " cannot be loaded into " + model + " (" + channels + " input channels, "
                         + numClasses + " classes): " + oneLine(e.getMessage()));
             }
-            Tensor x = Tensor.of(xe.toFloats(), xs);
+            m.to(device);
+            Tensor x = Tensor.of(xe.toFloats(), device, xs);
             ScoringData data;
             try {
                 data = new ScoringData(x, labels, numClasses, seed);

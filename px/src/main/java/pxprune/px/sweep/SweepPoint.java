@@ -30,8 +30,7 @@ public record SweepPoint(int index, Map<String, Object> values, RunConfig config
 
     /**
      * The GPUs a run of this point needs: 1 for a config whose {@code device} key names a CUDA
-     * device, else 0. No config key selects a device yet, so this is 0 for every config today;
-     * it is the hook that the GPU slots of the executors read.
+     * device ({@code cuda} or {@code cuda:N}), else 0; the GPU slots of the executors read it.
      */
     public int gpus() {
         if (config == null) return 0;

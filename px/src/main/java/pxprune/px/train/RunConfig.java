@@ -31,7 +31,9 @@ import pxprune.nn.ModelRegistry;
  * state dict of the whole model, PyTorch names) or {@code pretrained_backbone} (a classification
  * checkpoint for a segmentation model's {@code backbone.*}, or for a classifier everything but its
  * {@code fc.*}) load weights after initialisation, before pruning; paths are relative to the working
- * folder, "" (the default, left out of the canonical JSON too) means none. A config file may also
+ * folder, "" (the default, left out of the canonical JSON too) means none. {@code device} ({@link DeviceSpec}:
+ * {@code cpu}, the default, left out of the canonical JSON at it; {@code cuda}; {@code cuda:N}) is where the
+ * run prunes and trains (a CUDA run gets its own folder). A config file may also
  * name a {@code recipe} ({@link Recipes}) whose values fill the keys it leaves out (default
  * {@code digits}). Unknown keys, values of the wrong JSON type and integers outside their key's
  * range ({@code rounds} and {@code epochs} up to {@value #MAX_ROUNDS}, {@code batch_size} up to
@@ -45,7 +47,7 @@ public record RunConfig(String dataset, String model, String method, double dens
                         int examplesPerClass, long seed, int epochs, int batchSize, double lr, double momentum,
                         boolean nesterov, double weightDecay, List<Integer> milestones, double gamma,
                         String dataRoot, boolean augment, int crop, double scaleMin, double scaleMax, boolean flip,
-                        double backboneLr, String pretrained, String pretrainedBackbone) {
+                        double backboneLr, String pretrained, String pretrainedBackbone, String device) {
 
     /** the method name that means "no pruning" */
     public static final String DENSE = "dense";
@@ -89,6 +91,7 @@ public record RunConfig(String dataset, String model, String method, double dens
         m.put("backbone_lr", Type.NUMBER);
         m.put("pretrained", Type.STRING);
         m.put("pretrained_backbone", Type.STRING);
+        m.put("device", Type.STRING);
         return java.util.Collections.unmodifiableMap(m);
     }
 
@@ -107,7 +110,7 @@ public record RunConfig(String dataset, String model, String method, double dens
      * existed keeps its hash (and its run folder).
      */
     static final Map<String, Object> OPTIONAL_DEFAULTS = Map.of("crop", 0L, "scale_min", 1.0, "scale_max", 1.0, "flip", false,
-            "backbone_lr", 0.0, "pretrained", "", "pretrained_backbone", "");
+            "backbone_lr", 0.0, "pretrained", "", "pretrained_backbone", "", "device", "cpu");
 
     /** the allowed range of every integer key, inclusive */
     static final Map<String, long[]> INT_RANGES = Map.ofEntries(
@@ -135,7 +138,20 @@ public record RunConfig(String dataset, String model, String method, double dens
         if (!pretrained.isEmpty() && !pretrainedBackbone.isEmpty())
             throw new ConfigException("config keys 'pretrained' and 'pretrained_backbone' are both set; give one: pretrained "
                     + "loads the whole model, pretrained_backbone only its backbone (a classifier's layers but fc)");
+        if (!DeviceSpec.isValid(device)) throw bad("device", DeviceSpec.FORMS, quote(device));
     }
+
+    /** a config on the CPU */
+    public RunConfig(String dataset, String model, String method, double density, int rounds, int examplesPerClass, long seed,
+                     int epochs, int batchSize, double lr, double momentum, boolean nesterov, double weightDecay,
+                     List<Integer> milestones, double gamma, String dataRoot, boolean augment, int crop, double scaleMin,
+                     double scaleMax, boolean flip, double backboneLr, String pretrained, String pretrainedBackbone) {
+        this(dataset, model, method, density, rounds, examplesPerClass, seed, epochs, batchSize, lr, momentum, nesterov, weightDecay,
+                milestones, gamma, dataRoot, augment, crop, scaleMin, scaleMax, flip, backboneLr, pretrained, pretrainedBackbone, "cpu");
+    }
+
+    /** where the run prunes and trains ({@link DeviceSpec#parse} of {@link #device()}) */
+    public DeviceSpec deviceSpec() { return DeviceSpec.parse(device); }
 
     /** a config without pre-trained weights */
     public RunConfig(String dataset, String model, String method, double density, int rounds, int examplesPerClass, long seed,
@@ -269,6 +285,7 @@ public record RunConfig(String dataset, String model, String method, double dens
         m.put("backbone_lr", backboneLr);
         m.put("pretrained", pretrained);
         m.put("pretrained_backbone", pretrainedBackbone);
+        m.put("device", device);
         return m;
     }
 
@@ -450,7 +467,7 @@ public record RunConfig(String dataset, String model, String method, double dens
                 (Double) m.get("momentum"), (Boolean) m.get("nesterov"), (Double) m.get("weight_decay"), milestones,
                 (Double) m.get("gamma"), (String) m.get("data_root"), (Boolean) m.get("augment"), intOf(m, "crop"),
                 (Double) m.get("scale_min"), (Double) m.get("scale_max"), (Boolean) m.get("flip"), (Double) m.get("backbone_lr"),
-                (String) m.get("pretrained"), (String) m.get("pretrained_backbone"));
+                (String) m.get("pretrained"), (String) m.get("pretrained_backbone"), (String) m.get("device"));
     }
 
     private static int intOf(Map<String, Object> m, String k) { return ((Number) m.get(k)).intValue(); }

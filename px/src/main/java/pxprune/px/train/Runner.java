@@ -145,6 +145,18 @@ public final class Runner {
         }
     }
 
+    /**
+     * Makes the config's device the one this process computes on ({@link DeviceSpec#activate});
+     * one that cannot be used is a {@link ConfigException} naming the key and the reason.
+     */
+    static pxprune.kernels.Device activate(RunConfig cfg) {
+        try {
+            return cfg.deviceSpec().activate();
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("config key 'device': " + e.getMessage());
+        }
+    }
+
     /** the pre-trained weights file of the config, if any, is a readable regular file (checked before any work) */
     static void checkPretrainedFile(RunConfig cfg) {
         for (String[] kv : new String[][] {{"pretrained", cfg.pretrained()}, {"pretrained_backbone", cfg.pretrainedBackbone()}}) {
@@ -164,7 +176,10 @@ public final class Runner {
      */
     public static Outcome run(RunConfig cfg, Path runs, PrintStream log) throws IOException {
         Path dir = folder(runs, cfg);
-        if (!Files.isRegularFile(dir.resolve(SUMMARY))) checkPretrainedFile(cfg); // before the folder exists: a refused run leaves nothing
+        if (!Files.isRegularFile(dir.resolve(SUMMARY))) { // before the folder exists: a refused run leaves nothing
+            checkPretrainedFile(cfg);
+            activate(cfg);
+        }
         Files.createDirectories(dir);
         try (FileChannel ch = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
              FileLock lock = ch.tryLock()) {
@@ -195,6 +210,7 @@ public final class Runner {
         Masks masks;
         Map<String, Object> prune;
         try (Module probe = model(cfg, train)) {
+            probe.to(activate(cfg));
             Path masksFile = dir.resolve(MASKS);
             if (Files.isRegularFile(masksFile)) {
                 masks = Masks.load(masksFile, probe);
@@ -269,7 +285,7 @@ public final class Runner {
             throws IOException {
         var batch = train.batch(split);
         return prune(cfg, model, () -> {
-            Tensor x = Tensor.of(batch.x(), batch.n(), batch.c(), batch.h(), batch.w());
+            Tensor x = Tensor.of(batch.x(), model.device(), batch.n(), batch.c(), batch.h(), batch.w());
             return new ScoringData(x, batch.y(), train.numClasses(), cfg.seed(), Math.min(SCORING_CHUNK, batch.n()));
         }, dir, log);
     }
@@ -343,6 +359,7 @@ public final class Runner {
         Masks masks;
         Map<String, Object> prune;
         try (Module probe = segModel(cfg, d.train())) {
+            probe.to(activate(cfg));
             Path masksFile = dir.resolve(MASKS);
             if (Files.isRegularFile(masksFile)) {
                 masks = Masks.load(masksFile, probe);
@@ -422,7 +439,7 @@ public final class Runner {
             throw new ConfigException("config key 'crop': the pruning images of " + d.train().name() + " differ in size ("
                     + e.getMessage() + "); set crop (e.g. crop=513 for VOC)");
         }
-        Tensor x = Tensor.of(b.x(), b.n(), b.c(), b.h(), b.w());
+        Tensor x = Tensor.of(b.x(), cfg.deviceSpec().device(), b.n(), b.c(), b.h(), b.w());
         return ScoringData.dense(x, b.y(), d.train().numClasses(), cfg.seed(), Math.min(SCORING_CHUNK, b.n()));
     }
 

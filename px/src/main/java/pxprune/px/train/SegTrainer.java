@@ -119,6 +119,7 @@ public final class SegTrainer {
      * epochs of the config. The masks are applied to the model first.
      */
     public Result train(Module model, Masks masks) throws IOException {
+        model.to(Runner.activate(cfg)); // before the optimizers: Module.to replaces the parameter tensors
         masks.apply(model);
         Path ckpt = dir.resolve(Checkpoint.FILE);
         String hash = cfg.hash();
@@ -137,7 +138,7 @@ public final class SegTrainer {
             // an all-ones mask changes nothing (x * 1 is exact): only pruned layers get one
             for (String name : masks.names())
                 if (masks.kept(name) < masks.numel(name))
-                    for (SGD o : opts) if (o.parameters().containsKey(name)) o.setMask(name, masks.tensor(name));
+                    for (SGD o : opts) if (o.parameters().containsKey(name)) o.setMask(name, masks.tensor(name, model.device()));
             List<EpochMetrics> history = new ArrayList<>();
             int start = 0;
             if (Files.isRegularFile(ckpt)) {
@@ -226,8 +227,8 @@ public final class SegTrainer {
             SegBatch batch = p.batch();
             Dropout.reseed(model, Seeds.derive(cfg.seed(), DROPOUT_KEY, epoch, b));
             try (MemoryScope s = MemoryScope.open()) {
-                Tensor x = Tensor.of(batch.x(), batch.n(), batch.c(), batch.h(), batch.w());
-                Tensor y = Tensor.ofInts(batch.y(), batch.n(), batch.h(), batch.w());
+                Tensor x = Tensor.of(batch.x(), model.device(), batch.n(), batch.c(), batch.h(), batch.w());
+                Tensor y = Tensor.ofInts(batch.y(), model.device(), batch.n(), batch.h(), batch.w());
                 Tensor logits = model.forward(x);
                 checkOutput(logits, batch.n(), train.numClasses(), batch.h(), batch.w());
                 Tensor loss = Ops.crossEntropy2d(logits, y, SegDataset.IGNORE);
@@ -307,12 +308,12 @@ public final class SegTrainer {
                     SegBatch b = SegBatch.stack(group);
                     group.clear();
                     try (MemoryScope sc = MemoryScope.open()) {
-                        Tensor x = Tensor.of(b.x(), b.n(), b.c(), b.h(), b.w());
+                        Tensor x = Tensor.of(b.x(), model.device(), b.n(), b.c(), b.h(), b.w());
                         Tensor logits = model.forward(x);
                         checkOutput(logits, b.n(), data.numClasses(), b.h(), b.w());
                         long v = 0;
                         for (int l : b.y()) if (l != SegDataset.IGNORE) v++;
-                        if (v > 0) lossSum += Ops.crossEntropy2d(logits, Tensor.ofInts(b.y(), b.n(), b.h(), b.w()), SegDataset.IGNORE).item() * v;
+                        if (v > 0) lossSum += Ops.crossEntropy2d(logits, Tensor.ofInts(b.y(), model.device(), b.n(), b.h(), b.w()), SegDataset.IGNORE).item() * v;
                         valid += v;
                         cm.add(b.y(), ConfusionMatrix.argmax(logits.toFloatArray(), b.n(), data.numClasses(), b.h(), b.w()));
                     }
@@ -330,7 +331,7 @@ public final class SegTrainer {
             for (int i : indices) {
                 SegSample s = input(data, i, stats);
                 try (MemoryScope sc = MemoryScope.open()) {
-                    Tensor logits = model.forward(Tensor.of(s.image(), 1, s.c(), s.h(), s.w()));
+                    Tensor logits = model.forward(Tensor.of(s.image(), model.device(), 1, s.c(), s.h(), s.w()));
                     checkOutput(logits, 1, data.numClasses(), s.h(), s.w());
                     out.add(ConfusionMatrix.argmax(logits.toFloatArray(), 1, data.numClasses(), s.h(), s.w()));
                 }

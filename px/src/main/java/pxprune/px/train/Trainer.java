@@ -11,6 +11,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import pxprune.core.GradMode;
 import pxprune.core.MemoryScope;
 import pxprune.core.Ops;
@@ -40,6 +44,14 @@ import pxprune.px.Masks;
  * crosses an epoch boundary, so a run resumed at epoch e from its checkpoint (weights, buffers,
  * momentum) repeats the uninterrupted run bit for bit. A final batch of a single example is left
  * out (batch norm cannot train on it).
+ *
+ * <p>Devices: the model is moved to the config's device ({@link RunConfig#device}, {@link DeviceSpec})
+ * before the optimizer is built, so its momentum buffers and masks live there too; each batch is
+ * gathered, augmented and uploaded on a preparation thread (one thread, batches in order, so the
+ * augmentation stream is drawn as on one thread) while the previous batch computes; the batches'
+ * losses and logits stay on the device until the epoch ends and are read back then (so a diverged
+ * loss is reported at the end of its epoch), evaluation runs on the device; checkpoints are
+ * written from the device tensors and resumed onto them, bit for bit as on the CPU.
  *
  * <p>Files in the run folder: {@value Checkpoint#FILE} (after every epoch, atomically) and
  * {@value #METRICS} (one JSON object per epoch, see {@link EpochMetrics}; rebuilt from the
@@ -86,13 +98,20 @@ public final class Trainer {
      * epochs of the config. The masks are applied to the model first.
      */
     public Result train(Module model, Masks masks) throws IOException {
+        model.to(Runner.activate(cfg)); // before the optimizer: Module.to replaces the parameter tensors
         masks.apply(model);
         Path ckpt = dir.resolve(Checkpoint.FILE);
         String hash = cfg.hash();
+        ExecutorService pool = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "train-batches");
+            t.setDaemon(true);
+            return t;
+        });
         try (SGD opt = SGD.of(model, cfg.lr(), cfg.momentum(), cfg.weightDecay(), cfg.nesterov());
              MemoryScope scope = MemoryScope.open()) {
             // an all-ones mask changes nothing (x * 1 is exact): only pruned layers get one
-            for (String name : masks.names()) if (masks.kept(name) < masks.numel(name)) opt.setMask(name, masks.tensor(name));
+            for (String name : masks.names())
+                if (masks.kept(name) < masks.numel(name)) opt.setMask(name, masks.tensor(name, model.device()));
             List<EpochMetrics> history = new ArrayList<>();
             int start = 0;
             if (Files.isRegularFile(ckpt)) {
@@ -103,7 +122,7 @@ public final class Trainer {
             }
             writeMetrics(dir, history);
             for (int epoch = start; epoch < cfg.epochs(); epoch++) {
-                EpochMetrics m = epoch(model, opt, epoch);
+                EpochMetrics m = epoch(model, opt, epoch, pool);
                 history.add(m);
                 Checkpoint.save(ckpt, model, opt, masks, epoch + 1, hash, history);
                 appendMetrics(dir, m);
@@ -113,66 +132,142 @@ public final class Trainer {
                             100 * m.testAcc(), m.seconds());
             }
             return new Result(history, start);
+        } finally {
+            pool.shutdownNow();
         }
     }
 
+    /**
+     * One training batch on the model's device, made on the preparation thread: gathered, augmented
+     * and uploaded while the previous batch computes. Owned by no scope: the training loop closes it.
+     */
+    private record Prepared(Tensor x, Tensor y, int n) implements AutoCloseable {
+        @Override public void close() { x.close(); y.close(); }
+    }
+
     /** one epoch of training (0-based index) followed by evaluation on the test set */
-    EpochMetrics epoch(Module model, SGD opt, int epoch) {
+    EpochMetrics epoch(Module model, SGD opt, int epoch, ExecutorService pool) {
         long t0 = System.nanoTime();
         double lr = cfg.lrAt(epoch);
         opt.setLr(lr);
         model.train(true);
+        pxprune.kernels.Device device = model.device();
         boolean dropLast = train.size() % cfg.batchSize() == 1;
         BatchIterator it = new BatchIterator(train, cfg.batchSize(), true, Seeds.derive(cfg.seed(), ORDER_KEY), epoch, dropLast);
+        // one thread draws the batches in order, so the augmentation stream is drawn in batch order as before
         SplittableRandom aug = Seeds.rng(cfg.seed(), AUGMENT_KEY, epoch);
-        double lossSum = 0;
-        long correct = 0, seen = 0;
+        int nb = it.numBatches();
+        // the batches' losses and logits stay on the device until the epoch ends: no download per batch
+        List<Tensor> losses = new ArrayList<>(nb), outputs = new ArrayList<>(nb);
+        List<int[]> labels = new ArrayList<>(nb);
         long lastNote = System.nanoTime();
-        for (int b = 0; b < it.numBatches(); b++) {
-            Batch batch = train.batch(it.batch(b));
-            if (cfg.augment()) Augment.cifarInPlace(batch, AUGMENT_PAD, aug);
-            try (MemoryScope s = MemoryScope.open()) {
-                Tensor x = Tensor.of(batch.x(), batch.n(), batch.c(), batch.h(), batch.w());
-                Tensor y = Tensor.ofInts(batch.y(), batch.n());
-                Tensor logits = model.forward(x);
-                Tensor loss = Ops.crossEntropy(logits, y);
-                loss.backward();
-                opt.step();
-                opt.zeroGrad();
-                double l = loss.item();
+        Future<Prepared> next = nb == 0 ? null : submit(pool, it, 0, aug, device, labels);
+        try {
+            for (int b = 0; b < nb; b++) {
+                Prepared p = get(next);
+                next = null;
+                try (p; MemoryScope s = MemoryScope.open()) {
+                    next = b + 1 < nb ? submit(pool, it, b + 1, aug, device, labels) : null;
+                    Tensor logits = model.forward(p.x());
+                    Tensor loss = Ops.crossEntropy(logits, p.y());
+                    loss.backward();
+                    opt.step();
+                    opt.zeroGrad();
+                    try (GradMode g = GradMode.noGrad()) {
+                        losses.add(MemoryScope.unscoped(() -> Ops.copy(loss)));
+                        outputs.add(MemoryScope.unscoped(() -> Ops.copy(logits)));
+                    }
+                }
+                if (log != null && System.nanoTime() - lastNote > 30e9) {
+                    lastNote = System.nanoTime();
+                    log.printf(Locale.ROOT, "[%s] epoch %d/%d  batch %d/%d  train loss %.4f%n", label, epoch + 1, cfg.epochs(), b + 1,
+                            nb, losses.get(losses.size() - 1).item());
+                }
+            }
+            double lossSum = 0;
+            long correct = 0, seen = 0;
+            for (int b = 0; b < nb; b++) {
+                double l = losses.get(b).item();
+                int[] y = labels.get(b);
                 if (!Double.isFinite(l))
                     throw new IllegalStateException("training diverged: the loss of epoch " + (epoch + 1) + ", batch " + (b + 1)
                             + " is " + l + "; lower the learning rate (lr=" + lr + ")");
-                lossSum += l * batch.n();
-                correct += countCorrect(logits, batch.y());
-                seen += batch.n();
+                lossSum += l * y.length;
+                correct += countCorrect(outputs.get(b), y);
+                seen += y.length;
             }
-            if (log != null && System.nanoTime() - lastNote > 30e9) {
-                lastNote = System.nanoTime();
-                log.printf(Locale.ROOT, "[%s] epoch %d/%d  batch %d/%d  train loss %.4f%n", label, epoch + 1, cfg.epochs(), b + 1,
-                        it.numBatches(), lossSum / seen);
+            double[] ev = evaluate(model, test);
+            double secs = (System.nanoTime() - t0) / 1e9;
+            return new EpochMetrics(epoch + 1, lr, lossSum / Math.max(1, seen), (double) correct / Math.max(1, seen), ev[0], ev[1], secs);
+        } finally {
+            if (next != null) {
+                try { get(next).close(); } catch (RuntimeException e) { /* the failure that got us here matters more */ }
             }
+            losses.forEach(Tensor::close);
+            outputs.forEach(Tensor::close);
         }
-        double[] ev = evaluate(model, test);
-        double secs = (System.nanoTime() - t0) / 1e9;
-        return new EpochMetrics(epoch + 1, lr, lossSum / Math.max(1, seen), (double) correct / Math.max(1, seen), ev[0], ev[1], secs);
     }
 
-    /** mean cross-entropy and accuracy of the model on data, in eval mode, in batches; restores the training flag */
+    /** batch b of the epoch, gathered, augmented and uploaded to device on the preparation thread; its labels kept for the metrics */
+    private Future<Prepared> submit(ExecutorService pool, BatchIterator it, int b, SplittableRandom aug,
+                                    pxprune.kernels.Device device, List<int[]> labels) {
+        return pool.submit(() -> {
+            Batch batch = train.batch(it.batch(b));
+            if (cfg.augment()) Augment.cifarInPlace(batch, AUGMENT_PAD, aug);
+            synchronized (labels) { labels.add(batch.y()); }
+            return MemoryScope.unscoped(() -> {
+                Tensor x = Tensor.of(batch.x(), device, batch.n(), batch.c(), batch.h(), batch.w());
+                try {
+                    return new Prepared(x, Tensor.ofInts(batch.y(), device, batch.n()), batch.n());
+                } catch (RuntimeException e) {
+                    x.close();
+                    throw e;
+                }
+            });
+        });
+    }
+
+    private static Prepared get(Future<Prepared> f) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the next training batch", e);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof RuntimeException r) throw r;
+            if (c instanceof Error err) throw err;
+            throw new IllegalStateException("preparing a training batch failed: " + c, c);
+        }
+    }
+
+    /**
+     * Mean cross-entropy and accuracy of the model on data, in eval mode, in batches on the model's
+     * device (the losses and logits are downloaded once, at the end); restores the training flag.
+     */
     public static double[] evaluate(Module model, Dataset data) {
         double lossSum = 0;
         long correct = 0;
-        try (EvalMode e = new EvalMode(model); GradMode g = GradMode.noGrad()) {
+        pxprune.kernels.Device device = model.device();
+        List<Tensor> losses = new ArrayList<>(), outputs = new ArrayList<>();
+        List<int[]> labels = new ArrayList<>();
+        // the batches' losses and logits are kept in this scope (on the device) until they are read at the end
+        try (EvalMode e = new EvalMode(model); GradMode g = GradMode.noGrad(); MemoryScope kept = MemoryScope.open()) {
             BatchIterator it = new BatchIterator(data, EVAL_BATCH, false, 0, 0);
             while (it.hasNext()) {
                 Batch batch = it.nextBatch();
                 try (MemoryScope s = MemoryScope.open()) {
-                    Tensor x = Tensor.of(batch.x(), batch.n(), batch.c(), batch.h(), batch.w());
-                    Tensor y = Tensor.ofInts(batch.y(), batch.n());
+                    Tensor x = Tensor.of(batch.x(), device, batch.n(), batch.c(), batch.h(), batch.w());
+                    Tensor y = Tensor.ofInts(batch.y(), device, batch.n());
                     Tensor logits = model.forward(x);
-                    lossSum += Ops.crossEntropy(logits, y).item() * batch.n();
-                    correct += countCorrect(logits, batch.y());
+                    losses.add(MemoryScope.keep(Ops.crossEntropy(logits, y)));
+                    outputs.add(MemoryScope.keep(logits));
+                    labels.add(batch.y());
                 }
+            }
+            for (int b = 0; b < losses.size(); b++) {
+                lossSum += losses.get(b).item() * labels.get(b).length;
+                correct += countCorrect(outputs.get(b), labels.get(b));
             }
         }
         int n = Math.max(1, data.size());
