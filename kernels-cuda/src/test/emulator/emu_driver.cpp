@@ -220,7 +220,7 @@ const Kernel KERNELS[] = {
 #include "registry.inc"
 };
 
-struct Module { std::string ptx; };
+struct Module { std::string ptx; bool native; };  // PTX text, or a cubin's bytes
 }  // namespace
 
 extern "C" void pxemu_syncthreads() { swapcontext(&fibers[current].ctx, &scheduler); }
@@ -398,16 +398,32 @@ CUresult cuGetErrorName(CUresult r, const char** s) {
 }
 CUresult cuGetErrorString(CUresult r, const char** s) { *s = r == 0 ? "no error" : "emulator error"; return 0; }
 
+// A 64-bit little-endian ELF image (a cubin): its size from the section header table, which
+// nvcc puts at the end; 0 if the header is not one.
+static size_t elf_size(const unsigned char* p) {
+  if (memcmp(p, "\x7f" "ELF", 4) != 0 || p[4] != 2 || p[5] != 1) return 0;
+  uint64_t shoff; uint16_t shentsize, shnum;
+  memcpy(&shoff, p + 0x28, 8); memcpy(&shentsize, p + 0x3A, 2); memcpy(&shnum, p + 0x3C, 2);
+  return (size_t)(shoff + (uint64_t)shentsize * shnum);
+}
+
 CUresult cuModuleLoadData(void** mod, const void* image) {
   const char* text = static_cast<const char*>(image);
+  size_t elf = elf_size(static_cast<const unsigned char*>(image));
+  if (elf > 0) {  // native code: kept whole; its string table names the kernels
+    *mod = new Module{std::string(text, elf), true};
+    return 0;
+  }
   if (strncmp(text, "//", 2) != 0 && strstr(text, ".version") == nullptr) return 218;  // not PTX
-  *mod = new Module{std::string(text)};
+  *mod = new Module{std::string(text), false};
   return 0;
 }
 
 CUresult cuModuleGetFunction(void** f, void* mod, const char* name) {
-  const std::string& ptx = static_cast<Module*>(mod)->ptx;
-  if (ptx.find(std::string(".entry ") + name + "(") == std::string::npos) return 500;
+  const Module* m = static_cast<Module*>(mod);
+  const std::string& ptx = m->ptx;
+  std::string declared = m->native ? std::string(1, '\0') + name + std::string(1, '\0') : std::string(".entry ") + name + "(";
+  if (ptx.find(declared) == std::string::npos) return 500;
   for (const Kernel& k : KERNELS)
     if (strcmp(k.name, name) == 0) { *f = (void*)&k; return 0; }
   fprintf(stderr, "pxprune CUDA emulator: kernel %s is in the PTX but not in the emulator's registry\n", name);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Compiles every *.cu here to PTX for sm_80 and sm_90 (run by native/pom.xml at generate-resources):
-#   OUT/pxprune/cuda/sm_80/<name>.ptx, OUT/pxprune/cuda/sm_90/<name>.ptx
+# Compiles every *.cu here to PTX for sm_80 and sm_90, and to sm_90 native code (run by native/pom.xml at
+# generate-resources): OUT/pxprune/cuda/sm_80/<name>.ptx, OUT/pxprune/cuda/sm_90/<name>.ptx, OUT/pxprune/cuda/sm_90/<name>.cubin
 # and writes OUT/pxprune/cuda/ptx-build.properties saying what happened. Without nvcc the
 # kernels are simply not compiled (status=skipped, with the reason) and the build goes on; the
 # CUDA backend then reports itself unavailable. A compile error fails the build.
@@ -10,6 +10,7 @@ set -euo pipefail
 src=$(cd "$(dirname "$0")" && pwd)
 out=$1/pxprune/cuda
 archs="80 90"
+cubin_arch=90
 mkdir -p "$out"
 props=$out/ptx-build.properties
 
@@ -46,10 +47,20 @@ for arch in $archs; do
     names+=("$name for sm_$arch")
   done
 done
+# native code for the newest architecture too (loaded instead of the PTX on a device of exactly that
+# compute capability: no JIT compilation by the driver at start-up)
+for cu in "${sources[@]}"; do
+  name=$(basename "$cu" .cu)
+  cubin=$out/sm_$cubin_arch/$name.cubin
+  if [ -f "$cubin" ] && [ "$cubin" -nt "$newest" ]; then continue; fi
+  "$nvcc" -cubin -O3 -std=c++17 -arch=sm_$cubin_arch -I "$src" -o "$cubin.tmp" "$cu" && mv "$cubin.tmp" "$cubin" &
+  pids+=($!)
+  names+=("$name as sm_$cubin_arch native code")
+done
 fail=0
 for i in "${!pids[@]}"; do
   if ! wait "${pids[$i]}"; then echo "pxprune: nvcc failed on ${names[$i]}" >&2; fail=1; fi
 done
 [ $fail = 0 ] || exit 1
 modules=$(for cu in "${sources[@]}"; do basename "$cu" .cu; done | paste -sd, -)
-printf 'status=built\nnvcc=%s\narchs=%s\nmodules=%s\n' "$nvcc: $version" "$(echo $archs | sed 's/\([0-9]*\)/sm_\1/g; s/ /,/g')" "$modules" > "$props"
+printf 'status=built\nnvcc=%s\narchs=%s\ncubin=sm_%s\nmodules=%s\n' "$nvcc: $version" "$(echo $archs | sed 's/\([0-9]*\)/sm_\1/g; s/ /,/g')" "$cubin_arch" "$modules" > "$props"

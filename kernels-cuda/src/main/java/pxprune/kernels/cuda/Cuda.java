@@ -97,6 +97,8 @@ final class Cuda {
     final String deviceName;
     final int ccMajor, ccMinor, driverVersion;
     final String arch;
+    /** the modules loaded as native code (cubin) rather than PTX the driver compiles */
+    private final List<String> nativeModules = new ArrayList<>();
     final boolean syncEveryLaunch = Boolean.getBoolean("pxprune.cuda.sync");
     private final CUctx_st ctx = new CUctx_st();
     /** why cuBLAS is not used (matrix products then run on pxprune's own kernel), or null when it is */
@@ -162,7 +164,7 @@ final class Cuda {
         Properties build = ptxBuild();
         arch = ccMajor >= 9 ? "sm_90" : "sm_80";
         for (String m : build.getProperty("modules", "").split(","))
-            if (!m.isBlank()) loadModule(m.trim(), build.getProperty("nvcc", "nvcc"));
+            if (!m.isBlank()) loadModule(m.trim(), build.getProperty("nvcc", "nvcc"), build);
 
         Lane first = lane();  // this thread's stream
         String noBlas = null;
@@ -281,6 +283,41 @@ final class Cuda {
         } catch (IOException e) {
             throw new IllegalStateException("reading the PTX of " + module + ": " + e, e);
         }
+    }
+
+    /** a cubin (native code) of the native module, or null if absent */
+    static byte[] cubin(String arch, String module) {
+        try (InputStream in = Cuda.class.getResourceAsStream(PTX_DIR + arch + "/" + module + ".cubin")) {
+            return in == null ? null : in.readAllBytes();
+        } catch (IOException e) {
+            throw new IllegalStateException("reading the native code of " + module + ": " + e, e);
+        }
+    }
+
+    /**
+     * loads a module of the native module: its native code where it was built for exactly this
+     * device's compute capability (ptx-build.properties' cubin, e.g. sm_90 on an H100/H200) unless
+     * -Dpxprune.cuda.cubin=false, else (or if the driver refuses it) its PTX, which the driver compiles
+     */
+    private void loadModule(String name, String nvcc, Properties build) {
+        String own = "sm_" + ccMajor + ccMinor;
+        if (own.equals(build.getProperty("cubin")) && !"false".equals(System.getProperty("pxprune.cuda.cubin"))) {
+            byte[] bin = cubin(own, name);
+            if (bin != null) {
+                CUmod_st mod = new CUmod_st();
+                int r;
+                try (BytePointer image = new BytePointer(bin.length)) {
+                    image.put(bin, 0, bin.length);
+                    r = cuModuleLoadData(mod, image);
+                }
+                if (r == CUDA_SUCCESS) {
+                    modules.add(mod);
+                    nativeModules.add(name);
+                    return;
+                }
+            }
+        }
+        loadModule(name, nvcc);
     }
 
     private void loadModule(String name, String nvcc) {
@@ -657,7 +694,8 @@ final class Cuda {
 
     @Override public String toString() {
         return deviceName + " (device " + device + ", compute capability " + ccMajor + "." + ccMinor + ", driver CUDA "
-                + version(driverVersion) + ", PTX " + arch + ", gemm: "
+                + version(driverVersion) + ", " + (nativeModules.isEmpty() ? "PTX " + arch
+                        : "native " + arch + " code for " + String.join("+", nativeModules)) + ", gemm: "
                 + (cublasMissing == null ? "cuBLAS" : "pxprune's kernel, no cuBLAS: " + cublasMissing)
                 + ", conv: " + route(convChoice, "gemm", "pxprune.cuda.conv", "im2col+gemm")
                 + ", batch norm: " + route(bnChoice, "own", "pxprune.cuda.bn", "pxprune's kernels") + ")";

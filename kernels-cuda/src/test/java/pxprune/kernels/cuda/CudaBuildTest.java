@@ -57,6 +57,22 @@ class CudaBuildTest {
         }
     }
 
+    @Test void nativeCodeWasBuiltForSm90WithEveryKernel() throws IOException {
+        Properties p = ptxBuild();
+        if (!"built".equals(p.getProperty("status")))
+            abort("CUDA kernels were not compiled when pxprune-native was built: " + p.getProperty("reason"));
+        assertEquals("sm_90", p.getProperty("cubin"), "ptx-build.properties' cubin");
+        StringBuilder all = new StringBuilder();
+        for (String m : p.getProperty("modules").split(",")) {
+            byte[] bin = Cuda.cubin("sm_90", m);
+            assertNotNull(bin, "missing native code sm_90/" + m + ".cubin");
+            assertTrue(bin.length > 4 && bin[0] == 0x7f && bin[1] == 'E' && bin[2] == 'L' && bin[3] == 'F', m + ".cubin is not ELF");
+            all.append(new String(bin, java.nio.charset.StandardCharsets.ISO_8859_1));
+        }
+        for (String k : kernelNames())
+            assertTrue(all.indexOf("\0" + k + "\0") >= 0, "kernel " + k + " is not in the sm_90 native code");
+    }
+
     @Test void cudaIsUsableOrSaysWhyNot() {
         String why = Backends.unavailableReason(Device.CUDA);
         if (why == null) {
