@@ -34,42 +34,13 @@ SMOKE = dict(resnet20_batch=2, resnet20_side=8, resnet50_batch=2, resnet50_side=
 
 
 # ---------------------------------------------------------------- models
-class Block(nn.Module):
-    """open_lth's CIFAR ResNet block: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))."""
-
-    def __init__(self, cin, cout, down):
-        super().__init__()
-        s = 2 if down else 1
-        self.conv1 = nn.Conv2d(cin, cout, 3, s, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.shortcut = (nn.Sequential(nn.Conv2d(cin, cout, 1, 2, 0, bias=False), nn.BatchNorm2d(cout))
-                         if down or cin != cout else nn.Identity())
-
-    def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return F.relu(out + self.shortcut(x))
+# the CIFAR ResNet of pxprune's nn/models layout, shared with the CPU side-by-side script beside this one
+sys.path.insert(0, __import__("os").path.dirname(__import__("os").path.abspath(__file__)))
+from pytorch_bench import CifarResNet  # noqa: E402
 
 
-class CifarResNet20(nn.Module):
-    def __init__(self, width=16, classes=10):
-        super().__init__()
-        self.conv = nn.Conv2d(3, width, 3, 1, 1, bias=False)
-        self.bn = nn.BatchNorm2d(width)
-        blocks, cur = [], width
-        for stage in range(3):
-            f = width << stage
-            for b in range(3):
-                blocks.append(Block(cur, f, stage > 0 and b == 0))
-                cur = f
-        self.blocks = nn.Sequential(*blocks)
-        self.fc = nn.Linear(cur, classes)
-
-    def forward(self, x):
-        out = self.blocks(F.relu(self.bn(self.conv(x))))
-        return self.fc(F.adaptive_avg_pool2d(out, 1).flatten(1))
+def CifarResNet20(width=16, classes=10):
+    return CifarResNet(20, width, classes)
 
 
 class Bottleneck(nn.Module):

@@ -17,7 +17,7 @@
 #              test jars, JUnit's platform and engine
 #   tests/M/   the compiled tests of every module M that has @CudaTest tests
 #   testdata/  only the files under testdata/ that those tests name
-#   run.sh, pytorch_gpu_bench.py, MANIFEST.txt
+#   run.sh, pytorch_gpu_bench.py (+ pytorch_bench.py, whose models it imports), MANIFEST.txt
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 dir=${1:-$root/target/gpu-bundle}
@@ -113,7 +113,7 @@ if command -v strip >/dev/null; then find "$work/jre" -name '*.so' -exec strip -
 echo "gpu-bundle: runtime $(du -sb "$work/jre" | awk '{printf "%.1f", $1 / 1e6}') MB unpacked; compressing (xz) ..." >&2
 tar -C "$work" -cf - jre | xz -T0 -6 >"$dir/jre.tar.xz"
 
-cp bench/pytorch_gpu_bench.py "$dir/"
+cp bench/pytorch_gpu_bench.py bench/pytorch_bench.py "$dir/"
 cp bench/gpu/run.sh "$dir/run.sh"
 chmod +x "$dir/run.sh"
 {

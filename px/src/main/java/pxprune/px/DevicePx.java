@@ -281,7 +281,7 @@ final class DevicePx {
                 long t0 = System.nanoTime();
                 ActivationNet a = new ActivationNet(m, null, List.of(), List.of());
                 Tensor in = Ops.to(Tensor.ones(DType.F64, data.sampleShape()), device), z1 = model.forward(in, trace.watch("A", a));
-                w = sumOverBatch(z1, null);
+                w = PxScorer.sumOverBatch(z1, null);
                 trace.pass(name, "A", Trace.tensors("x*x", in, "z1", z1), System.nanoTime() - t0);
                 return w;
             }
@@ -307,7 +307,7 @@ final class DevicePx {
                     a.checkComplete();
                     reluCalls += a.relu;
                     epilogueGates += a.epilogue;
-                    w = sumOverBatch(z1, w);
+                    w = PxScorer.sumOverBatch(z1, w);
                     trace.pass(name, "A", Trace.tensors("x*x", xx, "z1", z1), System.nanoTime() - t0);
                 }
             }
@@ -333,14 +333,6 @@ final class DevicePx {
         return out;
     }
 
-    private static double[] sumOverBatch(Tensor out, double[] acc) {
-        int n = out.size(0);
-        double[] v = out.toDoubleArray();
-        int per = v.length / n;
-        if (acc == null) acc = new double[per];
-        for (int i = 0; i < n; i++) for (int k = 0; k < per; k++) acc[k] += v[i * per + k];
-        return acc;
-    }
 
     /** P: weights (theta*m)^2 on load, biases 0, batch norm := its eval scale squared, ReLU := identity, max pool := window sum */
     private final class PathNet implements Interpreter {

@@ -281,7 +281,8 @@ public final class PxScorer implements Scorer {
         return Ops.batchNormEval(x, m.weight(), m.bias(), m.runningMean(), m.runningVar(), m.eps);
     }
 
-    private static double[] sumOverBatch(Tensor out, double[] acc) {
+    /** per-sample output sums over the batch dimension of out, added into acc (a new array if null) */
+    static double[] sumOverBatch(Tensor out, double[] acc) {
         int n = out.size(0);
         double[] v = out.toDoubleArray();
         int per = v.length / n;
