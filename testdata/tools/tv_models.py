@@ -5,8 +5,8 @@ the model; DeepLabV3+ in the layout of VainF's DeepLabV3Plus-Pytorch and the sma
 deeplabv3_resnet20 are written out below from torchvision's pieces), fills EVERY state-dict tensor
 from the deterministic formula of testdata/README.md ("Formula weights") -- the Java test helper
 nn/src/test/java/pxprune/nn/FormulaWeights.java computes the same float32 values bit for bit --
-and records, per model, in testdata/golden/tv/<name>.safetensors:
-  x            float32 [2, 3, S, S] inputs (torch.Generator seed 0, standard normal)
+and records, per model, for the input test_input(S) (from the same formula, not stored), in
+testdata/golden/tv/<name>.safetensors:
   eval         float32 logits in eval mode (running statistics)
   train        float32 logits in training mode (batch statistics; dropout modules in eval mode)
   train_f64    float64 logits in training mode, the same model and inputs converted to float64
@@ -229,13 +229,20 @@ def outputs(model, x):
     return y, None
 
 
+def test_input(side):
+    """[2, 3, side, side] float32: (u - 0.5) * 2 * sqrt(3) for the formula's uniform values of the name
+    "input" (zero mean, unit variance; FormulaWeights.input computes the same, so no input is stored)"""
+    n = 2 * 3 * side * side
+    return torch.tensor(((uniform("input", n) - 0.5) * 2.0 * math.sqrt(3.0)).reshape(2, 3, side, side), dtype=torch.float32)
+
+
 def make(name):
     builder, side, classes, aux = MODELS[name]
     torch.manual_seed(0)
     model = builder(classes)
     fill(model)
-    x = torch.randn(2, 3, side, side, generator=torch.Generator().manual_seed(0))
-    t = {"x": x}
+    x = test_input(side)
+    t = {}
     model64 = copy.deepcopy(model).double()
     with torch.no_grad():
         model.eval()

@@ -63,6 +63,17 @@ final class FormulaWeights {
         return v;
     }
 
+    /**
+     * the models' test input [2, 3, side, side]: (u - 0.5) * 2 * sqrt(3) for u the formula's uniform
+     * values of the name "input" (zero mean, unit variance), as {@code test_input()} in tv_models.py
+     */
+    static Tensor input(int side) {
+        float[] v = new float[2 * 3 * side * side];
+        long base = fnv1a64("input");
+        for (int i = 0; i < v.length; i++) v[i] = (float) ((uniform(base, i) - 0.5) * 2.0 * Math.sqrt(3.0));
+        return Tensor.of(v, 2, 3, side, side);
+    }
+
     static long[] longs(int[] s) { return java.util.Arrays.stream(s).asLongStream().toArray(); }
 
     /** sets every parameter and buffer of m to the formula of its state-dict name */

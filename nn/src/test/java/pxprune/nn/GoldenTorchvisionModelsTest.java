@@ -85,7 +85,7 @@ class GoldenTorchvisionModelsTest {
             }
             assertEquals(ModelRegistry.isSegmentation(name), m instanceof SegmentationModel, name + ": isSegmentation");
             FormulaWeights.fill(m);
-            Tensor x = g.get("x").toTensor();
+            Tensor x = FormulaWeights.input(side);
 
             m.eval();
             check(name, "eval", m, x, g, aux, TOL);

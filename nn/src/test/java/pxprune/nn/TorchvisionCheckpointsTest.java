@@ -48,7 +48,7 @@ class TorchvisionCheckpointsTest {
                 assertFormula(name, m.stateDict(), "");
                 m.eval();
                 SafeTensors.File golden = GoldenTorchvisionModelsTest.golden(name);
-                GoldenTorchvisionModelsTest.assertGolden(name + " loaded, eval", golden.get("eval"), m.forward(golden.get("x").toTensor()));
+                GoldenTorchvisionModelsTest.assertGolden(name + " loaded, eval", golden.get("eval"), m.forward(FormulaWeights.input(side)));
             }
         }
     }
