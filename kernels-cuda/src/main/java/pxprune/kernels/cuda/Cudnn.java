@@ -4,6 +4,11 @@ import static org.bytedeco.cuda.global.cudnn.*;
 
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.IntFunction;
+import java.util.function.IntToLongFunction;
+import java.util.function.Supplier;
+import java.util.function.ToIntFunction;
 import org.bytedeco.cuda.cudnn.cudnnContext;
 import org.bytedeco.cuda.cudnn.cudnnConvolutionBwdDataAlgoPerf_t;
 import org.bytedeco.cuda.cudnn.cudnnConvolutionBwdFilterAlgoPerf_t;
@@ -180,13 +185,17 @@ final class Cudnn {
     /** an algorithm and the workspace it needs */
     record Algo(int algo, long workspace, String how) {}
 
+    /** the directions of a convolution, as {@link #chosen} numbers them */
+    static final int FORWARD = 0, BACKWARD_DATA = 1, BACKWARD_FILTER = 2;
+
     /** the descriptors of one convolution shape and the algorithm of each direction, once chosen */
     private static final class ConvPlan {
         final String shape;
         final cudnnTensorStruct x, y, bias;
         final cudnnFilterStruct w;
         final cudnnConvolutionStruct conv;
-        volatile Algo fwd, bwdData, bwdFilter;
+        /** by direction: {@link #FORWARD}, {@link #BACKWARD_DATA}, {@link #BACKWARD_FILTER} */
+        final AtomicReferenceArray<Algo> algos = new AtomicReferenceArray<>(3);
 
         ConvPlan(ConvGeometry g, DType t) {
             shape = "conv2d " + g + " " + t;
@@ -216,7 +225,7 @@ final class Cudnn {
     Algo chosen(ConvGeometry g, DType t, int direction) {
         ConvPlan p = convs.get(new ConvKey(g, t));
         if (p == null) return null;
-        return direction == 0 ? p.fwd : direction == 1 ? p.bwdData : p.bwdFilter;
+        return p.algos.get(direction);
     }
 
     /** whether a result's math type is allowed: no tensor cores (TF32) for float32 */
@@ -248,13 +257,7 @@ final class Cudnn {
     void forward(DType t, ConvGeometry g, Pointer x, Pointer w, Pointer bias, Pointer y) {
         ConvPlan p = plan(g, t);
         cudnnContext h = handle();
-        Algo a = p.fwd;
-        if (a != null) hits.incrementAndGet();
-        else synchronized (p) {
-            if (p.fwd == null) { p.fwd = findForward(h, p, t, x, w, y); searches.incrementAndGet(); }
-            else hits.incrementAndGet();
-            a = p.fwd;
-        }
+        Algo a = algo(p, FORWARD, () -> findForward(h, p, t, x, w, y));
         Pointer ws = workspace(a.workspace());
         try {
             check(cudnnConvolutionForward(h, one(t), p.x, x, p.w, w, p.conv, a.algo(), ws, a.workspace(), zero(t), p.y, y),
@@ -264,52 +267,11 @@ final class Cudnn {
         synced("cudnnConvolutionForward");
     }
 
-    private Algo findForward(cudnnContext h, ConvPlan p, DType t, Pointer x, Pointer w, Pointer y) {
-        int count = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
-        long[] sizes = new long[count];
-        try (SizeTPointer sz = new SizeTPointer(1)) {
-            for (int i = 0; i < count; i++)
-                sizes[i] = cudnnGetConvolutionForwardWorkspaceSize(h, p.x, p.w, p.conv, p.y, i, sz) == CUDNN_STATUS_SUCCESS
-                        ? sz.get() : Long.MAX_VALUE;
-        }
-        long limit = find ? searchWorkspace(sizes) : 0;
-        Pointer ws = tryWorkspace(limit);
-        if (ws == null) limit = 0;
-        int[] n = new int[1];
-        try (cudnnConvolutionFwdAlgoPerf_t perf = new cudnnConvolutionFwdAlgoPerf_t(count)) {
-            int r = !find ? HEURISTIC : cudnnFindConvolutionForwardAlgorithmEx(h, p.x, x, p.w, w, p.conv, p.y, y, count, n, perf, ws, limit);
-            release(ws);
-            if (r == CUDNN_STATUS_SUCCESS)
-                for (int i = 0; i < n[0]; i++) {
-                    cudnnConvolutionFwdAlgoPerf_t e = perf.getPointer(i);
-                    if (e.status() == CUDNN_STATUS_SUCCESS && mathOk(t, e.mathType()) && e.memory() <= limit)
-                        return new Algo(e.algo(), e.memory(), "cudnnFindConvolutionForwardAlgorithmEx");
-                }
-            String found = r == HEURISTIC ? "not run, -Dpxprune.cuda.conv.search=heuristic"
-                    : r == CUDNN_STATUS_SUCCESS ? "no usable result" : errorString(r);
-            r = cudnnGetConvolutionForwardAlgorithm_v7(h, p.x, p.w, p.conv, p.y, count, n, perf);
-            check(r, "cudnnGetConvolutionForwardAlgorithm_v7 (after Find: " + found + ")", p.shape);
-            for (int i = 0; i < n[0]; i++) {
-                cudnnConvolutionFwdAlgoPerf_t e = perf.getPointer(i);
-                if (e.status() == CUDNN_STATUS_SUCCESS && mathOk(t, e.mathType()) && e.memory() <= MAX_WORKSPACE)
-                    return new Algo(e.algo(), e.memory(), "cudnnGetConvolutionForwardAlgorithm_v7");
-            }
-            throw new IllegalStateException("cuDNN has no forward algorithm for " + p.shape + " (Find: " + found
-                    + "); run with -Dpxprune.cuda.conv=gemm");
-        }
-    }
-
     /** gx = the gradient of conv w.r.t. x for upstream gy (overwrites gx) */
     void backwardData(DType t, ConvGeometry g, Pointer gy, Pointer w, Pointer gx) {
         ConvPlan p = plan(g, t);
         cudnnContext h = handle();
-        Algo a = p.bwdData;
-        if (a != null) hits.incrementAndGet();
-        else synchronized (p) {
-            if (p.bwdData == null) { p.bwdData = findBackwardData(h, p, t, gy, w, gx); searches.incrementAndGet(); }
-            else hits.incrementAndGet();
-            a = p.bwdData;
-        }
+        Algo a = algo(p, BACKWARD_DATA, () -> findBackwardData(h, p, t, gy, w, gx));
         Pointer ws = workspace(a.workspace());
         try {
             check(cudnnConvolutionBackwardData(h, one(t), p.w, w, p.y, gy, p.conv, a.algo(), ws, a.workspace(), zero(t), p.x, gx),
@@ -318,52 +280,11 @@ final class Cudnn {
         synced("cudnnConvolutionBackwardData");
     }
 
-    private Algo findBackwardData(cudnnContext h, ConvPlan p, DType t, Pointer gy, Pointer w, Pointer gx) {
-        int count = CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT;
-        long[] sizes = new long[count];
-        try (SizeTPointer sz = new SizeTPointer(1)) {
-            for (int i = 0; i < count; i++)
-                sizes[i] = cudnnGetConvolutionBackwardDataWorkspaceSize(h, p.w, p.y, p.conv, p.x, i, sz) == CUDNN_STATUS_SUCCESS
-                        ? sz.get() : Long.MAX_VALUE;
-        }
-        long limit = find ? searchWorkspace(sizes) : 0;
-        Pointer ws = tryWorkspace(limit);
-        if (ws == null) limit = 0;
-        int[] n = new int[1];
-        try (cudnnConvolutionBwdDataAlgoPerf_t perf = new cudnnConvolutionBwdDataAlgoPerf_t(count)) {
-            int r = !find ? HEURISTIC : cudnnFindConvolutionBackwardDataAlgorithmEx(h, p.w, w, p.y, gy, p.conv, p.x, gx, count, n, perf, ws, limit);
-            release(ws);
-            if (r == CUDNN_STATUS_SUCCESS)
-                for (int i = 0; i < n[0]; i++) {
-                    cudnnConvolutionBwdDataAlgoPerf_t e = perf.getPointer(i);
-                    if (e.status() == CUDNN_STATUS_SUCCESS && mathOk(t, e.mathType()) && e.memory() <= limit)
-                        return new Algo(e.algo(), e.memory(), "cudnnFindConvolutionBackwardDataAlgorithmEx");
-                }
-            String found = r == HEURISTIC ? "not run, -Dpxprune.cuda.conv.search=heuristic"
-                    : r == CUDNN_STATUS_SUCCESS ? "no usable result" : errorString(r);
-            r = cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p.w, p.y, p.conv, p.x, count, n, perf);
-            check(r, "cudnnGetConvolutionBackwardDataAlgorithm_v7 (after Find: " + found + ")", p.shape);
-            for (int i = 0; i < n[0]; i++) {
-                cudnnConvolutionBwdDataAlgoPerf_t e = perf.getPointer(i);
-                if (e.status() == CUDNN_STATUS_SUCCESS && mathOk(t, e.mathType()) && e.memory() <= MAX_WORKSPACE)
-                    return new Algo(e.algo(), e.memory(), "cudnnGetConvolutionBackwardDataAlgorithm_v7");
-            }
-            throw new IllegalStateException("cuDNN has no backward-data algorithm for " + p.shape + " (Find: " + found
-                    + "); run with -Dpxprune.cuda.conv=gemm");
-        }
-    }
-
     /** gw = the gradient of conv w.r.t. w for upstream gy (overwrites gw) */
     void backwardFilter(DType t, ConvGeometry g, Pointer x, Pointer gy, Pointer gw) {
         ConvPlan p = plan(g, t);
         cudnnContext h = handle();
-        Algo a = p.bwdFilter;
-        if (a != null) hits.incrementAndGet();
-        else synchronized (p) {
-            if (p.bwdFilter == null) { p.bwdFilter = findBackwardFilter(h, p, t, x, gy, gw); searches.incrementAndGet(); }
-            else hits.incrementAndGet();
-            a = p.bwdFilter;
-        }
+        Algo a = algo(p, BACKWARD_FILTER, () -> findBackwardFilter(h, p, t, x, gy, gw));
         Pointer ws = workspace(a.workspace());
         try {
             check(cudnnConvolutionBackwardFilter(h, one(t), p.x, x, p.y, gy, p.conv, a.algo(), ws, a.workspace(), zero(t), p.w, gw),
@@ -372,39 +293,103 @@ final class Cudnn {
         synced("cudnnConvolutionBackwardFilter");
     }
 
+    /** the algorithm of a direction of p: chosen by search on first use (once, whichever thread comes first), then cached */
+    private Algo algo(ConvPlan p, int direction, Supplier<Algo> search) {
+        Algo a = p.algos.get(direction);
+        if (a != null) { hits.incrementAndGet(); return a; }
+        synchronized (p) {
+            a = p.algos.get(direction);
+            if (a == null) {
+                a = search.get();
+                p.algos.set(direction, a);
+                searches.incrementAndGet();
+            } else hits.incrementAndGet();
+            return a;
+        }
+    }
+
+    private Algo findForward(cudnnContext h, ConvPlan p, DType t, Pointer x, Pointer w, Pointer y) {
+        int count = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
+        try (SizeTPointer sz = new SizeTPointer(1); cudnnConvolutionFwdAlgoPerf_t perf = new cudnnConvolutionFwdAlgoPerf_t(count)) {
+            return search(t, p, "forward", "cudnnFindConvolutionForwardAlgorithmEx", "cudnnGetConvolutionForwardAlgorithm_v7", count,
+                    i -> cudnnGetConvolutionForwardWorkspaceSize(h, p.x, p.w, p.conv, p.y, i, sz) == CUDNN_STATUS_SUCCESS
+                            ? sz.get() : Long.MAX_VALUE,
+                    (n, ws, limit) -> cudnnFindConvolutionForwardAlgorithmEx(h, p.x, x, p.w, w, p.conv, p.y, y, count, n, perf, ws, limit),
+                    n -> cudnnGetConvolutionForwardAlgorithm_v7(h, p.x, p.w, p.conv, p.y, count, n, perf),
+                    i -> { cudnnConvolutionFwdAlgoPerf_t e = perf.getPointer(i); return new Result(e.status(), e.mathType(), e.memory(), e.algo()); });
+        }
+    }
+
+    private Algo findBackwardData(cudnnContext h, ConvPlan p, DType t, Pointer gy, Pointer w, Pointer gx) {
+        int count = CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT;
+        try (SizeTPointer sz = new SizeTPointer(1); cudnnConvolutionBwdDataAlgoPerf_t perf = new cudnnConvolutionBwdDataAlgoPerf_t(count)) {
+            return search(t, p, "backward-data", "cudnnFindConvolutionBackwardDataAlgorithmEx", "cudnnGetConvolutionBackwardDataAlgorithm_v7",
+                    count,
+                    i -> cudnnGetConvolutionBackwardDataWorkspaceSize(h, p.w, p.y, p.conv, p.x, i, sz) == CUDNN_STATUS_SUCCESS
+                            ? sz.get() : Long.MAX_VALUE,
+                    (n, ws, limit) -> cudnnFindConvolutionBackwardDataAlgorithmEx(h, p.w, w, p.y, gy, p.conv, p.x, gx, count, n, perf, ws, limit),
+                    n -> cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p.w, p.y, p.conv, p.x, count, n, perf),
+                    i -> { cudnnConvolutionBwdDataAlgoPerf_t e = perf.getPointer(i); return new Result(e.status(), e.mathType(), e.memory(), e.algo()); });
+        }
+    }
+
     private Algo findBackwardFilter(cudnnContext h, ConvPlan p, DType t, Pointer x, Pointer gy, Pointer gw) {
         int count = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT;
-        long[] sizes = new long[count];
-        try (SizeTPointer sz = new SizeTPointer(1)) {
-            for (int i = 0; i < count; i++)
-                sizes[i] = cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p.x, p.y, p.conv, p.w, i, sz) == CUDNN_STATUS_SUCCESS
-                        ? sz.get() : Long.MAX_VALUE;
+        try (SizeTPointer sz = new SizeTPointer(1); cudnnConvolutionBwdFilterAlgoPerf_t perf = new cudnnConvolutionBwdFilterAlgoPerf_t(count)) {
+            return search(t, p, "backward-filter", "cudnnFindConvolutionBackwardFilterAlgorithmEx",
+                    "cudnnGetConvolutionBackwardFilterAlgorithm_v7", count,
+                    i -> cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p.x, p.y, p.conv, p.w, i, sz) == CUDNN_STATUS_SUCCESS
+                            ? sz.get() : Long.MAX_VALUE,
+                    (n, ws, limit) -> cudnnFindConvolutionBackwardFilterAlgorithmEx(h, p.x, x, p.y, gy, p.conv, p.w, gw, count, n, perf, ws, limit),
+                    n -> cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p.x, p.y, p.conv, p.w, count, n, perf),
+                    i -> { cudnnConvolutionBwdFilterAlgoPerf_t e = perf.getPointer(i); return new Result(e.status(), e.mathType(), e.memory(), e.algo()); });
         }
+    }
+
+    /** one entry of a cudnn*AlgoPerf_t array (the three directions' structs have these fields but no common type) */
+    private record Result(int status, int mathType, long memory, int algo) {}
+
+    /** cudnnFind*AlgorithmEx of one direction: fills the perf array, the count in n[0] */
+    private interface FindCall { int call(int[] n, Pointer workspace, long workspaceBytes); }
+
+    /**
+     * The search of one direction: time the algorithms with cudnnFind*AlgorithmEx in a workspace as large
+     * as the hungriest one asks for (unless -Dpxprune.cuda.conv.search=heuristic or that workspace cannot be
+     * had), take the fastest usable result (status success, no TF32 for float32, within the workspace);
+     * failing that, cuDNN's heuristic cudnnGet*Algorithm_v7 within MAX_WORKSPACE.
+     */
+    private Algo search(DType t, ConvPlan p, String direction, String findName, String getName, int count, IntToLongFunction workspaceSize,
+                        FindCall findCall, ToIntFunction<int[]> getCall, IntFunction<Result> result) {
+        long[] sizes = new long[count];
+        for (int i = 0; i < count; i++) sizes[i] = workspaceSize.applyAsLong(i);
         long limit = find ? searchWorkspace(sizes) : 0;
         Pointer ws = tryWorkspace(limit);
         if (ws == null) limit = 0;
         int[] n = new int[1];
-        try (cudnnConvolutionBwdFilterAlgoPerf_t perf = new cudnnConvolutionBwdFilterAlgoPerf_t(count)) {
-            int r = !find ? HEURISTIC : cudnnFindConvolutionBackwardFilterAlgorithmEx(h, p.x, x, p.y, gy, p.conv, p.w, gw, count, n, perf, ws, limit);
-            release(ws);
-            if (r == CUDNN_STATUS_SUCCESS)
-                for (int i = 0; i < n[0]; i++) {
-                    cudnnConvolutionBwdFilterAlgoPerf_t e = perf.getPointer(i);
-                    if (e.status() == CUDNN_STATUS_SUCCESS && mathOk(t, e.mathType()) && e.memory() <= limit)
-                        return new Algo(e.algo(), e.memory(), "cudnnFindConvolutionBackwardFilterAlgorithmEx");
-                }
-            String found = r == HEURISTIC ? "not run, -Dpxprune.cuda.conv.search=heuristic"
-                    : r == CUDNN_STATUS_SUCCESS ? "no usable result" : errorString(r);
-            r = cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p.x, p.y, p.conv, p.w, count, n, perf);
-            check(r, "cudnnGetConvolutionBackwardFilterAlgorithm_v7 (after Find: " + found + ")", p.shape);
-            for (int i = 0; i < n[0]; i++) {
-                cudnnConvolutionBwdFilterAlgoPerf_t e = perf.getPointer(i);
-                if (e.status() == CUDNN_STATUS_SUCCESS && mathOk(t, e.mathType()) && e.memory() <= MAX_WORKSPACE)
-                    return new Algo(e.algo(), e.memory(), "cudnnGetConvolutionBackwardFilterAlgorithm_v7");
-            }
-            throw new IllegalStateException("cuDNN has no backward-filter algorithm for " + p.shape + " (Find: " + found
-                    + "); run with -Dpxprune.cuda.conv=gemm");
+        int r = !find ? HEURISTIC : findCall.call(n, ws, limit);
+        release(ws);
+        if (r == CUDNN_STATUS_SUCCESS) {
+            Algo a = firstUsable(t, n[0], result, limit, findName);
+            if (a != null) return a;
         }
+        String found = r == HEURISTIC ? "not run, -Dpxprune.cuda.conv.search=heuristic"
+                : r == CUDNN_STATUS_SUCCESS ? "no usable result" : errorString(r);
+        r = getCall.applyAsInt(n);
+        check(r, getName + " (after Find: " + found + ")", p.shape);
+        Algo a = firstUsable(t, n[0], result, MAX_WORKSPACE, getName);
+        if (a != null) return a;
+        throw new IllegalStateException("cuDNN has no " + direction + " algorithm for " + p.shape + " (Find: " + found
+                + "); run with -Dpxprune.cuda.conv=gemm");
+    }
+
+    /** the first of n results (cuDNN sorts them fastest first) that succeeded, fits t's math rule and maxWorkspace, or null */
+    private static Algo firstUsable(DType t, int n, IntFunction<Result> result, long maxWorkspace, String how) {
+        for (int i = 0; i < n; i++) {
+            Result e = result.apply(i);
+            if (e.status() == CUDNN_STATUS_SUCCESS && mathOk(t, e.mathType()) && e.memory() <= maxWorkspace)
+                return new Algo(e.algo(), e.memory(), how);
+        }
+        return null;
     }
 
     // ------------------------------------------------------------------ batch norm
