@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -222,7 +221,7 @@ public final class SegTrainer {
         long lastNote = System.nanoTime();
         Future<Prepared> next = batches.length == 0 ? null : submit(pool, batches[0], epoch, 0);
         for (int b = 0; b < batches.length; b++) {
-            Prepared p = get(next);
+            Prepared p = Trainer.get(next);
             next = b + 1 < batches.length ? submit(pool, batches[b + 1], epoch, b + 1) : null;
             SegBatch batch = p.batch();
             Dropout.reseed(model, Seeds.derive(cfg.seed(), DROPOUT_KEY, epoch, b));
@@ -260,20 +259,6 @@ public final class SegTrainer {
             for (int v : batch.y()) if (v != SegDataset.IGNORE) valid++;
             return new Prepared(batch, valid);
         });
-    }
-
-    private static Prepared get(Future<Prepared> f) {
-        try {
-            return f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while preparing a training batch", e);
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof RuntimeException r) throw r;
-            if (c instanceof Error er) throw er;
-            throw new IllegalStateException("preparing a training batch failed: " + c, c);
-        }
     }
 
     static void checkOutput(Tensor logits, int n, int k, int h, int w) {

@@ -227,7 +227,8 @@ public final class Trainer {
         });
     }
 
-    private static Prepared get(Future<Prepared> f) {
+    /** the next prepared batch (Trainer's and SegTrainer's preparation threads), with the preparation's own failure */
+    static <T> T get(Future<T> f) {
         try {
             return f.get();
         } catch (InterruptedException e) {
