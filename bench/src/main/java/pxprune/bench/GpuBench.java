@@ -339,7 +339,7 @@ public final class GpuBench {
                     long w0 = System.nanoTime();
                     try (MemoryScope s = MemoryScope.open()) {
                         Tensor loss = Ops.crossEntropy(net.forward(x), y);
-                        loss.backward();
+                        loss.backwardAndFree();
                         net.zeroGrad();
                         loss.item();
                     }
@@ -354,7 +354,7 @@ public final class GpuBench {
                     for (int i = 0; i < steps; i++) {
                         try (MemoryScope s = MemoryScope.open()) {
                             Tensor loss = Ops.crossEntropy(net.forward(x), y);
-                            loss.backward();
+                            loss.backwardAndFree();
                             net.zeroGrad();
                             if (i == steps - 1) l = loss.item(); // waits for the device
                         }

@@ -41,7 +41,7 @@ public class LargeModelBench {
 
     @Benchmark public void forwardBackward() {
         try (MemoryScope s = MemoryScope.open()) {
-            Ops.crossEntropy(net.forward(x), y).backward();
+            Ops.crossEntropy(net.forward(x), y).backwardAndFree();
             net.zeroGrad();
         }
     }

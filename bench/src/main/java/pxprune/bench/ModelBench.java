@@ -42,7 +42,7 @@ public class ModelBench {
 
     @Benchmark public void forwardBackward() {
         try (MemoryScope s = MemoryScope.open()) {
-            Ops.crossEntropy(net.forward(x), y).backward();
+            Ops.crossEntropy(net.forward(x), y).backwardAndFree();
             net.zeroGrad();
         }
     }

@@ -63,7 +63,7 @@ public class TrainBench {
             Batch b = it.nextBatch();
             try (MemoryScope s = MemoryScope.open()) {
                 Tensor x = Tensor.of(b.x(), b.n(), b.c(), b.h(), b.w());
-                Ops.crossEntropy(model.forward(x), Tensor.ofInts(b.y(), b.n())).backward();
+                Ops.crossEntropy(model.forward(x), Tensor.ofInts(b.y(), b.n())).backwardAndFree();
                 sgd.step();
                 sgd.zeroGrad();
             }

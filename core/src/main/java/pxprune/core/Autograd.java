@@ -16,14 +16,25 @@ public final class Autograd {
     private Autograd() {}
 
     /** Accumulates d(root)/d(leaf) into leaf.grad() for every leaf that requires a gradient. */
-    static void backward(Tensor root, Tensor seed) {
-        Map<Tensor, Tensor> grads = run(root, seed, false);
-        try (GradMode g = GradMode.noGrad()) {
-            for (Map.Entry<Tensor, Tensor> e : grads.entrySet()) {
-                Tensor leaf = e.getKey(), gr = e.getValue();
-                if (leaf.grad() == null) leaf.setGrad(MemoryScope.unscoped(() -> Ops.copy(gr)));
-                else Ops.addInPlace(leaf.grad(), gr);
-            }
+    static void backward(Tensor root, Tensor seed) { run(root, seed, false, (refs, leaf, g) -> accumulate(leaf, g), null); }
+
+    /**
+     * {@link #backward} that frees each recorded result as soon as the backward has no more use for
+     * it: a node's output once that node's backward has run (every consumer of it ran before, in
+     * reverse topological order), except root and keep. See {@link Tensor#backwardAndFree}.
+     */
+    static void backwardAndFree(Tensor root, Tensor... keep) {
+        Map<Tensor, Boolean> kept = new IdentityHashMap<>();
+        kept.put(root, true);
+        for (Tensor k : keep) kept.put(k, true);
+        run(root, null, false, (refs, leaf, g) -> accumulate(leaf, g), kept);
+    }
+
+    /** leaf.grad += g at once (so a leaf's gradient is held once, not also until the end of the walk) */
+    private static void accumulate(Tensor leaf, Tensor g) {
+        try (GradMode gm = GradMode.noGrad()) {
+            if (leaf.grad() == null) leaf.setGrad(MemoryScope.unscoped(() -> Ops.copy(g)));
+            else Ops.addInPlace(leaf.grad(), g);
         }
     }
 
@@ -35,7 +46,8 @@ public final class Autograd {
         for (Tensor l : leaves)
             if (!l.isLeaf() || !l.requiresGrad())
                 throw new IllegalArgumentException("grad() takes leaves that require gradients");
-        Map<Tensor, Tensor> grads = run(root, null, createGraph);
+        Map<Tensor, Tensor> grads = new IdentityHashMap<>();
+        run(root, null, createGraph, (refs, leaf, g) -> refs.put(grads, leaf, g), null);
         Tensor[] out = new Tensor[leaves.size()];
         for (int i = 0; i < out.length; i++) {
             Tensor g = grads.get(leaves.get(i));
@@ -44,7 +56,18 @@ public final class Autograd {
         return out;
     }
 
-    private static Map<Tensor, Tensor> run(Tensor root, Tensor seed, boolean createGraph) {
+    /**
+     * what becomes of a gradient that reaches a leaf: accumulated into it at once, or collected in a
+     * map whose slots the walk's reference count (refs) knows about
+     */
+    private interface LeafSink { void accept(Refs refs, Tensor leaf, Tensor g); }
+
+    /**
+     * the reverse walk: each node's backward with its output's gradient; gradients reaching leaves
+     * go to sink; with keep non-null, each node's output that keep does not hold is freed once the
+     * node's backward ran
+     */
+    private static void run(Tensor root, Tensor seed, boolean createGraph, LeafSink sink, Map<Tensor, Boolean> keep) {
         if (!root.requiresGrad())
             throw new IllegalStateException("backward(): the tensor does not require a gradient (no parameter with "
                     + "requiresGrad, or it was computed under GradMode.noGrad())");
@@ -54,19 +77,19 @@ public final class Autograd {
                         + Arrays.toString(root.shapeRef()));
             seed = Tensor.full(root.dtype(), 1, root.device(), root.shapeRef());
         } else checkSeed(root, seed);
-        Map<Tensor, Tensor> leafGrads = new IdentityHashMap<>();
+        Refs refs = new Refs(createGraph, seed);
         if (root.isLeaf()) {
-            leafGrads.put(root, seed);
-            return leafGrads;
+            sink.accept(refs, root, seed);
+            return;
         }
         List<Node> order = topoOrder(root.gradFn);
         Map<Node, Tensor> nodeGrads = new IdentityHashMap<>();
-        Refs refs = new Refs(createGraph, seed);
         refs.put(nodeGrads, root.gradFn, seed);
         try (GradMode gm = GradMode.set(createGraph)) {
             for (Node n : order) {
                 Tensor gy = nodeGrads.remove(n);
                 if (gy == null) continue;
+                n.checkVersions();
                 Tensor[] gs = n.backward(gy);
                 for (int i = 0; i < n.inputs.length; i++) {
                     Tensor in = n.inputs[i], g = gs[i];
@@ -75,13 +98,13 @@ public final class Autograd {
                         throw new IllegalStateException("internal: " + n.name + " gave a gradient of shape "
                                 + Arrays.toString(g.shapeRef()) + " for an input of shape " + Arrays.toString(in.shapeRef()));
                     if (in.gradFn != null) refs.put(nodeGrads, in.gradFn, g);
-                    else refs.put(leafGrads, in, g);
+                    else sink.accept(refs, in, g);
                 }
                 refs.release(gy);
                 for (Tensor g : gs) if (g != null) refs.dropIfUnused(g);
+                if (keep != null && n.output != null && !keep.containsKey(n.output)) n.output.close();
             }
         }
-        return leafGrads;
     }
 
     /** the seed is d(loss)/d(root): it must have root's shape, dtype and device */

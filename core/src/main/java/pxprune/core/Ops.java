@@ -26,9 +26,20 @@ public final class Ops {
     private static Tensor record(Tensor out, Node n) {
         if (recording(n.inputs)) {
             out.gradFn = n;
+            n.output = out;
             out.setRequiresGrad(true);
         }
         return out;
+    }
+
+    /**
+     * whether x's buffer may hold a new result computed from it: x is no parameter (a leaf that
+     * requires a gradient), no view shares the buffer, and the op that made x does not read its
+     * output in its backward. That nothing else uses x is the caller's promise (checked in
+     * backward for the ops that read their inputs: Node.checkVersions).
+     */
+    private static boolean reusable(Tensor x) {
+        return !(x.isLeaf() && x.requiresGrad()) && !x.sharesStorage() && (x.gradFn == null || !x.gradFn.readsOutput());
     }
 
     /** an output buffer the kernel overwrites entirely */
@@ -73,18 +84,50 @@ public final class Ops {
         return out;
     }
 
-    public static Tensor add(Tensor a, Tensor b) {
-        Tensor out = binaryRaw(B_ADD, a, b, "add");
-        return record(out, new Node("add", a, b) {
+    public static Tensor add(Tensor a, Tensor b) { return record(binaryRaw(B_ADD, a, b, "add"), addNode(a, b)); }
+
+    /**
+     * a + b written over a's buffer, for an a that nothing else uses (a batch norm's output in a
+     * residual block): saves the memory of one activation. a is closed (using it afterwards fails). Falls back
+     * to {@link #add} where a's buffer cannot take the result (b broadcasts a, or a is not reusable:
+     * a parameter, a view, or made by an op that reads its output).
+     */
+    public static Tensor addReusing(Tensor a, Tensor b) {
+        Checks.sameType("addReusing", a, b);
+        Checks.floating("addReusing", "input", a);
+        int[] s = broadcastShape(a.shapeRef(), b.shapeRef(), "addReusing");
+        if (!Arrays.equals(s, a.shapeRef()) || !reusable(a) || a.sameStorage(b)) return add(a, b);
+        be(a).binary(a.dtype(), B_ADD, a.ptr(), Tensor.contiguousStrides(s), b.ptr(), broadcastStrides(b.shapeRef(), s), s, a.ptr());
+        return record(takeOver(a), addNode(a, b));
+    }
+
+    /**
+     * the result of an op that wrote over x's buffer: a new tensor on that buffer, and x retired (its
+     * buffer lives on in the result), so that using x afterwards fails at once and the result's buffer
+     * is not shared, hence reusable in turn; the buffer's version is bumped for Node.checkVersions
+     */
+    private static Tensor takeOver(Tensor x) {
+        x.bumpVersion();
+        Tensor out = x.view(x.shapeRef());
+        x.retire();
+        return out;
+    }
+
+    private static Node addNode(Tensor a, Tensor b) {
+        return new Node("add", a, b) {
+            @Override boolean readsInputs() { return false; }
+
             Tensor[] backward(Tensor gy) {
                 return new Tensor[] {needs(0) ? sumTo(gy, a.shapeRef()) : null, needs(1) ? sumTo(gy, b.shapeRef()) : null};
             }
-        });
+        };
     }
 
     public static Tensor sub(Tensor a, Tensor b) {
         Tensor out = binaryRaw(B_SUB, a, b, "sub");
         return record(out, new Node("sub", a, b) {
+            @Override boolean readsInputs() { return false; }
+
             Tensor[] backward(Tensor gy) {
                 return new Tensor[] {needs(0) ? sumTo(gy, a.shapeRef()) : null,
                         needs(1) ? affine(sumTo(gy, b.shapeRef()), -1, 0) : null};
@@ -265,6 +308,8 @@ public final class Ops {
     public static Tensor sqrt(Tensor x) {
         Tensor out = unaryRaw(U_SQRT, x, 0, 0, "sqrt");
         return record(out, new Node("sqrt", x) {
+            @Override boolean readsOutput() { return true; }
+
             Tensor[] backward(Tensor gy) { return new Tensor[] {affine(div(gy, out), 0.5, 0)}; }
         });
     }
@@ -273,6 +318,8 @@ public final class Ops {
     public static Tensor rsqrt(Tensor x) {
         Tensor out = unaryRaw(U_RSQRT, x, 0, 0, "rsqrt");
         return record(out, new Node("rsqrt", x) {
+            @Override boolean readsOutput() { return true; }
+
             Tensor[] backward(Tensor gy) { return new Tensor[] {affine(mul(gy, mul(out, mul(out, out))), -0.5, 0)}; }
         });
     }
@@ -280,6 +327,8 @@ public final class Ops {
     public static Tensor exp(Tensor x) {
         Tensor out = unaryRaw(U_EXP, x, 0, 0, "exp");
         return record(out, new Node("exp", x) {
+            @Override boolean readsOutput() { return true; }
+
             Tensor[] backward(Tensor gy) { return new Tensor[] {mul(gy, out)}; }
         });
     }
@@ -295,6 +344,24 @@ public final class Ops {
         Tensor out = unaryRaw(U_RELU, x, 0, 0, "relu");
         return record(out, new Node("relu", x) {
             Tensor[] backward(Tensor gy) { return new Tensor[] {maskPositive(gy, x)}; }
+        });
+    }
+
+    /**
+     * relu(x) written over x's buffer (torchvision's ReLU(inplace=True)), for an x that nothing else
+     * uses (a batch norm's or a residual sum's output): saves the memory of one activation. x is
+     * closed (using it afterwards fails). The backward reads the result (positive where x was). Falls back to
+     * {@link #relu} where x is not reusable (a parameter, a view, or made by an op that reads its output).
+     */
+    public static Tensor reluReusing(Tensor x) {
+        Checks.floating("reluReusing", "input", x);
+        if (!reusable(x)) return relu(x);
+        be(x).unary(x.dtype(), U_RELU, x.ptr(), x.numel(), 0, 0, x.ptr());
+        Tensor out = takeOver(x);
+        return record(out, new Node("relu", x) {
+            @Override boolean readsOutput() { return true; }
+
+            Tensor[] backward(Tensor gy) { return new Tensor[] {maskPositive(gy, out)}; }
         });
     }
 
@@ -933,6 +1000,8 @@ public final class Ops {
         Tensor y = empty(x, x.shapeRef());
         be(x).logSoftmax(x.dtype(), x.size(0), x.size(1), x.ptr(), y.ptr());
         return record(y, new Node("logSoftmax", x) {
+            @Override boolean readsOutput() { return true; }
+
             Tensor[] backward(Tensor gy) { return new Tensor[] {sub(gy, mul(exp(y), sum(gy, true, 1)))}; }
         });
     }

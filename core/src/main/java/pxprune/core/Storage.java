@@ -9,6 +9,8 @@ final class Storage {
     private final Pointer ptr;
     final long bytes;
     private int refs = 1;
+    /** bumped by every write that reuses this buffer for a new result (Ops.reluReusing, Ops.addReusing) */
+    private int version;
 
     Storage(Backend backend, long bytes, boolean zeroed) {
         this.backend = backend;
@@ -23,6 +25,13 @@ final class Storage {
     }
 
     boolean freed() { return refs <= 0; }
+
+    /** whether another tensor (a view) shares this buffer */
+    boolean shared() { return refs > 1; }
+
+    int version() { return version; }
+
+    void bumpVersion() { version++; }
 
     void retain() { pointer(); refs++; }
 

@@ -155,6 +155,16 @@ public final class Tensor implements AutoCloseable {
     public Backend backend() { return storage.backend; }
     public boolean isClosed() { return closed || storage.freed(); }
 
+    /** how often this tensor's buffer was reused for a new result (see Node's version check) */
+    int version() { return storage.version(); }
+
+    void bumpVersion() { storage.bumpVersion(); }
+
+    /** whether a view shares this tensor's buffer */
+    boolean sharesStorage() { return storage.shared(); }
+
+    boolean sameStorage(Tensor o) { return storage == o.storage; }
+
     /** the data as a byte-positioned pointer (valid while this tensor is open) */
     public Pointer ptr() {
         if (closed) throw new IllegalStateException("tensor " + Arrays.toString(shape) + " is closed");
@@ -260,6 +270,14 @@ public final class Tensor implements AutoCloseable {
     /** gradients of this scalar w.r.t. every leaf that requires them, accumulated into their grad() */
     public void backward() { Autograd.backward(this, null); }
 
+    /**
+     * {@link #backward()} that frees the graph's intermediate results as soon as the backward has
+     * used them (PyTorch's default, retain_graph=False): afterwards only this tensor, the tensors in
+     * keep, leaves (parameters, inputs) and tensors made outside the graph remain usable; the graph
+     * cannot be walked again. A training step's peak memory then stays near the forward pass's.
+     */
+    public void backwardAndFree(Tensor... keep) { Autograd.backwardAndFree(this, keep); }
+
     public void backward(Tensor seed) { Autograd.backward(this, seed); }
 
     // ------------------------------------------------------------------ op shortcuts
@@ -283,6 +301,16 @@ public final class Tensor implements AutoCloseable {
     public Tensor flatten(int startDim) { return Ops.flatten(this, startDim); }
     public Tensor to(DType t) { return Ops.to(this, t); }
     public Tensor to(Device d) { return Ops.to(this, d); }
+
+    /**
+     * gives up this tensor's hold on its buffer, which another tensor took over (Ops.reluReusing):
+     * the tensor can no longer be read, but stays in the graph (its gradFn) for the backward
+     */
+    void retire() {
+        if (closed) return;
+        closed = true;
+        storage.release();
+    }
 
     /** frees the buffer now (if no view shares it) and the accumulated gradient */
     @Override public void close() {

@@ -84,6 +84,11 @@ class GradCheckTest {
         check("exp", xs -> Ops.exp(xs.get(0)), rand(6));
         check("log", xs -> Ops.log(xs.get(0)), positive(6));
         check("relu", xs -> Ops.relu(xs.get(0)), rand(0.1, 2, 5));
+        // the reusing forms on a fresh intermediate (as a model calls them): the same derivatives
+        check("reluReusing", xs -> Ops.reluReusing(Ops.affine(xs.get(0), 1.5, 0)), rand(0.1, 2, 5));
+        check("addReusing broadcast", xs -> Ops.addReusing(Ops.affine(xs.get(0), 2, 0), xs.get(1)), rand(2, 3, 4), rand(3, 1));
+        check("relu of addReusing", xs -> Ops.reluReusing(Ops.addReusing(Ops.mul(xs.get(0), xs.get(1)), xs.get(1))),
+                rand(0.3, 3, 4), rand(0.3, 3, 4));
     }
 
     /** float32 rounding defeats finite differences here: the gradient of a conversion is the upstream one */

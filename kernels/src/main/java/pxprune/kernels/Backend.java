@@ -113,6 +113,12 @@ public interface Backend {
     default MemoryStats memoryStats() { return MemoryStats.NONE; }
 
     /**
+     * Starts a new peak: {@code memoryStats().peakAllocatedBytes} becomes what is allocated now, so
+     * that the peak of one piece of work (a training step, a scoring) can be read after it.
+     */
+    default void resetPeakMemory() {}
+
+    /**
      * Gives memory this backend caches but does not use back to the system (on CUDA: the caching
      * allocator's free segments, after waiting for the device); returns the bytes released.
      */

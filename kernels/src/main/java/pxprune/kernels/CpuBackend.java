@@ -190,6 +190,8 @@ public final class CpuBackend implements Backend {
     /** the bytes of this backend's own allocations (allocate / allocateUninitialized, until free) */
     @Override public MemoryStats memoryStats() { return accounting.stats(); }
 
+    @Override public void resetPeakMemory() { accounting.resetPeak(); }
+
     /** counts of this backend's allocations, for {@link #memoryStats()} */
     private static final class Accounting {
         private long allocated, peak, live, calls;
@@ -205,6 +207,8 @@ public final class CpuBackend implements Backend {
             allocated -= bytes;
             live--;
         }
+
+        synchronized void resetPeak() { peak = allocated; }
 
         synchronized MemoryStats stats() { return new MemoryStats(allocated, allocated, peak, live, calls, 0); }
     }

@@ -24,4 +24,16 @@ class CpuMemoryStatsTest {
         assertEquals(base.liveAllocations(), cpu.memoryStats().liveAllocations());
         assertEquals(0, cpu.releaseCached());
     }
+
+    @Test void resetPeakStartsTheNextPeakFromWhatIsAllocatedNow() {
+        Backend cpu = CpuBackend.INSTANCE;
+        Pointer big = cpu.allocate(1 << 20);
+        cpu.free(big);
+        cpu.resetPeakMemory();
+        long now = cpu.memoryStats().allocatedBytes();
+        assertEquals(now, cpu.memoryStats().peakAllocatedBytes(), "after the reset the peak is what is allocated");
+        Pointer p = cpu.allocate(4096);
+        cpu.free(p);
+        assertEquals(now + 4096, cpu.memoryStats().peakAllocatedBytes(), "the peak of the work since the reset");
+    }
 }

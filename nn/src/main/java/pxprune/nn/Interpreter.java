@@ -13,7 +13,11 @@ import pxprune.core.Tensor;
  * flattening), so that an interpreter sees every tensor the forward pass computes.
  */
 public interface Interpreter {
-    Interpreter STANDARD = new Interpreter() {};
+    Interpreter STANDARD = new Interpreter() {
+        @Override public Tensor reluOfTemporary(Tensor x) { return Ops.reluReusing(x); }
+
+        @Override public Tensor addToTemporary(Tensor a, Tensor b) { return Ops.addReusing(a, b); }
+    };
 
     default Tensor conv2d(Conv2d m, Tensor x) {
         return Ops.conv2d(x, m.weight(), m.bias(), m.stride, m.padding, m.dilation, m.groups);
@@ -25,6 +29,14 @@ public interface Interpreter {
     default Tensor batchNorm(BatchNorm m, Tensor x) { return m.standardForward(x); }
 
     default Tensor relu(Tensor x) { return Ops.relu(x); }
+
+    /**
+     * the ReLU of a tensor that the model uses nowhere else (a batch norm's, a convolution's or a
+     * residual sum's output, as torchvision's ReLU(inplace=True)): {@link #STANDARD} writes the result
+     * over it ({@link Ops#reluReusing}), which saves an activation's memory per ReLU; every other
+     * interpreter evaluates {@link #relu}. The site is the same ReLU site either way.
+     */
+    default Tensor reluOfTemporary(Tensor x) { return relu(x); }
 
     /** max pooling (PX treats it as a gate: docs/px-method.md section 9) */
     default Tensor maxPool2d(MaxPool2d m, Tensor x) { return Ops.maxPool2d(x, m.kernel, m.stride, m.padding); }
@@ -39,6 +51,9 @@ public interface Interpreter {
      * operands here (px ScaledActivation). A model routes them through its interpreter.
      */
     default Tensor add(Tensor a, Tensor b) { return Ops.add(a, b); }
+
+    /** a residual sum a + b for an a that the model uses nowhere else: {@link #STANDARD} writes it over a ({@link Ops#addReusing}); others evaluate {@link #add} */
+    default Tensor addToTemporary(Tensor a, Tensor b) { return add(a, b); }
 
     /** concatenation along dim (ASPP branches, DeepLab's decoder) */
     default Tensor cat(int dim, Tensor... xs) { return Ops.cat(dim, xs); }

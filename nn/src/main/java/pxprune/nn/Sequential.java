@@ -20,8 +20,13 @@ public final class Sequential extends Module {
         return m;
     }
 
+    /**
+     * each child on the previous one's output; a {@link ReLU} whose input is an earlier child's
+     * output (used by nothing else) is evaluated as {@link Interpreter#reluOfTemporary}
+     */
     @Override public Tensor forward(Tensor x, Interpreter it) {
-        for (Module m : children().values()) x = m.forward(x, it);
-        return x;
+        Tensor y = x;
+        for (Module m : children().values()) y = m instanceof ReLU && y != x ? it.reluOfTemporary(y) : m.forward(y, it);
+        return y;
     }
 }

@@ -304,6 +304,9 @@ final class CachingAllocator {
         return released;
     }
 
+    /** the peak starts again from what is allocated now */
+    synchronized void resetPeak() { peak = allocated; }
+
     synchronized MemoryStats stats() {
         return new MemoryStats(allocated, reserved, peak, live.size(), mallocCalls, cacheHits);
     }

@@ -87,6 +87,8 @@ public final class CudaBackend implements Backend {
     /** the caching allocator's statistics (device memory) */
     @Override public MemoryStats memoryStats() { return cuda.allocator.stats(); }
 
+    @Override public void resetPeakMemory() { cuda.allocator.resetPeak(); }
+
     /** waits for the device, then gives the allocator's free segments back to the driver */
     @Override public long releaseCached() { return cuda.allocator.releaseCached(); }
 

@@ -51,10 +51,10 @@ public final class CifarResNet extends Module implements Backbone {
         }
 
         @Override public Tensor forward(Tensor x, Interpreter it) {
-            Tensor out = it.relu(bn1.forward(conv1.forward(x, it), it));
+            Tensor out = it.reluOfTemporary(bn1.forward(conv1.forward(x, it), it));
             out = bn2.forward(conv2.forward(out, it), it);
             Tensor sc = shortcut == null ? x : shortcut.forward(x, it);
-            return it.relu(it.add(out, sc));
+            return it.reluOfTemporary(it.addToTemporary(out, sc));
         }
     }
 
@@ -104,7 +104,7 @@ public final class CifarResNet extends Module implements Backbone {
         if (x.dim() != 4 || x.size(1) != inChannels)
             throw new IllegalArgumentException("CIFAR ResNet takes [N, " + inChannels + ", H, W] inputs, got "
                     + java.util.Arrays.toString(x.shape()));
-        Tensor out = it.relu(bn.forward(conv.forward(x, it), it));
+        Tensor out = it.reluOfTemporary(bn.forward(conv.forward(x, it), it));
         Tensor[] f = new Tensor[3];
         for (int b = 0, stage = 0; b < blocks.size(); b++) {
             out = blocks.get(b).forward(out, it);

@@ -46,7 +46,7 @@ public final class CifarVgg extends Module {
         @Override public Tensor forward(Tensor x, Interpreter it) {
             Tensor y = conv.forward(x, it);
             if (bn != null) y = bn.forward(y, it);
-            return it.relu(y);
+            return it.reluOfTemporary(y);
         }
     }
 

@@ -55,10 +55,10 @@ public final class ResNet extends Module implements Backbone {
         }
 
         @Override public Tensor forward(Tensor x, Interpreter it) {
-            Tensor out = it.relu(bn1.forward(conv1.forward(x, it), it));
+            Tensor out = it.reluOfTemporary(bn1.forward(conv1.forward(x, it), it));
             out = bn2.forward(conv2.forward(out, it), it);
             Tensor identity = downsample == null ? x : downsample.forward(x, it);
-            return it.relu(it.add(out, identity));
+            return it.reluOfTemporary(it.addToTemporary(out, identity));
         }
     }
 
@@ -81,11 +81,11 @@ public final class ResNet extends Module implements Backbone {
         }
 
         @Override public Tensor forward(Tensor x, Interpreter it) {
-            Tensor out = it.relu(bn1.forward(conv1.forward(x, it), it));
-            out = it.relu(bn2.forward(conv2.forward(out, it), it));
+            Tensor out = it.reluOfTemporary(bn1.forward(conv1.forward(x, it), it));
+            out = it.reluOfTemporary(bn2.forward(conv2.forward(out, it), it));
             out = bn3.forward(conv3.forward(out, it), it);
             Tensor identity = downsample == null ? x : downsample.forward(x, it);
-            return it.relu(it.add(out, identity));
+            return it.reluOfTemporary(it.addToTemporary(out, identity));
         }
     }
 
@@ -168,7 +168,7 @@ public final class ResNet extends Module implements Backbone {
     @Override public Tensor[] stages(Tensor x, Interpreter it) {
         if (x.dim() != 4 || x.size(1) != inChannels)
             throw new IllegalArgumentException("ResNet takes [N, " + inChannels + ", H, W] inputs, got " + Arrays.toString(x.shape()));
-        Tensor out = it.relu(bn1.forward(conv1.forward(x, it), it));
+        Tensor out = it.reluOfTemporary(bn1.forward(conv1.forward(x, it), it));
         if (maxpool != null) out = maxpool.forward(out, it);
         Tensor[] f = new Tensor[4];
         for (int s = 0; s < 4; s++) out = f[s] = stages[s].forward(out, it);

@@ -231,7 +231,7 @@ public final class SegTrainer {
                 Tensor logits = model.forward(x);
                 checkOutput(logits, batch.n(), train.numClasses(), batch.h(), batch.w());
                 Tensor loss = Ops.crossEntropy2d(logits, y, SegDataset.IGNORE);
-                loss.backward();
+                loss.backwardAndFree(logits);
                 for (SGD o : opts) o.step();
                 for (SGD o : opts) o.zeroGrad();
                 double l = loss.item();

@@ -170,7 +170,7 @@ public final class Trainer {
                     next = b + 1 < nb ? submit(pool, it, b + 1, aug, device, labels) : null;
                     Tensor logits = model.forward(p.x());
                     Tensor loss = Ops.crossEntropy(logits, p.y());
-                    loss.backward();
+                    loss.backwardAndFree(logits); // the forward's activations go as the backward passes them
                     opt.step();
                     opt.zeroGrad();
                     try (GradMode g = GradMode.noGrad()) {
