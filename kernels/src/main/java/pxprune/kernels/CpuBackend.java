@@ -318,16 +318,19 @@ public final class CpuBackend implements Backend {
      */
     private interface DirectTask { void run(int chunk, int n0, int nn, int k0, int k1); }
 
-    private void directTasks(ConvGeometry g, int maxChunks, DirectTask body) {
-        int chunks = Math.min(g.n(), maxChunks);
-        int kparts = chunks >= threads ? 1 : Math.min((threads + chunks - 1) / chunks, (g.k() + K_ALIGN - 1) / K_ALIGN);
-        int kstep = (g.k() + kparts - 1) / kparts;
+    private void directTasks(ConvGeometry g, int maxChunks, DirectTask body) { directTasks(g.n(), g.k(), maxChunks, body); }
+
+    /** the same over {@code n} images and {@code channels} channels of the product's output */
+    private void directTasks(int n, int channels, int maxChunks, DirectTask body) {
+        int chunks = Math.min(n, maxChunks);
+        int kparts = chunks >= threads ? 1 : Math.min((threads + chunks - 1) / chunks, (channels + K_ALIGN - 1) / K_ALIGN);
+        int kstep = (channels + kparts - 1) / kparts;
         int kstepAligned = (kstep + K_ALIGN - 1) / K_ALIGN * K_ALIGN;
-        int kp = (g.k() + kstepAligned - 1) / kstepAligned;
+        int kp = (channels + kstepAligned - 1) / kstepAligned;
         parallel(chunks * kp, i -> {
             int c = i / kp, j = i % kp;
-            int n0 = (int) ((long) g.n() * c / chunks), n1 = (int) ((long) g.n() * (c + 1) / chunks);
-            int k0 = j * kstepAligned, k1 = Math.min(g.k(), k0 + kstepAligned);
+            int n0 = (int) ((long) n * c / chunks), n1 = (int) ((long) n * (c + 1) / chunks);
+            int k0 = j * kstepAligned, k1 = Math.min(channels, k0 + kstepAligned);
             body.run(c, n0, n1 - n0, k0, k1);
         });
     }
@@ -387,6 +390,19 @@ public final class CpuBackend implements Backend {
                 pxk_flip_kernel(t.code(), w, g.k(), g.c(), g.kh(), g.kw(), wf);
                 conv2dForward(t, f, gy, wf, null, gx, path != null ? path : convPath(t, f, ConvOp.BACKWARD_DATA));
             } finally { free(wf); }
+            return;
+        }
+        ConvPath p = path != null ? path : convPath(t, g, ConvOp.BACKWARD_DATA);
+        if (p != ConvPath.IM2COL && g.dh() == 1 && g.dw() == 1 && g.groups() == 1) {
+            // any stride: decomposed by output phase into stride-1 correlations with the taps of
+            // the flipped kernel that land on each phase (pxconv.h's backward_data), no col2im
+            requireF32(t, p);
+            int[] ge = geom(g);
+            Pointer wp = allocateUninitialized((long) g.k() * g.groupRows() * 4);
+            try {
+                pxk_conv_pack_bwdd(ge, w, wp);
+                directTasks(g.n(), g.c(), 4 * threads, (c, n0, nn, c0, c1) -> pxk_conv_bwdd_direct(p.isa, ge, gy, wp, gx, n0, nn, c0, c1));
+            } finally { free(wp); }
             return;
         }
         int ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups();
