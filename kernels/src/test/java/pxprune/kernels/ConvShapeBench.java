@@ -6,8 +6,8 @@ import org.bytedeco.javacpp.Pointer;
 
 /**
  * The per-shape table of bench/README.md: each convolution product (forward, input gradient,
- * weight gradient) of each shape on each path (im2col + sgemm, the direct kernels, and what
- * {@link CpuBackend#convPath} dispatches), interleaved call by call so that load from other jobs
+ * weight gradient) of each shape on each path (im2col + sgemm, sgemm per image for 1x1 kernels, the direct kernels;
+ * and the path {@link CpuBackend#convPath} dispatches), interleaved call by call so that load from other jobs
  * on a shared machine hits all paths alike, reporting the fastest of R calls in GFLOP/s. Not a
  * test: run it with the kernels' test class path,
  * {@code java -cp ... pxprune.kernels.ConvShapeBench [rounds] shape...}, a shape being
@@ -20,8 +20,9 @@ public final class ConvShapeBench {
         CpuBackend b = CpuBackend.INSTANCE;
         int rounds = 15, first = 0;
         if (args.length > 0 && args[0].matches("\\d+")) { rounds = Integer.parseInt(args[0]); first = 1; }
-        List<CpuBackend.ConvPath> paths = new ArrayList<>(List.of(CpuBackend.ConvPath.IM2COL, b.convPaths().get(b.convPaths().size() - 1)));
-        System.out.println("| shape (batch-in-out-size-stride-kernel) | forward im2col / direct (auto) | input gradient | weight gradient |");
+        List<CpuBackend.ConvPath> paths = new ArrayList<>(b.convPaths());
+        if (paths.size() > 3) paths.remove(CpuBackend.ConvPath.AVX2); // the widest direct kernels only
+        System.out.println("| shape (batch-in-out-size-stride-kernel) | forward " + paths + " (auto) | input gradient | weight gradient |");
         System.out.println("|---|---:|---:|---:|");
         for (int a = first; a < args.length; a++) {
             String[] p = args[a].split("-");
@@ -53,7 +54,7 @@ public final class ConvShapeBench {
                     }
                 row.append(" | ");
                 for (int i = 0; i < paths.size(); i++) row.append(i > 0 ? " / " : "").append(Math.round(flops / best[i]));
-                row.append(" (").append(b.convPath(DType.F32, g, op) == CpuBackend.ConvPath.IM2COL ? "im2col" : "direct").append(")");
+                row.append(" (").append(b.convPath(DType.F32, g, op)).append(")");
             }
             System.out.println(row.append(" |"));
             for (Pointer q : new Pointer[] {x, w, gy, y, gx, gw}) b.free(q);

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 import pxprune.jni.PxNative;
 
 /**
- * Every convolution path this CPU runs (im2col + sgemm, the direct kernels with AVX2+FMA and, where
+ * Every convolution path this CPU runs (im2col + sgemm, sgemm per image for 1x1 kernels, the direct kernels with AVX2+FMA and, where
  * the CPU has it, AVX-512F) against float64 loops over the convolution sum and against each other:
  * forward with bias, input gradient and weight gradient on kernels 1x1 to 7x7, strides 1 and 2,
  * padding 0 to 3, dilation 1 and 2, groups and depthwise, odd sizes, batch 1 and 3, channel counts
@@ -186,7 +186,7 @@ class DirectConvTest {
         } finally { B.free(px); B.free(pw); B.free(py); }
     }
 
-    @Test void autoDispatchTakesResNet20sKernelsAndKeepsTheRestOnIm2col() {
+    @Test void autoDispatchTakesResNet20sKernelsAndPlain1x1sOnSgemmAndKeepsTheRestOnIm2col() {
         ConvGeometry resnet = new ConvGeometry(100, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1);
         ConvGeometry stem = new ConvGeometry(100, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1);
         ConvGeometry last = new ConvGeometry(1, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1);
@@ -194,6 +194,10 @@ class DirectConvTest {
         ConvGeometry depthwise = new ConvGeometry(100, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 16);
         ConvGeometry vggLate = new ConvGeometry(100, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1);
         ConvGeometry vgg128 = new ConvGeometry(100, 128, 16, 16, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        ConvGeometry bottleneck = new ConvGeometry(16, 256, 56, 56, 64, 1, 1, 1, 1, 0, 0, 1, 1, 1);
+        ConvGeometry bottleneck7 = new ConvGeometry(16, 2048, 7, 7, 512, 1, 1, 1, 1, 0, 0, 1, 1, 1);
+        ConvGeometry downsample = new ConvGeometry(16, 512, 28, 28, 1024, 1, 1, 2, 2, 0, 0, 1, 1, 1);
+        ConvGeometry strided = new ConvGeometry(100, 16, 32, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1);
         for (CpuBackend.ConvOp op : CpuBackend.ConvOp.values())
             assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F64, resnet, op));
         if (!System.getProperty(CpuBackend.CONV, "auto").equals("auto")) return;
@@ -202,7 +206,11 @@ class DirectConvTest {
             assertEquals(best, B.convPath(DType.F32, resnet, op), op.name());
             assertEquals(best, B.convPath(DType.F32, stem, op), op.name());
             assertEquals(best, B.convPath(DType.F32, last, op), op.name());
-            assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F32, shortcut, op), op.name());
+            assertEquals(best, B.convPath(DType.F32, shortcut, op), op.name());
+            assertEquals(best, B.convPath(DType.F32, strided, op), op.name());
+            assertEquals(CpuBackend.ConvPath.SGEMM, B.convPath(DType.F32, bottleneck, op), op.name());
+            assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F32, bottleneck7, op), op.name());
+            assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F32, downsample, op), op.name());
             assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F32, depthwise, op), op.name());
             assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F32, vggLate, op), op.name());
         }
