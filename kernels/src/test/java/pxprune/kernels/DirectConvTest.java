@@ -12,9 +12,10 @@ import org.junit.jupiter.api.Test;
 import pxprune.jni.PxNative;
 
 /**
- * Every convolution path this CPU runs (im2col + sgemm, sgemm per image for 1x1 kernels, the direct kernels with AVX2+FMA and, where
- * the CPU has it, AVX-512F) against float64 loops over the convolution sum and against each other:
- * forward with bias, input gradient and weight gradient on kernels 1x1 to 7x7, strides 1 and 2,
+ * Every convolution path this CPU runs (im2col + sgemm, sgemm per image for 1x1 kernels, the
+ * direct kernels with AVX2+FMA and, where the CPU has it, AVX-512F) against float64 loops over the
+ * convolution sum and against each other: forward with bias, input gradient and weight gradient on
+ * kernels 1x1 to 7x7, strides 1 to 3,
  * padding 0 to 3, dilation 1 and 2, groups and depthwise, odd sizes, batch 1 and 3, channel counts
  * that are not a multiple of the vector width; and two calls give bit-identical results. Strided
  * input gradients (decomposed by output phase on the direct paths) are also checked against finite
