@@ -1,7 +1,9 @@
 // pxprune direct convolution (float32): forward and weight gradient without im2col, with SIMD
 // micro-kernels for AVX2+FMA and AVX-512F chosen at run time from CPUID. The input gradient of a
 // stride-1 convolution is a forward convolution of gy with the flipped kernel (CpuBackend maps it),
-// so it runs on the same kernel; other input gradients stay on im2col/col2im.
+// so it runs on the same kernel; the input gradient of a strided convolution (dilation 1, no
+// groups) is split by output phase into stride-1 correlations on the same micro-kernel
+// (backward_data below); dilated or grouped strided input gradients stay on im2col/col2im.
 //
 // What the kernels compute is described in pxconv_impl.h (the micro-kernels and their register
 // blocking). This file holds what is common to both instruction sets: the shape arithmetic, the
@@ -301,6 +303,152 @@ inline void backward_weight(int isa, const int* geom, const float* x, const floa
   }
 }
 
+// ---------------------------------------------------------------- strided input gradient
+// The input gradient of a stride-s convolution (dilation 1, no groups), decomposed by output phase:
+// input row ih belongs to phase rh = (ih + ph) mod sh, and only the taps ki = rh + sh*a reach it,
+// from gy row oh = q - a where ih = q*sh + rh - ph. So per phase (rh, rw), gx[phase] is a stride-1
+// correlation of gy with the Ah x Aw taps of the flipped kernel that land on that phase,
+//   gx[c][q*sh + rh - ph][..] = sum over k, a'h, a'w of gy[k][q - (Ah-1) + a'h][..] * w[k][c][rh + sh*(Ah-1-a'h)][..],
+// which is exactly what the forward micro-kernel computes (output channels = c, input channels = k,
+// taps = the phase's Ah*Aw, no stride): a 3x3 stride-2 kernel splits into phases of 2x2, 2x1, 1x2
+// and 1x1 taps (9 in all: the same multiply-adds as the convolution, none wasted on the zeros that
+// col2im's dilated view of gy would multiply). Phases no tap reaches (a 1x1 stride-2 kernel reaches
+// only (0, 0)) are zero. All phases read one zero-padded copy of gy per image, G[k][i][j] =
+// gy[k][i - T][j - L], each with its own tap offsets; each phase's output is a wide grid Qh x Wb
+// (columns past Qw dropped, as in the forward), scattered to every sh-th row and sw-th column of gx.
+struct BwdPhase {
+  int rh, rw, Ah, Aw, qah, qaw, Qh, Qw;  // the phase, its taps per dimension, first q and count per dimension
+  long woff;                             // offset of its packed weights [C][K][Ah*Aw] in the packed buffer
+  long Pv;                               // wide outputs Qh*Wb rounded up to PAD
+  long toff[64];
+};
+inline int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+struct BwdShape {
+  Shape s;
+  int T, L, Hb, Wb, nph;
+  long plane;  // floats per channel of G (data plus the over-read of the last vectors)
+  BwdPhase phs[64];
+  explicit BwdShape(const int* g) : s(g) {
+    PXK_REQUIRE(s.dh == 1 && s.dw == 1 && s.G == 1, "conv_bwdd_direct", "dilation " + PXK_S(s.dh) + "x" + PXK_S(s.dw) +
+                ", groups " + PXK_S(s.G) + ": the phase-decomposed input gradient needs dilation 1 and no groups; use the im2col path");
+    nph = s.sh * s.sw;
+    T = L = -(1 << 30);
+    for (int rh = 0; rh < s.sh; rh++)
+      for (int rw = 0; rw < s.sw; rw++) {
+        BwdPhase& f = phs[rh * s.sw + rw];
+        f.rh = rh; f.rw = rw;
+        f.Ah = s.kh > rh ? (s.kh - rh + s.sh - 1) / s.sh : 0;
+        f.Aw = s.kw > rw ? (s.kw - rw + s.sw - 1) / s.sw : 0;
+        f.qah = (s.ph - rh + s.sh - 1) / s.sh;  // ceil((ph - rh) / sh), the numerator is >= 0
+        f.qaw = (s.pw - rw + s.sw - 1) / s.sw;
+        f.Qh = std::max(0, floor_div(s.H - 1 + s.ph - rh, s.sh) + 1 - f.qah);
+        f.Qw = std::max(0, floor_div(s.W - 1 + s.pw - rw, s.sw) + 1 - f.qaw);
+        if (live(f)) { T = std::max(T, f.Ah - 1 - f.qah); L = std::max(L, f.Aw - 1 - f.qaw); }
+      }
+    if (T < -(1 << 29)) T = L = 0;  // no phase has taps and outputs: gx is zero
+    Hb = s.OH + T; Wb = s.OW + L;
+    for (int i = 0; i < nph; i++) {
+      const BwdPhase& f = phs[i];
+      if (!live(f)) continue;
+      Hb = std::max(Hb, f.Qh + f.Ah - 1 + T - (f.Ah - 1 - f.qah));
+      Wb = std::max(Wb, f.Qw + f.Aw - 1 + L - (f.Aw - 1 - f.qaw));
+    }
+    Hb = std::max(Hb, 1); Wb = std::max(Wb, 1);
+    long need = (long)Hb * Wb, woff = 0;
+    for (int i = 0; i < nph; i++) {
+      BwdPhase& f = phs[i];
+      f.woff = woff;
+      woff += (long)s.C * s.K * f.Ah * f.Aw;
+      f.Pv = round_up((long)f.Qh * Wb, PAD);
+      if (!live(f)) continue;
+      long maxoff = 0;
+      for (int a = 0; a < f.Ah; a++)
+        for (int b = 0; b < f.Aw; b++) {
+          long o = (long)(a + T - (f.Ah - 1 - f.qah)) * Wb + (b + L - (f.Aw - 1 - f.qaw));
+          f.toff[a * f.Aw + b] = o;
+          maxoff = std::max(maxoff, o);
+        }
+      need = std::max(need, maxoff + f.Pv);
+    }
+    plane = round_up(need, PAD);
+  }
+  static bool live(const BwdPhase& f) { return f.Ah > 0 && f.Aw > 0 && f.Qh > 0 && f.Qw > 0; }
+  long maxPv() const {
+    long m = PAD;
+    for (int i = 0; i < nph; i++) m = std::max(m, phs[i].Pv);
+    return m;
+  }
+};
+
+// the packed weights of every phase, one after another: wp[phase][c][k][a'h][a'w] = w[k][c][rh + sh*(Ah-1-a'h)][rw + sw*(Aw-1-a'w)]
+// (C*K*kh*kw floats in all, the same count as w)
+inline void pack_backward_data(const int* geom, const float* w, float* wp) {
+  BwdShape b(geom);
+  const Shape& s = b.s;
+  for (int i = 0; i < b.nph; i++) {
+    const BwdPhase& f = b.phs[i];
+    const int taps = f.Ah * f.Aw;
+    for (int c = 0; c < s.C; c++)
+      for (int k = 0; k < s.K; k++)
+        for (int a = 0; a < f.Ah; a++)
+          for (int bb = 0; bb < f.Aw; bb++) {
+            int ki = f.rh + s.sh * (f.Ah - 1 - a), kj = f.rw + s.sw * (f.Aw - 1 - bb);
+            wp[f.woff + ((long)c * s.K + k) * taps + a * f.Aw + bb] = w[(((long)k * s.C + c) * s.kh + ki) * s.kw + kj];
+          }
+  }
+}
+
+// gx[n][c] for images [n0, n0+nn) and input channels [c0, c1) (all of their elements written) from
+// gy and the packed weights: per image, G once, then per phase and block of KB channels one pass of
+// the forward micro-kernel over the phase's wide grid, scattered into gx.
+inline void backward_data(int isa, const int* geom, const float* gy, const float* wp, float* gx, int n0, int nn, int c0, int c1) {
+  BwdShape b(geom);
+  const Shape& s = b.s;
+  PXK_REQUIRE(supported(isa), "conv_bwdd_direct", "instruction set " + PXK_S(isa) + " is not supported by this CPU (best: " +
+              PXK_S(best_isa()) + "); use the im2col path");
+  PXK_REQUIRE(n0 >= 0 && nn >= 1 && n0 + nn <= s.N && c0 >= 0 && c0 < c1 && c1 <= s.C, "conv_bwdd_direct",
+              "images [" + PXK_S(n0) + ", " + PXK_S(n0 + nn) + ") and input channels [" + PXK_S(c0) + ", " + PXK_S(c1) +
+                  ") are not inside a batch of " + PXK_S(s.N) + " with " + PXK_S(s.C) + " input channels");
+  const int KB = isa == ISA_AVX512 ? avx512::KB : avx2::KB;
+  fwd_fn fn = isa == ISA_AVX512 ? avx512::fwd_channels : avx2::fwd_channels;
+  float* G = scratch(S_INPUT, (size_t)s.K * b.plane + PAD);
+  float* ws = scratch(S_WIDE, (size_t)KB * b.maxPv());
+  const long ohw = (long)s.OH * s.OW, hw = (long)s.H * s.W;
+  for (int n = n0; n < n0 + nn; n++) {
+    const float* gyn = gy + (long)n * s.K * ohw;
+    for (int k = 0; k < s.K; k++) {
+      float* dst = G + (long)k * b.plane;
+      std::memset(dst, 0, b.plane * sizeof(float));
+      const int ja = std::max(0, -b.L), jz = std::min(s.OW, b.Wb - b.L);
+      if (ja >= jz) continue;
+      for (int oh = std::max(0, -b.T); oh < s.OH && oh + b.T < b.Hb; oh++)
+        std::memcpy(dst + (long)(oh + b.T) * b.Wb + ja + b.L, gyn + (long)k * ohw + (long)oh * s.OW + ja, (jz - ja) * sizeof(float));
+    }
+    float* gxn = gx + (long)n * s.C * hw;
+    for (int i = 0; i < b.nph; i++) {
+      const BwdPhase& f = b.phs[i];
+      if (f.Qh == 0 || f.Qw == 0) continue;  // no input position in this phase
+      const int taps = f.Ah * f.Aw;
+      for (int cb0 = c0; cb0 < c1; cb0 += KB) {
+        const int kb = std::min(KB, c1 - cb0);
+        if (taps > 0)
+          fn(kb, G, b.plane, wp + f.woff + (long)cb0 * s.K * taps, (long)s.K * taps, s.K, f.toff, taps, f.Pv, ws, f.Pv);
+        for (int c = 0; c < kb; c++) {
+          float* gc = gxn + (long)(cb0 + c) * hw;
+          const float* src = ws + (long)c * f.Pv;
+          for (int o = 0; o < f.Qh; o++) {
+            float* drow = gc + (long)((f.qah + o) * s.sh + f.rh - s.ph) * s.W + (f.qaw * s.sw + f.rw - s.pw);
+            const float* srow = src + (long)o * b.Wb;
+            if (taps == 0) for (int ow = 0; ow < f.Qw; ow++) drow[(long)ow * s.sw] = 0.f;
+            else if (s.sw == 1) std::memcpy(drow, srow, f.Qw * sizeof(float));
+            else for (int ow = 0; ow < f.Qw; ow++) drow[(long)ow * s.sw] = srow[ow];
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace pxconv
 
 // ---------------------------------------------------------------- C entry points (JNI via JavaCPP)
@@ -312,6 +460,16 @@ inline void pxk_conv_fwd_direct(int isa, int* geom, void* x, void* w, void* bias
                   static_cast<float*>(y), n0, nn, k0, k1);
 }
 // float32 weight gradient of images [n0, n0+nn) into rows [k0, k1) of gw [K, C/groups, kh, kw] (overwritten)
+// the packed weights of the phase-decomposed input gradient: wp (K*C*kh*kw floats) from w [K, C, kh, kw]
+inline void pxk_conv_pack_bwdd(int* geom, void* w, void* wp) {
+  pxconv::pack_backward_data(geom, static_cast<const float*>(w), static_cast<float*>(wp));
+}
+// float32 input gradient of images [n0, n0+nn), input channels [c0, c1) (overwritten) of a convolution of any stride
+// (dilation 1, no groups), from gy and the weights packed by pxk_conv_pack_bwdd
+inline void pxk_conv_bwdd_direct(int isa, int* geom, void* gy, void* wp, void* gx, int n0, int nn, int c0, int c1) {
+  pxconv::backward_data(isa, geom, static_cast<const float*>(gy), static_cast<const float*>(wp), static_cast<float*>(gx), n0, nn,
+                        c0, c1);
+}
 inline void pxk_conv_bwdw_direct(int isa, int* geom, void* x, void* gy, void* gw, int n0, int nn, int k0, int k1) {
   pxconv::backward_weight(isa, geom, static_cast<const float*>(x), static_cast<const float*>(gy), static_cast<float*>(gw), n0, nn,
                           k0, k1);

@@ -27,9 +27,10 @@ import java.util.function.IntConsumer;
  * cores) parked worker threads; inside those tasks the native loops run single-threaded, and
  * elsewhere they use OpenMP. Scratch buffers are allocated per call and freed before it returns.
  *
- * <p>Convolutions (float32) have two paths: im2col + sgemm, and direct kernels of our own
- * ({@code native/src/main/cpp/pxconv.h}: no im2col matrix, SIMD micro-kernels for AVX2+FMA and
- * AVX-512F picked from CPUID, per-thread scratch reused from call to call). Which one runs is chosen
+ * <p>Convolutions (float32) have three paths: im2col + sgemm; for 1x1 kernels, sgemm per image on
+ * the tensors themselves; and direct kernels of our own ({@code native/src/main/cpp/pxconv.h}: no
+ * im2col matrix, SIMD micro-kernels for AVX2+FMA and AVX-512F picked from CPUID, per-thread
+ * scratch reused from call to call). Which one runs is chosen
  * per shape ({@link #convPath}) from measurements on ResNet-20's layers; the system property
  * {@value #CONV} = {@code auto} (default), {@code im2col} or {@code direct} forces one (direct falls
  * back to im2col on a CPU without AVX2, and for float64). Both paths are deterministic: the same
@@ -57,7 +58,12 @@ public final class CpuBackend implements Backend {
 
     /** how one convolution runs: im2col + sgemm, or the direct kernels with one instruction set */
     enum ConvPath {
-        IM2COL(ISA_NONE), AVX2(ISA_AVX2), AVX512(ISA_AVX512);
+        /**
+         * im2col + sgemm; SGEMM: for 1x1 stride-1 unpadded kernels one sgemm per image on the
+         * tensors themselves (im2col's matrix would be a copy of x, and the product's output
+         * already has y's layout), other shapes as IM2COL; AVX2, AVX512: the direct kernels
+         */
+        IM2COL(ISA_NONE), SGEMM(ISA_NONE), AVX2(ISA_AVX2), AVX512(ISA_AVX512);
         final int isa;
         ConvPath(int isa) { this.isa = isa; }
     }
@@ -92,7 +98,7 @@ public final class CpuBackend implements Backend {
 
     /** the convolution paths this CPU can run, im2col first (tests run every one of them) */
     List<ConvPath> convPaths() {
-        List<ConvPath> l = new ArrayList<>(List.of(ConvPath.IM2COL));
+        List<ConvPath> l = new ArrayList<>(List.of(ConvPath.IM2COL, ConvPath.SGEMM));
         if (best != ConvPath.IM2COL) l.add(ConvPath.AVX2);
         if (best == ConvPath.AVX512) l.add(ConvPath.AVX512);
         return l;
@@ -110,14 +116,19 @@ public final class CpuBackend implements Backend {
      * The path of one float32 convolution product (float64 always takes im2col). In "auto" mode the
      * direct kernels take the shapes where they measured faster than im2col + sgemm (2 cores, AMD
      * EPYC, AVX2; bench/README.md has the tables): kernels larger than 1x1, no groups, maps of at
-     * least 8x8 outputs, and at most 128 input channels for the forward products (the forward and
-     * the stride-1 input gradient, itself a forward convolution with the flipped kernel) or 64 for
-     * the weight gradient. That is every 3x3 convolution of ResNet-20 (1.3-3x the GFLOP/s of
-     * im2col + sgemm, also the 3-channel stem) and VGG's first five; VGG's 256- and 512-channel
-     * layers on 8x8 to 2x2 maps stay on OpenBLAS, whose packed products win there (the direct
-     * weight gradient has too few positions per image to amortise its horizontal sums), and so do
-     * 1x1 kernels (ResNet's stride-2 shortcuts: 0.8-1.2x, no im2col copy worth avoiding) and grouped
-     * or depthwise convolutions (not measured).
+     * least 8x8 outputs, and at most 128 input channels for the forward products (the forward, the
+     * stride-1 input gradient, itself a forward convolution with the flipped kernel, and the
+     * strided input gradient, decomposed by output phase) or 64 for the weight gradient. That is
+     * every 3x3 convolution of ResNet-20 (1.3-3x the GFLOP/s of im2col + sgemm, also the 3-channel
+     * stem) and VGG's first five; VGG's 256- and 512-channel layers on 8x8 to 2x2 maps stay on
+     * OpenBLAS, whose packed products win there (the direct weight gradient has too few positions
+     * per image to amortise its horizontal sums), and so do grouped or depthwise convolutions (not
+     * measured). 1x1 stride-1 unpadded kernels (ResNet-50's bottlenecks) with at least
+     * {@value #MIN_COLS} positions take {@link ConvPath#SGEMM}, one product per image on the
+     * tensors themselves (1.0-1.4x im2col + sgemm, which copies x into its matrix and permutes y
+     * back); on 7x7 maps the per-image products are too thin and im2col's batched ones win. Strided
+     * 1x1 kernels (shortcuts) with at most 16 input channels take the direct kernels (ResNet-20's
+     * 16-32 shortcut: 1.1-1.3x); wider ones stay on im2col (ResNet-50's downsampling: 0.6x direct).
      *
      * @param g the geometry of the product's own convolution (for BACKWARD_DATA at stride 1: the flipped forward)
      */
@@ -126,8 +137,11 @@ public final class CpuBackend implements Backend {
         if (g.kh() * g.kw() > 64 || (long) g.sh() * g.sw() > 64) return ConvPath.IM2COL; // the direct kernels' tables hold 64
         if (convMode.equals("direct")) return best;
         int cg = g.c() / g.groups();
-        boolean fits = g.kh() * g.kw() > 1 && g.groups() == 1 && (long) g.oh() * g.ow() >= 64
-                && cg <= (op == ConvOp.BACKWARD_WEIGHT ? 64 : 128);
+        long ohw = (long) g.oh() * g.ow();
+        boolean strided = g.sh() > 1 || g.sw() > 1;
+        if (plain1x1(g) && !strided) return ohw >= MIN_COLS ? ConvPath.SGEMM : ConvPath.IM2COL;
+        boolean fits = g.groups() == 1 && ohw >= 64
+                && (g.kh() * g.kw() > 1 ? cg <= (op == ConvOp.BACKWARD_WEIGHT ? 64 : 128) : strided && cg <= 16);
         return fits ? best : ConvPath.IM2COL;
     }
 
@@ -322,22 +336,78 @@ public final class CpuBackend implements Backend {
      */
     private interface DirectTask { void run(int chunk, int n0, int nn, int k0, int k1); }
 
-    private void directTasks(ConvGeometry g, int maxChunks, DirectTask body) {
-        int chunks = Math.min(g.n(), maxChunks);
-        int kparts = chunks >= threads ? 1 : Math.min((threads + chunks - 1) / chunks, (g.k() + K_ALIGN - 1) / K_ALIGN);
-        int kstep = (g.k() + kparts - 1) / kparts;
+    private void directTasks(ConvGeometry g, int maxChunks, DirectTask body) { directTasks(g.n(), g.k(), maxChunks, body); }
+
+    /** the same over {@code n} images and {@code channels} channels of the product's output */
+    private void directTasks(int n, int channels, int maxChunks, DirectTask body) {
+        int chunks = Math.min(n, maxChunks);
+        int kparts = chunks >= threads ? 1 : Math.min((threads + chunks - 1) / chunks, (channels + K_ALIGN - 1) / K_ALIGN);
+        int kstep = (channels + kparts - 1) / kparts;
         int kstepAligned = (kstep + K_ALIGN - 1) / K_ALIGN * K_ALIGN;
-        int kp = (g.k() + kstepAligned - 1) / kstepAligned;
+        int kp = (channels + kstepAligned - 1) / kstepAligned;
         parallel(chunks * kp, i -> {
             int c = i / kp, j = i % kp;
-            int n0 = (int) ((long) g.n() * c / chunks), n1 = (int) ((long) g.n() * (c + 1) / chunks);
-            int k0 = j * kstepAligned, k1 = Math.min(g.k(), k0 + kstepAligned);
+            int n0 = (int) ((long) n * c / chunks), n1 = (int) ((long) n * (c + 1) / chunks);
+            int k0 = j * kstepAligned, k1 = Math.min(channels, k0 + kstepAligned);
             body.run(c, n0, n1 - n0, k0, k1);
         });
     }
 
+    /**
+     * a 1x1 unpadded convolution without groups: per image a plain product y[n] = W[K, C] x'[n][C, OH*OW],
+     * x' being x itself at stride 1 and its every sh-th row and sw-th column otherwise
+     */
+    static boolean plain1x1(ConvGeometry g) {
+        return g.kh() == 1 && g.kw() == 1 && g.ph() == 0 && g.pw() == 0 && g.groups() == 1;
+    }
+
+    /** image n of x as the product's right-hand side [C, OH*OW]: x itself at stride 1, else subsampled into col */
+    private Pointer plainInput(DType t, ConvGeometry g, Pointer x, int n, Pointer col) {
+        Pointer xn = at(x, t, (long) n * g.c() * g.h() * g.w());
+        if (g.sh() == 1 && g.sw() == 1) return xn;
+        im2col(t, g, xn, 1, col);
+        return col;
+    }
+
+    /** the subsampling scratch of one task of a strided 1x1 product (none at stride 1) */
+    private Pointer plainScratch(DType t, ConvGeometry g) {
+        return g.sh() == 1 && g.sw() == 1 ? null : allocateUninitialized((long) g.c() * g.oh() * g.ow() * t.size);
+    }
+
+    /**
+     * body(n) for every image, over the workers: image ranges when there are at least as many
+     * images as workers (each product on one thread, {@code single} false), else one image after
+     * another with each product split over the workers ({@code single} true)
+     */
+    private interface ImageTask { void run(int task, int n0, int n1, boolean single); }
+
+    private int imageTasks(int n, ImageTask body) {
+        if (n < threads || pool == null) {
+            body.run(0, 0, n, true);
+            return 1;
+        }
+        int tasks = Math.min(n, 4 * threads);
+        parallel(tasks, i -> body.run(i, (int) ((long) n * i / tasks), (int) ((long) n * (i + 1) / tasks), false));
+        return tasks;
+    }
+
     void conv2dForward(DType t, ConvGeometry g, Pointer x, Pointer w, Pointer bias, Pointer y, ConvPath path) {
-        if (path != ConvPath.IM2COL) {
+        if (path == ConvPath.SGEMM && plain1x1(g)) {
+            int hw = g.oh() * g.ow();
+            imageTasks(g.n(), (task, n0, n1, single) -> {
+                Pointer col = plainScratch(t, g);
+                try {
+                    for (int n = n0; n < n1; n++) {
+                        Pointer yn = at(y, t, (long) n * g.k() * hw), xn = plainInput(t, g, x, n, col);
+                        if (single) gemm(t, false, false, g.k(), hw, g.c(), 1, w, g.c(), xn, hw, 0, yn, hw);
+                        else gemm1(t, false, false, g.k(), hw, g.c(), 1, w, g.c(), xn, hw, 0, yn, hw);
+                        if (bias != null) pxk_permute(t.code(), yn, g.k(), 1, hw, bias, null, yn); // adds the bias in place
+                    }
+                } finally { if (col != null) free(col); }
+            });
+            return;
+        }
+        if (path != ConvPath.IM2COL && path != ConvPath.SGEMM) {
             requireF32(t, path);
             int[] ge = geom(g);
             // several chunks per worker: the pool balances them dynamically (results do not depend on the split)
@@ -393,6 +463,19 @@ public final class CpuBackend implements Backend {
             } finally { free(wf); }
             return;
         }
+        ConvPath p = path != null ? path : convPath(t, g, ConvOp.BACKWARD_DATA);
+        if (p.isa != ISA_NONE && g.dh() == 1 && g.dw() == 1 && g.groups() == 1) {
+            // any stride: decomposed by output phase into stride-1 correlations with the taps of
+            // the flipped kernel that land on each phase (pxconv.h's backward_data), no col2im
+            requireF32(t, p);
+            int[] ge = geom(g);
+            Pointer wp = allocateUninitialized((long) g.k() * g.groupRows() * 4);
+            try {
+                pxk_conv_pack_bwdd(ge, w, wp);
+                directTasks(g.n(), g.c(), 4 * threads, (c, n0, nn, c0, c1) -> pxk_conv_bwdd_direct(p.isa, ge, gy, wp, gx, n0, nn, c0, c1));
+            } finally { free(wp); }
+            return;
+        }
         int ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups();
         long img = (long) g.c() * g.h() * g.w();
         boolean single = chunk(g) >= g.n();
@@ -417,7 +500,36 @@ public final class CpuBackend implements Backend {
     }
 
     void conv2dBackwardWeight(DType t, ConvGeometry g, Pointer x, Pointer gy, Pointer gw, ConvPath path) {
-        if (path != ConvPath.IM2COL) {
+        if (path == ConvPath.SGEMM && plain1x1(g)) {
+            // gw = sum over images of gy[n][K, HW] x[n][C, HW]^T, one accumulating product per
+            // image into the task's own slice, the slices then summed in task order (deterministic)
+            int hw = g.oh() * g.ow();
+            long wElems = (long) g.k() * g.c();
+            int most = g.n() < threads || pool == null ? 1 : Math.min(g.n(), 4 * threads);
+            Pointer parts = most == 1 ? gw : allocateUninitialized(most * wElems * t.size);
+            try {
+                int tasks = imageTasks(g.n(), (task, n0, n1, single) -> {
+                    Pointer part = at(parts, t, task * wElems), col = plainScratch(t, g);
+                    try {
+                        for (int n = n0; n < n1; n++) {
+                            Pointer gyn = at(gy, t, (long) n * g.k() * hw), xn = plainInput(t, g, x, n, col);
+                            double beta = n == n0 ? 0 : 1;
+                            if (single) gemm(t, false, true, g.k(), g.c(), hw, 1, gyn, hw, xn, hw, beta, part, g.c());
+                            else gemm1(t, false, true, g.k(), g.c(), hw, 1, gyn, hw, xn, hw, beta, part, g.c());
+                        }
+                    } finally { if (col != null) free(col); }
+                });
+                if (most > 1) {
+                    int[] shape = {tasks, (int) wElems}, os = {0, 1};
+                    zero(gw, wElems * t.size);
+                    pxk_reduce_sum(t.code(), parts, shape, os, 2, wElems, gw);
+                }
+            } finally {
+                if (most > 1) free(parts);
+            }
+            return;
+        }
+        if (path != ConvPath.IM2COL && path != ConvPath.SGEMM) {
             requireF32(t, path);
             int[] ge = geom(g);
             // image chunks (a few per worker, so that a worker the OS descheduled delays the

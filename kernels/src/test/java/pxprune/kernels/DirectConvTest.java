@@ -12,11 +12,14 @@ import org.junit.jupiter.api.Test;
 import pxprune.jni.PxNative;
 
 /**
- * Every convolution path this CPU runs (im2col + sgemm, the direct kernels with AVX2+FMA and, where
- * the CPU has it, AVX-512F) against float64 loops over the convolution sum and against each other:
- * forward with bias, input gradient and weight gradient on kernels 1x1 to 7x7, strides 1 and 2,
+ * Every convolution path this CPU runs (im2col + sgemm, sgemm per image for 1x1 kernels, the
+ * direct kernels with AVX2+FMA and, where the CPU has it, AVX-512F) against float64 loops over the
+ * convolution sum and against each other: forward with bias, input gradient and weight gradient on
+ * kernels 1x1 to 7x7, strides 1 to 3,
  * padding 0 to 3, dilation 1 and 2, groups and depthwise, odd sizes, batch 1 and 3, channel counts
- * that are not a multiple of the vector width; and two calls give bit-identical results.
+ * that are not a multiple of the vector width; and two calls give bit-identical results. Strided
+ * input gradients (decomposed by output phase on the direct paths) are also checked against finite
+ * differences of each path's own forward.
  */
 class DirectConvTest {
     private static final CpuBackend B = CpuBackend.INSTANCE;
@@ -41,7 +44,15 @@ class DirectConvTest {
             new ConvGeometry(1, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1),
             new ConvGeometry(3, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1),
             new ConvGeometry(1, 32, 16, 16, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1),
-            new ConvGeometry(3, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1)};
+            new ConvGeometry(3, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1),
+            // strided input gradients by output phase: padding past the phase's taps (a negative
+            // offset into gy), unequal strides and kernel sides, phases no tap reaches, even kernels
+            new ConvGeometry(2, 5, 11, 9, 7, 3, 3, 2, 2, 2, 2, 1, 1, 1),
+            new ConvGeometry(1, 4, 10, 11, 6, 3, 2, 3, 2, 1, 0, 1, 1, 1),
+            new ConvGeometry(2, 6, 9, 9, 5, 1, 1, 3, 3, 0, 0, 1, 1, 1),
+            new ConvGeometry(1, 3, 8, 8, 4, 4, 4, 2, 2, 1, 1, 1, 1, 1),
+            new ConvGeometry(2, 7, 13, 12, 9, 5, 5, 3, 3, 2, 1, 1, 1, 1),
+            new ConvGeometry(3, 16, 32, 32, 32, 1, 1, 2, 2, 0, 0, 1, 1, 1)};
 
     /** float32 inputs, rounded once, so that the float64 reference sees the same numbers */
     static float[] random(Random r, int n) {
@@ -123,6 +134,44 @@ class DirectConvTest {
         }
     }
 
+    /** the dot product of y (float32) and gy in float64 */
+    static double dot(float[] a, float[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) s += (double) a[i] * b[i];
+        return s;
+    }
+
+    /**
+     * Finite differences of L(x) = sum(conv(x) * gy) along a random direction v, on each path's own
+     * forward, against the path's input gradient: (L(x + e v) - L(x - e v)) / 2e = sum(gx * v). The
+     * strided shapes exercise the phase-decomposed input gradient (pxconv.h's backward_data).
+     */
+    @Test void stridedInputGradientMatchesFiniteDifferences() {
+        Random r = new Random(11);
+        int tested = 0;
+        for (ConvGeometry g : SHAPES) {
+            if (g.sh() == 1 && g.sw() == 1) continue;
+            int xn = g.n() * g.c() * g.h() * g.w(), yn = g.n() * g.k() * g.oh() * g.ow();
+            float[] x = random(r, xn), v = random(r, xn), w = random(r, g.k() * g.groupRows()), gy = random(r, yn);
+            float[] xp = new float[xn], xm = new float[xn];
+            double e = 0.25;
+            for (int i = 0; i < xn; i++) { xp[i] = (float) (x[i] + e * v[i]); xm[i] = (float) (x[i] - e * v[i]); }
+            // the steps as float32 stores them
+            double[] step = new double[xn];
+            for (int i = 0; i < xn; i++) step[i] = ((double) xp[i] - xm[i]) / (2 * e);
+            for (CpuBackend.ConvPath p : B.convPaths()) {
+                float[] zeros = new float[g.k()];
+                double lp = dot(run(g, p, xp, w, zeros, gy).y(), gy), lm = dot(run(g, p, xm, w, zeros, gy).y(), gy);
+                float[] gx = run(g, p, x, w, zeros, gy).gx();
+                double fd = (lp - lm) / (2 * e), an = 0, scale = 0;
+                for (int i = 0; i < xn; i++) { an += gx[i] * step[i]; scale += Math.abs(gx[i] * step[i]); }
+                assertTrue(Math.abs(fd - an) <= 1e-4 * scale, p + " " + g + ": finite difference " + fd + ", gradient " + an);
+                tested++;
+            }
+        }
+        assertTrue(tested >= 8, "strided shapes tested: " + tested);
+    }
+
     @Test void directForwardWithoutBiasAndAnAvx2RunOnEveryCpuThatHasIt() {
         // the library is built for x86-64-v3 (AVX2) and both machine kinds it runs on have AVX2+FMA:
         // a CPU without them would otherwise test im2col only, silently
@@ -138,7 +187,7 @@ class DirectConvTest {
         } finally { B.free(px); B.free(pw); B.free(py); }
     }
 
-    @Test void autoDispatchTakesResNet20sKernelsAndKeepsTheRestOnIm2col() {
+    @Test void autoDispatchTakesResNet20sKernelsAndPlain1x1sOnSgemmAndKeepsTheRestOnIm2col() {
         ConvGeometry resnet = new ConvGeometry(100, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1);
         ConvGeometry stem = new ConvGeometry(100, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1);
         ConvGeometry last = new ConvGeometry(1, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1);
@@ -146,6 +195,10 @@ class DirectConvTest {
         ConvGeometry depthwise = new ConvGeometry(100, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 16);
         ConvGeometry vggLate = new ConvGeometry(100, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1);
         ConvGeometry vgg128 = new ConvGeometry(100, 128, 16, 16, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        ConvGeometry bottleneck = new ConvGeometry(16, 256, 56, 56, 64, 1, 1, 1, 1, 0, 0, 1, 1, 1);
+        ConvGeometry bottleneck7 = new ConvGeometry(16, 2048, 7, 7, 512, 1, 1, 1, 1, 0, 0, 1, 1, 1);
+        ConvGeometry downsample = new ConvGeometry(16, 512, 28, 28, 1024, 1, 1, 2, 2, 0, 0, 1, 1, 1);
+        ConvGeometry strided = new ConvGeometry(100, 16, 32, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1);
         for (CpuBackend.ConvOp op : CpuBackend.ConvOp.values())
             assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F64, resnet, op));
         if (!System.getProperty(CpuBackend.CONV, "auto").equals("auto")) return;
@@ -154,7 +207,11 @@ class DirectConvTest {
             assertEquals(best, B.convPath(DType.F32, resnet, op), op.name());
             assertEquals(best, B.convPath(DType.F32, stem, op), op.name());
             assertEquals(best, B.convPath(DType.F32, last, op), op.name());
-            assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F32, shortcut, op), op.name());
+            assertEquals(best, B.convPath(DType.F32, shortcut, op), op.name());
+            assertEquals(best, B.convPath(DType.F32, strided, op), op.name());
+            assertEquals(CpuBackend.ConvPath.SGEMM, B.convPath(DType.F32, bottleneck, op), op.name());
+            assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F32, bottleneck7, op), op.name());
+            assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F32, downsample, op), op.name());
             assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F32, depthwise, op), op.name());
             assertEquals(CpuBackend.ConvPath.IM2COL, B.convPath(DType.F32, vggLate, op), op.name());
         }

@@ -82,6 +82,18 @@ public final class PxNative {
     public static native void pxk_conv_fwd_direct(int isa, int[] geom, Pointer x, Pointer w, Pointer bias, Pointer y,
                                                   int n0, int nn, int k0, int k1);
     /**
+     * the weights of the phase-decomposed input gradient (pxconv.h's backward_data): wp, C*K*kh*kw
+     * floats, from w [K, C, kh, kw]; dilation 1 and no groups
+     */
+    public static native void pxk_conv_pack_bwdd(int[] geom, Pointer w, Pointer wp);
+    /**
+     * float32 direct input gradient of a convolution of any stride (dilation 1, no groups): gx's
+     * images [n0, n0+nn), input channels [c0, c1) are overwritten from gy and the weights packed by
+     * {@link #pxk_conv_pack_bwdd}. Uses the calling thread only.
+     */
+    public static native void pxk_conv_bwdd_direct(int isa, int[] geom, Pointer gy, Pointer wp, Pointer gx,
+                                                   int n0, int nn, int c0, int c1);
+    /**
      * float32 direct weight gradient: rows [k0, k1) of gw [K, C/groups, kh, kw] are overwritten with
      * the sum over images [n0, n0+nn) of gy (x) x. Uses the calling thread only.
      */
