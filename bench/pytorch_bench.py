@@ -10,6 +10,19 @@ python3 with torch is found; by hand:
 
     python3 bench/pytorch_bench.py --threads 2 [--include REGEX] [--seconds 1] [--rounds 3]
 
+With --memory it also measures the peak memory of one training step per image ("MemoryBench.train
+batch=B model=M", pxprune's MemoryBench keys), each case in a child process, two ways, after two
+warm-up steps:
+  * tensors: the peak of the bytes in PyTorch's tensors during the third step above what they held
+    before it, from the profiler's memory timeline (profile_memory=True, export_memory_timeline):
+    what pxprune's figure counts (its native buffers);
+  * RSS: the peak resident set of a fourth step above the RSS before it (/proc/self/clear_refs
+    resets the peak; Linux), with glibc's MALLOC_MMAP_THRESHOLD_ fixed at 64 KiB so that every
+    tensor buffer is its own mapping, returned when freed (the default threshold adapts and keeps
+    freed buffers resident). It also counts PyTorch's scratch, and misses buffers that reuse memory
+    freed inside the process.
+Both divided by the batch, in MiB.
+
 Install: python3 -m venv V && V/bin/pip install torch==2.13.0+cpu numpy
 (--index-url https://download.pytorch.org/whl/cpu for the +cpu wheels).
 """
@@ -132,14 +145,87 @@ def conv_case(layer, batch=100):
     return x, w, s, k // 2, seed
 
 
+# MemoryBench's cases (pxprune's bench/MemoryBench.CASES): model, input side, classes, batch
+MEMORY_CASES = (("resnet20", 32, 10, 100), ("vgg16_bn", 32, 10, 100), ("resnet50", 224, 1000, 8))
+
+
+def make_model(name):
+    return {"resnet20": CifarResNet, "vgg16_bn": CifarVgg, "resnet50": resnet50}[name]()
+
+
+def memory_case(name, side, classes, batch):
+    """the child process of --memory: MiB per image at the peak of one SGD step above what was held
+    before it, from the profiler's tensor timeline and from the RSS"""
+    from torch.profiler import profile, ProfilerActivity
+    import tempfile
+    import warnings
+    def rss():
+        with open("/proc/self/status") as f:
+            d = dict(line.split(":", 1) for line in f if ":" in line)
+        return int(d["VmRSS"].split()[0]) * 1024, int(d["VmHWM"].split()[0]) * 1024
+    net = make_model(name)
+    net.train()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(batch, 3, side, side, generator=g)
+    y = torch.randint(0, classes, (batch,), generator=g)
+    def step():
+        opt.zero_grad()  # gradients set to None: each step makes them, as pxprune's SGD.zeroGrad
+        F.cross_entropy(net(x), y).backward()
+        opt.step()
+    step()
+    step()
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True, record_shapes=True, with_stack=True) as p:
+        step()
+    with tempfile.TemporaryDirectory() as d, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # export_memory_timeline is marked deprecated (for CUDA); it still serves the CPU
+        p.export_memory_timeline(d + "/timeline.json", device="cpu")
+        with open(d + "/timeline.json") as f:
+            totals = [sum(s) for s in json.load(f)[1]]
+    tensors = (max(totals) - totals[0]) / batch / 2 ** 20
+    base, _ = rss()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # resets the peak (VmHWM) to the current RSS
+    step()
+    _, peak = rss()
+    return tensors, (peak - base) / batch / 2 ** 20
+
+
+def memory(inc, threads):
+    """MemoryBench key -> {"tensors": MiB per image, "rss": MiB per image}, each case in its own process"""
+    import os
+    import subprocess
+    out = {}
+    for name, side, classes, batch in MEMORY_CASES:
+        key = f"MemoryBench.train batch={batch} model={name}"
+        if not inc.search(key):
+            continue
+        env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
+        r = subprocess.run([sys.executable, __file__, "--threads", str(threads), "--memory-case", name, str(side), str(classes),
+                            str(batch)], env=env, capture_output=True, text=True)
+        if r.returncode != 0:
+            print(f"{key}: skipped ({r.stderr.strip().splitlines()[-1:] or r.returncode})", file=sys.stderr)
+            continue
+        tensors, rss = (float(v) for v in r.stdout.strip().splitlines()[-1].split())
+        out[key] = {"tensors": tensors, "rss": rss}
+        print(f"{key}: {tensors:.2f} MiB per image in tensors, {rss:.2f} in RSS", file=sys.stderr)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, required=True, help="torch.set_num_threads (pxprune's thread count)")
     ap.add_argument("--include", default=".*", help="regex over the result keys (like JMH's include)")
     ap.add_argument("--seconds", type=float, default=1.0, help="seconds per round (warm-up: two rounds' worth)")
     ap.add_argument("--rounds", type=int, default=3, help="measured rounds per case; the fastest is reported")
+    ap.add_argument("--memory", action="store_true", help="also the peak memory per image of a training step")
+    ap.add_argument("--memory-case", nargs=4, metavar=("MODEL", "SIDE", "CLASSES", "BATCH"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if a.memory_case:
+        m, side, classes, batch = a.memory_case
+        print(*memory_case(m, int(side), int(classes), int(batch)))
+        return
     torch.manual_seed(1)
     inc = re.compile(a.include)
     out = {}
@@ -199,8 +285,9 @@ def main():
             cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), cpu)
     except OSError:
         pass
+    mem = memory(inc, a.threads) if a.memory else {}
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "cpu": cpu,
-                      "python": platform.python_version(), "milliseconds": out}, indent=1))
+                      "python": platform.python_version(), "milliseconds": out, "mib_per_image": mem}, indent=1))
 
 
 if __name__ == "__main__":

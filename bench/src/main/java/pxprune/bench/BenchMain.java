@@ -116,9 +116,14 @@ public final class BenchMain {
         }
         Path out = cli.out();
         String include = cli.include();
-        Collection<RunResult> results = new Runner(new OptionsBuilder().include(include).jvmArgsAppend(forkOptions(cli.device()))
-                .result(out.resolve("jmh.json").toString()).resultFormat(org.openjdk.jmh.results.format.ResultFormatType.JSON)
-                .build()).run();
+        Collection<RunResult> results;
+        try {
+            results = new Runner(new OptionsBuilder().include(include).jvmArgsAppend(forkOptions(cli.device()))
+                    .result(out.resolve("jmh.json").toString()).resultFormat(org.openjdk.jmh.results.format.ResultFormatType.JSON)
+                    .build()).run();
+        } catch (org.openjdk.jmh.runner.NoBenchmarksException e) {
+            results = List.of(); // the pattern names no JMH benchmark (e.g. MemoryBench alone)
+        }
         Map<String, Double> ms = new LinkedHashMap<>(); // key: benchmark[params] -> milliseconds
         for (RunResult r : results) {
             String key = r.getParams().getBenchmark().replace("pxprune.bench.", "");
@@ -130,8 +135,12 @@ public final class BenchMain {
             ms.put(key, unit.startsWith("s/") ? v * 1000 : unit.startsWith("us/") ? v / 1000 : v);
         }
         int threads = CpuBackend.INSTANCE.threads();
+        // peak memory per image (bytes: no timing, so in this JVM, on the CPU)
+        java.util.regex.Pattern inc = java.util.regex.Pattern.compile(include);
+        boolean memory = cli.device().device() == pxprune.kernels.Device.CPU && inc.matcher("pxprune.bench.MemoryBench").find();
+        Map<String, Double> mib = memory ? MemoryBench.measure(java.util.regex.Pattern.compile(include.replace("pxprune\\.bench\\.", ""))) : Map.of();
         // right after ours, so that both see the same machine load
-        PyTorchRef pt = PyTorchRef.measure(include.replace("pxprune\\.bench\\.", ""), threads);
+        PyTorchRef pt = PyTorchRef.measure(include.replace("pxprune\\.bench\\.", ""), threads, memory);
         Map<String, Double> tms = pt.milliseconds();
 
         List<String[]> rows = new ArrayList<>();
@@ -174,6 +183,9 @@ public final class BenchMain {
         ratio(ratios, summary, "SynFlow 100 rounds / Synaptic-Flow (" + fmt(SYNFLOW_REF_100_ROUNDS_S) + " s, " + RECORDED + "); target <= 1.0",
                 ms.get("PxBench.synflow100Rounds"), SYNFLOW_REF_100_ROUNDS_S * 1000);
         ratio(ratios, summary, "masked / dense training epoch (digits); target <= 1.05", ms.get("TrainBench.epoch variant=masked"), ms.get("TrainBench.epoch variant=dense"));
+        List<String[]> memRows = memoryRows(mib, pt.mibPerImage(), ratios, summary);
+        json.put("mib_per_image", mib);
+        json.put("pytorch_mib_per_image", pt.mibPerImage());
         json.put("ratios", ratios);
 
         List<String[]> profile = profile(ms, tms);
@@ -193,14 +205,24 @@ public final class BenchMain {
                 .append(pt.versions()).append("; pxprune ").append(machine.get("convolutions")).append(".\n")
                 .append("Times: the fastest measurement iteration's mean per call, pxprune and PyTorch alike, measured back to back "
                         + "on the same machine; on a shared machine the ratios are steadier than the times.\n\n");
-        md.append("| benchmark | pxprune | figure | PyTorch | pxprune / PyTorch |\n|---|---:|---|---:|---:|\n");
-        for (String[] r : rows) md.append("| ").append(String.join(" | ", r)).append(" |\n");
+        if (!rows.isEmpty()) {
+            md.append("| benchmark | pxprune | figure | PyTorch | pxprune / PyTorch |\n|---|---:|---|---:|---:|\n");
+            for (String[] r : rows) md.append("| ").append(String.join(" | ", r)).append(" |\n");
+        }
         if (!profile.isEmpty()) {
             md.append("\nResNet-20's convolutions one by one (batch 100; pxprune's time is the dispatched path, `conv=auto`; "
                     + "the total weighs each layer by its count):\n\n");
             md.append("| layer (in-out-size-stride[-kernel]) | count | forward: im2col / direct / auto GFLOP/s | auto ms | PyTorch ms | ratio "
                     + "| fwd+bwd: im2col / direct / auto GFLOP/s | auto ms | PyTorch ms | ratio |\n|---|---:|---|---:|---:|---:|---|---:|---:|---:|\n");
             for (String[] r : profile) md.append("| ").append(String.join(" | ", r)).append(" |\n");
+        }
+        if (!memRows.isEmpty()) {
+            md.append("\nPeak memory per image of one training step (SGD, float32; MemoryBench), pxprune's native buffers against "
+                    + "PyTorch's tensors (profiler memory timeline) and RSS (bench/pytorch_bench.py --memory), and of one PX scoring "
+                    + "(target: at most a training step's):\n\n");
+            md.append("| model, batch | pxprune train MiB/image | PyTorch tensors | ratio | PyTorch RSS | ratio | pxprune PX scoring MiB/image | PX / train |\n"
+                    + "|---|---:|---:|---:|---:|---:|---:|---:|\n");
+            for (String[] r : memRows) md.append("| ").append(String.join(" | ", r)).append(" |\n");
         }
         md.append("\n| ratio | value |\n|---|---:|\n");
         for (String[] r : summary) md.append("| ").append(String.join(" | ", r)).append(" |\n");
@@ -209,6 +231,26 @@ public final class BenchMain {
         Files.writeString(out.resolve("bench.md"), md);
         Files.writeString(out.resolve("bench.json"), Json.pretty(json));
         System.out.println("\nwritten: " + out.resolve("bench.md") + ", " + out.resolve("bench.json") + " (raw JMH: " + out.resolve("jmh.json") + ")");
+    }
+
+    /** one row per MemoryBench case: pxprune's training step against PyTorch's two figures, PX scoring against the step */
+    private static List<String[]> memoryRows(Map<String, Double> mib, Map<String, Map<String, Double>> torch, Map<String, Object> ratios,
+                                             List<String[]> summary) {
+        List<String[]> rows = new ArrayList<>();
+        for (MemoryBench.Case c : MemoryBench.CASES) {
+            Double train = mib.get(c.key("train")), px = mib.get(c.key("px"));
+            if (train == null && px == null) continue;
+            Map<String, Double> t = torch.getOrDefault(c.key("train"), Map.of());
+            Double tt = t.get("tensors"), tr = t.get("rss");
+            String what = c.model() + ", batch " + c.batch();
+            rows.add(new String[] {what, train == null ? "" : String.format("%.2f", train), tt == null ? "" : String.format("%.2f", tt),
+                    train == null || tt == null ? "" : String.format("%.2f", train / tt), tr == null ? "" : String.format("%.2f", tr),
+                    train == null || tr == null ? "" : String.format("%.2f", train / tr), px == null ? "" : String.format("%.2f", px),
+                    px == null || train == null ? "" : String.format("%.2f", px / train)});
+            ratio(ratios, summary, "training peak memory per image, " + what + " / PyTorch's tensors (same run); target <= 1.1", train, tt);
+            ratio(ratios, summary, "PX scoring peak memory per image / a training step's, " + what + "; target <= 1.0", px, train);
+        }
+        return rows;
     }
 
     /** the PyTorch script's key of a JMH key: without the parameters only pxprune has (the convolution path) */

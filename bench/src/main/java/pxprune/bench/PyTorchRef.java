@@ -16,10 +16,12 @@ import pxprune.core.io.Json;
  * {@code python3}; without torch the result says how to install it (bench/README.md).
  *
  * @param milliseconds key (a JMH key without pxprune-only parameters) -> mean milliseconds; empty when not run
+ * @param mibPerImage MemoryBench key -> "tensors" and "rss": MiB per image at the peak of a training step
+ *                    (pytorch_bench.py --memory says how each is measured); empty when not run
  * @param versions "torch 2.13.0+cpu, Python 3.11.7" or why PyTorch was not measured
  * @param ok whether the figures exist
  */
-record PyTorchRef(Map<String, Double> milliseconds, String versions, boolean ok) {
+record PyTorchRef(Map<String, Double> milliseconds, Map<String, Map<String, Double>> mibPerImage, String versions, boolean ok) {
     static final String INSTALL = "python3 -m venv V && V/bin/pip install torch==2.13.0+cpu numpy "
             + "--index-url https://download.pytorch.org/whl/cpu, then PXPRUNE_PYTHON=V/bin/python";
 
@@ -35,10 +37,10 @@ record PyTorchRef(Map<String, Double> milliseconds, String versions, boolean ok)
         return Path.of("bench", "pytorch_bench.py");
     }
 
-    static PyTorchRef none(String why) { return new PyTorchRef(Map.of(), why, false); }
+    static PyTorchRef none(String why) { return new PyTorchRef(Map.of(), Map.of(), why, false); }
 
-    /** runs the script for the keys matching {@code include} with {@code threads} threads */
-    static PyTorchRef measure(String include, int threads) {
+    /** runs the script for the keys matching {@code include} with {@code threads} threads (with memory: also --memory) */
+    static PyTorchRef measure(String include, int threads, boolean memory) {
         String py = System.getenv().getOrDefault("PXPRUNE_PYTHON", "python3");
         Path script = script();
         if (!Files.isRegularFile(script)) return none("PyTorch not measured: " + script + " not found");
@@ -48,6 +50,7 @@ record PyTorchRef(Map<String, Double> milliseconds, String versions, boolean ok)
             if (!probe.waitFor(120, TimeUnit.SECONDS) || probe.exitValue() != 0)
                 return none("PyTorch not measured: " + py + " has no torch; install it: " + INSTALL);
             List<String> cmd = new ArrayList<>(List.of(py, script.toString(), "--threads", String.valueOf(threads), "--include", include));
+            if (memory) cmd.add("--memory");
             System.err.println("pxprune: bench: PyTorch (" + String.join(" ", cmd) + ") ...");
             // PyTorch inherits this JVM's environment, so also the launcher's OMP_WAIT_POLICY=PASSIVE:
             // on the shared 2-core machine PyTorch's default (spinning) waits made it up to 8x slower
@@ -60,7 +63,14 @@ record PyTorchRef(Map<String, Double> milliseconds, String versions, boolean ok)
             Map<String, Double> ms = new java.util.LinkedHashMap<>();
             @SuppressWarnings("unchecked") Map<String, Object> m = (Map<String, Object>) json.get("milliseconds");
             for (var e : m.entrySet()) ms.put(e.getKey(), ((Number) e.getValue()).doubleValue());
-            return new PyTorchRef(ms, "torch " + json.get("torch") + " (" + json.get("threads") + " threads), Python " + json.get("python"), true);
+            Map<String, Map<String, Double>> mib = new java.util.LinkedHashMap<>();
+            if (json.get("mib_per_image") instanceof Map<?, ?> mm)
+                for (var e : mm.entrySet()) {
+                    Map<String, Double> v = new java.util.LinkedHashMap<>();
+                    for (var f : ((Map<?, ?>) e.getValue()).entrySet()) v.put((String) f.getKey(), ((Number) f.getValue()).doubleValue());
+                    mib.put((String) e.getKey(), v);
+                }
+            return new PyTorchRef(ms, mib, "torch " + json.get("torch") + " (" + json.get("threads") + " threads), Python " + json.get("python"), true);
         } catch (IOException e) {
             return none("PyTorch not measured: cannot run " + py + " (" + e.getMessage() + "); install it: " + INSTALL);
         } catch (InterruptedException e) {

@@ -44,6 +44,8 @@ public final class CpuBackend implements Backend {
      * ~400 ms per forward+backward, 2^21 ~510 ms, 2^23 ~540 ms)
      */
     private static final long COL_LIMIT = 1L << 17;
+    /** the bytes of per-task weight-gradient slices beyond which a layer sums in fewer slices (see slices) */
+    private static final long SLICE_BYTES = 16L << 20;
     /** products below this many multiply-adds run on the calling thread */
     private static final long PARALLEL_GEMM_MIN = 1L << 21;
 
@@ -381,12 +383,15 @@ public final class CpuBackend implements Backend {
      */
     private interface ImageTask { void run(int task, int n0, int n1, boolean single); }
 
-    private int imageTasks(int n, ImageTask body) {
-        if (n < threads || pool == null) {
+    private int imageTasks(int n, ImageTask body) { return imageTasks(n, Math.min(n, 4 * threads), body); }
+
+    /** as imageTasks(n, body) with at most `most` tasks */
+    private int imageTasks(int n, int most, ImageTask body) {
+        if (n < threads || pool == null || most <= 1) {
             body.run(0, 0, n, true);
             return 1;
         }
-        int tasks = Math.min(n, 4 * threads);
+        int tasks = Math.min(n, most);
         parallel(tasks, i -> body.run(i, (int) ((long) n * i / tasks), (int) ((long) n * (i + 1) / tasks), false));
         return tasks;
     }
@@ -505,10 +510,10 @@ public final class CpuBackend implements Backend {
             // image into the task's own slice, the slices then summed in task order (deterministic)
             int hw = g.oh() * g.ow();
             long wElems = (long) g.k() * g.c();
-            int most = g.n() < threads || pool == null ? 1 : Math.min(g.n(), 4 * threads);
+            int most = g.n() < threads || pool == null ? 1 : slices(Math.min(g.n(), 4 * threads), wElems, t);
             Pointer parts = most == 1 ? gw : allocateUninitialized(most * wElems * t.size);
             try {
-                int tasks = imageTasks(g.n(), (task, n0, n1, single) -> {
+                int tasks = imageTasks(g.n(), most, (task, n0, n1, single) -> {
                     Pointer part = at(parts, t, task * wElems), col = plainScratch(t, g);
                     try {
                         for (int n = n0; n < n1; n++) {
@@ -555,29 +560,52 @@ public final class CpuBackend implements Backend {
         int ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups(), nb = chunk(g);
         int tasks = (g.n() + nb - 1) / nb;
         long wElems = (long) g.k() * rows;
-        boolean single = tasks == 1;
-        // each task accumulates into its own slice of `parts`; the slices are summed at the end
-        Pointer parts = single ? gw : allocateUninitialized(tasks * wElems * t.size);
+        // each lane takes a contiguous run of image chunks and accumulates them, in order, into its
+        // own slice of `parts`; the slices are summed at the end in lane order (deterministic for a
+        // given thread count). One lane per chunk balances the load best; wide layers use fewer
+        // lanes, so that the slices stay within SLICE_BYTES (VGG's and ResNet-50's 512-channel 3x3
+        // layers: 9.4 MB a slice)
+        int lanes = tasks == 1 ? 1 : slices(tasks, wElems, t);
+        boolean single = lanes == 1;
+        Pointer parts = single ? gw : allocateUninitialized(lanes * wElems * t.size);
+        long colBytes = (long) g.c() * g.kh() * g.kw() * nb * ohw * t.size, tmpBytes = (long) g.k() * nb * ohw * t.size;
         try {
-            convTasks(t, g, (n0, nn, col, tmp) -> {
-                int cols = nn * ohw;
-                Pointer part = at(parts, t, (long) (n0 / nb) * wElems);
-                im2col(t, g, at(x, t, (long) n0 * g.c() * g.h() * g.w()), nn, col);
-                Pointer gyT = transposedChunk(t, g, gy, n0, nn, tmp);
-                for (int gi = 0; gi < g.groups(); gi++) {
-                    Pointer yg = at(gyT, t, (long) gi * kg * cols), cg = at(col, t, (long) gi * rows * cols), pg = at(part, t, (long) gi * kg * rows);
-                    if (single) gemm(t, false, true, kg, rows, cols, 1, yg, cols, cg, cols, 0, pg, rows);
-                    else gemm1(t, false, true, kg, rows, cols, 1, yg, cols, cg, cols, 0, pg, rows);
-                }
+            parallel(lanes, lane -> {
+                int first = (int) ((long) tasks * lane / lanes), end = (int) ((long) tasks * (lane + 1) / lanes);
+                Pointer part = at(parts, t, (long) lane * wElems);
+                Pointer col = allocateUninitialized(colBytes), tmp = allocateUninitialized(tmpBytes);
+                try {
+                    for (int task = first; task < end; task++) {
+                        int n0 = task * nb, nn = Math.min(nb, g.n() - n0), cols = nn * ohw;
+                        double beta = task == first ? 0 : 1;
+                        im2col(t, g, at(x, t, (long) n0 * g.c() * g.h() * g.w()), nn, col);
+                        Pointer gyT = transposedChunk(t, g, gy, n0, nn, tmp);
+                        for (int gi = 0; gi < g.groups(); gi++) {
+                            Pointer yg = at(gyT, t, (long) gi * kg * cols), cg = at(col, t, (long) gi * rows * cols), pg = at(part, t, (long) gi * kg * rows);
+                            if (single) gemm(t, false, true, kg, rows, cols, 1, yg, cols, cg, cols, beta, pg, rows);
+                            else gemm1(t, false, true, kg, rows, cols, 1, yg, cols, cg, cols, beta, pg, rows);
+                        }
+                    }
+                } finally { free(col); free(tmp); }
             });
             if (!single) {
-                int[] shape = {tasks, (int) wElems}, os = {0, 1};
+                int[] shape = {lanes, (int) wElems}, os = {0, 1};
                 zero(gw, wElems * t.size);
                 pxk_reduce_sum(t.code(), parts, shape, os, 2, wElems, gw);
             }
         } finally {
             if (!single) free(parts);
         }
+    }
+
+    /**
+     * the weight-gradient slices summed at the end (each a full copy of the gradient): want (one
+     * per task, the best load balance) when they fit SLICE_BYTES together, else as many as fit, at
+     * least one per thread
+     */
+    private int slices(int want, long wElems, DType t) {
+        long fit = Math.max(1, SLICE_BYTES / (wElems * t.size));
+        return (int) Math.min(want, Math.max(threads, fit));
     }
 
     @Override
