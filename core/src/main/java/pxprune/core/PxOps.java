@@ -87,12 +87,16 @@ public final class PxOps {
         return y;
     }
 
-    /** A's ReLU where no convolution took the gate: {@code y = z * gate} (z F64, gate bytes of z's size). Not differentiable. */
+    /**
+     * A's ReLU where no convolution took the gate: {@code y = z * gate}, i.e. z where the gate is 1 and 0
+     * where it is 0 (z F32 or F64, gate bytes of z's size on z's device; the CPU takes both types, a device
+     * may take F64 only, {@link PxKernels#gateMul(DType, long, Pointer, Pointer, Pointer)}). Not differentiable.
+     */
     public static Tensor gateMul(Tensor z, Pointer gate) {
-        if (z.dtype() != DType.F64) throw Checks.fail("gateMul", "input must be F64, got " + z.dtype());
+        floating("gateMul", "input", z);
         checkGate("gateMul", gate, z.numel());
-        Tensor y = Tensor.uninitialized(DType.F64, z.device(), z.shapeRef());
-        px(z).gateMul(z.numel(), z.ptr(), gate, y.ptr());
+        Tensor y = Tensor.uninitialized(z.dtype(), z.device(), z.shapeRef());
+        px(z).gateMul(z.dtype(), z.numel(), z.ptr(), gate, y.ptr());
         return y;
     }
 

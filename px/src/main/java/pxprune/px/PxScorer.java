@@ -6,11 +6,16 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Pointer;
 import pxprune.core.Autograd;
 import pxprune.core.GradMode;
 import pxprune.core.MemoryScope;
 import pxprune.core.Ops;
+import pxprune.core.PxOps;
 import pxprune.core.Tensor;
+import pxprune.kernels.Backend;
+import pxprune.kernels.Backends;
 import pxprune.kernels.DType;
 import pxprune.kernels.Device;
 import pxprune.nn.BatchNorm;
@@ -198,39 +203,42 @@ public final class PxScorer implements Scorer {
                 Map<Module, Tensor> thetaM = Substituted.maskedWeights(layers, masks, dt, v -> v);
                 Map<Module, Tensor> bias = Substituted.biases(layers, dt, v -> v);
                 float[] x = data.x().toFloatArray();
-                int n = data.size(), per = x.length / n;
+                int n = data.size();
                 for (int start = 0; start < n; start += data.batchSize()) {
                     int nb = Math.min(data.batchSize(), n - start);
-                    try (MemoryScope chunk = MemoryScope.open()) {
-                        int[] shape = data.x().shape();
-                        shape[0] = nb;
-                        Tensor xb = Tensor.of(Arrays.copyOfRange(x, start * per, (start + nb) * per), shape);
-                        long t0 = System.nanoTime();
-                        List<Tensor> gates = new ArrayList<>();
+                    try (MemoryScope chunk = MemoryScope.open(); ByteGates gates = new ByteGates()) {
                         List<PoolGate> pools = new ArrayList<>();
-                        Substituted gatePass = new Substituted(thetaM, bias, PxScorer::modelEvalNorm, z -> {
-                            gates.add(Ops.to(Ops.step(z), adt));
-                            return Ops.relu(z);
-                        }, maxPoolAsIs ? STANDARD_MAX_POOL : (m, z) -> {
-                            Tensor[] yi = Ops.maxPool2dWithIndices(z, m.kernel, m.stride, m.padding);
-                            pools.add(new PoolGate(z.shape(), yi[1]));
-                            return yi[0];
-                        }, Interpreter.STANDARD::resample);
-                        Tensor xm = Ops.to(xb, dt), f = model.forward(xm, trace.watch("gates", gatePass));
-                        Map<String, Tensor> recorded = Trace.group(Trace.tensors("x", xm, "f(x)", f), "gate", gates);
-                        List<Tensor> argmax = new ArrayList<>();
-                        for (PoolGate pg : pools) argmax.add(pg.argmax());
-                        if (!pools.isEmpty()) recorded = Trace.group(recorded, "argmax", argmax);
-                        trace.pass(name(), "gates", recorded, System.nanoTime() - t0);
+                        long t0 = System.nanoTime();
+                        // the gate pass in a scope of its own: what outlives it is the byte gates and the argmaxes
+                        try (MemoryScope pass = MemoryScope.open()) {
+                            Substituted gatePass = new Substituted(thetaM, bias, PxScorer::modelEvalNorm,
+                                    z -> PxOps.reluGate(z, gates.add(z.shape())),
+                                    maxPoolAsIs ? STANDARD_MAX_POOL : (m, z) -> {
+                                        Tensor[] yi = Ops.maxPool2dWithIndices(z, m.kernel, m.stride, m.padding);
+                                        pools.add(new PoolGate(z.shape(), MemoryScope.keep(yi[1])));
+                                        return yi[0];
+                                    }, Interpreter.STANDARD::resample);
+                            Tensor xm = Ops.to(chunkOf(data, x, start, nb), dt), f = model.forward(xm, trace.watch("gates", gatePass));
+                            if (trace != Trace.NONE) { // the trace sees the gates as tensors of A's type, made for it alone
+                                Map<String, Tensor> recorded = Trace.group(Trace.tensors("x", xm, "f(x)", f), "gate", gates.tensors(adt));
+                                List<Tensor> argmax = new ArrayList<>();
+                                for (PoolGate pg : pools) argmax.add(pg.argmax());
+                                if (!pools.isEmpty()) recorded = Trace.group(recorded, "argmax", argmax);
+                                trace.pass(name(), "gates", recorded, System.nanoTime() - t0);
+                            }
+                        }
                         t0 = System.nanoTime();
                         int[] next = {0, 0};
                         Substituted a = new Substituted(ones, Substituted.noBiases(), Substituted.identityNorm(),
-                                z -> Ops.mul(z, gate(gates, next[0]++, z)),
+                                z -> PxOps.gateMul(z, gates.get(next[0]++, z)),
                                 maxPoolAsIs ? STANDARD_MAX_POOL : (m, z) -> route(pools, next[1]++, z),
                                 Substituted::resampleSupport);
                         ScaledActivation sa = adt == DType.F32 ? new ScaledActivation(a, fanIns) : null;
-                        Tensor xx = Ops.square(Ops.to(xb, DType.F64));
-                        if (sa != null) xx = sa.input(xx);
+                        Tensor xx;
+                        try (MemoryScope in = MemoryScope.open()) { // x, x in float64 and x*x before scaling: freed at once
+                            Tensor sq = Ops.square(Ops.to(chunkOf(data, x, start, nb), DType.F64));
+                            xx = MemoryScope.keep(sa != null ? sa.input(sq) : sq);
+                        }
                         Tensor z1 = model.forward(xx, trace.watch("A", sa != null ? sa : a));
                         if (next[0] != gates.size())
                             throw new IllegalStateException("the model called ReLU " + gates.size() + " times in the gate pass but "
@@ -248,15 +256,61 @@ public final class PxScorer implements Scorer {
         return w;
     }
 
-    private static Tensor gate(List<Tensor> gates, int i, Tensor z) {
-        if (i >= gates.size())
-            throw new IllegalStateException("the model called ReLU more often in the activation network than in the gate pass ("
-                    + gates.size() + " calls); its forward must visit the same sites in the same order");
-        Tensor g = gates.get(i);
-        if (!Arrays.equals(g.shape(), z.shape()))
-            throw new IllegalStateException("ReLU call " + i + " saw shape " + Arrays.toString(g.shape()) + " in the gate pass but "
-                    + Arrays.toString(z.shape()) + " in the activation network; the forward must visit the same sites in order");
-        return g;
+    /** samples [start, start + nb) of the data (x: its values on the host) as a new F32 tensor */
+    private static Tensor chunkOf(ScoringData data, float[] x, int start, int nb) {
+        int[] shape = data.x().shape();
+        int per = x.length / data.size();
+        shape[0] = nb;
+        return Tensor.of(Arrays.copyOfRange(x, start * per, (start + nb) * per), shape);
+    }
+
+    /**
+     * the gates of one chunk's gate pass as bytes (1[z &gt; 0], one byte per element, as the device path
+     * keeps them: a quarter of a float32 gate, an eighth of a float64 one), in ReLU call order; freed together
+     */
+    private static final class ByteGates implements AutoCloseable {
+        private final Backend cpu = Backends.of(Device.CPU);
+        private final List<Pointer> buffers = new ArrayList<>();
+        private final List<int[]> shapes = new ArrayList<>();
+
+        /** a new gate for a ReLU whose input has this shape, to be written by {@link PxOps#reluGate} */
+        Pointer add(int[] shape) {
+            Pointer p = cpu.allocateUninitialized(Math.max(1, Tensor.numel(shape)));
+            buffers.add(p);
+            shapes.add(shape.clone());
+            return p;
+        }
+
+        int size() { return buffers.size(); }
+
+        /** gate i, for A's ReLU call i on z (which must have the shape the gate pass saw) */
+        Pointer get(int i, Tensor z) {
+            if (i >= buffers.size())
+                throw new IllegalStateException("the model called ReLU more often in the activation network than in the gate pass ("
+                        + buffers.size() + " calls); its forward must visit the same sites in the same order");
+            if (!Arrays.equals(shapes.get(i), z.shape()))
+                throw new IllegalStateException("ReLU call " + i + " saw shape " + Arrays.toString(shapes.get(i)) + " in the gate pass but "
+                        + Arrays.toString(z.shape()) + " in the activation network; the forward must visit the same sites in order");
+            return buffers.get(i);
+        }
+
+        /** the gates as new tensors of type t (0 or 1), for the trace */
+        List<Tensor> tensors(DType t) {
+            List<Tensor> out = new ArrayList<>();
+            for (int i = 0; i < buffers.size(); i++) {
+                byte[] b = new byte[(int) Tensor.numel(shapes.get(i))];
+                new BytePointer(buffers.get(i)).get(b);
+                double[] v = new double[b.length];
+                for (int k = 0; k < b.length; k++) v[k] = b[k];
+                out.add(Substituted.tensor(v, t, shapes.get(i)));
+            }
+            return out;
+        }
+
+        @Override public void close() {
+            for (Pointer p : buffers) cpu.free(p);
+            buffers.clear();
+        }
     }
 
     /** one max-pool call of the gate pass: the shape of its input and, per output, the flat index of its window's maximum */
