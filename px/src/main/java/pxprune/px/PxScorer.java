@@ -204,56 +204,83 @@ public final class PxScorer implements Scorer {
                 Map<Module, Tensor> bias = Substituted.biases(layers, dt, v -> v);
                 float[] x = data.x().toFloatArray();
                 int n = data.size();
+                boolean release = trace == Trace.NONE; // with a trace, each pass keeps its tensors till it ends, as the trace may look
                 for (int start = 0; start < n; start += data.batchSize()) {
                     int nb = Math.min(data.batchSize(), n - start);
-                    try (MemoryScope chunk = MemoryScope.open(); ByteGates gates = new ByteGates()) {
-                        List<PoolGate> pools = new ArrayList<>();
-                        long t0 = System.nanoTime();
-                        // the gate pass in a scope of its own: what outlives it is the byte gates and the argmaxes
-                        try (MemoryScope pass = MemoryScope.open()) {
-                            Substituted gatePass = new Substituted(thetaM, bias, PxScorer::modelEvalNorm,
-                                    z -> PxOps.reluGate(z, gates.add(z.shape())),
-                                    maxPoolAsIs ? STANDARD_MAX_POOL : (m, z) -> {
-                                        Tensor[] yi = Ops.maxPool2dWithIndices(z, m.kernel, m.stride, m.padding);
-                                        pools.add(new PoolGate(z.shape(), MemoryScope.keep(yi[1])));
-                                        return yi[0];
-                                    }, Interpreter.STANDARD::resample);
-                            Tensor xm = Ops.to(chunkOf(data, x, start, nb), dt), f = model.forward(xm, trace.watch("gates", gatePass));
-                            if (trace != Trace.NONE) { // the trace sees the gates as tensors of A's type, made for it alone
-                                Map<String, Tensor> recorded = Trace.group(Trace.tensors("x", xm, "f(x)", f), "gate", gates.tensors(adt));
-                                List<Tensor> argmax = new ArrayList<>();
-                                for (PoolGate pg : pools) argmax.add(pg.argmax());
-                                if (!pools.isEmpty()) recorded = Trace.group(recorded, "argmax", argmax);
-                                trace.pass(name(), "gates", recorded, System.nanoTime() - t0);
-                            }
-                        }
-                        t0 = System.nanoTime();
-                        int[] next = {0, 0};
-                        Substituted a = new Substituted(ones, Substituted.noBiases(), Substituted.identityNorm(),
-                                z -> PxOps.gateMul(z, gates.get(next[0]++, z)),
-                                maxPoolAsIs ? STANDARD_MAX_POOL : (m, z) -> route(pools, next[1]++, z),
-                                Substituted::resampleSupport);
-                        ScaledActivation sa = adt == DType.F32 ? new ScaledActivation(a, fanIns) : null;
-                        Tensor xx;
-                        try (MemoryScope in = MemoryScope.open()) { // x, x in float64 and x*x before scaling: freed at once
-                            Tensor sq = Ops.square(Ops.to(chunkOf(data, x, start, nb), DType.F64));
-                            xx = MemoryScope.keep(sa != null ? sa.input(sq) : sq);
-                        }
-                        Tensor z1 = model.forward(xx, trace.watch("A", sa != null ? sa : a));
-                        if (next[0] != gates.size())
-                            throw new IllegalStateException("the model called ReLU " + gates.size() + " times in the gate pass but "
-                                    + next[0] + " times in the activation network; its forward must visit the same sites in the same order");
-                        if (next[1] != pools.size())
-                            throw new IllegalStateException("the model called max pooling " + pools.size() + " times in the gate pass but "
-                                    + next[1] + " times in the activation network; its forward must visit the same sites in the same order");
-                        w = sa != null ? Sums.add(w, sumOverBatch(z1, null), sa.exponent(z1, "A's output"))
-                                : new Sums(sumOverBatch(z1, w == null ? null : w.mantissa()), 0);
-                        trace.pass(name(), "A", Trace.tensors("x*x", xx, "z1", z1), System.nanoTime() - t0);
+                    EarlyRelease[] used = new EarlyRelease[2];
+                    try {
+                        w = chunkSums(model, ones, fanIns, thetaM, bias, dt, data, x, start, nb, w, release, used);
+                    } catch (IllegalStateException e) {
+                        if (!release || (used[0] == null || used[0].released() == 0) && (used[1] == null || used[1].released() == 0))
+                            throw e;
+                        release = false; // the model read an intermediate result again: this chunk and the next keep them all
+                        w = chunkSums(model, ones, fanIns, thetaM, bias, dt, data, x, start, nb, w, false, used);
                     }
                 }
             }
         }
         return w;
+    }
+
+    /**
+     * one chunk's gate pass (in dt, the model's type) and activation network: w plus the chunk's sums of
+     * A's outputs. The gate pass runs in a scope of its own, so only its byte gates and max-pool argmaxes outlive it; with release,
+     * both passes free each intermediate result as soon as it has been read ({@link EarlyRelease}, the
+     * wrappers left in used). Nothing in w changes unless the chunk completes.
+     */
+    private Sums chunkSums(Module model, Map<Module, Tensor> ones, Map<Module, Double> fanIns, Map<Module, Tensor> thetaM,
+                           Map<Module, Tensor> bias, DType dt, ScoringData data, float[] x, int start, int nb, Sums w,
+                           boolean release, EarlyRelease[] used) {
+        Trace trace = data.trace();
+        DType adt = precision;
+        try (MemoryScope chunk = MemoryScope.open(); ByteGates gates = new ByteGates()) {
+            List<PoolGate> pools = new ArrayList<>();
+            long t0 = System.nanoTime();
+            // the gate pass in a scope of its own: what outlives it is the byte gates and the argmaxes
+            try (MemoryScope pass = MemoryScope.open()) {
+                Interpreter gatePass = new Substituted(thetaM, bias, PxScorer::modelEvalNorm,
+                        z -> PxOps.reluGate(z, gates.add(z.shape())),
+                        maxPoolAsIs ? STANDARD_MAX_POOL : (m, z) -> {
+                            Tensor[] yi = Ops.maxPool2dWithIndices(z, m.kernel, m.stride, m.padding);
+                            pools.add(new PoolGate(z.shape(), MemoryScope.keep(yi[1])));
+                            return yi[0];
+                        }, Interpreter.STANDARD::resample);
+                if (release) gatePass = used[0] = new EarlyRelease(gatePass);
+                Tensor xm = Ops.to(chunkOf(data, x, start, nb), dt), f = model.forward(xm, trace.watch("gates", gatePass));
+                if (trace != Trace.NONE) { // the trace sees the gates as tensors of A's type, made for it alone
+                    Map<String, Tensor> recorded = Trace.group(Trace.tensors("x", xm, "f(x)", f), "gate", gates.tensors(adt));
+                    List<Tensor> argmax = new ArrayList<>();
+                    for (PoolGate pg : pools) argmax.add(pg.argmax());
+                    if (!pools.isEmpty()) recorded = Trace.group(recorded, "argmax", argmax);
+                    trace.pass(name(), "gates", recorded, System.nanoTime() - t0);
+                }
+            }
+            t0 = System.nanoTime();
+            int[] next = {0, 0};
+            Substituted a = new Substituted(ones, Substituted.noBiases(), Substituted.identityNorm(),
+                    z -> PxOps.gateMul(z, gates.get(next[0]++, z)),
+                    maxPoolAsIs ? STANDARD_MAX_POOL : (m, z) -> route(pools, next[1]++, z),
+                    Substituted::resampleSupport);
+            ScaledActivation sa = adt == DType.F32 ? new ScaledActivation(a, fanIns) : null;
+            Interpreter an = sa != null ? sa : a;
+            if (release) an = used[1] = new EarlyRelease(an);
+            Tensor xx;
+            try (MemoryScope in = MemoryScope.open()) { // x, x in float64 and x*x before scaling: freed at once
+                Tensor sq = Ops.square(Ops.to(chunkOf(data, x, start, nb), DType.F64));
+                xx = MemoryScope.keep(sa != null ? sa.input(sq) : sq);
+            }
+            Tensor z1 = model.forward(xx, trace.watch("A", an));
+            if (next[0] != gates.size())
+                throw new IllegalStateException("the model called ReLU " + gates.size() + " times in the gate pass but "
+                        + next[0] + " times in the activation network; its forward must visit the same sites in the same order");
+            if (next[1] != pools.size())
+                throw new IllegalStateException("the model called max pooling " + pools.size() + " times in the gate pass but "
+                        + next[1] + " times in the activation network; its forward must visit the same sites in the same order");
+            Sums out = sa != null ? Sums.add(w, sumOverBatch(z1, null), sa.exponent(z1, "A's output"))
+                    : new Sums(sumOverBatch(z1, w == null ? null : w.mantissa()), 0);
+            trace.pass(name(), "A", Trace.tensors("x*x", xx, "z1", z1), System.nanoTime() - t0);
+            return out;
+        }
     }
 
     /** samples [start, start + nb) of the data (x: its values on the host) as a new F32 tensor */
