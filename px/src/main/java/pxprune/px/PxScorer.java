@@ -382,22 +382,29 @@ public final class PxScorer implements Scorer {
             Map<Module, Tensor> p = Substituted.maskedWeights(layers, masks, DType.F64, v -> v * v);
             List<Tensor> leaves = new ArrayList<>();
             for (PrunableLayer l : layers) leaves.add(p.get(l.module()).requiresGrad(true));
-            Substituted net = pathKernelNetwork(model, p);
-            Tensor in = Tensor.ones(DType.F64, sampleShape), z2 = model.forward(in, trace.watch("P forward", net));
-            if (z2.numel() != w.length)
-                throw new IllegalStateException("the path-kernel network has " + z2.numel() + " outputs, the activation network "
-                        + w.length);
-            Tensor wt = Tensor.of(w, w.length), r = Ops.sum(Ops.mul(Ops.reshape(z2, w.length), wt));
-            trace.pass(name(), "P forward", Trace.group(Trace.tensors("ones", in, "w", wt, "z2", z2, "R", r), "p", layers, leaves),
-                    System.nanoTime() - t0);
-            t0 = System.nanoTime();
-            Tensor[] grads = Autograd.grad(r, leaves, false);
-            trace.pass(name(), "P backward", Trace.group(Trace.tensors("R", r), "dR/dp", layers, List.of(grads)), System.nanoTime() - t0);
+            Tensor[] grads;
+            // P's forward graph and its backward's temporaries in a scope of their own: only dR/dp outlives them
+            try (MemoryScope pass = MemoryScope.open()) {
+                Substituted net = pathKernelNetwork(model, p);
+                Tensor in = Tensor.ones(DType.F64, sampleShape), z2 = model.forward(in, trace.watch("P forward", net));
+                if (z2.numel() != w.length)
+                    throw new IllegalStateException("the path-kernel network has " + z2.numel() + " outputs, the activation network "
+                            + w.length);
+                Tensor wt = Tensor.of(w, w.length), r = Ops.sum(Ops.mul(Ops.reshape(z2, w.length), wt));
+                trace.pass(name(), "P forward", Trace.group(Trace.tensors("ones", in, "w", wt, "z2", z2, "R", r), "p", layers, leaves),
+                        System.nanoTime() - t0);
+                t0 = System.nanoTime();
+                grads = Autograd.grad(r, leaves, false);
+                for (Tensor gr : grads) MemoryScope.keep(gr);
+                trace.pass(name(), "P backward", Trace.group(Trace.tensors("R", r), "dR/dp", layers, List.of(grads)), System.nanoTime() - t0);
+            }
             t0 = System.nanoTime();
             for (int i = 0; i < layers.size(); i++) {
                 Tensor sc;
                 try (GradMode ng = GradMode.noGrad()) { sc = Ops.mul(leaves.get(i), grads[i]); }
                 out.put(layers.get(i).name(), MemoryScope.keep(sc));
+                grads[i].close(); // p and dR/dp of a layer are done with once its scores are formed
+                leaves.get(i).close();
             }
             trace.pass(name(), "score", Trace.group(new LinkedHashMap<>(), "score", layers, List.copyOf(out.values())), System.nanoTime() - t0);
         }
