@@ -17,7 +17,8 @@ import pxprune.kernels.PxKernels;
  *
  * <p>Gates are byte buffers (one byte per element, 0 or 1) owned by the caller and on the tensor's
  * device: {@link #reluGate} writes them in the gate pass, {@link #activationConv} and {@link #gateMul}
- * read them in A.
+ * read them in A. PxScorer's CPU path keeps its gates this way too (reluGate, and gateMul in A's float32
+ * or float64).
  *
  * <p>{@link #pathConv2d} is differentiable in its input x. Its weight p = (theta*mask)^2 is never
  * materialised and is not a graph input: the backward hands the layer's PX scores

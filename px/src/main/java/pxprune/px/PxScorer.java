@@ -48,7 +48,13 @@ import pxprune.nn.Module;
  * has one coefficient over the layer and is evaluated as it is (it scales R only).
  * The data-free ablation gives A one all-ones input, every gate 1 and every max pool the sum of its
  * window (no gate pass, so no data chooses a maximum).
- * The data passes walk the batch in chunks of {@link ScoringData#batchSize()} samples.
+ * The data passes walk the batch in chunks of {@link ScoringData#batchSize()} samples. Per chunk, the
+ * gate pass keeps only its gates, as bytes ({@link PxOps#reluGate}; A applies them with
+ * {@link PxOps#gateMul}), and its max-pool argmaxes: it runs in a memory scope of its own, and both
+ * passes free each intermediate result once it has been read where nn's models read it once
+ * ({@link EarlyRelease}; off while a trace is given, and undone for the rest of the call, from the
+ * chunk that shows it, for a model that reads such a tensor again). P frees its graph once dR/dp is
+ * out. None of this changes a score bit (docs/px-method.md section 11).
  * Each pass is reported to {@link ScoringData#trace()} ("gates", "A" per chunk, then "w",
  * "P forward", "P backward", "score"); docs/walkthrough.md follows them on a tiny network.
  *

@@ -48,7 +48,9 @@ import pxprune.nn.Resample;
  * result through its {@link Interpreter} (residual sums with {@link Interpreter#add}, and so on);
  * a tensor the wrapper has not seen is refused with an error that says so, never given a guess.
  * The inner interpreter must be A's (bounds assume 0/1 weights, no biases, identity normalisation
- * and 0/1 gates). One instance serves one forward pass over one chunk of data.
+ * and 0/1 gates). One instance serves one forward pass over one chunk of data. The rescaled copies it
+ * makes of its operands, and an operation's output it replaces by a rescaled copy, are freed as soon
+ * as they have been used (they never reach the model).
  */
 final class ScaledActivation implements Interpreter {
     /** a tensor whose bound exceeds this is rescaled: the next layer multiplies the bound by its fan-in, 2^63 at most */
