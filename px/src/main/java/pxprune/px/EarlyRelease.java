@@ -15,8 +15,9 @@ import pxprune.nn.Resample;
  * max pool that comes right after it has read it; a batch norm's output likewise; a residual sum's
  * output once the ReLU right after it has read it; a ReLU's output once the max pool right after it
  * has read it. "Right after": the tensor is the output of the hook called just before (a model's
- * {@code relu(bn(conv(x)))}, {@code relu(add(bn(conv(h)), shortcut))}, {@code maxPool(relu(...))}).
- * Nothing else is freed (a ReLU's output feeding a convolution may be a residual branch's input), and
+ * {@code relu(bn(conv(x)))}, {@code relu(add(bn(conv(h)), shortcut))}, {@code maxPool(relu(...))}),
+ * and any operand a model declares used nowhere else ({@link Interpreter#reluOfTemporary}, the first
+ * operand of {@link Interpreter#addToTemporary}). Nothing else is freed (a ReLU's output feeding a convolution may be a residual branch's input), and
  * no value changes: only when a buffer is given back.
  *
  * <p>If a model does read such a tensor again, the read fails (a closed tensor refuses
@@ -74,6 +75,16 @@ final class EarlyRelease implements Interpreter {
         return out(y, Kind.RELU);
     }
 
+    /** the model declares x used nowhere else (Interpreter#reluOfTemporary): it goes once read */
+    @Override public Tensor reluOfTemporary(Tensor x) {
+        Tensor y = inner.reluOfTemporary(x);
+        if (y != x && !x.isClosed()) {
+            x.close();
+            released++;
+        }
+        return out(y, Kind.RELU);
+    }
+
     @Override public Tensor maxPool2d(MaxPool2d m, Tensor x) {
         Tensor y = inner.maxPool2d(m, x);
         release(x, y, Kind.LAYER, Kind.NORM, Kind.RELU);
@@ -86,6 +97,17 @@ final class EarlyRelease implements Interpreter {
             release(a, y, Kind.LAYER, Kind.NORM);
             release(b, y, Kind.LAYER, Kind.NORM);
         }
+        return out(y, Kind.SUM);
+    }
+
+    /** the model declares a used nowhere else (Interpreter#addToTemporary): it goes once read, and b as {@link #add} */
+    @Override public Tensor addToTemporary(Tensor a, Tensor b) {
+        Tensor y = inner.addToTemporary(a, b);
+        if (a != b && y != a && !a.isClosed()) {
+            a.close();
+            released++;
+        }
+        if (a != b) release(b, y, Kind.LAYER, Kind.NORM);
         return out(y, Kind.SUM);
     }
 

@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Map;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
-import pxprune.core.Autograd;
 import pxprune.core.GradMode;
 import pxprune.core.MemoryScope;
 import pxprune.core.Ops;
@@ -389,7 +388,7 @@ public final class PxScorer implements Scorer {
             List<Tensor> leaves = new ArrayList<>();
             for (PrunableLayer l : layers) leaves.add(p.get(l.module()).requiresGrad(true));
             Tensor[] grads;
-            // P's forward graph and its backward's temporaries in a scope of their own: only dR/dp outlives them
+            // P's forward graph and its backward's temporaries in a scope of their own: only dR/dp (owned by each p) outlives them
             try (MemoryScope pass = MemoryScope.open()) {
                 Substituted net = pathKernelNetwork(model, p);
                 Tensor in = Tensor.ones(DType.F64, sampleShape), z2 = model.forward(in, trace.watch("P forward", net));
@@ -400,8 +399,12 @@ public final class PxScorer implements Scorer {
                 trace.pass(name(), "P forward", Trace.group(Trace.tensors("ones", in, "w", wt, "z2", z2, "R", r), "p", layers, leaves),
                         System.nanoTime() - t0);
                 t0 = System.nanoTime();
-                grads = Autograd.grad(r, leaves, false);
-                for (Tensor gr : grads) MemoryScope.keep(gr);
+                r.backwardAndFree(); // dR/dp into each p's grad; P's activations go as the backward passes them
+                grads = new Tensor[leaves.size()];
+                for (int i = 0; i < grads.length; i++) {
+                    Tensor gr = leaves.get(i).grad();
+                    grads[i] = gr != null ? gr : MemoryScope.keep(Tensor.zerosLike(leaves.get(i))); // a layer R does not reach
+                }
                 trace.pass(name(), "P backward", Trace.group(Trace.tensors("R", r), "dR/dp", layers, List.of(grads)), System.nanoTime() - t0);
             }
             t0 = System.nanoTime();
@@ -410,7 +413,7 @@ public final class PxScorer implements Scorer {
                 try (GradMode ng = GradMode.noGrad()) { sc = Ops.mul(leaves.get(i), grads[i]); }
                 out.put(layers.get(i).name(), MemoryScope.keep(sc));
                 grads[i].close(); // p and dR/dp of a layer are done with once its scores are formed
-                leaves.get(i).close();
+                leaves.get(i).close(); // (and with it the gradient it owns)
             }
             trace.pass(name(), "score", Trace.group(new LinkedHashMap<>(), "score", layers, List.copyOf(out.values())), System.nanoTime() - t0);
         }

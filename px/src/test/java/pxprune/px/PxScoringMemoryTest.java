@@ -16,7 +16,7 @@ import pxprune.nn.SGD;
 
 /**
  * PX scoring's peak native memory per image against a training step's, on the CPU (issue 10 item 5:
- * PX per image &lt;= a training step's). Both are peaks of CpuBackend's own accounting above the
+ * PX per image &lt;= a training step's; bench's MemoryBench reports the same figures). Both are peaks of CpuBackend's own accounting above the
  * baseline of what exists before the work starts (model, data, and for training the gradients and
  * momentum buffers of a first step), divided by the images.
  */
@@ -70,7 +70,7 @@ class PxScoringMemoryTest {
             m.train(true);
             Runnable step = () -> {
                 try (MemoryScope s = MemoryScope.open()) {
-                    Ops.crossEntropy(m.forward(x), y).backward();
+                    Ops.crossEntropy(m.forward(x), y).backwardAndFree(); // as Trainer: activations go as the backward passes them
                     opt.step();
                 }
             };
