@@ -17,7 +17,8 @@ import pxprune.kernels.PxKernels;
  *
  * <p>Gates are byte buffers (one byte per element, 0 or 1) owned by the caller and on the tensor's
  * device: {@link #reluGate} writes them in the gate pass, {@link #activationConv} and {@link #gateMul}
- * read them in A.
+ * read them in A. PxScorer's CPU path keeps its gates this way too (reluGate, and gateMul in A's float32
+ * or float64).
  *
  * <p>{@link #pathConv2d} is differentiable in its input x. Its weight p = (theta*mask)^2 is never
  * materialised and is not a graph input: the backward hands the layer's PX scores
@@ -87,12 +88,16 @@ public final class PxOps {
         return y;
     }
 
-    /** A's ReLU where no convolution took the gate: {@code y = z * gate} (z F64, gate bytes of z's size). Not differentiable. */
+    /**
+     * A's ReLU where no convolution took the gate: {@code y = z * gate}, i.e. z where the gate is 1 and 0
+     * where it is 0 (z F32 or F64, gate bytes of z's size on z's device; the CPU takes both types, a device
+     * may take F64 only, {@link PxKernels#gateMul(DType, long, Pointer, Pointer, Pointer)}). Not differentiable.
+     */
     public static Tensor gateMul(Tensor z, Pointer gate) {
-        if (z.dtype() != DType.F64) throw Checks.fail("gateMul", "input must be F64, got " + z.dtype());
+        floating("gateMul", "input", z);
         checkGate("gateMul", gate, z.numel());
-        Tensor y = Tensor.uninitialized(DType.F64, z.device(), z.shapeRef());
-        px(z).gateMul(z.numel(), z.ptr(), gate, y.ptr());
+        Tensor y = Tensor.uninitialized(z.dtype(), z.device(), z.shapeRef());
+        px(z).gateMul(z.dtype(), z.numel(), z.ptr(), gate, y.ptr());
         return y;
     }
 

@@ -2,8 +2,9 @@ package pxprune.kernels;
 
 import static pxprune.jni.PxNative.B_MUL;
 import static pxprune.jni.PxNative.U_SQUARE;
+import static pxprune.jni.PxNative.pxk_gate_mul;
+import static pxprune.jni.PxNative.pxk_relu_gate;
 
-import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 
 /**
@@ -57,43 +58,22 @@ public final class CpuPxKernels implements PxKernels {
         gateMul(outputs(g), y, gate, y);
     }
 
-    private static int count(long n, String what) {
-        if (n < 0 || n > Integer.MAX_VALUE) throw new IllegalArgumentException(what + ": element count " + n + " out of range");
-        return (int) n;
-    }
-
+    /** the gate pass's ReLU and its byte gate in one native pass (pxkernels.h relu_gate_t) */
     @Override public void reluGate(DType t, long n, Pointer z, Pointer y, Pointer gate) {
         checkFloat(t, "reluGate: type");
-        int len = count(n, "reluGate");
-        double[] v = new double[len];
-        if (t == DType.F64) CpuBackend.dp(z).get(v);
-        else {
-            float[] f = new float[len];
-            CpuBackend.fp(z).get(f);
-            for (int i = 0; i < len; i++) v[i] = f[i];
-        }
-        byte[] b = new byte[len];
-        for (int i = 0; i < len; i++) {
-            b[i] = (byte) (v[i] > 0 ? 1 : 0);
-            if (b[i] == 0) v[i] = 0;
-        }
-        new BytePointer(gate).put(b);
-        if (t == DType.F64) CpuBackend.dp(y).put(v);
-        else {
-            float[] f = new float[len];
-            for (int i = 0; i < len; i++) f[i] = (float) v[i];
-            CpuBackend.fp(y).put(f);
-        }
+        if (n < 0) throw new IllegalArgumentException("reluGate: element count " + n + " is negative");
+        if (n == 0) return;
+        pxk_relu_gate(t.code(), z, n, y, gate);
     }
 
-    @Override public void gateMul(long n, Pointer z, Pointer gate, Pointer y) {
-        int len = count(n, "gateMul");
-        double[] v = new double[len];
-        byte[] b = new byte[len];
-        CpuBackend.dp(z).get(v);
-        new BytePointer(gate).get(b);
-        for (int i = 0; i < len; i++) if (b[i] == 0) v[i] = 0;
-        CpuBackend.dp(y).put(v);
+    @Override public void gateMul(long n, Pointer z, Pointer gate, Pointer y) { gateMul(DType.F64, n, z, gate, y); }
+
+    /** A's ReLU in F32 or F64, one native pass (pxkernels.h gate_mul_t) */
+    @Override public void gateMul(DType t, long n, Pointer z, Pointer gate, Pointer y) {
+        checkFloat(t, "gateMul: type");
+        if (n < 0) throw new IllegalArgumentException("gateMul: element count " + n + " is negative");
+        if (n == 0) return;
+        pxk_gate_mul(t.code(), z, gate, n, y);
     }
 
     /** p = (theta * mask)^2 in a new buffer of type t, theta and mask read in type wt */

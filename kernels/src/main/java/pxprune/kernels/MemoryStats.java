@@ -5,7 +5,7 @@ package pxprune.kernels;
  *
  * @param allocatedBytes bytes in live allocations (on CUDA: the allocator's rounded block sizes)
  * @param reservedBytes bytes held from the system (on CUDA: segments from cudaMalloc, in use or cached)
- * @param peakAllocatedBytes the most {@code allocatedBytes} has been since the backend started
+ * @param peakAllocatedBytes the most {@code allocatedBytes} has been since the backend started or since {@link Backend#resetPeakMemory()}
  * @param liveAllocations allocations not yet freed
  * @param mallocCalls requests made to the system allocator (cudaMalloc; on the CPU every allocation)
  * @param cacheHits allocations served from the cache without asking the system (0 on the CPU)

@@ -44,6 +44,17 @@ public interface PxKernels {
     /** A's ReLU where no convolution applied the gate: {@code y = z * gate} over n F64 elements, byte gate. y may be z. */
     void gateMul(long n, Pointer z, Pointer gate, Pointer y);
 
+    /**
+     * A's ReLU in type t: {@code y = z} where the byte gate is 1, else 0, over n elements of t (F32 or F64;
+     * PxScorer's CPU path runs A in F32 with a power-of-two exponent, {@code ScaledActivation}). y may be z.
+     * The default takes F64 only ({@link #gateMul(long, Pointer, Pointer, Pointer)}); the CPU kernels take both.
+     */
+    default void gateMul(DType t, long n, Pointer z, Pointer gate, Pointer y) {
+        if (t != DType.F64)
+            throw new IllegalArgumentException("gateMul on " + device() + " takes F64 only, got " + t + "; give A's signal in F64");
+        gateMul(n, z, gate, y);
+    }
+
     /** P's layer, forward: {@code y = conv(x, (theta * mask)^2)}, all in t (F32 or F64); mask may be null (all ones). */
     default void pathConvForward(DType t, ConvGeometry g, Pointer x, Pointer theta, Pointer mask, Pointer y) {
         pathConvForward(t, t, g, x, theta, mask, y);

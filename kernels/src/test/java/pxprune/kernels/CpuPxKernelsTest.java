@@ -209,6 +209,50 @@ class CpuPxKernelsTest {
         }
     }
 
+    /**
+     * the native byte-gate kernels in both types, on the threaded path too (n above the kernels' threading
+     * threshold): reluGate's output is bit for bit the ReLU of Backend.unary (NaN, -0 and -inf give +0 and a
+     * closed gate), and gateMul(t) keeps z where the gate is open and writes +0 where it is closed, in place too
+     */
+    @Test void byteGateKernelsMatchTheReluBitForBitInBothTypes() {
+        Random r = new Random(6);
+        for (DType t : new DType[] {DType.F32, DType.F64})
+            for (int n : new int[] {1, 7, 40_000}) {
+                double[] z = random(r, n);
+                if (n > 4) { z[1] = Double.NaN; z[2] = -0.0; z[3] = Double.NEGATIVE_INFINITY; z[4] = Double.POSITIVE_INFINITY; }
+                Pointer pz = put(t, z), py = B.allocate((long) n * t.size), pg = B.allocate(n), pr = B.allocate((long) n * t.size);
+                PX.reluGate(t, n, pz, py, pg);
+                B.unary(t, pxprune.jni.PxNative.U_RELU, pz, n, 0, 0, pr);
+                double[] y = get(t, py, n), relu = get(t, pr, n);
+                byte[] g = getBytes(pg, n);
+                for (int i = 0; i < n; i++) {
+                    assertEquals(Double.doubleToRawLongBits(relu[i]), Double.doubleToRawLongBits(y[i]), t + " relu " + i + " of " + z[i]);
+                    assertEquals(z[i] > 0 ? 1 : 0, g[i], t + " gate " + i + " of " + z[i]);
+                }
+                double[] a = random(r, n);
+                if (n > 4) a[4] = Double.POSITIVE_INFINITY;
+                Pointer pa = put(t, a), po = B.allocate((long) n * t.size);
+                PX.gateMul(t, n, pa, pg, po);
+                double[] o = get(t, po, n), ar = get(t, pa, n);
+                for (int i = 0; i < n; i++)
+                    assertEquals(Double.doubleToRawLongBits(g[i] == 1 ? ar[i] : 0.0), Double.doubleToRawLongBits(o[i]), t + " gateMul " + i);
+                PX.gateMul(t, n, pa, pg, pa); // in place
+                double[] inPlace = get(t, pa, n);
+                for (int i = 0; i < n; i++)
+                    assertEquals(Double.doubleToRawLongBits(o[i]), Double.doubleToRawLongBits(inPlace[i]), t + " gateMul in place " + i);
+                for (Pointer q : new Pointer[] {pz, py, pg, pr, pa, po}) B.free(q);
+            }
+    }
+
+    @Test void gateMulRefusesIntegerTypes() {
+        Pointer p = B.allocate(16), g = B.allocate(4);
+        try {
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> PX.gateMul(DType.I32, 4, p, g, p));
+            assertTrue(e.getMessage().contains("gateMul"), e.getMessage());
+        } finally { B.free(p); B.free(g); }
+    }
+
     @Test void pathKernelsReadFloat32WeightsUnderFloat64Signals() {
         Random r = new Random(5);
         for (ConvGeometry g : GEOMETRIES)

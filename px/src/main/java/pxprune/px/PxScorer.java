@@ -6,11 +6,15 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import pxprune.core.Autograd;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Pointer;
 import pxprune.core.GradMode;
 import pxprune.core.MemoryScope;
 import pxprune.core.Ops;
+import pxprune.core.PxOps;
 import pxprune.core.Tensor;
+import pxprune.kernels.Backend;
+import pxprune.kernels.Backends;
 import pxprune.kernels.DType;
 import pxprune.kernels.Device;
 import pxprune.nn.BatchNorm;
@@ -43,7 +47,13 @@ import pxprune.nn.Module;
  * has one coefficient over the layer and is evaluated as it is (it scales R only).
  * The data-free ablation gives A one all-ones input, every gate 1 and every max pool the sum of its
  * window (no gate pass, so no data chooses a maximum).
- * The data passes walk the batch in chunks of {@link ScoringData#batchSize()} samples.
+ * The data passes walk the batch in chunks of {@link ScoringData#batchSize()} samples. Per chunk, the
+ * gate pass keeps only its gates, as bytes ({@link PxOps#reluGate}; A applies them with
+ * {@link PxOps#gateMul}), and its max-pool argmaxes: it runs in a memory scope of its own, and both
+ * passes free each intermediate result once it has been read where nn's models read it once
+ * ({@link EarlyRelease}; off while a trace is given, and undone for the rest of the call, from the
+ * chunk that shows it, for a model that reads such a tensor again). P frees its graph once dR/dp is
+ * out. None of this changes a score bit (docs/px-method.md section 11).
  * Each pass is reported to {@link ScoringData#trace()} ("gates", "A" per chunk, then "w",
  * "P forward", "P backward", "score"); docs/walkthrough.md follows them on a tiny network.
  *
@@ -198,49 +208,18 @@ public final class PxScorer implements Scorer {
                 Map<Module, Tensor> thetaM = Substituted.maskedWeights(layers, masks, dt, v -> v);
                 Map<Module, Tensor> bias = Substituted.biases(layers, dt, v -> v);
                 float[] x = data.x().toFloatArray();
-                int n = data.size(), per = x.length / n;
+                int n = data.size();
+                boolean release = trace == Trace.NONE; // with a trace, each pass keeps its tensors till it ends, as the trace may look
                 for (int start = 0; start < n; start += data.batchSize()) {
                     int nb = Math.min(data.batchSize(), n - start);
-                    try (MemoryScope chunk = MemoryScope.open()) {
-                        int[] shape = data.x().shape();
-                        shape[0] = nb;
-                        Tensor xb = Tensor.of(Arrays.copyOfRange(x, start * per, (start + nb) * per), shape);
-                        long t0 = System.nanoTime();
-                        List<Tensor> gates = new ArrayList<>();
-                        List<PoolGate> pools = new ArrayList<>();
-                        Substituted gatePass = new Substituted(thetaM, bias, PxScorer::modelEvalNorm, z -> {
-                            gates.add(Ops.to(Ops.step(z), adt));
-                            return Ops.relu(z);
-                        }, maxPoolAsIs ? STANDARD_MAX_POOL : (m, z) -> {
-                            Tensor[] yi = Ops.maxPool2dWithIndices(z, m.kernel, m.stride, m.padding);
-                            pools.add(new PoolGate(z.shape(), yi[1]));
-                            return yi[0];
-                        }, Interpreter.STANDARD::resample);
-                        Tensor xm = Ops.to(xb, dt), f = model.forward(xm, trace.watch("gates", gatePass));
-                        Map<String, Tensor> recorded = Trace.group(Trace.tensors("x", xm, "f(x)", f), "gate", gates);
-                        List<Tensor> argmax = new ArrayList<>();
-                        for (PoolGate pg : pools) argmax.add(pg.argmax());
-                        if (!pools.isEmpty()) recorded = Trace.group(recorded, "argmax", argmax);
-                        trace.pass(name(), "gates", recorded, System.nanoTime() - t0);
-                        t0 = System.nanoTime();
-                        int[] next = {0, 0};
-                        Substituted a = new Substituted(ones, Substituted.noBiases(), Substituted.identityNorm(),
-                                z -> Ops.mul(z, gate(gates, next[0]++, z)),
-                                maxPoolAsIs ? STANDARD_MAX_POOL : (m, z) -> route(pools, next[1]++, z),
-                                Substituted::resampleSupport);
-                        ScaledActivation sa = adt == DType.F32 ? new ScaledActivation(a, fanIns) : null;
-                        Tensor xx = Ops.square(Ops.to(xb, DType.F64));
-                        if (sa != null) xx = sa.input(xx);
-                        Tensor z1 = model.forward(xx, trace.watch("A", sa != null ? sa : a));
-                        if (next[0] != gates.size())
-                            throw new IllegalStateException("the model called ReLU " + gates.size() + " times in the gate pass but "
-                                    + next[0] + " times in the activation network; its forward must visit the same sites in the same order");
-                        if (next[1] != pools.size())
-                            throw new IllegalStateException("the model called max pooling " + pools.size() + " times in the gate pass but "
-                                    + next[1] + " times in the activation network; its forward must visit the same sites in the same order");
-                        w = sa != null ? Sums.add(w, sumOverBatch(z1, null), sa.exponent(z1, "A's output"))
-                                : new Sums(sumOverBatch(z1, w == null ? null : w.mantissa()), 0);
-                        trace.pass(name(), "A", Trace.tensors("x*x", xx, "z1", z1), System.nanoTime() - t0);
+                    EarlyRelease[] used = new EarlyRelease[2];
+                    try {
+                        w = chunkSums(model, ones, fanIns, thetaM, bias, dt, data, x, start, nb, w, release, used);
+                    } catch (IllegalStateException e) {
+                        if (!release || (used[0] == null || used[0].released() == 0) && (used[1] == null || used[1].released() == 0))
+                            throw e;
+                        release = false; // the model read an intermediate result again: this chunk and the next keep them all
+                        w = chunkSums(model, ones, fanIns, thetaM, bias, dt, data, x, start, nb, w, false, used);
                     }
                 }
             }
@@ -248,15 +227,122 @@ public final class PxScorer implements Scorer {
         return w;
     }
 
-    private static Tensor gate(List<Tensor> gates, int i, Tensor z) {
-        if (i >= gates.size())
-            throw new IllegalStateException("the model called ReLU more often in the activation network than in the gate pass ("
-                    + gates.size() + " calls); its forward must visit the same sites in the same order");
-        Tensor g = gates.get(i);
-        if (!Arrays.equals(g.shape(), z.shape()))
-            throw new IllegalStateException("ReLU call " + i + " saw shape " + Arrays.toString(g.shape()) + " in the gate pass but "
-                    + Arrays.toString(z.shape()) + " in the activation network; the forward must visit the same sites in order");
-        return g;
+    /**
+     * one chunk's gate pass (in dt, the model's type) and activation network: w plus the chunk's sums of
+     * A's outputs. The gate pass runs in a scope of its own, so only its byte gates and max-pool argmaxes outlive it; with release,
+     * both passes free each intermediate result as soon as it has been read ({@link EarlyRelease}, the
+     * wrappers left in used). Nothing in w changes unless the chunk completes.
+     */
+    private Sums chunkSums(Module model, Map<Module, Tensor> ones, Map<Module, Double> fanIns, Map<Module, Tensor> thetaM,
+                           Map<Module, Tensor> bias, DType dt, ScoringData data, float[] x, int start, int nb, Sums w,
+                           boolean release, EarlyRelease[] used) {
+        Trace trace = data.trace();
+        DType adt = precision;
+        try (MemoryScope chunk = MemoryScope.open(); ByteGates gates = new ByteGates()) {
+            List<PoolGate> pools = new ArrayList<>();
+            long t0 = System.nanoTime();
+            // the gate pass in a scope of its own: what outlives it is the byte gates and the argmaxes
+            try (MemoryScope pass = MemoryScope.open()) {
+                Interpreter gatePass = new Substituted(thetaM, bias, PxScorer::modelEvalNorm,
+                        z -> PxOps.reluGate(z, gates.add(z.shape())),
+                        maxPoolAsIs ? STANDARD_MAX_POOL : (m, z) -> {
+                            Tensor[] yi = Ops.maxPool2dWithIndices(z, m.kernel, m.stride, m.padding);
+                            pools.add(new PoolGate(z.shape(), MemoryScope.keep(yi[1])));
+                            return yi[0];
+                        }, Interpreter.STANDARD::resample);
+                if (release) gatePass = used[0] = new EarlyRelease(gatePass);
+                Tensor xm = Ops.to(chunkOf(data, x, start, nb), dt), f = model.forward(xm, trace.watch("gates", gatePass));
+                if (trace != Trace.NONE) { // the trace sees the gates as tensors of A's type, made for it alone
+                    Map<String, Tensor> recorded = Trace.group(Trace.tensors("x", xm, "f(x)", f), "gate", gates.tensors(adt));
+                    List<Tensor> argmax = new ArrayList<>();
+                    for (PoolGate pg : pools) argmax.add(pg.argmax());
+                    if (!pools.isEmpty()) recorded = Trace.group(recorded, "argmax", argmax);
+                    trace.pass(name(), "gates", recorded, System.nanoTime() - t0);
+                }
+            }
+            t0 = System.nanoTime();
+            int[] next = {0, 0};
+            Substituted a = new Substituted(ones, Substituted.noBiases(), Substituted.identityNorm(),
+                    z -> PxOps.gateMul(z, gates.get(next[0]++, z)),
+                    maxPoolAsIs ? STANDARD_MAX_POOL : (m, z) -> route(pools, next[1]++, z),
+                    Substituted::resampleSupport);
+            ScaledActivation sa = adt == DType.F32 ? new ScaledActivation(a, fanIns) : null;
+            Interpreter an = sa != null ? sa : a;
+            if (release) an = used[1] = new EarlyRelease(an);
+            Tensor xx;
+            try (MemoryScope in = MemoryScope.open()) { // x, x in float64 and x*x before scaling: freed at once
+                Tensor sq = Ops.square(Ops.to(chunkOf(data, x, start, nb), DType.F64));
+                xx = MemoryScope.keep(sa != null ? sa.input(sq) : sq);
+            }
+            Tensor z1 = model.forward(xx, trace.watch("A", an));
+            if (next[0] != gates.size())
+                throw new IllegalStateException("the model called ReLU " + gates.size() + " times in the gate pass but "
+                        + next[0] + " times in the activation network; its forward must visit the same sites in the same order");
+            if (next[1] != pools.size())
+                throw new IllegalStateException("the model called max pooling " + pools.size() + " times in the gate pass but "
+                        + next[1] + " times in the activation network; its forward must visit the same sites in the same order");
+            Sums out = sa != null ? Sums.add(w, sumOverBatch(z1, null), sa.exponent(z1, "A's output"))
+                    : new Sums(sumOverBatch(z1, w == null ? null : w.mantissa()), 0);
+            trace.pass(name(), "A", Trace.tensors("x*x", xx, "z1", z1), System.nanoTime() - t0);
+            return out;
+        }
+    }
+
+    /** samples [start, start + nb) of the data (x: its values on the host) as a new F32 tensor */
+    private static Tensor chunkOf(ScoringData data, float[] x, int start, int nb) {
+        int[] shape = data.x().shape();
+        int per = x.length / data.size();
+        shape[0] = nb;
+        return Tensor.of(Arrays.copyOfRange(x, start * per, (start + nb) * per), shape);
+    }
+
+    /**
+     * the gates of one chunk's gate pass as bytes (1[z &gt; 0], one byte per element, as the device path
+     * keeps them: a quarter of a float32 gate, an eighth of a float64 one), in ReLU call order; freed together
+     */
+    private static final class ByteGates implements AutoCloseable {
+        private final Backend cpu = Backends.of(Device.CPU);
+        private final List<Pointer> buffers = new ArrayList<>();
+        private final List<int[]> shapes = new ArrayList<>();
+
+        /** a new gate for a ReLU whose input has this shape, to be written by {@link PxOps#reluGate} */
+        Pointer add(int[] shape) {
+            Pointer p = cpu.allocateUninitialized(Math.max(1, Tensor.numel(shape)));
+            buffers.add(p);
+            shapes.add(shape.clone());
+            return p;
+        }
+
+        int size() { return buffers.size(); }
+
+        /** gate i, for A's ReLU call i on z (which must have the shape the gate pass saw) */
+        Pointer get(int i, Tensor z) {
+            if (i >= buffers.size())
+                throw new IllegalStateException("the model called ReLU more often in the activation network than in the gate pass ("
+                        + buffers.size() + " calls); its forward must visit the same sites in the same order");
+            if (!Arrays.equals(shapes.get(i), z.shape()))
+                throw new IllegalStateException("ReLU call " + i + " saw shape " + Arrays.toString(shapes.get(i)) + " in the gate pass but "
+                        + Arrays.toString(z.shape()) + " in the activation network; the forward must visit the same sites in order");
+            return buffers.get(i);
+        }
+
+        /** the gates as new tensors of type t (0 or 1), for the trace */
+        List<Tensor> tensors(DType t) {
+            List<Tensor> out = new ArrayList<>();
+            for (int i = 0; i < buffers.size(); i++) {
+                byte[] b = new byte[(int) Tensor.numel(shapes.get(i))];
+                new BytePointer(buffers.get(i)).get(b);
+                double[] v = new double[b.length];
+                for (int k = 0; k < b.length; k++) v[k] = b[k];
+                out.add(Substituted.tensor(v, t, shapes.get(i)));
+            }
+            return out;
+        }
+
+        @Override public void close() {
+            for (Pointer p : buffers) cpu.free(p);
+            buffers.clear();
+        }
     }
 
     /** one max-pool call of the gate pass: the shape of its input and, per output, the flat index of its window's maximum */
@@ -301,22 +387,33 @@ public final class PxScorer implements Scorer {
             Map<Module, Tensor> p = Substituted.maskedWeights(layers, masks, DType.F64, v -> v * v);
             List<Tensor> leaves = new ArrayList<>();
             for (PrunableLayer l : layers) leaves.add(p.get(l.module()).requiresGrad(true));
-            Substituted net = pathKernelNetwork(model, p);
-            Tensor in = Tensor.ones(DType.F64, sampleShape), z2 = model.forward(in, trace.watch("P forward", net));
-            if (z2.numel() != w.length)
-                throw new IllegalStateException("the path-kernel network has " + z2.numel() + " outputs, the activation network "
-                        + w.length);
-            Tensor wt = Tensor.of(w, w.length), r = Ops.sum(Ops.mul(Ops.reshape(z2, w.length), wt));
-            trace.pass(name(), "P forward", Trace.group(Trace.tensors("ones", in, "w", wt, "z2", z2, "R", r), "p", layers, leaves),
-                    System.nanoTime() - t0);
-            t0 = System.nanoTime();
-            Tensor[] grads = Autograd.grad(r, leaves, false);
-            trace.pass(name(), "P backward", Trace.group(Trace.tensors("R", r), "dR/dp", layers, List.of(grads)), System.nanoTime() - t0);
+            Tensor[] grads;
+            // P's forward graph and its backward's temporaries in a scope of their own: only dR/dp (owned by each p) outlives them
+            try (MemoryScope pass = MemoryScope.open()) {
+                Substituted net = pathKernelNetwork(model, p);
+                Tensor in = Tensor.ones(DType.F64, sampleShape), z2 = model.forward(in, trace.watch("P forward", net));
+                if (z2.numel() != w.length)
+                    throw new IllegalStateException("the path-kernel network has " + z2.numel() + " outputs, the activation network "
+                            + w.length);
+                Tensor wt = Tensor.of(w, w.length), r = Ops.sum(Ops.mul(Ops.reshape(z2, w.length), wt));
+                trace.pass(name(), "P forward", Trace.group(Trace.tensors("ones", in, "w", wt, "z2", z2, "R", r), "p", layers, leaves),
+                        System.nanoTime() - t0);
+                t0 = System.nanoTime();
+                r.backwardAndFree(); // dR/dp into each p's grad; P's activations go as the backward passes them
+                grads = new Tensor[leaves.size()];
+                for (int i = 0; i < grads.length; i++) {
+                    Tensor gr = leaves.get(i).grad();
+                    grads[i] = gr != null ? gr : MemoryScope.keep(Tensor.zerosLike(leaves.get(i))); // a layer R does not reach
+                }
+                trace.pass(name(), "P backward", Trace.group(Trace.tensors("R", r), "dR/dp", layers, List.of(grads)), System.nanoTime() - t0);
+            }
             t0 = System.nanoTime();
             for (int i = 0; i < layers.size(); i++) {
                 Tensor sc;
                 try (GradMode ng = GradMode.noGrad()) { sc = Ops.mul(leaves.get(i), grads[i]); }
                 out.put(layers.get(i).name(), MemoryScope.keep(sc));
+                grads[i].close(); // p and dR/dp of a layer are done with once its scores are formed
+                leaves.get(i).close(); // (and with it the gradient it owns)
             }
             trace.pass(name(), "score", Trace.group(new LinkedHashMap<>(), "score", layers, List.copyOf(out.values())), System.nanoTime() - t0);
         }

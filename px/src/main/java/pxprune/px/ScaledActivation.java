@@ -48,7 +48,9 @@ import pxprune.nn.Resample;
  * result through its {@link Interpreter} (residual sums with {@link Interpreter#add}, and so on);
  * a tensor the wrapper has not seen is refused with an error that says so, never given a guess.
  * The inner interpreter must be A's (bounds assume 0/1 weights, no biases, identity normalisation
- * and 0/1 gates). One instance serves one forward pass over one chunk of data.
+ * and 0/1 gates). One instance serves one forward pass over one chunk of data. The rescaled copies it
+ * makes of its operands, and an operation's output it replaces by a rescaled copy, are freed as soon
+ * as they have been used (they never reach the model).
  */
 final class ScaledActivation implements Interpreter {
     /** a tensor whose bound exceeds this is rescaled: the next layer multiplies the bound by its fan-in, 2^63 at most */
@@ -104,7 +106,7 @@ final class ScaledActivation implements Interpreter {
      * float64 never overflows on the way
      */
     Tensor input(Tensor x) {
-        Tensor t = normalised(x, 0, Double.POSITIVE_INFINITY);
+        Tensor t = normalised(x, 0, Double.POSITIVE_INFINITY, false);
         Scale sc = scale(t, "the input");
         return track(Ops.to(t, DType.F32), sc.exponent(), sc.bound());
     }
@@ -132,15 +134,20 @@ final class ScaledActivation implements Interpreter {
 
     /**
      * y (exponent e, |y| &lt;= bound) divided by 2^k, k = floor(log2(sum y)), with exponent e + k and
-     * bound 2 (all values are &gt;= 0, so each is at most the sum); y = 0 keeps e
+     * bound 2 (all values are &gt;= 0, so each is at most the sum); y = 0 keeps e. fresh: y is a
+     * temporary of this pass that nothing else holds (an inner operation's output), freed here once it
+     * has been replaced by its rescaled copy.
      */
-    private Tensor normalised(Tensor y, int e, double bound) {
-        double s = Ops.sum(y).item();
+    private Tensor normalised(Tensor y, int e, double bound, boolean fresh) {
+        double s = sumOf(y);
         if (s == Double.POSITIVE_INFINITY && Double.isFinite(bound)) { // the sum left float32's range: scale by the bound first
             int k = Math.getExponent(bound);
-            y = Ops.affine(y, Math.scalb(1.0, -k), 0);
+            Tensor scaled = Ops.affine(y, Math.scalb(1.0, -k), 0);
+            if (fresh) y.close();
+            y = scaled;
+            fresh = true;
             e += k;
-            s = Ops.sum(y).item();
+            s = sumOf(y);
         }
         if (!Double.isFinite(s) || s < 0)
             throw new ArithmeticException("PX float32: a tensor of the activation network sums to " + s
@@ -148,18 +155,31 @@ final class ScaledActivation implements Interpreter {
         if (s == 0) return track(y, e, 0);
         int k = Math.getExponent(s);
         rescales++;
-        return track(k == 0 ? y : Ops.affine(y, Math.scalb(1.0, -k), 0), e + k, 2);
+        if (k == 0) return track(y, e, 2);
+        Tensor scaled = Ops.affine(y, Math.scalb(1.0, -k), 0);
+        if (fresh) y.close();
+        return track(scaled, e + k, 2);
+    }
+
+    /** the sum of t's values, its one-element tensor freed at once */
+    private static double sumOf(Tensor t) {
+        try (Tensor s = Ops.sum(t)) { return s.item(); }
+    }
+
+    /** frees t if it is a temporary (a rescaled copy) made in place of the operand x */
+    private static void dropCopy(Tensor t, Tensor x) {
+        if (t != null && t != x) t.close();
     }
 
     /** y with exponent e and bound, rescaled when the bound exceeds the limit */
     private Tensor bounded(Tensor y, int e, double bound) {
-        return bound > limit ? normalised(y, e, bound) : track(y, e, bound);
+        return bound > limit ? normalised(y, e, bound, true) : track(y, e, bound);
     }
 
     /** x, rescaled first if an operation that multiplies its bound by factor could overflow */
     private Tensor room(Tensor x, double factor, String what) {
         Scale sc = scale(x, what);
-        return sc.bound() * factor > CEILING ? normalised(x, sc.exponent(), sc.bound()) : x;
+        return sc.bound() * factor > CEILING ? normalised(x, sc.exponent(), sc.bound(), false) : x;
     }
 
     /** x with exponent ex expressed with exponent e &gt;= ex: x * 2^(ex - e), exact but for underflow; null for 0 */
@@ -178,16 +198,20 @@ final class ScaledActivation implements Interpreter {
 
     @Override public Tensor conv2d(Conv2d m, Tensor x) {
         double f = fanIn(m);
-        x = room(x, f, "the input of a convolution");
-        Scale sc = scale(x, "the input of a convolution");
-        return bounded(inner.conv2d(m, x), sc.exponent(), sc.bound() * f);
+        Tensor r = room(x, f, "the input of a convolution");
+        Scale sc = scale(r, "the input of a convolution");
+        Tensor y = inner.conv2d(m, r);
+        if (y != r) dropCopy(r, x);
+        return bounded(y, sc.exponent(), sc.bound() * f);
     }
 
     @Override public Tensor linear(Linear m, Tensor x) {
         double f = fanIn(m);
-        x = room(x, f, "the input of a linear layer");
-        Scale sc = scale(x, "the input of a linear layer");
-        return bounded(inner.linear(m, x), sc.exponent(), sc.bound() * f);
+        Tensor r = room(x, f, "the input of a linear layer");
+        Scale sc = scale(r, "the input of a linear layer");
+        Tensor y = inner.linear(m, r);
+        if (y != r) dropCopy(r, x);
+        return bounded(y, sc.exponent(), sc.bound() * f);
     }
 
     /** A's normalisation is the identity: the bound stays */
@@ -205,16 +229,21 @@ final class ScaledActivation implements Interpreter {
     /** a pick or a window's sum: at most kernel^2 times the bound */
     @Override public Tensor maxPool2d(MaxPool2d m, Tensor x) {
         double f = (double) m.kernel * m.kernel;
-        x = room(x, f, "the input of a max pool");
-        Scale sc = scale(x, "the input of a max pool");
-        return bounded(inner.maxPool2d(m, x), sc.exponent(), sc.bound() * f);
+        Tensor r = room(x, f, "the input of a max pool");
+        Scale sc = scale(r, "the input of a max pool");
+        Tensor y = inner.maxPool2d(m, r);
+        if (y != r) dropCopy(r, x);
+        return bounded(y, sc.exponent(), sc.bound() * f);
     }
 
     /** a resampling's support may sum many inputs: its output is rescaled from its sum */
     @Override public Tensor resample(Resample r, Tensor x) {
-        x = room(x, 0x1p40, "the input of a resampling");
-        Scale sc = scale(x, "the input of a resampling");
-        return normalised(inner.resample(r, x), sc.exponent(), Double.POSITIVE_INFINITY);
+        Tensor in = room(x, 0x1p40, "the input of a resampling");
+        Scale sc = scale(in, "the input of a resampling");
+        Tensor y = inner.resample(r, in);
+        boolean fresh = y != in && y != x;
+        if (fresh) dropCopy(in, x);
+        return normalised(y, sc.exponent(), Double.POSITIVE_INFINITY, fresh);
     }
 
     @Override public Tensor add(Tensor a, Tensor b) {
@@ -223,6 +252,8 @@ final class ScaledActivation implements Interpreter {
         Tensor xa = align(a, sa.exponent(), e), xb = align(b, sb.exponent(), e);
         double bound = (xa == null ? 0 : Math.scalb(sa.bound(), sa.exponent() - e)) + (xb == null ? 0 : Math.scalb(sb.bound(), sb.exponent() - e));
         Tensor y = xa == null ? Ops.copy(xb) : xb == null ? Ops.copy(xa) : inner.add(xa, xb);
+        if (xa != y) dropCopy(xa, a);
+        if (xb != y && xb != xa) dropCopy(xb, b);
         return bounded(y, e, bound);
     }
 
@@ -237,7 +268,9 @@ final class ScaledActivation implements Interpreter {
             aligned[i] = a != null ? a : Tensor.zerosLike(xs[i]);
             if (a != null) bound = Math.max(bound, Math.scalb(sc[i].bound(), sc[i].exponent() - e));
         }
-        return track(inner.cat(dim, aligned), e, bound);
+        Tensor y = inner.cat(dim, aligned);
+        for (int i = 0; i < xs.length; i++) if (aligned[i] != y) dropCopy(aligned[i], xs[i]);
+        return track(y, e, bound);
     }
 
     /** an average: the bound stays */
