@@ -137,7 +137,12 @@ class GoldenScoresTest {
         // theta*Hg sums to 1.46e-8 here (temperature 200), so the authors' eps = 1e-10 in the normaliser
         // |sum| + eps shows: the golden scores sum to 0.99320, and so must ours (same loss scale, same eps)
         System.out.printf("golden grasp      sum %.8f, golden %.8f%n", sum(c[0]), sum(c[1]));
-        assertEquals(sum(c[1]), sum(c[0]), 1e-5, "GraSP: theta*Hg / (|sum| + 1e-10), with the mean cross-entropy of logits/200");
+        // the normalised sum is S / (|S| + eps): a relative error d in S moves it by eps / (S + eps) * d = 0.0068 d,
+        // and float32 rounding of S (terms of both signs, 1.5e-8 in all) is ~5e-3 relative (the "as they are" bound
+        // below): 5e-5 here is that noise, 1e-5 held only while our float32 summation order happened to be the same
+        // (the direct kernels' strided input gradient changed it: 0.993206 -> 0.993187, the golden being 0.993204,
+        // while the relative L2 as they are went from 3.5e-3 to 7.7e-4 and scaled stayed at 3.1e-6)
+        assertEquals(sum(c[1]), sum(c[0]), 5e-5, "GraSP: theta*Hg / (|sum| + 1e-10), with the mean cross-entropy of logits/200");
         double direct = relL2(c[1], c[0]);
         divide(c[0], norm(c[0]));
         divide(c[1], norm(c[1]));
