@@ -55,8 +55,9 @@ public final class SynFlowScorer implements Scorer {
     public DType precision() { return precision; }
 
     @Override public Map<String, Tensor> score(Module model, Masks masks, ScoringData data) {
-        masks.checkFits(model);
-        return precision == DType.F32 ? scoreFloat32(model, masks, data) : scoreFloat64(model, masks, data);
+        List<PrunableLayer> layers = PrunableLayer.of(model);
+        masks.checkFits(layers);
+        return precision == DType.F32 ? scoreFloat32(model, layers, masks, data) : scoreFloat64(model, layers, masks, data);
     }
 
     /** per channel (scale, shift) of the linearised batch norm: f(gamma) / sqrt(f(var) + eps), f(beta) - f(mean) * scale */
@@ -71,8 +72,7 @@ public final class SynFlowScorer implements Scorer {
         };
     }
 
-    private Map<String, Tensor> scoreFloat64(Module model, Masks masks, ScoringData data) {
-        List<PrunableLayer> layers = PrunableLayer.of(model);
+    private Map<String, Tensor> scoreFloat64(Module model, List<PrunableLayer> layers, Masks masks, ScoringData data) {
         DoubleUnaryOperator f = l2 ? v -> v * v : Math::abs;
         Map<String, Tensor> out = new LinkedHashMap<>();
         Trace trace = data.trace();
@@ -107,42 +107,48 @@ public final class SynFlowScorer implements Scorer {
     /**
      * The linearised network in float32 with power-of-two exponents ({@link ScaledSynFlow}): the
      * output is normalised to an L1 norm in [1, 2) with exponent E, the gradients of its sum are
-     * dR/dp * 2^-E, and the float64 scores are multiplied by 2^E (clamped to [2^-{@value #FACTOR_LOG2},
-     * 2^{@value #FACTOR_LOG2}] so that float64 holds them; the factor is common to all weights, so
-     * the ranking is the same either way)
+     * dR/dp * 2^-E, and the scores are formed on the host in float64 from them and p (or |theta*m|)
+     * in float64, times 2^E (clamped to [2^-{@value #FACTOR_LOG2}, 2^{@value #FACTOR_LOG2}] so that
+     * float64 holds them; the factor is common to all weights, so the ranking is the same either way)
      */
-    private Map<String, Tensor> scoreFloat32(Module model, Masks masks, ScoringData data) {
-        List<PrunableLayer> layers = PrunableLayer.of(model);
-        DoubleUnaryOperator f = l2 ? v -> v * v : Math::abs;
+    private Map<String, Tensor> scoreFloat32(Module model, List<PrunableLayer> layers, Masks masks, ScoringData data) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         Trace trace = data.trace();
         try (EvalMode e = new EvalMode(model); MemoryScope s = MemoryScope.open(); GradMode g = GradMode.set(true)) {
             long t0 = System.nanoTime();
             Map<Module, ScaledSynFlow.Layer> subs = new IdentityHashMap<>();
-            List<Tensor> leaves = new ArrayList<>(), theta = new ArrayList<>();
+            List<Tensor> leaves = new ArrayList<>();
+            List<float[]> other = new ArrayList<>(); // per layer, what dR/dp is multiplied by: p (synflow), |theta*m| (synflow_l2)
             for (PrunableLayer l : layers) {
-                double[] w = l.weight().toDoubleArray(), a = l2 ? new double[w.length] : null;
-                float[] m = masks.raw(l.name());
-                for (int i = 0; i < w.length; i++) {
-                    double v = w[i] * m[i];
-                    if (l2) a[i] = Math.abs(v);
-                    w[i] = f.applyAsDouble(v);
+                float[] w = l.weight().toFloatArray(), m = masks.raw(l.name()), p = new float[w.length], a = l2 ? new float[w.length] : p;
+                int rows = l.shape()[0], per = w.length / rows;
+                double rowNorm = 0;
+                for (int r = 0, i = 0; r < rows; r++) {
+                    double n = 0;
+                    for (int end = i + per; i < end; i++) {
+                        float v = Math.abs(w[i] * m[i]); // exact: m is 0 or 1
+                        float q = l2 ? (float) ((double) v * v) : v;
+                        p[i] = q;
+                        if (l2) a[i] = v;
+                        n += q;
+                    }
+                    rowNorm = Math.max(rowNorm, n);
                 }
-                Tensor p = Substituted.tensor(w, DType.F32, l.weight().device(), l.shape()).requiresGrad(true);
-                leaves.add(p);
-                if (l2) theta.add(Substituted.tensor(a, DType.F32, l.weight().device(), l.shape()));
+                Tensor pt = Tensor.of(p, l.weight().device(), l.shape()).requiresGrad(true);
+                leaves.add(pt);
+                other.add(a);
                 Tensor b = null;
                 double maxBias = 0;
                 if (l.bias() != null) {
                     double[] bv = l.bias().toDoubleArray();
-                    for (int i = 0; i < bv.length; i++) bv[i] = f.applyAsDouble(bv[i]);
+                    for (int i = 0; i < bv.length; i++) bv[i] = l2 ? bv[i] * bv[i] : Math.abs(bv[i]);
                     b = Substituted.tensor(bv, DType.F32, l.bias().device(), l.bias().shape());
                     maxBias = ScaledSynFlow.maxAbs(bv);
                 }
-                subs.put(l.module(), new ScaledSynFlow.Layer(p, b, ScaledSynFlow.maxRowNorm(w, l.shape()[0]), maxBias));
+                subs.put(l.module(), new ScaledSynFlow.Layer(pt, b, rowNorm, maxBias));
             }
             Map<BatchNorm, ScaledSynFlow.Norm> norms = new IdentityHashMap<>();
-            Substituted.ChannelAffine affine = linearisedNorm(f);
+            Substituted.ChannelAffine affine = linearisedNorm(l2 ? v -> v * v : Math::abs);
             for (Module mod : model.namedModules().values()) {
                 if (!(mod instanceof BatchNorm bn)) continue;
                 double[][] sc = affine.of(bn.weight().toDoubleArray(), bn.bias().toDoubleArray(), bn.runningMean().toDoubleArray(),
@@ -166,12 +172,12 @@ public final class SynFlowScorer implements Scorer {
             trace.pass(name(), "backward", Trace.group(Trace.tensors("R", r), "dR/dp", layers, List.of(grads)), System.nanoTime() - t0);
             t0 = System.nanoTime();
             double factor = Math.scalb(1.0, Math.max(-FACTOR_LOG2, Math.min(FACTOR_LOG2, o.exponent())));
-            try (GradMode ng = GradMode.noGrad()) {
-                for (int i = 0; i < layers.size(); i++) {
-                    Tensor other = l2 ? theta.get(i) : leaves.get(i);
-                    Tensor sc = Ops.to(Ops.abs(Ops.mul(grads[i], other)), DType.F64);
-                    out.put(layers.get(i).name(), MemoryScope.keep(factor == 1 ? sc : Ops.affine(sc, factor, 0)));
-                }
+            for (int i = 0; i < layers.size(); i++) {
+                PrunableLayer l = layers.get(i);
+                float[] gr = grads[i].toFloatArray(), a = other.get(i);
+                double[] sc = new double[gr.length];
+                for (int j = 0; j < sc.length; j++) sc[j] = Math.abs((double) gr[j] * a[j]) * factor; // exact but for float64's rounding
+                out.put(l.name(), MemoryScope.keep(Tensor.of(sc, l.weight().device(), l.shape())));
             }
             trace.pass(name(), "score", Trace.group(new LinkedHashMap<>(), "score", layers, List.copyOf(out.values())),
                     System.nanoTime() - t0);
