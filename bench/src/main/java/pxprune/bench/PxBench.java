@@ -32,7 +32,9 @@ import pxprune.px.ScoringData;
  * normalization), one float64 forward+backward of the path-kernel network P on one sample.
  * {@code floorRound} times one such round; the report multiplies it by 100. {@code px100Rounds}
  * is px as {@code ScorerRegistry.create("px")} gives it (A in float32), {@code px100RoundsFloat64}
- * the same with A in float64 ({@code --precision float64}).
+ * the same with A in float64 ({@code --precision float64}); {@code synflow100Rounds} is synflow's
+ * default (float32 with power-of-two exponents, docs/px-method.md section 11), {@code
+ * synflow100RoundsFloat64} float64. The JIT is warmed on short px and synflow runs of another model.
  */
 @State(Scope.Benchmark)
 @Fork(value = 1, jvmArgsAppend = {"-Dorg.bytedeco.javacpp.maxBytes=0", "-Dorg.bytedeco.javacpp.maxPhysicalBytes=0"})
@@ -70,8 +72,11 @@ public class PxBench {
             xx32 = Ops.square(x);
             one64 = Tensor.ones(DType.F64, 1, 3, 32, 32);
         }
-        // warm the JIT on a short run
-        Pruner.run(model, ScorerRegistry.create("px"), data, new Pruner.Config(0.5, 2), null, null);
+        // warm the JIT on short runs of px and synflow, on a model of its own (the timed runs start from the fresh model)
+        try (Module warm = ModelRegistry.create("resnet20", 3, 10, 32, 1).eval()) {
+            Pruner.run(warm, ScorerRegistry.create("px"), data, new Pruner.Config(0.5, 2), null, null);
+            Pruner.run(warm, ScorerRegistry.create("synflow"), data, new Pruner.Config(0.1, 20), null, null);
+        }
     }
 
     @TearDown public void tearDown() {
@@ -93,10 +98,18 @@ public class PxBench {
         return Pruner.run(model, ScorerRegistry.create("px", DType.F64), data, new Pruner.Config(DENSITY, ROUNDS), null, null).masks();
     }
 
+    /** synflow as {@code ScorerRegistry.create("synflow")} gives it: the linearised network in float32 with power-of-two exponents */
     @Benchmark @BenchmarkMode(Mode.SingleShotTime) @OutputTimeUnit(TimeUnit.SECONDS)
     @Warmup(iterations = 0) @Measurement(iterations = 1)
     public Masks synflow100Rounds() {
         return Pruner.run(model, ScorerRegistry.create("synflow"), data, new Pruner.Config(DENSITY, ROUNDS), null, null).masks();
+    }
+
+    /** the same in float64 ({@code --precision float64}), as Synaptic-Flow computes it */
+    @Benchmark @BenchmarkMode(Mode.SingleShotTime) @OutputTimeUnit(TimeUnit.SECONDS)
+    @Warmup(iterations = 0) @Measurement(iterations = 1)
+    public Masks synflow100RoundsFloat64() {
+        return Pruner.run(model, ScorerRegistry.create("synflow", DType.F64), data, new Pruner.Config(DENSITY, ROUNDS), null, null).masks();
     }
 
     /** one round of PX's cost floor */

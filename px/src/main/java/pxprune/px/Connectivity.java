@@ -1,6 +1,8 @@
 package pxprune.px;
 
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import pxprune.core.GradMode;
 import pxprune.core.MemoryScope;
 import pxprune.core.Ops;
@@ -20,20 +22,43 @@ import pxprune.nn.Module;
  *
  * <p>The network is <em>connected</em> when at least one output unit is reachable (no layer has
  * collapsed; SynFlow's sense). {@link #reachableOutputs} tells how many are.
+ *
+ * <p>The check runs in float32 (it runs once per pruning round): only whether a value is positive
+ * matters, and a sum of non-negative float32 numbers is positive exactly when one of its terms is,
+ * so float32 decides every unit as float64 would while no value overflows. Between two indicators
+ * the values are path counts; should one overflow (inf, and then NaN from inf * 0 in the next
+ * layer, which an indicator would turn into 0), the indicator's input is no longer finite, which is
+ * checked at every indicator and at the output, and the check is rerun in float64.
  */
 public final class Connectivity {
     private Connectivity() {}
 
     /** the number of output elements (of one sample) that a kept path reaches, and their total */
     public static int[] reachableOutputs(Module model, Masks masks, int[] sampleShape) {
+        int[] r = reachableOutputs(model, masks, sampleShape, DType.F32);
+        return r != null ? r : reachableOutputs(model, masks, sampleShape, DType.F64);
+    }
+
+    /** in dt; in float32 null if a value left its range (float64 counts as it finds: inf is reached, NaN is not) */
+    static int[] reachableOutputs(Module model, Masks masks, int[] sampleShape, DType dt) {
         List<PrunableLayer> layers = PrunableLayer.of(model);
         try (EvalMode e = new EvalMode(model); MemoryScope s = MemoryScope.open(); GradMode g = GradMode.noGrad()) {
-            Substituted net = new Substituted(Substituted.maskWeights(layers, masks, DType.F64), Substituted.noBiases(),
-                    Substituted.identityNorm(), Ops::step, Substituted::sumPool, Substituted::resampleSupport);
-            double[] out = model.forward(Tensor.ones(DType.F64, model.device(), sampleShape), net).toDoubleArray();
+            boolean[] finite = {true};
+            Map<Module, Tensor> weights = new IdentityHashMap<>();
+            if (dt == DType.F32) for (PrunableLayer l : layers) weights.put(l.module(), masks.tensor(l.name(), l.weight().device()));
+            else weights = Substituted.maskWeights(layers, masks, dt);
+            Substituted net = new Substituted(weights, Substituted.noBiases(),
+                    Substituted.identityNorm(), z -> {
+                        if (dt == DType.F32 && finite[0]) finite[0] = Double.isFinite(Ops.sum(z).item());
+                        return Ops.step(z);
+                    }, Substituted::sumPool, Substituted::resampleSupport);
+            double[] out = model.forward(Tensor.ones(dt, model.device(), sampleShape), net).toDoubleArray();
             int reached = 0;
-            for (double v : out) if (v > 0) reached++;
-            return new int[] {reached, out.length};
+            for (double v : out) {
+                if (!Double.isFinite(v)) finite[0] = false; // NaN is not > 0
+                if (v > 0) reached++;
+            }
+            return dt == DType.F32 && !finite[0] ? null : new int[] {reached, out.length};
         }
     }
 

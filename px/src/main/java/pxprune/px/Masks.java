@@ -25,11 +25,43 @@ public final class Masks {
     private final LinkedHashMap<String, float[]> values;
     private final LinkedHashMap<String, int[]> shapes;
     private final Map<String, String> metadata;
+    /** per mask, its number of ones (the values never change, so it is counted once) */
+    private final Map<String, Long> kept;
 
     private Masks(LinkedHashMap<String, float[]> values, LinkedHashMap<String, int[]> shapes, Map<String, String> metadata) {
+        this(values, shapes, metadata, count(values));
+    }
+
+    private Masks(LinkedHashMap<String, float[]> values, LinkedHashMap<String, int[]> shapes, Map<String, String> metadata,
+                  Map<String, Long> kept) {
         this.values = values;
         this.shapes = shapes;
         this.metadata = Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
+        this.kept = kept;
+    }
+
+    private static Map<String, Long> count(LinkedHashMap<String, float[]> values) {
+        Map<String, Long> k = new java.util.HashMap<>();
+        values.forEach((name, m) -> {
+            long n = 0;
+            for (float x : m) n += (long) x; // 0 or 1 (checked where masks come from): no branch on a random pattern
+            k.put(name, n);
+        });
+        return k;
+    }
+
+    /**
+     * masks with these shapes and new 0/1 values for the same names, in the same order, taken over
+     * (not copied, not checked: for {@link TopK}, which writes only 0 and 1); no metadata
+     */
+    Masks withValues(LinkedHashMap<String, float[]> v) {
+        if (!v.keySet().equals(values.keySet()))
+            throw new IllegalArgumentException("internal: new mask values for " + v.keySet() + ", masks exist for " + values.keySet());
+        values.forEach((name, m) -> {
+            if (v.get(name).length != m.length)
+                throw new IllegalArgumentException("internal: " + v.get(name).length + " new mask values for " + name + " of " + m.length);
+        });
+        return new Masks(v, shapes, Map.of());
     }
 
     /** all ones: every prunable weight of the model kept */
@@ -63,7 +95,7 @@ public final class Masks {
     }
 
     /** the same masks with other metadata */
-    public Masks withMetadata(Map<String, String> meta) { return new Masks(values, shapes, meta); }
+    public Masks withMetadata(Map<String, String> meta) { return new Masks(values, shapes, meta, kept); }
 
     public List<String> names() { return List.copyOf(values.keySet()); }
 
@@ -99,9 +131,8 @@ public final class Masks {
     public long numel(String name) { return raw(name).length; }
 
     public long kept(String name) {
-        long k = 0;
-        for (float x : raw(name)) if (x != 0f) k++;
-        return k;
+        raw(name);
+        return kept.get(name);
     }
 
     public long total() {
@@ -112,7 +143,7 @@ public final class Masks {
 
     public long kept() {
         long k = 0;
-        for (String n : values.keySet()) k += kept(n);
+        for (long n : kept.values()) k += n;
         return k;
     }
 
@@ -122,8 +153,10 @@ public final class Masks {
     public double density(String name) { return (double) kept(name) / numel(name); }
 
     /** checks that these masks cover exactly the model's prunable weights, with their shapes */
-    public void checkFits(Module model) {
-        List<PrunableLayer> layers = PrunableLayer.of(model);
+    public void checkFits(Module model) { checkFits(PrunableLayer.of(model)); }
+
+    /** {@link #checkFits(Module)} with the model's prunable layers already listed */
+    void checkFits(List<PrunableLayer> layers) {
         for (PrunableLayer l : layers) {
             if (!values.containsKey(l.name()))
                 throw new IllegalArgumentException("the masks have no entry for the model's prunable weight " + l.name()
@@ -140,9 +173,10 @@ public final class Masks {
 
     /** weights *= mask, in place, for every prunable weight of the model */
     public void apply(Module model) {
-        checkFits(model);
+        List<PrunableLayer> layers = PrunableLayer.of(model);
+        checkFits(layers);
         try (GradMode g = GradMode.noGrad()) {
-            for (PrunableLayer l : PrunableLayer.of(model)) {
+            for (PrunableLayer l : layers) {
                 try (Tensor m = tensor(l.name(), l.weight().device()); Tensor mt = m.dtype() == l.weight().dtype() ? null : Ops.to(m, l.weight().dtype())) {
                     Ops.mulInPlace(l.weight(), mt == null ? m : mt);
                 }

@@ -53,7 +53,7 @@ import pxprune.nn.Module;
  * passes free each intermediate result once it has been read where nn's models read it once
  * ({@link EarlyRelease}; off while a trace is given, and undone for the rest of the call, from the
  * chunk that shows it, for a model that reads such a tensor again). P frees its graph once dR/dp is
- * out. None of this changes a score bit (docs/px-method.md section 11).
+ * out. None of this changes a score bit (docs/px-method.md section 12).
  * Each pass is reported to {@link ScoringData#trace()} ("gates", "A" per chunk, then "w",
  * "P forward", "P backward", "score"); docs/walkthrough.md follows them on a tiny network.
  *

@@ -40,23 +40,37 @@ public final class TopK {
         checkDensity(density);
         Map<String, double[]> s = hostScores(scores, masks);
         long total = masks.total();
-        double[] kept = new double[Math.toIntExact(masks.kept())];
+        int n = Math.toIntExact(masks.kept());
+        double[] kept = new double[n + 1]; // one spare entry: the loops below write before they know whether to keep
         int j = 0;
-        for (String name : masks.names()) {
-            float[] m = masks.raw(name);
-            double[] v = s.get(name);
-            for (int i = 0; i < m.length; i++) if (m[i] != 0f) kept[j++] = v[i];
-        }
-        long nKeep = keepCount(total, density);
-        boolean[] keep = select(kept, nKeep);
+        for (String name : masks.names()) j = gather(masks.raw(name), s.get(name), kept, j);
+        boolean[] keep = Arrays.copyOf(select(Arrays.copyOf(kept, n), keepCount(total, density)), n + 1);
         LinkedHashMap<String, float[]> out = new LinkedHashMap<>();
         j = 0;
         for (String name : masks.names()) {
             float[] m = masks.raw(name), r = new float[m.length];
-            for (int i = 0; i < m.length; i++) if (m[i] != 0f && keep[j++]) r[i] = 1f;
+            j = scatter(m, keep, r, j);
             out.put(name, r);
         }
         return build(out, masks);
+    }
+
+    /** v's entries where m is 1, appended to kept from j on (branch-free: the masks are random patterns); the next j */
+    private static int gather(float[] m, double[] v, double[] kept, int j) {
+        for (int i = 0; i < m.length; i++) {
+            kept[j] = v[i];
+            j += (int) m[i];
+        }
+        return j;
+    }
+
+    /** r[i] = 1 where m[i] is 1 and that kept weight, the j-th, is kept (keep has a spare last entry); the next j */
+    private static int scatter(float[] m, boolean[] keep, float[] r, int j) {
+        for (int i = 0; i < m.length; i++) {
+            r[i] = m[i] * (keep[j] ? 1f : 0f);
+            j += (int) m[i];
+        }
+        return j;
     }
 
     /** keeps, in every layer separately, the n_keep = N_l - floor((1 - d) N_l) highest-scoring weights */
@@ -66,44 +80,85 @@ public final class TopK {
         LinkedHashMap<String, float[]> out = new LinkedHashMap<>();
         for (String name : masks.names()) {
             float[] m = masks.raw(name), r = new float[m.length];
-            double[] v = s.get(name);
-            double[] kept = new double[Math.toIntExact(masks.kept(name))];
-            int j = 0;
-            for (int i = 0; i < m.length; i++) if (m[i] != 0f) kept[j++] = v[i];
-            boolean[] keep = select(kept, keepCount(m.length, density));
-            j = 0;
-            for (int i = 0; i < m.length; i++) if (m[i] != 0f && keep[j++]) r[i] = 1f;
+            int n = Math.toIntExact(masks.kept(name));
+            double[] kept = new double[n + 1];
+            gather(m, s.get(name), kept, 0);
+            boolean[] keep = Arrays.copyOf(select(Arrays.copyOf(kept, n), keepCount(m.length, density)), n + 1);
+            scatter(m, keep, r, 0);
             out.put(name, r);
         }
         return build(out, masks);
     }
 
-    private static Masks build(LinkedHashMap<String, float[]> values, Masks like) {
-        Map<String, int[]> shapes = new LinkedHashMap<>();
-        for (String n : like.names()) shapes.put(n, like.shape(n));
-        return Masks.of(values, shapes);
-    }
+    /** new masks of like's shapes; the values are 0/1 by construction and handed over, not copied */
+    private static Masks build(LinkedHashMap<String, float[]> values, Masks like) { return like.withValues(values); }
 
     /**
      * the n highest of v (all if n >= v.length), ties to the lower index: everything above the
-     * n-th largest value, then the lowest-indexed entries equal to it
+     * n-th largest value, then the lowest-indexed entries equal to it. The n-th largest is found
+     * by selection ({@link #kthSmallest}, linear time), not by sorting.
      */
     static boolean[] select(double[] v, long n) {
         boolean[] keep = new boolean[v.length];
         if (n >= v.length) { Arrays.fill(keep, true); return keep; }
         if (n <= 0) return keep;
-        double[] sorted = v.clone();
-        Arrays.sort(sorted);
-        double t = sorted[v.length - (int) n];
+        double t = kthSmallest(v, v.length - (int) n);
         long above = 0;
-        for (double x : v) if (x > t) above++;
-        long ties = n - above;
-        for (int i = 0; i < v.length; i++) {
-            if (v[i] > t) keep[i] = true;
-            else if (v[i] == t && ties > 0) { keep[i] = true; ties--; }
+        for (int i = 0; i < v.length; i++) { // branch-free but for the ties, which are rare
+            boolean k = v[i] > t;
+            keep[i] = k;
+            above += k ? 1 : 0;
         }
+        long ties = n - above;
+        for (int i = 0; i < v.length && ties > 0; i++)
+            if (v[i] == t) { keep[i] = true; ties--; }
         return keep;
     }
+
+    /**
+     * The value that would be at index k if a were sorted ascending (no NaN; -0.0 counts as below
+     * +0.0), by a radix selection on the bits: a double's bits, with the sign bit flipped for
+     * positive numbers and all bits flipped for negative ones, order as the numbers do when read
+     * as unsigned integers. One pass counts the values per leading 16 bits (65,536 buckets), the
+     * bucket that holds index k is kept, and the next 16 bits of its members are counted, and so
+     * on: at most four passes, each over the survivors of the last, so O(n) whatever the values
+     * (a full sort, as before, was O(n log n) and the largest cost of a SynFlow round).
+     */
+    static double kthSmallest(double[] a, int k) {
+        if (k < 0 || k >= a.length) throw new IllegalArgumentException("k = " + k + " is outside [0, " + a.length + ")");
+        int[] hist = new int[1 << 16];
+        for (double x : a) hist[(int) (sortable(x) >>> 48)]++;
+        int bucket = 0;
+        while (k >= hist[bucket]) k -= hist[bucket++];
+        long[] c = new long[hist[bucket]];
+        int n = 0;
+        for (double x : a) {
+            long u = sortable(x);
+            if ((int) (u >>> 48) == bucket) c[n++] = u;
+        }
+        for (int shift = 32; shift >= 0 && n > 1; shift -= 16) {
+            if (n <= 64) {
+                Arrays.sort(c, 0, n); // unsigned order: all members share their leading bits, so signed order is the same
+                return unsortable(c[k]);
+            }
+            java.util.Arrays.fill(hist, 0);
+            for (int i = 0; i < n; i++) hist[(int) (c[i] >>> shift) & 0xffff]++;
+            bucket = 0;
+            while (k >= hist[bucket]) k -= hist[bucket++];
+            int m = 0;
+            for (int i = 0; i < n; i++) if (((int) (c[i] >>> shift) & 0xffff) == bucket) c[m++] = c[i];
+            n = m;
+        }
+        return unsortable(c[n == 1 ? 0 : k]);
+    }
+
+    /** x's bits as an unsigned integer that orders as x does */
+    private static long sortable(double x) {
+        long b = Double.doubleToRawLongBits(x);
+        return b < 0 ? ~b : b ^ Long.MIN_VALUE;
+    }
+
+    private static double unsortable(long u) { return Double.longBitsToDouble(u < 0 ? u ^ Long.MIN_VALUE : ~u); }
 
     /** scores on the host as doubles (-0.0 folded into +0.0), checked for shape and finiteness */
     private static Map<String, double[]> hostScores(Map<String, Tensor> scores, Masks masks) {
@@ -118,11 +173,11 @@ public final class TopK {
             double[] v = t.toDoubleArray();
             float[] m = masks.raw(name);
             for (int i = 0; i < v.length; i++) {
-                if (m[i] == 0f) continue;
-                if (!Double.isFinite(v[i]))
-                    throw new IllegalArgumentException("non-finite score " + v[i] + " for a kept weight of " + name
+                double x = v[i];
+                if (x - x != 0 && m[i] != 0f) // x - x is NaN for NaN and +-inf, else 0: a branch taken almost never
+                    throw new IllegalArgumentException("non-finite score " + x + " for a kept weight of " + name
                             + " (flat index " + i + "); the scorer overflowed or divided by zero: check the model and data");
-                v[i] += 0.0;
+                v[i] = x + 0.0;
             }
             out.put(name, v);
         }

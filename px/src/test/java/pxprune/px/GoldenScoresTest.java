@@ -25,7 +25,8 @@ import pxprune.nn.StateDicts;
 /**
  * Every scorer against testdata/golden/resnet20_seed1.safetensors: the authors' / Synaptic-Flow code
  * (magnitude, snip, grasp, synflow_l2 in float32; synflow in float64) and docs/px-method.md section 3 (px,
- * float64). Relative L2 over all prunable weights together.
+ * float64). Relative L2 over all prunable weights together. px and synflow are compared in float64
+ * (as the golden file) and in their float32 defaults (docs/px-method.md sections 10 and 11).
  *
  * <p>SNIP and GraSP are made of loss gradients, and the golden ones were computed with the
  * ReLU gates at the batch's near-ties (|z| < 1e-4) rounded as that machine's float32 rounded them;
@@ -56,9 +57,9 @@ class GoldenScoresTest {
         x.close();
     }
 
-    /** mine and golden, per layer, in registration order; px in float64, as the golden file */
+    /** mine and golden, per layer, in registration order; px and synflow in float64, as the golden file */
     static Map<String, double[][]> compare(String method, Module m) {
-        return compare(method, m, method.startsWith("px") ? DType.F64 : null);
+        return compare(method, m, method.startsWith("px") || method.startsWith("synflow") ? DType.F64 : null);
     }
 
     /** mine in the given precision (null: the method's default) and golden */
@@ -110,6 +111,34 @@ class GoldenScoresTest {
         double err = relL2(c[1], c[0]);
         System.out.printf("golden px float32 relative L2 %.3e%n", err);
         assertTrue(err <= 1e-6, "px float32: relative L2 " + err);
+    }
+
+    /**
+     * synflow and synflow_l2 in their default precision, float32 with power-of-two rescaling
+     * (docs/px-method.md section 11): synflow (float64 in the golden file) to 1e-6 overall and per
+     * layer; synflow_l2 (the authors' float32) to 1e-4 as in {@link #matchesGolden}
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"synflow", "synflow_l2"})
+    void synflowInFloat32MatchesGolden(String method) {
+        assertEquals(DType.F32, ((SynFlowScorer) ScorerRegistry.create(method)).precision(), "float32 is the default");
+        Map<String, double[][]> m = compare(method, model, null);
+        boolean byTotal = method.equals("synflow"); // as matchesGolden: both sides divided by their totals
+        double tol = byTotal ? 1e-6 : 1e-4;
+        double[][] c = concat(m);
+        double mine = byTotal ? sum(c[0]) : 1, theirs = byTotal ? sum(c[1]) : 1;
+        divide(c[0], mine);
+        divide(c[1], theirs);
+        double err = relL2(c[1], c[0]);
+        System.out.printf("golden %-10s float32 relative L2 %.3e%n", method, err);
+        assertTrue(err <= tol, method + " float32: relative L2 " + err);
+        m.forEach((name, v) -> {
+            double[] a = v[0].clone(), b = v[1].clone();
+            divide(a, mine);
+            divide(b, theirs);
+            double e = relL2(b, a);
+            assertTrue(e <= tol, method + " float32 " + name + ": relative L2 " + e);
+        });
     }
 
     /** SNIP, overall and per layer (each normalised by its own total); measured 1.8e-6 overall */

@@ -127,4 +127,40 @@ class PrunerTest {
             assertTrue(sec < 60, "took " + sec + " s");
         }
     }
+
+    /** convolutions with no ReLU between them: path counts reach ~288^20, beyond float32 and within float64 */
+    static final class LinearChain extends Module {
+        final pxprune.nn.Conv2d[] convs = new pxprune.nn.Conv2d[20];
+        final pxprune.nn.Linear fc;
+
+        LinearChain() {
+            pxprune.nn.Init init = new pxprune.nn.Init(5);
+            for (int i = 0; i < convs.length; i++)
+                convs[i] = registerModule("conv" + i, new pxprune.nn.Conv2d(i == 0 ? 1 : 32, 32, 3, 1, 1, false, init));
+            fc = registerModule("fc", new pxprune.nn.Linear(32, 4, false, init));
+        }
+
+        @Override public Tensor forward(Tensor x, pxprune.nn.Interpreter it) {
+            for (pxprune.nn.Conv2d c : convs) x = c.forward(x, it);
+            return fc.forward(it.flatten(it.globalAvgPool(it.relu(x)), 1), it);
+        }
+    }
+
+    /** the check runs in float32 and, where a path count leaves float32's range, again in float64: the same answer */
+    @Test void connectivityInFloat32FallsBackToFloat64OnOverflow() {
+        try (Module m = new LinearChain().eval(); MemoryScope s = MemoryScope.open()) {
+            int[] shape = {1, 1, 6, 6}; // one sample, as ScoringData.sampleShape gives it
+            Masks dense = Masks.ones(m);
+            org.junit.jupiter.api.Assertions.assertNull(Connectivity.reachableOutputs(m, dense, shape, pxprune.kernels.DType.F32),
+                    "the float32 pass should see its counts overflow");
+            int[] f64 = Connectivity.reachableOutputs(m, dense, shape, pxprune.kernels.DType.F64);
+            assertArrayEquals(new int[] {4, 4}, f64);
+            assertArrayEquals(f64, Connectivity.reachableOutputs(m, dense, shape));
+            // a sparse mask stays in float32's range, and float32 agrees with float64 on it
+            Masks sparse = TinyModels.randomMasks(m, 0.05, 2);
+            int[] f32 = Connectivity.reachableOutputs(m, sparse, shape, pxprune.kernels.DType.F32);
+            assertTrue(f32 != null, "no overflow at density 0.05");
+            assertArrayEquals(Connectivity.reachableOutputs(m, sparse, shape, pxprune.kernels.DType.F64), f32);
+        }
+    }
 }

@@ -132,4 +132,51 @@ class TopKTest {
             assertTrue(e.getMessage().contains("b.weight"), e.getMessage());
         }
     }
+
+    /** the radix selection against a sort: signs, zeros, infinities, subnormals, many ties, one value, sizes around its cut-offs */
+    @Test void kthSmallestEqualsTheSortedArraysEntry() {
+        SplittableRandom r = new SplittableRandom(3);
+        double[] special = {0.0, -0.0, 1, -1, Double.MIN_VALUE, -Double.MIN_VALUE, Double.MAX_VALUE, -Double.MAX_VALUE,
+                Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, 1 + 0x1p-52, 1 - 0x1p-53, 0x1p-1022};
+        for (int n : new int[] {1, 2, 63, 64, 65, 1000, 70_000, 300_000}) {
+            for (int kind = 0; kind < 5; kind++) {
+                double[] v = new double[n];
+                for (int i = 0; i < n; i++)
+                    v[i] = switch (kind) {
+                        case 0 -> r.nextDouble(); // one binade mostly: deep buckets
+                        case 1 -> r.nextGaussian() * Math.exp(r.nextDouble(-300, 300)); // both signs, many binades
+                        case 2 -> r.nextInt(5); // ties
+                        case 3 -> special[r.nextInt(special.length)];
+                        default -> 1 + r.nextInt(3) * 0x1p-52; // values that differ in the last bits only
+                    };
+                double[] sorted = v.clone();
+                java.util.Arrays.sort(sorted);
+                for (int k : new int[] {0, n / 3, n / 2, n - 1}) {
+                    double[] copy = v.clone();
+                    double got = TopK.kthSmallest(copy, k);
+                    assertEquals(Double.doubleToRawLongBits(sorted[k]), Double.doubleToRawLongBits(got), "n " + n + " kind " + kind + " k " + k);
+                    assertArrayEquals(v, copy, "the input is left as it was");
+                }
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> TopK.kthSmallest(new double[3], 3));
+    }
+
+    /** select keeps exactly n, the highest, ties to the lower index, on random data with ties */
+    @Test void selectMatchesASortedReference() {
+        SplittableRandom r = new SplittableRandom(4);
+        for (int trial = 0; trial < 20; trial++) {
+            int len = 1 + r.nextInt(5000);
+            double[] v = new double[len];
+            for (int i = 0; i < len; i++) v[i] = r.nextInt(50) * 0.25;
+            long n = r.nextInt(len + 2);
+            boolean[] keep = TopK.select(v, n);
+            Integer[] order = new Integer[len];
+            for (int i = 0; i < len; i++) order[i] = i;
+            java.util.Arrays.sort(order, (a, b) -> v[a] != v[b] ? Double.compare(v[b], v[a]) : Integer.compare(a, b));
+            boolean[] want = new boolean[len];
+            for (int i = 0; i < Math.min(n, len); i++) want[order[i]] = true;
+            assertArrayEquals(want, keep, "trial " + trial);
+        }
+    }
 }

@@ -70,8 +70,9 @@ public final class Main {
                     [--trace] [--precision float32|float64] [--device cpu|cuda|cuda:N]
                   one score tensor per prunable weight of the model with the weights W (PyTorch names),
                   on the batch B (x: float32 NCHW, y: int64). --precision (prune and score): the arithmetic of
-                  snip and grasp (default float32, the model's) and of px's activation network (default float32,
-                  rescaled by powers of two, equal to float64 up to float32's rounding); synflow computes in float64
+                  snip and grasp (default float32, the model's), of px's activation network and of synflow's and
+                  synflow_l2's linearised network (default float32 rescaled by powers of two, equal to float64 up to
+                  float32's rounding; float64 as the authors' and Synaptic-Flow's code)
               report RUNS... [--out DIR] [--ntk FILE.csv ...]
                   DIR/report.md (DIR defaults to report) and PNGs over every finished run folder below RUNS:
                   accuracy against density per method (mean and std over seeds), per-layer density heat maps,

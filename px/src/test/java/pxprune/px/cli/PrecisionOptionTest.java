@@ -12,7 +12,10 @@ import org.junit.jupiter.api.io.TempDir;
 import pxprune.core.Numerics;
 import pxprune.core.io.SafeTensors;
 
-/** {@code score --precision}: SNIP in float64 differs from float32 by float32's rounding (and the gates it flips); bad values refused. */
+/**
+ * {@code score --precision} and {@code prune --precision}: SNIP in float64 differs from float32 by float32's rounding (and
+ * the gates it flips); px and synflow follow the option, their float32 defaults equal float64 to 1e-6; bad values refused.
+ */
 class PrecisionOptionTest {
     @Test void snipInFloat64AgreesWithFloat32ToItsRounding(@TempDir Path tmp) throws Exception {
         Path[] f = PredictCommandTest.files(tmp);
@@ -70,6 +73,45 @@ class PrecisionOptionTest {
                     "--rounds", "1", "--out", tmp.resolve("prune-" + p).toString(), "--trace", "--precision", p);
             assertEquals(0, r.code(), r.err());
             assertEquals(p.equals("float64") ? "F64" : "F32", activationType(r.err()), p + ": " + r.err());
+        }
+    }
+
+    /** the dtype of the all-ones input on the first synflow forward line of a --trace */
+    static String synflowType(String err) {
+        for (String line : err.split("\n"))
+            if (line.startsWith("[trace synflow] forward ")) {
+                int at = line.indexOf("ones: ");
+                return line.substring(at + 6, at + 9);
+            }
+        throw new AssertionError("no synflow forward trace line in:\n" + err);
+    }
+
+    /** synflow: --precision picks the linearised network's arithmetic in score and prune; float32 (the default) agrees with float64 to 1e-6 */
+    @Test void synflowHonoursThePrecisionInScoreAndPrune(@TempDir Path tmp) throws Exception {
+        Path[] f = PredictCommandTest.files(tmp);
+        SafeTensors.File g = PredictCommandTest.G;
+        Path b = tmp.resolve("XY.safetensors");
+        SafeTensors.write(b, Map.of("x", g.get("x"), "y", g.get("y")), Map.of());
+        String[] precisions = {"float32", "float64", null};
+        double[][] s = new double[3][];
+        for (int i = 0; i < 3; i++) {
+            Path o = tmp.resolve(i + ".safetensors");
+            java.util.List<String> a = new java.util.ArrayList<>(java.util.List.of("score", "--model", "resnet20", "--weights",
+                    f[0].toString(), "--batch", b.toString(), "--method", "synflow", "--out", o.toString(), "--trace"));
+            if (precisions[i] != null) a.addAll(java.util.List.of("--precision", precisions[i]));
+            MainTest.Result r = MainTest.run(a.toArray(new String[0]));
+            assertEquals(0, r.code(), r.err());
+            assertEquals(i == 1 ? "F64" : "F32", synflowType(r.err()), precisions[i] + ": " + r.err());
+            s[i] = SafeTensors.read(o).get("blocks.4.conv1.weight").toDoubles();
+        }
+        double e = Numerics.relativeL2(s[1], s[0]);
+        assertTrue(e > 0 && e <= 1e-6, "float32 vs float64 synflow scores: relative L2 " + e);
+        assertEquals(0, Numerics.relativeL2(s[0], s[2]), "the default is float32");
+        for (String p : new String[] {"float32", "float64"}) {
+            MainTest.Result r = MainTest.run("prune", "--model", "resnet20", "--dataset", "digits", "--method", "synflow", "--density", "0.5",
+                    "--rounds", "1", "--out", tmp.resolve("prune-" + p).toString(), "--trace", "--precision", p);
+            assertEquals(0, r.code(), r.err());
+            assertEquals(p.equals("float64") ? "F64" : "F32", synflowType(r.err()), p + ": " + r.err());
         }
     }
 
