@@ -37,57 +37,31 @@ class PrecisionOptionTest {
         assertTrue(e > 0 && e < 1e-2, "float32 vs float64 SNIP scores: relative L2 " + e);
     }
 
-    /** the dtype of z1 on the first activation-network line of a px --trace */
-    static String activationType(String err) {
+    /** the dtype of the tensor named {@code name} on the first line of a --trace that starts with {@code prefix} */
+    static String traceType(String err, String prefix, String name) {
         for (String line : err.split("\n"))
-            if (line.startsWith("[trace px] A ")) {
-                int at = line.indexOf("z1: ");
-                return line.substring(at + 4, at + 7);
+            if (line.startsWith(prefix)) {
+                int at = line.indexOf(name + ": ") + name.length() + 2;
+                return line.substring(at, at + 3);
             }
-        throw new AssertionError("no px A trace line in:\n" + err);
+        throw new AssertionError("no '" + prefix + "' trace line in:\n" + err);
     }
 
-    /** px: --precision picks A's arithmetic in score and in prune; float32 (the default) agrees with float64 to 1e-6 */
+    /** px: --precision picks A's arithmetic (z1 on the activation network's trace line) in score and in prune */
     @Test void pxHonoursThePrecisionInScoreAndPrune(@TempDir Path tmp) throws Exception {
-        Path[] f = PredictCommandTest.files(tmp);
-        SafeTensors.File g = PredictCommandTest.G;
-        Path b = tmp.resolve("XY.safetensors");
-        SafeTensors.write(b, Map.of("x", g.get("x"), "y", g.get("y")), Map.of());
-        String[] precisions = {"float32", "float64", null};
-        double[][] s = new double[3][];
-        for (int i = 0; i < 3; i++) {
-            Path o = tmp.resolve(i + ".safetensors");
-            java.util.List<String> a = new java.util.ArrayList<>(java.util.List.of("score", "--model", "resnet20", "--weights",
-                    f[0].toString(), "--batch", b.toString(), "--method", "px", "--out", o.toString(), "--trace"));
-            if (precisions[i] != null) a.addAll(java.util.List.of("--precision", precisions[i]));
-            MainTest.Result r = MainTest.run(a.toArray(new String[0]));
-            assertEquals(0, r.code(), r.err());
-            assertEquals(i == 1 ? "F64" : "F32", activationType(r.err()), precisions[i] + ": " + r.err());
-            s[i] = SafeTensors.read(o).get("blocks.4.conv1.weight").toDoubles();
-        }
-        double e = Numerics.relativeL2(s[1], s[0]);
-        assertTrue(e > 0 && e <= 1e-6, "float32 vs float64 px scores: relative L2 " + e);
-        assertEquals(0, Numerics.relativeL2(s[0], s[2]), "the default is float32");
-        for (String p : new String[] {"float32", "float64"}) {
-            MainTest.Result r = MainTest.run("prune", "--model", "resnet20", "--dataset", "digits", "--method", "px", "--density", "0.5",
-                    "--rounds", "1", "--out", tmp.resolve("prune-" + p).toString(), "--trace", "--precision", p);
-            assertEquals(0, r.code(), r.err());
-            assertEquals(p.equals("float64") ? "F64" : "F32", activationType(r.err()), p + ": " + r.err());
-        }
+        honoursThePrecision(tmp, "px", err -> traceType(err, "[trace px] A ", "z1"));
     }
 
-    /** the dtype of the all-ones input on the first synflow forward line of a --trace */
-    static String synflowType(String err) {
-        for (String line : err.split("\n"))
-            if (line.startsWith("[trace synflow] forward ")) {
-                int at = line.indexOf("ones: ");
-                return line.substring(at + 6, at + 9);
-            }
-        throw new AssertionError("no synflow forward trace line in:\n" + err);
-    }
-
-    /** synflow: --precision picks the linearised network's arithmetic in score and prune; float32 (the default) agrees with float64 to 1e-6 */
+    /** synflow: --precision picks the linearised network's arithmetic (its all-ones input) in score and prune */
     @Test void synflowHonoursThePrecisionInScoreAndPrune(@TempDir Path tmp) throws Exception {
+        honoursThePrecision(tmp, "synflow", err -> traceType(err, "[trace synflow] forward ", "ones"));
+    }
+
+    /**
+     * method's arithmetic, as typeOf reads it from a --trace, follows --precision in score and prune;
+     * float32 is the default and agrees with float64 to 1e-6 (relative L2 of one layer's scores)
+     */
+    static void honoursThePrecision(Path tmp, String method, java.util.function.Function<String, String> typeOf) throws Exception {
         Path[] f = PredictCommandTest.files(tmp);
         SafeTensors.File g = PredictCommandTest.G;
         Path b = tmp.resolve("XY.safetensors");
@@ -97,21 +71,21 @@ class PrecisionOptionTest {
         for (int i = 0; i < 3; i++) {
             Path o = tmp.resolve(i + ".safetensors");
             java.util.List<String> a = new java.util.ArrayList<>(java.util.List.of("score", "--model", "resnet20", "--weights",
-                    f[0].toString(), "--batch", b.toString(), "--method", "synflow", "--out", o.toString(), "--trace"));
+                    f[0].toString(), "--batch", b.toString(), "--method", method, "--out", o.toString(), "--trace"));
             if (precisions[i] != null) a.addAll(java.util.List.of("--precision", precisions[i]));
             MainTest.Result r = MainTest.run(a.toArray(new String[0]));
             assertEquals(0, r.code(), r.err());
-            assertEquals(i == 1 ? "F64" : "F32", synflowType(r.err()), precisions[i] + ": " + r.err());
+            assertEquals(i == 1 ? "F64" : "F32", typeOf.apply(r.err()), precisions[i] + ": " + r.err());
             s[i] = SafeTensors.read(o).get("blocks.4.conv1.weight").toDoubles();
         }
         double e = Numerics.relativeL2(s[1], s[0]);
-        assertTrue(e > 0 && e <= 1e-6, "float32 vs float64 synflow scores: relative L2 " + e);
+        assertTrue(e > 0 && e <= 1e-6, "float32 vs float64 " + method + " scores: relative L2 " + e);
         assertEquals(0, Numerics.relativeL2(s[0], s[2]), "the default is float32");
         for (String p : new String[] {"float32", "float64"}) {
-            MainTest.Result r = MainTest.run("prune", "--model", "resnet20", "--dataset", "digits", "--method", "synflow", "--density", "0.5",
-                    "--rounds", "1", "--out", tmp.resolve("prune-" + p).toString(), "--trace", "--precision", p);
+            MainTest.Result r = MainTest.run("prune", "--model", "resnet20", "--dataset", "digits", "--method", method, "--density", "0.5",
+                    "--rounds", "1", "--out", tmp.resolve("prune-" + method + "-" + p).toString(), "--trace", "--precision", p);
             assertEquals(0, r.code(), r.err());
-            assertEquals(p.equals("float64") ? "F64" : "F32", synflowType(r.err()), p + ": " + r.err());
+            assertEquals(p.equals("float64") ? "F64" : "F32", typeOf.apply(r.err()), p + ": " + r.err());
         }
     }
 
