@@ -305,16 +305,34 @@ public final class CpuBackend implements Backend {
                 g.oh(), g.ow(), col);
     }
 
-    /** per task: images [n0, n0+nn) with their own scratch buffers */
-    private interface ConvTask { void run(int n0, int nn, Pointer col, Pointer tmp); }
+    /**
+     * one chunk of images [n0, n0+nn) of a lane (lane, and whether the chunk is the lane's first),
+     * with the lane's scratch buffers
+     */
+    private interface ConvTask { void run(int lane, boolean first, int n0, int nn, Pointer col, Pointer tmp); }
 
-    private void convTasks(DType t, ConvGeometry g, ConvTask body) {
-        int nb = chunk(g), tasks = (g.n() + nb - 1) / nb, ohw = g.oh() * g.ow();
+    /** how many chunks of {@link #chunk} images the batch splits into */
+    private int chunks(ConvGeometry g) {
+        int nb = chunk(g);
+        return (g.n() + nb - 1) / nb;
+    }
+
+    /**
+     * the batch's image chunks over {@code lanes} parallel lanes (at most {@link #chunks}), each lane
+     * a contiguous run of chunks in order with scratch buffers of its own
+     */
+    private void convTasks(DType t, ConvGeometry g, int lanes, ConvTask body) {
+        int nb = chunk(g), tasks = chunks(g), ohw = g.oh() * g.ow();
         long colBytes = (long) g.c() * g.kh() * g.kw() * nb * ohw * t.size, tmpBytes = (long) g.k() * nb * ohw * t.size;
-        parallel(tasks, i -> {
-            int n0 = i * nb, nn = Math.min(nb, g.n() - n0);
+        parallel(lanes, lane -> {
+            int first = (int) ((long) tasks * lane / lanes), end = (int) ((long) tasks * (lane + 1) / lanes);
             Pointer col = allocateUninitialized(colBytes), tmp = allocateUninitialized(tmpBytes);
-            try { body.run(n0, nn, col, tmp); } finally { free(col); free(tmp); }
+            try {
+                for (int task = first; task < end; task++) {
+                    int n0 = task * nb;
+                    body.run(lane, task == first, n0, Math.min(nb, g.n() - n0), col, tmp);
+                }
+            } finally { free(col); free(tmp); }
         });
     }
 
@@ -421,7 +439,7 @@ public final class CpuBackend implements Backend {
         }
         int ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups();
         boolean single = chunk(g) >= g.n(); // one task: let the product itself use the workers
-        convTasks(t, g, (n0, nn, col, tmp) -> {
+        convTasks(t, g, chunks(g), (lane, first, n0, nn, col, tmp) -> {
             int cols = nn * ohw;
             Pointer yn = at(y, t, (long) n0 * g.k() * ohw);
             Pointer out = nn == 1 ? yn : tmp; // [K, 1, ohw] is already y's layout
@@ -484,7 +502,7 @@ public final class CpuBackend implements Backend {
         int ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups();
         long img = (long) g.c() * g.h() * g.w();
         boolean single = chunk(g) >= g.n();
-        convTasks(t, g, (n0, nn, col, tmp) -> {
+        convTasks(t, g, chunks(g), (lane, first, n0, nn, col, tmp) -> {
             int cols = nn * ohw;
             Pointer gyT = transposedChunk(t, g, gy, n0, nn, tmp);
             for (int gi = 0; gi < g.groups(); gi++) {
@@ -557,8 +575,7 @@ public final class CpuBackend implements Backend {
             }
             return;
         }
-        int ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups(), nb = chunk(g);
-        int tasks = (g.n() + nb - 1) / nb;
+        int ohw = g.oh() * g.ow(), rows = g.groupRows(), kg = g.k() / g.groups(), tasks = chunks(g);
         long wElems = (long) g.k() * rows;
         // each lane takes a contiguous run of image chunks and accumulates them, in order, into its
         // own slice of `parts`; the slices are summed at the end in lane order (deterministic for a
@@ -568,25 +585,18 @@ public final class CpuBackend implements Backend {
         int lanes = tasks == 1 ? 1 : slices(tasks, wElems, t);
         boolean single = lanes == 1;
         Pointer parts = single ? gw : allocateUninitialized(lanes * wElems * t.size);
-        long colBytes = (long) g.c() * g.kh() * g.kw() * nb * ohw * t.size, tmpBytes = (long) g.k() * nb * ohw * t.size;
         try {
-            parallel(lanes, lane -> {
-                int first = (int) ((long) tasks * lane / lanes), end = (int) ((long) tasks * (lane + 1) / lanes);
+            convTasks(t, g, lanes, (lane, first, n0, nn, col, tmp) -> {
+                int cols = nn * ohw;
+                double beta = first ? 0 : 1;
                 Pointer part = at(parts, t, (long) lane * wElems);
-                Pointer col = allocateUninitialized(colBytes), tmp = allocateUninitialized(tmpBytes);
-                try {
-                    for (int task = first; task < end; task++) {
-                        int n0 = task * nb, nn = Math.min(nb, g.n() - n0), cols = nn * ohw;
-                        double beta = task == first ? 0 : 1;
-                        im2col(t, g, at(x, t, (long) n0 * g.c() * g.h() * g.w()), nn, col);
-                        Pointer gyT = transposedChunk(t, g, gy, n0, nn, tmp);
-                        for (int gi = 0; gi < g.groups(); gi++) {
-                            Pointer yg = at(gyT, t, (long) gi * kg * cols), cg = at(col, t, (long) gi * rows * cols), pg = at(part, t, (long) gi * kg * rows);
-                            if (single) gemm(t, false, true, kg, rows, cols, 1, yg, cols, cg, cols, beta, pg, rows);
-                            else gemm1(t, false, true, kg, rows, cols, 1, yg, cols, cg, cols, beta, pg, rows);
-                        }
-                    }
-                } finally { free(col); free(tmp); }
+                im2col(t, g, at(x, t, (long) n0 * g.c() * g.h() * g.w()), nn, col);
+                Pointer gyT = transposedChunk(t, g, gy, n0, nn, tmp);
+                for (int gi = 0; gi < g.groups(); gi++) {
+                    Pointer yg = at(gyT, t, (long) gi * kg * cols), cg = at(col, t, (long) gi * rows * cols), pg = at(part, t, (long) gi * kg * rows);
+                    if (single) gemm(t, false, true, kg, rows, cols, 1, yg, cols, cg, cols, beta, pg, rows);
+                    else gemm1(t, false, true, kg, rows, cols, 1, yg, cols, cg, cols, beta, pg, rows);
+                }
             });
             if (!single) {
                 int[] shape = {lanes, (int) wElems}, os = {0, 1};
