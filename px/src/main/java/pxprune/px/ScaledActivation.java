@@ -196,20 +196,16 @@ final class ScaledActivation implements Interpreter {
         return f;
     }
 
-    @Override public Tensor conv2d(Conv2d m, Tensor x) {
-        double f = fanIn(m);
-        Tensor r = room(x, f, "the input of a convolution");
-        Scale sc = scale(r, "the input of a convolution");
-        Tensor y = inner.conv2d(m, r);
-        if (y != r) dropCopy(r, x);
-        return bounded(y, sc.exponent(), sc.bound() * f);
-    }
+    @Override public Tensor conv2d(Conv2d m, Tensor x) { return layer(m, x, "the input of a convolution", r -> inner.conv2d(m, r)); }
 
-    @Override public Tensor linear(Linear m, Tensor x) {
+    @Override public Tensor linear(Linear m, Tensor x) { return layer(m, x, "the input of a linear layer", r -> inner.linear(m, r)); }
+
+    /** a weighted layer m (op) on x: x made room for m's fan-in first, the output's bound grown by it */
+    private Tensor layer(Module m, Tensor x, String what, java.util.function.UnaryOperator<Tensor> op) {
         double f = fanIn(m);
-        Tensor r = room(x, f, "the input of a linear layer");
-        Scale sc = scale(r, "the input of a linear layer");
-        Tensor y = inner.linear(m, r);
+        Tensor r = room(x, f, what);
+        Scale sc = scale(r, what);
+        Tensor y = op.apply(r);
         if (y != r) dropCopy(r, x);
         return bounded(y, sc.exponent(), sc.bound() * f);
     }

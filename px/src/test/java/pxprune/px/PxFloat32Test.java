@@ -113,16 +113,21 @@ class PxFloat32Test {
         }
     }
 
-    /** a chain of 3x3 convolutions width -> width on 8x8 inputs, each followed by ReLU, then global pooling and a classifier */
+    /**
+     * a chain of 3x3 convolutions width -> width on 8x8 inputs, each followed by ReLU, then global
+     * pooling and a classifier; every layer with a bias or none
+     */
     static final class Chain extends Module {
         final Conv2d[] convs;
         final Linear fc;
 
-        Chain(int depth, int width, long seed) {
+        Chain(int depth, int width, long seed) { this(depth, width, seed, false); }
+
+        Chain(int depth, int width, long seed, boolean bias) {
             Init init = new Init(seed);
             convs = new Conv2d[depth];
-            for (int i = 0; i < depth; i++) convs[i] = registerModule("conv" + i, new Conv2d(i == 0 ? 2 : width, width, 3, 1, 1, false, init));
-            fc = registerModule("fc", new Linear(width, 3, false, init));
+            for (int i = 0; i < depth; i++) convs[i] = registerModule("conv" + i, new Conv2d(i == 0 ? 2 : width, width, 3, 1, 1, bias, init));
+            fc = registerModule("fc", new Linear(width, 3, bias, init));
         }
 
         @Override public Tensor forward(Tensor x, Interpreter it) {

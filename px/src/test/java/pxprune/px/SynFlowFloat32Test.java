@@ -126,24 +126,6 @@ class SynFlowFloat32Test {
         }
     }
 
-    /** a chain of 3x3 convolutions with biases, width -> width on 8x8 inputs, ReLUs, global pooling and a classifier */
-    static final class BiasChain extends Module {
-        final Conv2d[] convs;
-        final Linear fc;
-
-        BiasChain(int depth, int width, long seed) {
-            Init init = new Init(seed);
-            convs = new Conv2d[depth];
-            for (int i = 0; i < depth; i++) convs[i] = registerModule("conv" + i, new Conv2d(i == 0 ? 2 : width, width, 3, 1, 1, true, init));
-            fc = registerModule("fc", new Linear(width, 3, true, init));
-        }
-
-        @Override public Tensor forward(Tensor x, Interpreter it) {
-            for (Conv2d c : convs) x = it.relu(c.forward(x, it));
-            return fc.forward(it.globalAvgPool(x), it);
-        }
-    }
-
     static ScoringData chainData() { return new ScoringData(Tensor.zeros(DType.F32, 1, 2, 8, 8), new int[1], 3, 1); }
 
     /** R of the float64 linearised network, the oracle's own output */
@@ -190,7 +172,7 @@ class SynFlowFloat32Test {
      */
     @Test void chainWithBiases() {
         for (double density : new double[] {1, 0.05}) {
-            try (Module model = new BiasChain(40, 16, 13).eval(); MemoryScope s = MemoryScope.open()) {
+            try (Module model = new PxFloat32Test.Chain(40, 16, 13, true).eval(); MemoryScope s = MemoryScope.open()) {
                 compare("bias chain 40 x 16, density " + density, model,
                         density == 1 ? Masks.ones(model) : TinyModels.randomMasks(model, density, 4), chainData(), 0x1p-100);
             }
