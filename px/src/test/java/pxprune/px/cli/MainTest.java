@@ -109,7 +109,11 @@ public class MainTest {
             assertTrue(Files.isRegularFile(out.resolve(f)), f + " missing");
         assertEquals(1 + 50, Files.readAllLines(out.resolve("split.csv")).size());
         Masks m = Masks.load(out.resolve("masks.safetensors"));
-        for (String n : m.names()) assertEquals(0.1, m.density(n), 0.02, n);
+        // per layer, the last round keeps exactly n_keep = N - floor((1 - d) N) of each layer's N weights
+        for (String n : m.names()) {
+            long numel = m.numel(n);
+            assertEquals(numel - (long) Math.floor((1 - 0.1) * numel), m.kept(n), n);
+        }
     }
 
     @Test
