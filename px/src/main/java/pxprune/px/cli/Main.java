@@ -66,12 +66,17 @@ public final class Main {
                     [--weights W.safetensors] [--batch B.safetensors] [--trace] [--precision float32|float64] [--device cpu|cuda|cuda:N]
                   iterative pruning at initialization: DIR gets masks.safetensors, rounds.csv, rounds.png, layers.csv,
                   summary.json and split.csv; --trace logs every scoring pass (shapes, dtype, device, time) to stderr.
+                  Round r of T keeps n = N - floor((1 - d_r) N) of the N weights, d_r = d^((r+1)/T) (exponential, the
+                  default) or 1 - (1 - d)(r+1)/T (linear); N is all prunable weights, or each layer's with --per-layer.
+                  The examples: K (default 10) of each class of D's training set, drawn with --seed (default 1),
+                  which also initialises the model and seeds random's scores.
                   --weights: prune the model with these weights (PyTorch names) instead of the seeded initialisation;
                   --batch (with --weights, instead of --dataset): prune on the examples x, y of B as they are, no split.csv
               score --model M --weights W.safetensors --batch B.safetensors --method S --out O.safetensors [--seed S]
                     [--trace] [--precision float32|float64] [--device cpu|cuda|cuda:N]
                   one score tensor per prunable weight of the model with the weights W (PyTorch names),
-                  on the batch B (x: float32 NCHW, y: int64). --precision (prune and score): the arithmetic of
+                  on the batch B (x: float32 NCHW, y: int64); --seed (default 1) seeds random's scores.
+                  --precision (prune and score): the arithmetic of
                   snip and grasp (default float32, the model's), of px's activation network and of synflow's and
                   synflow_l2's linearised network (default float32 rescaled by powers of two, equal to float64 up to
                   float32's rounding; float64 as the authors' and Synaptic-Flow's code)
