@@ -329,8 +329,7 @@ public final class Main {
                 if (a.has(o))
                     throw new UsageException("--batch gives the examples to prune on, --" + o + " picks them from a data set; give one of the two");
         String dataset = bPath != null ? null : a.required("dataset");
-        if (dataset != null && !DatasetRegistry.names().contains(dataset))
-            throw new UsageException("unknown dataset '" + dataset + "' for --dataset; valid: " + String.join(", ", DatasetRegistry.names()));
+        if (dataset != null) classificationSet(dataset, "prune");
         if (bPath != null && wPath == null)
             throw new UsageException("--batch needs --weights: the number of classes is read from the output layer of W.safetensors");
         String method = methodName(a.required("method"));
@@ -429,6 +428,20 @@ public final class Main {
             case "float64" -> pxprune.kernels.DType.F64;
             default -> throw new UsageException("--precision " + p + " is not a precision; give float32 (the model's) or float64");
         };
+    }
+
+    /**
+     * d, checked to be a classification set for --dataset of cmd (prune, explain, ntk): an unknown name or a segmentation
+     * set (whose runs {@code pxprune run} makes) is a usage error
+     */
+    static String classificationSet(String d, String cmd) {
+        if (!DatasetRegistry.names().contains(d))
+            throw new UsageException("unknown dataset '" + d + "' for --dataset; valid: " + String.join(", ", DatasetRegistry.names()));
+        if (DatasetRegistry.isSegmentation(d))
+            throw new UsageException("--dataset " + d + " is a segmentation set; " + cmd + " takes a classification set ("
+                    + String.join(", ", DatasetRegistry.names().stream().filter(n -> !DatasetRegistry.isSegmentation(n)).toList())
+                    + "); prune a segmentation model with pxprune run, e.g. a config {\"recipe\": \"" + d + "\", \"method\": \"px\"}");
+        return d;
     }
 
     static String modelName(String m) {

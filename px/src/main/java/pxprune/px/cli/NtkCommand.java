@@ -109,8 +109,7 @@ final class NtkCommand {
                     + cfg.dataset() + "); leave them out with --run");
         if (!ModelRegistry.contains(model))
             throw new UsageException("unknown model '" + model + "' for --model; valid: " + String.join(", ", ModelRegistry.names()));
-        if (dataset != null && !DatasetRegistry.names().contains(dataset))
-            throw new UsageException("unknown dataset '" + dataset + "' for --dataset; valid: " + String.join(", ", DatasetRegistry.names()));
+        if (dataset != null) Main.classificationSet(dataset, "ntk");
         Path weights = a.has("weights") ? a.existingFile("weights") : null;
         List<Path> maskFiles = new ArrayList<>();
         for (String m : a.all("masks")) {
