@@ -66,12 +66,17 @@ public final class Main {
                     [--weights W.safetensors] [--batch B.safetensors] [--trace] [--precision float32|float64] [--device cpu|cuda|cuda:N]
                   iterative pruning at initialization: DIR gets masks.safetensors, rounds.csv, rounds.png, layers.csv,
                   summary.json and split.csv; --trace logs every scoring pass (shapes, dtype, device, time) to stderr.
+                  Round r of T keeps n = N - floor((1 - d_r) N) of the N weights, d_r = d^((r+1)/T) (exponential, the
+                  default) or 1 - (1 - d)(r+1)/T (linear); N is all prunable weights, or each layer's with --per-layer.
+                  The examples: K (default 10) of each class of D's training set, drawn with --seed (default 1),
+                  which also initialises the model and seeds random's scores.
                   --weights: prune the model with these weights (PyTorch names) instead of the seeded initialisation;
                   --batch (with --weights, instead of --dataset): prune on the examples x, y of B as they are, no split.csv
               score --model M --weights W.safetensors --batch B.safetensors --method S --out O.safetensors [--seed S]
                     [--trace] [--precision float32|float64] [--device cpu|cuda|cuda:N]
                   one score tensor per prunable weight of the model with the weights W (PyTorch names),
-                  on the batch B (x: float32 NCHW, y: int64). --precision (prune and score): the arithmetic of
+                  on the batch B (x: float32 NCHW, y: int64); --seed (default 1) seeds random's scores.
+                  --precision (prune and score): the arithmetic of
                   snip and grasp (default float32, the model's), of px's activation network and of synflow's and
                   synflow_l2's linearised network (default float32 rescaled by powers of two, equal to float64 up to
                   float32's rounding; float64 as the authors' and Synaptic-Flow's code)
@@ -324,8 +329,7 @@ public final class Main {
                 if (a.has(o))
                     throw new UsageException("--batch gives the examples to prune on, --" + o + " picks them from a data set; give one of the two");
         String dataset = bPath != null ? null : a.required("dataset");
-        if (dataset != null && !DatasetRegistry.names().contains(dataset))
-            throw new UsageException("unknown dataset '" + dataset + "' for --dataset; valid: " + String.join(", ", DatasetRegistry.names()));
+        if (dataset != null) classificationSet(dataset, "prune");
         if (bPath != null && wPath == null)
             throw new UsageException("--batch needs --weights: the number of classes is read from the output layer of W.safetensors");
         String method = methodName(a.required("method"));
@@ -424,6 +428,20 @@ public final class Main {
             case "float64" -> pxprune.kernels.DType.F64;
             default -> throw new UsageException("--precision " + p + " is not a precision; give float32 (the model's) or float64");
         };
+    }
+
+    /**
+     * d, checked to be a classification set for --dataset of cmd (prune, explain, ntk): an unknown name or a segmentation
+     * set (whose runs {@code pxprune run} makes) is a usage error
+     */
+    static String classificationSet(String d, String cmd) {
+        if (!DatasetRegistry.names().contains(d))
+            throw new UsageException("unknown dataset '" + d + "' for --dataset; valid: " + String.join(", ", DatasetRegistry.names()));
+        if (DatasetRegistry.isSegmentation(d))
+            throw new UsageException("--dataset " + d + " is a segmentation set; " + cmd + " takes a classification set ("
+                    + String.join(", ", DatasetRegistry.names().stream().filter(n -> !DatasetRegistry.isSegmentation(n)).toList())
+                    + "); prune a segmentation model with pxprune run, e.g. a config {\"recipe\": \"" + d + "\", \"method\": \"px\"}");
+        return d;
     }
 
     static String modelName(String m) {

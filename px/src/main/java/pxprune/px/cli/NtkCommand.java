@@ -41,7 +41,8 @@ final class NtkCommand {
               ntk --model M --dataset D [--weights W.safetensors] [--masks MASKS.safetensors ...] [--run RUN ...]
                   [--samples N] [--top K] [--seed S] [--data-root R] [--out DIR] [--precision float64|float32] [--all-parameters]
                   [--batch B.safetensors]
-                  the empirical NTK of the model (eval mode) on N training examples drawn with S (default 20),
+                  the empirical NTK of the model (eval mode) on N training examples (default 20) drawn with the seed S
+                  (default 1), which also initialises the model unless --weights or --run give it,
                   dense and at theta*m for each mask: exact trace, top-K eigenvalues (Lanczos, default 10), the
                   condition number (of the full spectrum when N*outputs <= 2000, else lambda_1/lambda_K) and
                   PX's bound on the trace (docs/ntk.md). --run takes a run folder (its model, dataset and seed; the
@@ -108,8 +109,7 @@ final class NtkCommand {
                     + cfg.dataset() + "); leave them out with --run");
         if (!ModelRegistry.contains(model))
             throw new UsageException("unknown model '" + model + "' for --model; valid: " + String.join(", ", ModelRegistry.names()));
-        if (dataset != null && !DatasetRegistry.names().contains(dataset))
-            throw new UsageException("unknown dataset '" + dataset + "' for --dataset; valid: " + String.join(", ", DatasetRegistry.names()));
+        if (dataset != null) Main.classificationSet(dataset, "ntk");
         Path weights = a.has("weights") ? a.existingFile("weights") : null;
         List<Path> maskFiles = new ArrayList<>();
         for (String m : a.all("masks")) {
