@@ -150,14 +150,20 @@ public final class BenchMain {
             ms.put(key, unit.startsWith("s/") ? v * 1000 : unit.startsWith("us/") ? v / 1000 : v);
         }
         int threads = CpuBackend.INSTANCE.threads();
-        // the reference implementations right after ours (PxBench is among the last JMH benchmarks), for the same machine load
+        // the reference implementations next, the closest to PxBench's machine load that the run allows
         List<AuthorsRef.Result> refs = new ArrayList<>();
         AuthorsRef.Model ourModel = null;
         for (AuthorsRef.Code c : AuthorsRef.Code.values()) {
             if (!ms.containsKey(c.benchmark)) continue;
             Path repo = cli.checkouts().get(c);
-            if (repo != null && ourModel == null) ourModel = AuthorsRef.Model.ofPxBench();
-            refs.add(repo == null ? AuthorsRef.Result.notRun(c, c.howToEnable()) : AuthorsRef.measure(c, repo, threads, ourModel));
+            if (cli.device().device() != pxprune.kernels.Device.CPU)
+                refs.add(AuthorsRef.Result.notRun(c, "not run: the script times it on the CPU, and this run's " + c.benchmark + " ran on "
+                        + cli.device()));
+            else if (repo == null) refs.add(AuthorsRef.Result.notRun(c, c.howToEnable()));
+            else {
+                if (ourModel == null) ourModel = AuthorsRef.Model.ofPxBench();
+                refs.add(AuthorsRef.measure(c, repo, threads, ourModel));
+            }
         }
         // peak memory per image (bytes: no timing, so in this JVM, on the CPU)
         java.util.regex.Pattern inc = java.util.regex.Pattern.compile(include);
