@@ -26,11 +26,12 @@ The PX authors' repository ships a SynFlow of its own, adapted from Synaptic-Flo
 here is Synaptic-Flow's.
 
 Only tqdm is needed beyond torch and numpy (both wrap a loop in a progress bar). The bars are
-turned off (TQDM_DISABLE=1); where tqdm is not installed, a stand-in module whose tqdm(iterable)
-returns the iterable takes its place on sys.path, and the JSON says so ("stand_ins").
+turned off (TQDM_DISABLE=1); where tqdm is not installed, the script registers a stand-in module
+tqdm (sys.modules) whose tqdm(iterable) returns the iterable, and the JSON says so ("stand_ins").
+OMP_WAIT_POLICY defaults to PASSIVE, as `./pxprune bench` sets it for pxprune and PyTorch.
 
-Before timing, the script checks that their ResNet-20 is pxprune's (--expect-params,
---expect-prunable: exit 3 if not) and warms torch up on a throwaway model (px: 2 rounds to density
+Before timing, the script checks that their ResNet-20 is pxprune's (--expect-params: the trainable
+parameters, their generator.parameters; --expect-prunable: exit 3 if not) and warms torch up on a throwaway model (px: 2 rounds to density
 0.5, synflow: 20 rounds to 0.1, as PxBench warms pxprune's JIT); the timed run starts from a fresh
 model and times the rounds only (not building the model), one run, as JMH's single shot times
 pxprune's. After it, the number of weights kept is reported (pxprune keeps N - floor((1 - d) N)).
