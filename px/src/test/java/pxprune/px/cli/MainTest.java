@@ -93,7 +93,11 @@ public class MainTest {
         Result l = run("list");
         assertEquals(0, l.code());
         assertTrue(l.out().contains("resnet20") && l.out().contains("digits") && l.out().contains("synflow")
-                && l.out().contains("cifar10_resnet20"), l.out());
+                && l.out().contains("cifar10_resnet20") && l.out().contains("fashion_mnist_resnet20"), l.out());
+        Result d = run("list", "--data-root", "no-such-folder");
+        assertEquals(0, d.code(), d.err());
+        assertTrue(d.out().contains("data (data_root no-such-folder):") && d.out().contains("kmnist         missing; Fix: download")
+                && d.out().contains("no-such-folder/kmnist/"), d.out());
         Result h = run("help");
         assertEquals(0, h.code());
         assertTrue(h.out().contains("usage: pxprune") && h.out().contains("--examples-per-class"), h.out());
