@@ -282,7 +282,7 @@ class HostileInputTest {
                 "keeps no weight", "density"));
         l.add(c("milestones not a list", run(text("ms.json", "{\"recipe\": \"digits\", \"milestones\": \"x\"}")), "'milestones'",
                 "ms.json"));
-        l.add(c("unknown dataset", run(text("ds.json", "{\"recipe\": \"digits\", \"dataset\": \"mnist\"}")), "mnist", "ds.json"));
+        l.add(c("unknown dataset", run(text("ds.json", "{\"recipe\": \"digits\", \"dataset\": \"emnist\"}")), "emnist", "ds.json"));
         l.add(c("unknown recipe", run(text("rc.json", "{\"recipe\": \"nope\"}")), "nope", "rc.json"));
         l.add(c("config is a folder", new String[] {"run", dir.toString()}, "not a regular file", dir.getFileName().toString()));
         l.add(c("--set rounds past int range", new String[] {"run", "digits", "--set", "rounds=2147483648", "--runs",

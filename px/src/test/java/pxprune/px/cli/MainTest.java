@@ -51,7 +51,7 @@ public class MainTest {
                 new Object[] {p.replace("--rounds 2", "--rounds 0"), "outside 1..100000"},
                 new Object[] {p.replace("resnet20", "resnet21"), "unknown model 'resnet21'"},
                 new Object[] {p.replace("random", "magic"), "unknown method 'magic'"},
-                new Object[] {p.replace("digits", "mnist"), "unknown dataset 'mnist'"},
+                new Object[] {p.replace("digits", "emnist"), "unknown dataset 'emnist'"},
                 new Object[] {p.replace("--model resnet20 ", ""), "needs --model"},
                 new Object[] {p + " --seed x", "not an integer"},
                 new Object[] {p + " --rounds 3", "given twice"},

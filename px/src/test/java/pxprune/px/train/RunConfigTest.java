@@ -78,7 +78,7 @@ class RunConfigTest {
         assertTrue(error("{\"density\": 0}").contains("(0, 1]"));
         assertTrue(error("{\"model\": \"resnet21\"}").contains("resnet20"));
         assertTrue(error("{\"method\": \"foo\"}").contains("synflow"));
-        assertTrue(error("{\"dataset\": \"mnist\"}").contains("digits"));
+        assertTrue(error("{\"dataset\": \"emnist\"}").contains("digits"));
         assertTrue(error("{\"milestones\": [5, 3]}").contains("increasing"));
         assertTrue(error("{\"method\": \"dense\"}").contains("density"));
         assertTrue(error("{\"momentum\": 0, \"nesterov\": true}").contains("nesterov"));
