@@ -89,9 +89,10 @@ public final class Main {
                   PX pass by pass in the notation of docs/walkthrough.md: without --model every number of the
                   tiny 3-4-4-2 network, checked against path enumeration (--svg also draws it); with --model
                   per-layer summaries and the conservation check
-%s%s%s              list
+%s%s%s              list [--data-root DIR]
                   models, datasets, methods, recipes and devices (the CPU; each CUDA device, or why CUDA is
-                  not usable)
+                  not usable); for the MNIST family whether it is under DIR (default data; Fashion-MNIST also
+                  in Debian's folder of package dataset-fashion-mnist) and how to get it
               help
                   this text
 
@@ -210,9 +211,16 @@ public final class Main {
 
     // ------------------------------------------------------------------ list
     private static void listCmd(String[] args, PrintStream out) {
-        new Args("list", args, 1, Map.of(), Set.of(), Set.of()).maxPositional(0, "pxprune list");
+        Args a = new Args("list", args, 1, Map.of("data-root", "data"), Set.of(), Set.of());
+        a.maxPositional(0, "pxprune list [--data-root DIR]");
+        Path dataRoot = Path.of(a.string("data-root", "data"));
         out.println("models:   " + String.join(", ", ModelRegistry.names()));
         out.println("datasets: " + String.join(", ", DatasetRegistry.names()));
+        out.println("data (data_root " + dataRoot + "):");
+        for (String name : DatasetRegistry.names()) {
+            DatasetRegistry.availability(name, dataRoot).ifPresent(av -> out.printf(Locale.ROOT, "  %-14s %s%n", name,
+                    av.present() ? "present: " + av.detail() : "missing; " + av.detail()));
+        }
         out.println("methods:  " + String.join(", ", ScorerRegistry.names()) + " (and dense for run: no pruning)");
         out.println("recipes:  " + String.join(", ", Recipes.names()));
         out.println("devices:");

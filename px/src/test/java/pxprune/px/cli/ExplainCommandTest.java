@@ -108,7 +108,7 @@ class ExplainCommandTest {
                 {"explain --dataset digits", "--dataset needs --model"},
                 {"explain --seed 3", "--seed needs --model"},
                 {"explain --model resnet21", "unknown model 'resnet21'"},
-                {"explain --model resnet20 --dataset mnist", "unknown dataset 'mnist'"},
+                {"explain --model resnet20 --dataset emnist", "unknown dataset 'emnist'"},
                 {"explain --model resnet20 --examples-per-class 11", "outside 1..10"},
                 {"explain --model resnet20 --svg x.svg", "--svg draws the tiny network only"},
                 {"explain --svg " + file.resolve("x.svg"), "is a file"},
