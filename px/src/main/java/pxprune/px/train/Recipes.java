@@ -23,6 +23,10 @@ import java.util.Map;
  * <tr><td>cifar10_resnet50_pretrained</td><td>cifar10, tv_resnet50 from ImageNet weights</td><td>30</td><td>128</td><td>0.01</td><td>0.9</td><td>5e-4</td><td>15, 25</td></tr>
  * </table>
  *
+ * <p>{@code imagenet_resnet50} reads ImageNet streamed from disk (docs/datasets-imagenet.md): training
+ * images through torchvision's RandomResizedCrop to 224 with flips, evaluation through resize 256 and
+ * centre crop 224; {@code --set crop=N} changes both sides (e.g. 32 for a quick check on the CPU).
+ *
  * <p>The segmentation recipes (docs/segmentation.md) train on random crops with random rescaling
  * and horizontal flips; the VOC ones are the PX authors' setup: density 0.018 in 100 rounds, crop
  * 513, scale 0.5-2.0, per-pixel cross-entropy ignoring label 255 (the V3+ model's output stride of
