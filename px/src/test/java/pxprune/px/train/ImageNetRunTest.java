@@ -76,6 +76,25 @@ class ImageNetRunTest {
     }
 
     @Test
+    void badFilesAreUsageErrorsNamingTheFile(@TempDir Path tmp) throws IOException {
+        write(tmp);
+        Path runs = tmp.resolve("runs");
+        Path csv = tmp.resolve("imagenet/LOC_val_solution.csv");
+        Files.move(csv, tmp.resolve("elsewhere.csv"));
+        String[] args = {"run", "imagenet_resnet50", "--set", "data_root=" + tmp, "--set", "crop=32", "--set", "batch_size=4",
+                "--set", "epochs=1", "--set", "rounds=1", "--set", "examples_per_class=1", "--runs", runs.toString()};
+        MainTest.Result r = MainTest.run(args);
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("LOC_val_solution.csv"), r.err());
+        Files.move(tmp.resolve("elsewhere.csv"), csv);
+        Path bad = tmp.resolve("imagenet/train/" + WNIDS[1] + "/" + WNIDS[1] + "_2.JPEG");
+        Files.writeString(bad, "not a JPEG");
+        r = MainTest.run(args);
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("Cannot decode image " + bad), r.err());
+    }
+
+    @Test
     void theStreamedSetsHaveTheCropSizeAndTheFolderLabels(@TempDir Path tmp) throws IOException {
         write(tmp);
         RunConfig cfg = Recipes.get("imagenet_resnet50").with(Map.of("data_root", tmp.toString(), "crop", 32L));
