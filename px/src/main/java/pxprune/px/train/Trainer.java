@@ -83,6 +83,9 @@ public final class Trainer {
     static final String RNG_DERIVATION = "stateless: batch order of epoch e = BatchIterator.order(n, true, "
             + "Seeds.derive(seed, ORDER_KEY=" + ORDER_KEY + "), e); augmentation of epoch e = Seeds.rng(seed, AUGMENT_KEY="
             + AUGMENT_KEY + ", e) drawn in batch order";
+    static final String STREAM_RNG_DERIVATION = "stateless: batch order of epoch e = BatchIterator.order(n, true, "
+            + "Seeds.derive(seed, ORDER_KEY=" + ORDER_KEY + "), e); crop and flip of example k of batch b of epoch e = "
+            + "Seeds.rng(Seeds.derive(seed, AUGMENT_KEY=" + AUGMENT_KEY + ", e), b, k)";
 
     private final RunConfig cfg;
     private final ImageSet train, test;
@@ -138,7 +141,8 @@ public final class Trainer {
             for (int epoch = start; epoch < cfg.epochs(); epoch++) {
                 EpochMetrics m = epoch(model, opt, epoch, pool);
                 history.add(m);
-                Checkpoint.save(ckpt, model, opt, masks, epoch + 1, hash, history);
+                Checkpoint.save(ckpt, model, List.of(opt), masks, epoch + 1, hash, history,
+                        train instanceof ImageFiles ? STREAM_RNG_DERIVATION : RNG_DERIVATION);
                 appendMetrics(dir, m);
                 if (log != null)
                     log.printf(Locale.ROOT, "[%s] epoch %d/%d  lr %.4g  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  %.1fs%n",
