@@ -57,9 +57,10 @@ import pxprune.px.Masks;
  * before the optimizer is built, so its momentum buffers and masks live there too; each batch is
  * gathered, augmented and uploaded on a preparation thread (one thread, batches in order, so the
  * augmentation stream is drawn as on one thread) while the previous batch computes; the batches'
- * losses and logits stay on the device until {@value #READ_BACK} batches wait or the epoch ends and are
- * read back then (so a diverged loss is reported within {@value #READ_BACK} batches), evaluation runs on the device; checkpoints are
- * written from the device tensors and resumed onto them, bit for bit as on the CPU.
+ * losses and logits stay on the device until {@value #READ_BACK} batches wait or the epoch ends and
+ * are read back then (so a diverged loss is reported within {@value #READ_BACK} batches); evaluation
+ * runs on the device; checkpoints are written from the device tensors and resumed onto them, bit for
+ * bit as on the CPU.
  *
  * <p>Files in the run folder: {@value Checkpoint#FILE} (after every epoch, atomically) and
  * {@value #METRICS} (one JSON object per epoch, see {@link EpochMetrics}; rebuilt from the
@@ -182,7 +183,7 @@ public final class Trainer {
             stream = files.stream(order, cfg.augment() ? Seeds.derive(cfg.seed(), AUGMENT_KEY, epoch) : null,
                     BatchStream.defaultWorkers(), STREAM_AHEAD);
         }
-        // the batches' losses and logits stay on the device until READ_BACK batches wait or the epoch ends: no download per batch
+        // the batches' losses and logits stay on the device until READ_BACK of them wait or the epoch ends: no download per batch
         List<Tensor> losses = new ArrayList<>(), outputs = new ArrayList<>();
         List<int[]> labels = new ArrayList<>(nb);
         double[] sums = new double[3]; // loss * examples, correct, examples of the batches read back
