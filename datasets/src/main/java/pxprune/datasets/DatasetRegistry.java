@@ -16,7 +16,9 @@ import java.util.Optional;
  * <li>{@code digits}: embedded 1x8x8, 10 classes; train/test = {@code stratifiedSplit(Digits.load(), 0.2, seed)}</li>
  * <li>{@code cifar10}, {@code cifar100}: {@link Cifar#load} from dataRoot</li>
  * <li>{@code tiny-imagenet}: {@link TinyImageNet#load} from dataRoot (train or val)</li>
- * <li>{@code imagenet}: {@link ImageFolder#load} of {@code dataRoot/imagenet/train} or {@code .../val}, 224x224</li>
+ * <li>{@code imagenet}: {@link ImageNet#open} of {@code dataRoot/imagenet} (train/, and val/ flat with its ground
+ *     truth or in class folders), streamed from disk by {@link #open}; {@link #load} decodes every image (evaluation
+ *     crop, 224x224) into memory, for small folders</li>
  * <li>{@code mnist}, {@code fashion_mnist}, {@code kmnist}: {@link Mnist#load} from {@code dataRoot/mnist},
  *     {@code dataRoot/fashion-mnist} (or Debian's {@value Mnist#DEBIAN_FASHION_MNIST}), {@code dataRoot/kmnist};
  *     1x28x28, 10 classes, 60,000 train and 10,000 test images</li>
@@ -69,9 +71,7 @@ public final class DatasetRegistry {
         m.put("cifar10", new Entry((root, train, seed) -> Cifar.load(root, 10, train), ChannelStats.CIFAR10, true));
         m.put("cifar100", new Entry((root, train, seed) -> Cifar.load(root, 100, train), ChannelStats.CIFAR100, true));
         m.put("tiny-imagenet", new Entry((root, train, seed) -> TinyImageNet.load(root, train), ChannelStats.TINY_IMAGENET, true));
-        m.put("imagenet", new Entry((root, train, seed) ->
-                ImageFolder.load(root.resolve("imagenet").resolve(train ? "train" : "val"), 224)
-                        .withName(train ? "imagenet-train" : "imagenet-val"), ChannelStats.IMAGENET, true));
+        m.put("imagenet", new Entry((root, train, seed) -> ImageNet.open(root, train).load(), ChannelStats.IMAGENET, true));
         m.put("mnist", mnist(Mnist.Variant.MNIST, ChannelStats.MNIST));
         m.put("fashion_mnist", mnist(Mnist.Variant.FASHION_MNIST, ChannelStats.FASHION_MNIST));
         m.put("kmnist", mnist(Mnist.Variant.KMNIST, ChannelStats.KMNIST));
@@ -165,6 +165,30 @@ public final class DatasetRegistry {
                     + "(the one that holds cifar-10-batches-bin/, cifar-100-binary/, tiny-imagenet-200/, imagenet/, mnist/, ...).");
         }
         return e.loader().load(dataRoot, train, seed);
+    }
+
+    /** Whether {@link #open} streams {@code name} from its files (decoded per batch) rather than loading it into memory. */
+    public static boolean isStreamed(String name) {
+        entry(name);
+        return name.equals("imagenet");
+    }
+
+    /**
+     * The train or test split of classification set {@code name} as training reads it: the {@link ImageFiles}
+     * index for a streamed set ({@link #isStreamed}), else {@link #load}'s in-memory Dataset; pixels in [0, 1].
+     *
+     * @throws IllegalArgumentException as {@link #load}
+     * @throws DatasetException         if the files are missing or malformed
+     */
+    public static ImageSet open(String name, Path dataRoot, boolean train, long seed) {
+        if (SEG_ENTRIES.containsKey(Objects.requireNonNull(name, "dataset name")) || !isStreamed(name)) {
+            return load(name, dataRoot, train, seed);
+        }
+        if (dataRoot == null) {
+            throw new IllegalArgumentException("Dataset '" + name + "' is read from disk; pass the data root folder "
+                    + "(the one that holds imagenet/).");
+        }
+        return ImageNet.open(dataRoot, train);
     }
 
     /**

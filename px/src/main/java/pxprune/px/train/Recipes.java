@@ -31,6 +31,10 @@ import java.util.Map;
  * random crops of the image zero-padded by {@value Trainer#AUGMENT_PAD} pixels, horizontal flips,
  * per-channel normalisation.
  *
+ * <p>{@code imagenet_resnet50} reads ImageNet streamed from disk (docs/datasets-imagenet.md): training
+ * images through torchvision's RandomResizedCrop to 224 with flips, evaluation through resize 256 and
+ * centre crop 224; {@code --set crop=N} changes both sides (e.g. 32 for a quick check on the CPU).
+ *
  * <p>The segmentation recipes (docs/segmentation.md) train on random crops with random rescaling
  * and horizontal flips; the VOC ones are the PX authors' setup: density 0.018 in 100 rounds, crop
  * 513, scale 0.5-2.0, per-pixel cross-entropy ignoring label 255 (the V3+ model's output stride of
