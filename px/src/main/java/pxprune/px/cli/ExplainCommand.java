@@ -57,9 +57,7 @@ final class ExplainCommand {
         }
         if (a.has("svg"))
             throw new UsageException("--svg draws the tiny network only; leave out --model (or --svg)");
-        String model = a.required("model");
-        if (!ModelRegistry.contains(model))
-            throw new UsageException("unknown model '" + model + "' for --model; valid: " + String.join(", ", ModelRegistry.names()));
+        String model = Main.modelName(a.required("model"));
         String dataset = a.string("dataset", "digits");
         Main.classificationSet(dataset, "explain");
         int perClass = a.integer("examples-per-class", 1, 1, MAX_PER_CLASS);

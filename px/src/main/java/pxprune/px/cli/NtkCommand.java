@@ -107,8 +107,7 @@ final class NtkCommand {
         if (cfg != null && (!model.equals(cfg.model()) || !dataset.equals(cfg.dataset())))
             throw new UsageException("--model " + model + " --dataset " + dataset + " disagree with the run (" + cfg.model() + " on "
                     + cfg.dataset() + "); leave them out with --run");
-        if (!ModelRegistry.contains(model))
-            throw new UsageException("unknown model '" + model + "' for --model; valid: " + String.join(", ", ModelRegistry.names()));
+        Main.modelName(model);
         if (dataset != null) Main.classificationSet(dataset, "ntk");
         Path weights = a.has("weights") ? a.existingFile("weights") : null;
         List<Path> maskFiles = new ArrayList<>();

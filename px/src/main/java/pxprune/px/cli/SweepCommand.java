@@ -32,7 +32,8 @@ final class SweepCommand {
                   its own child JVM with T threads (default 1, or the cores over P when P is given), P at once (default:
                   the cores over T); a child that dies is retried R times (default 2) and resumes; finished runs are
                   never run again. The table goes to DIR/sweeps/<name>/results.{csv,md}. --dry-run lists the points;
-                  --gpus: GPU slots of the embedded sweep, one CUDA run each (default: the GPUs found; with --spark the executors' GPUs decide); --spark local[N] | spark://HOST:7077 | k8s://...: run on Apache Spark
+                  --gpus: GPU slots of the embedded sweep, one CUDA run each (default: the GPUs found; with --spark the
+                  executors' GPUs decide); --spark local[N] | spark://HOST:7077 | k8s://...: run on Apache Spark
                   (module sweep-spark; DIR must be a path every executor shares).
             """;
 
