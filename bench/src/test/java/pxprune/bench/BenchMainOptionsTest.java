@@ -95,6 +95,20 @@ class BenchMainOptionsTest {
     }
 
     @Test
+    void theRowSaysWhatRanAndWhereItDiffersFromPxprune() {
+        AuthorsRef.Model ours = new AuthorsRef.Model(272_474, 270_896, 4_877);
+        Map<String, Object> j = new LinkedHashMap<>(Map.of("commit", AuthorsRef.Code.SYNFLOW.commit, "torch", "2.13.0+cpu", "threads", 2,
+                "params", 272_474, "prunable", 270_896, "kept", 4_877, "stand_ins", List.of()));
+        assertEquals("Synaptic-Flow's SynFlow at 9dfa57a, torch 2.13.0+cpu, 2 threads; their ResNet-20: 272,474 parameters, "
+                + "270,896 prunable, as pxprune's; 4,877 kept, as pxprune", AuthorsRef.describe(AuthorsRef.Code.SYNFLOW, j, 2, ours));
+        j.putAll(Map.of("commit", "0123456789abcdef", "threads", 1, "kept", 4_880, "stand_ins", List.of("tqdm")));
+        String d = AuthorsRef.describe(AuthorsRef.Code.SYNFLOW, j, 2, ours);
+        for (String part : List.of("at 0123456 (the bench was checked against 9dfa57a)", "1 threads (pxprune: 2)", "4,880 kept (pxprune keeps 4,877)",
+                "stand-in: tqdm"))
+            assertTrue(d.contains(part), d);
+    }
+
+    @Test
     void pxBenchsResNet20HasOpenLthsCounts() {
         // the counts the script compares theirs with (open_lth's CIFAR ResNet-20: 0.27M parameters,
         // every conv and linear weight prunable); density 0.018 keeps N - floor(0.982 N)
