@@ -183,6 +183,10 @@ public final class BenchMain {
         ratio(ratios, summary, "SynFlow 100 rounds / Synaptic-Flow (" + fmt(SYNFLOW_REF_100_ROUNDS_S) + " s, " + RECORDED + "); target <= 1.0",
                 ms.get("PxBench.synflow100Rounds"), SYNFLOW_REF_100_ROUNDS_S * 1000);
         ratio(ratios, summary, "masked / dense training epoch (digits); target <= 1.05", ms.get("TrainBench.epoch variant=masked"), ms.get("TrainBench.epoch variant=dense"));
+        String[][] sparseTargets = {{"0.1", "0.6"}, {"0.05", "0.4"}, {"0.01", "0.25"}};
+        for (String[] dt : sparseTargets)
+            ratio(ratios, summary, "masked ResNet-20 SGD step, batch 100, density " + dt[0] + ": sparse / dense kernels; target <= " + dt[1],
+                    ms.get("SparseBench.sgdStep density=" + dt[0] + " kernels=sparse"), ms.get("SparseBench.sgdStep density=" + dt[0] + " kernels=dense"));
         List<String[]> memRows = memoryRows(mib, pt.mibPerImage(), ratios, summary);
         json.put("mib_per_image", mib);
         json.put("pytorch_mib_per_image", pt.mibPerImage());

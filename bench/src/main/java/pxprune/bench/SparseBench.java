@@ -37,31 +37,43 @@ public class SparseBench {
     Tensor x, y;
 
     @Setup public void setup() {
-        net = ModelRegistry.create("resnet20", 3, 10, 32, 1);
-        Map<String, Tensor> weights = Prunable.prunableWeights(net);
-        Map<String, float[]> masks = new LinkedHashMap<>();
-        SplittableRandom r = new SplittableRandom(1);
-        weights.forEach((name, w) -> {
-            float[] m = new float[(int) w.numel()], v = new float[m.length];
-            w.backend().download(w.ptr(), v);
-            for (int i = 0; i < m.length; i++) { m[i] = r.nextDouble() < density ? 1 : 0; v[i] *= m[i]; }
-            w.backend().upload(v, w.ptr());
-            masks.put(name, m);
-        });
-        sgd = SGD.of(net, 0.1, 0.9, 5e-4, false);
-        masks.forEach((name, m) -> sgd.setMask(name, Tensor.of(m, weights.get(name).shape())));
-        sparsity = Sparsity.attach(net, masks, kernels.equals("sparse") ? "auto" : "dense");
+        Masked m = Masked.resnet20(density, kernels.equals("sparse") ? "auto" : "dense");
+        net = m.net; sgd = m.sgd; sparsity = m.sparsity;
         x = Fixtures.images(100, 3, 32, 1);
         y = Tensor.ofInts(Fixtures.labels(100, 10), 100);
     }
 
-    @TearDown public void tearDown() { sparsity.close(); sgd.close(); net.close(); x.close(); y.close(); }
-
-    @Benchmark public void sgdStep() {
-        try (MemoryScope s = MemoryScope.open()) {
-            Ops.crossEntropy(net.forward(x), y).backwardAndFree();
-            sgd.step();
-            sgd.zeroGrad();
+    /** a ResNet-20 (3x32x32, 10 classes) whose every prunable layer keeps a random {@code density} of its weights, masked SGD, Sparsity in {@code mode} */
+    record Masked(Module net, SGD sgd, Sparsity sparsity) {
+        static Masked resnet20(double density, String mode) {
+            Module net = ModelRegistry.create("resnet20", 3, 10, 32, 1);
+            Map<String, Tensor> weights = Prunable.prunableWeights(net);
+            Map<String, float[]> masks = new LinkedHashMap<>();
+            SplittableRandom r = new SplittableRandom(1);
+            weights.forEach((name, w) -> {
+                float[] m = new float[(int) w.numel()], v = new float[m.length];
+                w.backend().download(w.ptr(), v);
+                for (int i = 0; i < m.length; i++) { m[i] = r.nextDouble() < density ? 1 : 0; v[i] *= m[i]; }
+                w.backend().upload(v, w.ptr());
+                masks.put(name, m);
+            });
+            SGD sgd = SGD.of(net, 0.1, 0.9, 5e-4, false);
+            masks.forEach((name, m) -> sgd.setMask(name, Tensor.of(m, weights.get(name).shape())));
+            return new Masked(net, sgd, Sparsity.attach(net, masks, mode));
         }
+
+        void step(Tensor x, Tensor y) {
+            try (MemoryScope s = MemoryScope.open()) {
+                Ops.crossEntropy(net.forward(x), y).backwardAndFree();
+                sgd.step();
+                sgd.zeroGrad();
+            }
+        }
+
+        void close() { sparsity.close(); sgd.close(); net.close(); }
     }
+
+    @TearDown public void tearDown() { new Masked(net, sgd, sparsity).close(); x.close(); y.close(); }
+
+    @Benchmark public void sgdStep() { new Masked(net, sgd, sparsity).step(x, y); }
 }

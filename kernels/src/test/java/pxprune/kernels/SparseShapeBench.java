@@ -9,8 +9,9 @@ import org.bytedeco.javacpp.Pointer;
  * the backend dispatches for the same shape ({@link CpuBackend#convPath}), both on the same random
  * mask, interleaved call by call and the fastest of R calls each, with the instruction set this
  * CPU runs. A ratio below 1 means sparse is faster. Not a test: run it with the kernels' test class
- * path, {@code java -cp ... pxprune.kernels.SparseShapeBench [rounds] shape...}, a shape being
- * {@code batch-in-out-size-stride-kernel} (padding kernel/2), e.g. {@code 100-16-32-32-1-3}.
+ * path, {@code java -cp ... pxprune.kernels.SparseShapeBench [avx2] [rounds] shape...}, a shape being
+ * {@code batch-in-out-size-stride-kernel} (padding kernel/2), e.g. {@code 100-16-32-32-1-3};
+ * {@code avx2} runs the sparse kernels' AVX2 copy on an AVX-512 CPU (the dense side as dispatched).
  */
 public final class SparseShapeBench {
     private SparseShapeBench() {}
@@ -20,7 +21,10 @@ public final class SparseShapeBench {
     public static void main(String[] args) {
         CpuBackend b = CpuBackend.INSTANCE;
         int rounds = 7, first = 0;
-        if (args.length > 0 && args[0].matches("\\d+")) { rounds = Integer.parseInt(args[0]); first = 1; }
+        CpuBackend.ConvPath isa = b.convPaths().get(b.convPaths().size() - 1);
+        if (args.length > first && args[first].equals("avx2")) { isa = CpuBackend.ConvPath.AVX2; first++; }
+        if (args.length > first && args[first].matches("\\d+")) { rounds = Integer.parseInt(args[first]); first++; }
+        System.out.println("sparse kernels: " + isa + "; dense: " + b.describeConv());
         StringBuilder head = new StringBuilder("| shape (batch-in-out-size-stride-kernel) | product |");
         for (double d : DENSITIES) head.append(" ").append(d).append(" |");
         System.out.println(head);
@@ -48,9 +52,9 @@ public final class SparseShapeBench {
                             for (int i = 0; i < 2; i++) {
                                 long t0 = System.nanoTime();
                                 switch (op) {
-                                    case FORWARD -> { if (i == 0) b.conv2dForward(DType.F32, g, x, w, null, y); else b.sparseConv2dForward(DType.F32, g, kept, x, w, null, y); }
-                                    case BACKWARD_DATA -> { if (i == 0) b.conv2dBackwardData(DType.F32, g, gy, w, gx); else b.sparseConv2dBackwardData(DType.F32, g, kept, gy, w, gx); }
-                                    case BACKWARD_WEIGHT -> { if (i == 0) b.conv2dBackwardWeight(DType.F32, g, x, gy, gw); else b.sparseConv2dBackwardWeight(DType.F32, g, kept, x, gy, gw); }
+                                    case FORWARD -> { if (i == 0) b.conv2dForward(DType.F32, g, x, w, null, y); else b.sparseConv2dForward(DType.F32, g, kept, x, w, null, y, isa); }
+                                    case BACKWARD_DATA -> { if (i == 0) b.conv2dBackwardData(DType.F32, g, gy, w, gx); else b.sparseConv2dBackwardData(DType.F32, g, kept, gy, w, gx, isa); }
+                                    case BACKWARD_WEIGHT -> { if (i == 0) b.conv2dBackwardWeight(DType.F32, g, x, gy, gw); else b.sparseConv2dBackwardWeight(DType.F32, g, kept, x, gy, gw, isa); }
                                 }
                                 long t = System.nanoTime() - t0;
                                 if (r > 0) { if (i == 0) dense = Math.min(dense, t); else sparse = Math.min(sparse, t); }
