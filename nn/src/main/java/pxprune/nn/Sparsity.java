@@ -20,18 +20,23 @@ import pxprune.kernels.KeptWeights;
  * zero instead of the dense one that masked SGD discards. Close to go back to dense.
  *
  * <p>The choice ({@value #PROPERTY}): {@code auto} (default) takes a layer sparse when its density
- * is at most the crossover measured for its kind (bench/README.md, "sparse kernels"):
- * {@value #CROSSOVER_3X3} for kernels larger than 1x1 at stride 1, {@value #CROSSOVER_OTHER} for
- * strided and 1x1 kernels, {@value #CROSSOVER_LINEAR} for linear layers; an emptied layer (density
- * 0) always, as it costs nothing there (its output is its bias, its gradients zero). {@code sparse}
- * takes every pruned layer sparse, {@code dense} none. Layers the sparse kernels cannot run (grouped
+ * is at most the crossover measured for its kind on ResNet-20's shapes at batch 100 (bench/README.md,
+ * "The sparse kernels"; each product's sparse / dense time, interleaved, AVX-512 and AVX2):
+ * {@value #CROSSOVER_3X3} for kernels larger than 1x1 at stride 1 (all three products win below
+ * it, lose at 0.5), {@value #CROSSOVER_OTHER} for strided and 1x1 kernels (the strided input
+ * gradient, which the dense kernels decompose by phase very efficiently, wins only below ~0.05;
+ * the other two products carry the layer down to 0.1), {@value #CROSSOVER_LINEAR} for linear
+ * layers (not measured: the sparse kernels spend a vector per kept weight and image on them, and
+ * classifier heads cost nothing next to the convolutions); an emptied layer (density 0) always, as
+ * it costs nothing there (its output is its bias, its gradients zero). {@code sparse} takes every
+ * pruned layer sparse, {@code dense} none. Layers the sparse kernels cannot run (grouped
  * convolutions, float64, a device without them) stay dense at any setting.
  */
 public final class Sparsity implements AutoCloseable {
     /** system property: "auto" (default), "sparse" or "dense" */
     public static final String PROPERTY = "pxprune.sparse";
     /** densities at or below which a layer runs sparse in auto mode (see the class comment) */
-    public static final double CROSSOVER_3X3 = 0.2, CROSSOVER_OTHER = 0.1, CROSSOVER_LINEAR = 0.05;
+    public static final double CROSSOVER_3X3 = 0.3, CROSSOVER_OTHER = 0.1, CROSSOVER_LINEAR = 0.05;
 
     private final Map<String, Module> layers = new LinkedHashMap<>();
 
