@@ -99,6 +99,27 @@ public final class Sparsity implements AutoCloseable {
         return s;
     }
 
+    /**
+     * The masks a pruned network's weights imply when its masks are not at hand (a weights file
+     * read for inference): every prunable weight that holds zeros gets the mask of its non-zero
+     * entries. Skipping a zero weight's products changes no result but for the order of the sums
+     * (0 * x is 0 for every finite x), so inference on these masks computes the same network.
+     */
+    public static Map<String, float[]> zeroMasks(Module model) {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        Prunable.prunableWeights(model).forEach((name, w) -> {
+            double[] v = w.toDoubleArray();
+            float[] m = new float[v.length];
+            boolean zeros = false;
+            for (int i = 0; i < v.length; i++) {
+                m[i] = v[i] != 0 ? 1 : 0;
+                zeros |= v[i] == 0;
+            }
+            if (zeros) out.put(name, m);
+        });
+        return out;
+    }
+
     /** the sparse path reads only kept weights: the dense fallback (another dtype) must see the same numbers */
     private static void requireMasked(String name, Tensor w, float[] m) {
         double[] v = w.toDoubleArray();

@@ -133,4 +133,34 @@ class SparseTrainingTest {
             } finally { System.clearProperty(Sparsity.PROPERTY); }
         }
     }
+
+    /** inference on the masks a pruned network's zero weights imply (predict): the same logits as the dense kernels */
+    @Test void inferenceOnTheMasksOfZeroWeightsMatchesDense() {
+        try (MemoryScope scope = MemoryScope.open(); CifarResNet model = new CifarResNet(20, 16, 3, 10, new Init(1))) {
+            Map<String, float[]> masks = masks(model);
+            Map<String, Tensor> weights = Prunable.prunableWeights(model);
+            masks.forEach((name, m) -> {
+                Tensor w = weights.get(name);
+                float[] v = new float[m.length];
+                w.backend().download(w.ptr(), v);
+                for (int i = 0; i < v.length; i++) v[i] *= m[i];
+                w.backend().upload(v, w.ptr());
+            });
+            Map<String, float[]> implied = Sparsity.zeroMasks(model);
+            assertEquals(masks.keySet(), implied.keySet(), "the layers with zero weights");
+            masks.forEach((name, m) -> assertArrayEquals(m, implied.get(name), name));
+            model.train(false);
+            SplittableRandom data = new SplittableRandom(4);
+            float[] x = new float[3 * 3 * 16 * 16];
+            for (int i = 0; i < x.length; i++) x[i] = (float) data.nextGaussian();
+            double[] dense = model.forward(Tensor.of(x, 3, 3, 16, 16)).toDoubleArray(), sparse;
+            try (Sparsity s = Sparsity.attach(model, implied, "sparse")) {
+                assertEquals(masks.size(), s.layers().size());
+                sparse = model.forward(Tensor.of(x, 3, 3, 16, 16)).toDoubleArray();
+            }
+            double err = 0, scale = 0;
+            for (int i = 0; i < dense.length; i++) { err = Math.max(err, Math.abs(dense[i] - sparse[i])); scale = Math.max(scale, Math.abs(dense[i])); }
+            assertTrue(err <= 1e-5 * scale, "logits differ by " + err + " (scale " + scale + ")");
+        }
+    }
 }
