@@ -5,9 +5,9 @@ import static pxprune.jni.PxNative.*;
 import java.util.Arrays;
 import pxprune.kernels.Backend;
 import pxprune.kernels.ConvGeometry;
-import pxprune.kernels.KeptWeights;
 import pxprune.kernels.DType;
 import pxprune.kernels.Device;
+import pxprune.kernels.KeptWeights;
 
 /**
  * The differentiable operations. Each computes its result through the tensor's backend and, when

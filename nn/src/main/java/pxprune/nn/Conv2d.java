@@ -24,7 +24,7 @@ public final class Conv2d extends Module {
         this(in, out, kernel, stride, padding, 1, bias, init);
     }
 
-    /** the kept weights while {@link Sparsity} runs this layer sparse, else null */
+    /** set and cleared by {@link Sparsity} */
     KeptWeights kept;
 
     public Tensor weight() { return localParam("weight"); }

@@ -13,7 +13,7 @@ public final class Linear extends Module {
         if (bias) registerParameter("bias", init.uniformBias(in, out));
     }
 
-    /** the kept weights while {@link Sparsity} runs this layer sparse, else null */
+    /** set and cleared by {@link Sparsity} */
     KeptWeights kept;
 
     public Tensor weight() { return localParam("weight"); }
