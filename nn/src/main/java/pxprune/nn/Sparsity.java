@@ -22,8 +22,8 @@ import pxprune.kernels.KeptWeights;
  * <p>The choice ({@value #PROPERTY}): {@code auto} (default) takes a layer sparse when its density
  * is at most the crossover measured for its kind on ResNet-20's shapes at batch 100 (bench/README.md,
  * "The sparse kernels"; each product's sparse / dense time, interleaved, AVX-512 and AVX2):
- * {@value #CROSSOVER_3X3} for kernels larger than 1x1 at stride 1 (all three products win below
- * it, lose at 0.5), {@value #CROSSOVER_OTHER} for strided and 1x1 kernels (the strided input
+ * {@value #CROSSOVER_3X3} for kernels larger than 1x1 at stride 1 (the three products together
+ * win from there down, single noisy cells aside, and lose at 0.5), {@value #CROSSOVER_OTHER} for strided and 1x1 kernels (the strided input
  * gradient, which the dense kernels decompose by phase very efficiently, wins only below ~0.05;
  * the other two products carry the layer down to 0.1), {@value #CROSSOVER_LINEAR} for linear
  * layers (not measured: the sparse kernels spend a vector per kept weight and image on them, and
