@@ -144,6 +144,7 @@ PXC_TARGET static inline float hsum(__m256 v) {
   return _mm_cvtss_f32(a);
 }
 #include "pxconv_impl.h"
+#include "pxsparse_impl.h"
 constexpr int KB = PXC_KB;
 #undef PXC_TARGET
 #undef PXC_V
@@ -184,6 +185,7 @@ PXC_TARGET static inline float hsum(__m512 v) {
   return (t[0] + t[2]) + (t[1] + t[3]);
 }
 #include "pxconv_impl.h"
+#include "pxsparse_impl.h"
 constexpr int KB = PXC_KB;
 #undef PXC_TARGET
 #undef PXC_V

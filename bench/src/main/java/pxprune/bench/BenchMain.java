@@ -212,6 +212,10 @@ public final class BenchMain {
         List<String[]> refRows = referenceRows(refs, ms, ratios, summary, refJson);
         json.put("references", refJson);
         ratio(ratios, summary, "masked / dense training epoch (digits); target <= 1.05", ms.get("TrainBench.epoch variant=masked"), ms.get("TrainBench.epoch variant=dense"));
+        String[][] sparseTargets = {{"0.1", "0.6"}, {"0.05", "0.4"}, {"0.01", "0.25"}};
+        for (String[] dt : sparseTargets)
+            ratio(ratios, summary, "masked ResNet-20 SGD step, batch 100, density " + dt[0] + ": sparse / dense kernels; target <= " + dt[1],
+                    ms.get("SparseBench.sgdStep density=" + dt[0] + " kernels=sparse"), ms.get("SparseBench.sgdStep density=" + dt[0] + " kernels=dense"));
         List<String[]> memRows = memoryRows(mib, pt.mibPerImage(), ratios, summary);
         json.put("mib_per_image", mib);
         json.put("pytorch_mib_per_image", pt.mibPerImage());

@@ -7,6 +7,7 @@ import pxprune.kernels.Backend;
 import pxprune.kernels.ConvGeometry;
 import pxprune.kernels.DType;
 import pxprune.kernels.Device;
+import pxprune.kernels.KeptWeights;
 
 /**
  * The differentiable operations. Each computes its result through the tensor's backend and, when
@@ -524,6 +525,90 @@ public final class Ops {
                 return new Tensor[] {needs(0) ? convBackwardData(gy, G, g) : null, needs(1) ? conv2d(x, G, null, g) : null};
             }
         });
+    }
+
+    // ------------------------------------------------------------------ sparse convolution
+    /**
+     * conv2d(x, w * mask) + bias computed at the kept weights of {@code kept} only (the backend's
+     * sparse kernels, native/src/main/cpp/pxsparse.h): the pruned entries of w are never read, and
+     * w's gradient is zero there (the masked gradient, all that masked SGD uses). w keeps its dense
+     * [out, in, kh, kw] layout; kept lists the positions of a fixed mask. Differentiable in x, w and
+     * bias, to any order. Ungrouped float32 convolutions on a backend that has the kernels
+     * ({@link #sparseConvSupported}); elsewhere use {@link #conv2d} on w * mask.
+     */
+    public static Tensor conv2dSparse(Tensor x, Tensor w, Tensor bias, int stride, int padding, int dilation, KeptWeights kept) {
+        Checks.sameType("conv2d", x, w);
+        Checks.floating("conv2d", "input", x);
+        ConvGeometry g = convGeometry(x, w, stride, padding, dilation, 1);
+        Checks.vector("conv2d", "bias", bias, g.k(), "one per output channel", x);
+        requireSparse(x, g, kept);
+        return conv2dSparse(x, w, bias, g, kept);
+    }
+
+    /** whether {@link #conv2dSparse} runs for an input like x and this geometry */
+    public static boolean sparseConvSupported(Tensor x, ConvGeometry g) { return be(x).sparseConv(x.dtype(), g); }
+
+    private static void requireSparse(Tensor x, ConvGeometry g, KeptWeights kept) {
+        if (!sparseConvSupported(x, g))
+            throw Checks.fail("conv2d", "the sparse kernels do not run " + x.dtype() + " on " + x.device() + " with groups "
+                    + g.groups() + "; use the dense conv2d on the masked weight");
+        if (kept.rows() != g.k() || kept.rowLength() != g.groupRows())
+            throw Checks.fail("conv2d", "kept weights of a [" + kept.rows() + ", " + kept.rowLength() + "] weight do not fit a weight of "
+                    + g.k() + " x " + g.groupRows() + "; build them from this layer's mask");
+    }
+
+    static Tensor conv2dSparse(Tensor x, Tensor w, Tensor bias, ConvGeometry g, KeptWeights kept) {
+        Tensor out = empty(x, g.n(), g.k(), g.oh(), g.ow());
+        be(x).sparseConv2dForward(x.dtype(), g, kept, x.ptr(), w.ptr(), bias == null ? null : bias.ptr(), out.ptr());
+        return record(out, new Node("conv2dSparse", x, w, bias) {
+            Tensor[] backward(Tensor gy) {
+                return new Tensor[] {needs(0) ? sparseBackwardData(gy, w, g, kept) : null,
+                        needs(1) ? sparseBackwardWeight(x, gy, g, kept) : null,
+                        needs(2) ? sum(gy, false, 0, 2, 3) : null};
+            }
+        });
+    }
+
+    /** the input gradient of conv2dSparse, differentiable in gy and w (w read at the kept weights only) */
+    static Tensor sparseBackwardData(Tensor gy, Tensor w, ConvGeometry g, KeptWeights kept) {
+        Tensor gx = empty(gy, g.n(), g.c(), g.h(), g.w());
+        be(gy).sparseConv2dBackwardData(gy.dtype(), g, kept, gy.ptr(), w.ptr(), gx.ptr());
+        return record(gx, new Node("conv2dSparseBackwardData", gy, w) {
+            Tensor[] backward(Tensor G) {
+                return new Tensor[] {needs(0) ? conv2dSparse(G, w, null, g, kept) : null,
+                        needs(1) ? sparseBackwardWeight(G, gy, g, kept) : null};
+            }
+        });
+    }
+
+    /**
+     * the weight gradient of conv2dSparse (zero at pruned weights), differentiable in x and gy; its
+     * own gradient G enters at the kept weights only, as its pruned entries are constants
+     */
+    static Tensor sparseBackwardWeight(Tensor x, Tensor gy, ConvGeometry g, KeptWeights kept) {
+        Tensor gw = empty(x, g.k(), g.c(), g.kh(), g.kw());
+        be(x).sparseConv2dBackwardWeight(x.dtype(), g, kept, x.ptr(), gy.ptr(), gw.ptr());
+        return record(gw, new Node("conv2dSparseBackwardWeight", x, gy) {
+            Tensor[] backward(Tensor G) {
+                return new Tensor[] {needs(0) ? sparseBackwardData(gy, G, g, kept) : null,
+                        needs(1) ? conv2dSparse(x, G, null, g, kept) : null};
+            }
+        });
+    }
+
+    /**
+     * linear(x, w * mask, b) at the kept weights only: a [batch, in] input is a batch of 1x1 images
+     * of {@code in} channels, and the layer a 1x1 convolution on them (the sparse kernels vectorise
+     * along positions, of which a 1x1 map has one: fine for classifier heads, whose cost is
+     * negligible next to the convolutions). Same conditions as {@link #conv2dSparse}.
+     */
+    public static Tensor linearSparse(Tensor x, Tensor w, Tensor b, KeptWeights kept) {
+        Checks.dims("linear", "weight", w, "[out, in]", 2);
+        if (x.dim() != 2 || x.size(1) != w.size(1))
+            throw Checks.fail("linear", "input " + Checks.shape(x) + " does not fit weight " + Checks.shape(w)
+                    + "; it must be [batch, " + w.size(1) + "]");
+        Tensor y = conv2dSparse(reshape(x, x.size(0), x.size(1), 1, 1), reshape(w, w.size(0), w.size(1), 1, 1), b, 1, 0, 1, kept);
+        return reshape(y, x.size(0), w.size(0));
     }
 
     // ------------------------------------------------------------------ normalization

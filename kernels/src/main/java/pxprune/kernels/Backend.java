@@ -54,6 +54,33 @@ public interface Backend {
     /** gw = the gradient of conv w.r.t. w for upstream gy (overwrites gw). */
     void conv2dBackwardWeight(DType t, ConvGeometry g, Pointer x, Pointer gy, Pointer gw);
 
+    /**
+     * Whether this backend runs the sparse convolution kernels (the {@code sparseConv2d*} methods)
+     * for this element type and geometry; where it does not, callers use the dense products.
+     */
+    default boolean sparseConv(DType t, ConvGeometry g) { return false; }
+
+    /**
+     * y = conv(x, w * mask) + bias (bias may be null), computed at the kept weights only: the
+     * pruned entries of w are not read.
+     */
+    default void sparseConv2dForward(DType t, ConvGeometry g, KeptWeights kept, Pointer x, Pointer w, Pointer bias, Pointer y) {
+        throw new UnsupportedOperationException(device() + " backend has no sparse convolution kernels; use the dense path");
+    }
+
+    /** gx = the gradient of conv(x, w * mask) w.r.t. x for upstream gy (overwrites gx) */
+    default void sparseConv2dBackwardData(DType t, ConvGeometry g, KeptWeights kept, Pointer gy, Pointer w, Pointer gx) {
+        throw new UnsupportedOperationException(device() + " backend has no sparse convolution kernels; use the dense path");
+    }
+
+    /**
+     * gw = the gradient of conv(x, w * mask) w.r.t. w for upstream gy (overwrites gw; zero at the
+     * pruned weights)
+     */
+    default void sparseConv2dBackwardWeight(DType t, ConvGeometry g, KeptWeights kept, Pointer x, Pointer gy, Pointer gw) {
+        throw new UnsupportedOperationException(device() + " backend has no sparse convolution kernels; use the dense path");
+    }
+
     /** Batch norm with batch statistics over x [n, c, s]; running stats (nullable) updated in place. */
     void batchNormTrainForward(DType t, int n, int c, long s, Pointer x, Pointer gamma, Pointer beta, double eps,
                                double momentum, Pointer runMean, Pointer runVar, Pointer y, Pointer mean, Pointer invstd);

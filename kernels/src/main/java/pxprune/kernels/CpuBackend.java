@@ -618,6 +618,78 @@ public final class CpuBackend implements Backend {
         return (int) Math.min(want, Math.max(threads, fit));
     }
 
+    // ------------------------------------------------------------------ sparse convolutions
+    /**
+     * The sparse kernels (native/src/main/cpp/pxsparse.h) take float32 ungrouped convolutions on a
+     * CPU with AVX2+FMA, with the same tap and stride limits as the direct kernels. Which layers
+     * use them (by density and shape) is the caller's choice: nn's Sparsity.
+     */
+    @Override public boolean sparseConv(DType t, ConvGeometry g) {
+        return t == DType.F32 && best != ConvPath.IM2COL && g.groups() == 1 && g.kh() * g.kw() <= 64 && (long) g.sh() * g.sw() <= 64;
+    }
+
+    private void requireSparse(DType t, ConvGeometry g, KeptWeights kept, ConvPath path) {
+        if (!sparseConv(t, g) || path.isa == ISA_NONE)
+            throw new IllegalArgumentException("conv2d: the sparse kernels take float32 ungrouped convolutions with at most 64 taps "
+                    + "on a CPU with AVX2+FMA; got " + t + ", groups " + g.groups() + ", " + describeConv() + "; use the dense path");
+        if (kept.rows() != g.k() || kept.rowLength() != g.groupRows())
+            throw new IllegalArgumentException("conv2d: kept weights of a [" + kept.rows() + ", " + kept.rowLength()
+                    + "] weight do not fit a convolution with " + g.k() + " output channels of " + g.groupRows()
+                    + " weights each; build them from this layer's mask");
+    }
+
+    @Override
+    public void sparseConv2dForward(DType t, ConvGeometry g, KeptWeights kept, Pointer x, Pointer w, Pointer bias, Pointer y) {
+        sparseConv2dForward(t, g, kept, x, w, bias, y, best);
+    }
+
+    void sparseConv2dForward(DType t, ConvGeometry g, KeptWeights kept, Pointer x, Pointer w, Pointer bias, Pointer y, ConvPath path) {
+        requireSparse(t, g, kept, path);
+        int[] ge = geom(g);
+        Pointer rows = kept.rowsPointer(), fidx = kept.fidxPointer();
+        directTasks(g, 4 * threads, (c, n0, nn, k0, k1) -> pxk_sp_conv_fwd(path.isa, ge, x, w, rows, fidx, bias, y, n0, nn, k0, k1));
+    }
+
+    @Override
+    public void sparseConv2dBackwardData(DType t, ConvGeometry g, KeptWeights kept, Pointer gy, Pointer w, Pointer gx) {
+        sparseConv2dBackwardData(t, g, kept, gy, w, gx, best);
+    }
+
+    void sparseConv2dBackwardData(DType t, ConvGeometry g, KeptWeights kept, Pointer gy, Pointer w, Pointer gx, ConvPath path) {
+        requireSparse(t, g, kept, path);
+        int[] ge = geom(g);
+        Pointer cols = kept.colsPointer(), tfidx = kept.tfidxPointer();
+        directTasks(g.n(), g.c(), 4 * threads, (c, n0, nn, c0, c1) -> pxk_sp_conv_bwdd(path.isa, ge, gy, w, cols, tfidx, gx, n0, nn, c0, c1));
+    }
+
+    @Override
+    public void sparseConv2dBackwardWeight(DType t, ConvGeometry g, KeptWeights kept, Pointer x, Pointer gy, Pointer gw) {
+        sparseConv2dBackwardWeight(t, g, kept, x, gy, gw, best);
+    }
+
+    /**
+     * image chunks each summing the kept weights' gradient into a compact slice of their own
+     * (channel ranges of a chunk write disjoint entries), then the slices added in chunk order and
+     * scattered into gw: deterministic for a given thread count, as the dense weight gradient
+     */
+    void sparseConv2dBackwardWeight(DType t, ConvGeometry g, KeptWeights kept, Pointer x, Pointer gy, Pointer gw, ConvPath path) {
+        requireSparse(t, g, kept, path);
+        int[] ge = geom(g);
+        int chunks = Math.min(g.n(), 4 * threads), nnz = kept.kept();
+        long wElems = (long) g.k() * g.groupRows();
+        Pointer rows = kept.rowsPointer(), fidx = kept.fidxPointer();
+        if (nnz == 0) { // an emptied layer: its gradient is zero, nothing to compute
+            zero(gw, wElems * 4);
+            return;
+        }
+        Pointer parts = allocateUninitialized((long) chunks * nnz * 4);
+        try {
+            directTasks(g, chunks, (c, n0, nn, k0, k1) ->
+                    pxk_sp_conv_bwdw(path.isa, ge, x, gy, rows, fidx, at(parts, t, (long) c * nnz), n0, nn, k0, k1));
+            pxk_sp_reduce_scatter(chunks, nnz, parts, fidx, wElems, gw);
+        } finally { free(parts); }
+    }
+
     @Override
     public void batchNormTrainForward(DType t, int n, int c, long s, Pointer x, Pointer gamma, Pointer beta, double eps,
                                       double momentum, Pointer runMean, Pointer runVar, Pointer y, Pointer mean, Pointer invstd) {

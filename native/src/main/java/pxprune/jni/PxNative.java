@@ -9,9 +9,10 @@ import org.bytedeco.javacpp.annotation.Platform;
  * compiled by JavaCPP's builder at build time. Every buffer is a contiguous native buffer; {@code dt}
  * is 0 for float32 and 1 for float64. Nullable pointer arguments say so in the header. The direct
  * (im2col-free) float32 convolution kernels are in {@code src/main/cpp/pxconv.h}, with their
- * AVX2+FMA and AVX-512F micro-kernels in {@code pxconv_impl.h}.
+ * AVX2+FMA and AVX-512F micro-kernels in {@code pxconv_impl.h}; the sparse (kept-weights-only)
+ * float32 convolution kernels in {@code src/main/cpp/pxsparse.h} and {@code pxsparse_impl.h}.
  */
-@Platform(include = {"pxkernels.h", "pxconv.h"}, link = "gomp")
+@Platform(include = {"pxkernels.h", "pxconv.h", "pxsparse.h"}, link = "gomp")
 public final class PxNative {
     static { Loader.load(); }
 
@@ -134,4 +135,28 @@ public final class PxNative {
      */
     public static native void pxk_conv_bwdw_direct(int isa, int[] geom, Pointer x, Pointer gy, Pointer gw,
                                                    int n0, int nn, int k0, int k1);
+
+    /**
+     * float32 sparse convolution forward (pxsparse.h): images [n0, n0+nn), output channels [k0, k1)
+     * of y from the kept weights of w listed by rows (K+1 ints) and fidx (flat indices into w by
+     * output channel); no groups; bias may be null. Uses the calling thread only.
+     */
+    public static native void pxk_sp_conv_fwd(int isa, int[] geom, Pointer x, Pointer w, Pointer rows, Pointer fidx, Pointer bias,
+                                              Pointer y, int n0, int nn, int k0, int k1);
+    /**
+     * float32 sparse input gradient: images [n0, n0+nn), input channels [c0, c1) of gx (overwritten)
+     * from gy and the kept weights of w listed by cols (C*kh*kw+1 ints) and tfidx (flat indices by
+     * input channel and tap, then output channel). Uses the calling thread only.
+     */
+    public static native void pxk_sp_conv_bwdd(int isa, int[] geom, Pointer gy, Pointer w, Pointer cols, Pointer tfidx, Pointer gx,
+                                               int n0, int nn, int c0, int c1);
+    /**
+     * float32 sparse weight gradient at the kept weights of output channels [k0, k1): entries
+     * rows[k0] .. rows[k1] of the compact gv (nnz floats) are overwritten with the sum over images
+     * [n0, n0+nn). Uses the calling thread only.
+     */
+    public static native void pxk_sp_conv_bwdw(int isa, int[] geom, Pointer x, Pointer gy, Pointer rows, Pointer fidx, Pointer gv,
+                                               int n0, int nn, int k0, int k1);
+    /** gw (wElems floats) = 0 except gw[fidx[e]] = the sum over parts p, in order, of part[p*nnz + e] */
+    public static native void pxk_sp_reduce_scatter(int parts, int nnz, Pointer part, Pointer fidx, long wElems, Pointer gw);
 }

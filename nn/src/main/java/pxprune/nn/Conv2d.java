@@ -1,6 +1,7 @@
 package pxprune.nn;
 
 import pxprune.core.Tensor;
+import pxprune.kernels.KeptWeights;
 
 /** 2-D convolution: weight [out, in/groups, k, k], optional bias; square kernel, stride, padding and dilation. */
 public final class Conv2d extends Module {
@@ -23,7 +24,13 @@ public final class Conv2d extends Module {
         this(in, out, kernel, stride, padding, 1, bias, init);
     }
 
+    /** set and cleared by {@link Sparsity} */
+    KeptWeights kept;
+
     public Tensor weight() { return localParam("weight"); }
+
+    /** the kept weights while {@link Sparsity} runs this layer on the sparse kernels, else null */
+    public KeptWeights keptWeights() { return kept; }
 
     public Tensor bias() { return localParam("bias"); }
 

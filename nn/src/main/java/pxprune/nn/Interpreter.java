@@ -2,6 +2,8 @@ package pxprune.nn;
 
 import pxprune.core.Ops;
 import pxprune.core.Tensor;
+import pxprune.kernels.ConvGeometry;
+import pxprune.kernels.KeptWeights;
 
 /**
  * How a model's layers are evaluated. Models route every convolution, linear layer, normalization
@@ -19,11 +21,22 @@ public interface Interpreter {
         @Override public Tensor addToTemporary(Tensor a, Tensor b) { return Ops.addReusing(a, b); }
     };
 
+    /** the convolution; on the sparse kernels while {@link Sparsity} runs the layer sparse (and they run x) */
     default Tensor conv2d(Conv2d m, Tensor x) {
+        KeptWeights kw = m.keptWeights();
+        if (kw != null && Ops.sparseConvSupported(x, Ops.convGeometry(x, m.weight(), m.stride, m.padding, m.dilation, m.groups)))
+            return Ops.conv2dSparse(x, m.weight(), m.bias(), m.stride, m.padding, m.dilation, kw);
         return Ops.conv2d(x, m.weight(), m.bias(), m.stride, m.padding, m.dilation, m.groups);
     }
 
-    default Tensor linear(Linear m, Tensor x) { return Ops.linear(x, m.weight(), m.bias()); }
+    /** the linear layer; on the sparse kernels while {@link Sparsity} runs the layer sparse (and they run x) */
+    default Tensor linear(Linear m, Tensor x) {
+        KeptWeights kw = m.keptWeights();
+        if (kw != null && x.dim() == 2
+                && Ops.sparseConvSupported(x, new ConvGeometry(x.size(0), m.in, 1, 1, m.out, 1, 1, 1, 1, 0, 0, 1, 1, 1)))
+            return Ops.linearSparse(x, m.weight(), m.bias(), kw);
+        return Ops.linear(x, m.weight(), m.bias());
+    }
 
     /** training mode: batch statistics and a running-statistics update; eval mode: running statistics */
     default Tensor batchNorm(BatchNorm m, Tensor x) { return m.standardForward(x); }

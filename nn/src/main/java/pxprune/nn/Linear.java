@@ -1,6 +1,7 @@
 package pxprune.nn;
 
 import pxprune.core.Tensor;
+import pxprune.kernels.KeptWeights;
 
 /** y = x W^T + b with W [out, in]. */
 public final class Linear extends Module {
@@ -12,7 +13,13 @@ public final class Linear extends Module {
         if (bias) registerParameter("bias", init.uniformBias(in, out));
     }
 
+    /** set and cleared by {@link Sparsity} */
+    KeptWeights kept;
+
     public Tensor weight() { return localParam("weight"); }
+
+    /** the kept weights while {@link Sparsity} runs this layer on the sparse kernels, else null */
+    public KeptWeights keptWeights() { return kept; }
 
     public Tensor bias() { return localParam("bias"); }
 

@@ -130,6 +130,13 @@ public final class Masks {
 
     public long numel(String name) { return raw(name).length; }
 
+    /** the values of every mask that prunes something (an all-ones mask changes nothing), by name, in order */
+    public Map<String, float[]> pruned() {
+        Map<String, float[]> out = new java.util.LinkedHashMap<>();
+        for (String name : names()) if (kept(name) < numel(name)) out.put(name, values(name));
+        return out;
+    }
+
     public long kept(String name) {
         raw(name);
         return kept.get(name);

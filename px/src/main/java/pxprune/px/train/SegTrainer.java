@@ -27,6 +27,7 @@ import pxprune.datasets.Seeds;
 import pxprune.nn.Dropout;
 import pxprune.nn.Module;
 import pxprune.nn.SGD;
+import pxprune.nn.Sparsity;
 import pxprune.px.EvalMode;
 import pxprune.px.Masks;
 
@@ -131,7 +132,8 @@ public final class SegTrainer {
             t.setDaemon(true);
             return t;
         });
-        try (MemoryScope scope = MemoryScope.open()) {
+        try (MemoryScope scope = MemoryScope.open(); Sparsity sparse = Sparsity.attach(model, masks.pruned())) {
+            Trainer.logSparse(log, label, sparse, masks);
             opts.add(new SGD(head, cfg.lr(), cfg.momentum(), cfg.weightDecay(), cfg.nesterov()));
             if (split) opts.add(new SGD(backbone, cfg.backboneLr(), cfg.momentum(), cfg.weightDecay(), cfg.nesterov()));
             // an all-ones mask changes nothing (x * 1 is exact): only pruned layers get one

@@ -29,6 +29,7 @@ import pxprune.datasets.ImageSet;
 import pxprune.datasets.Seeds;
 import pxprune.nn.Module;
 import pxprune.nn.SGD;
+import pxprune.nn.Sparsity;
 import pxprune.px.EvalMode;
 import pxprune.px.Masks;
 
@@ -126,7 +127,9 @@ public final class Trainer {
             return t;
         });
         try (SGD opt = SGD.of(model, cfg.lr(), cfg.momentum(), cfg.weightDecay(), cfg.nesterov());
-             MemoryScope scope = MemoryScope.open()) {
+             MemoryScope scope = MemoryScope.open();
+             Sparsity sparse = Sparsity.attach(model, masks.pruned())) {
+            logSparse(log, label, sparse, masks);
             // an all-ones mask changes nothing (x * 1 is exact): only pruned layers get one
             for (String name : masks.names())
                 if (masks.kept(name) < masks.numel(name)) opt.setMask(name, masks.tensor(name, model.device()));
@@ -154,6 +157,14 @@ public final class Trainer {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    /** a progress line naming how many pruned layers run on the sparse kernels (nothing when none is pruned) */
+    static void logSparse(PrintStream log, String label, Sparsity sparse, Masks masks) {
+        int pruned = masks.pruned().size();
+        if (log != null && pruned > 0)
+            log.printf("[%s] sparse kernels: %d of %d pruned layers (-D%s=%s)%n", label, sparse.layers().size(), pruned,
+                    Sparsity.PROPERTY, Sparsity.mode());
     }
 
     /**
