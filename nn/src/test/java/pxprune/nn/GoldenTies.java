@@ -18,7 +18,7 @@ import pxprune.kernels.TestData;
  * a processor with other SIMD widths) can round such an input to the other side of zero, and one
  * flipped gate moves every gradient upstream of it by ~1e-3 in relative L2 (one unit among 1.6M
  * carries about 1/sqrt(1.6M) of a gradient's norm). Which of them flip is a property of the
- * processor, not of the method: PyTorch itself, on the development machine's AMD EPYC, resolves
+ * processor, not of the method: PyTorch itself, on an AMD EPYC, resolves
  * three of them otherwise than the machine that made the golden file. So the golden comparisons
  * of gradients (and of SNIP and GraSP, which are made of them) evaluate the ReLUs at exactly those
  * units as the golden computation did, and compute everything else themselves; no float32
