@@ -15,6 +15,7 @@ import pxprune.nn.Dropout;
 import pxprune.nn.ModelRegistry;
 import pxprune.nn.Module;
 import pxprune.nn.StateDicts;
+import pxprune.px.train.DeviceSpec;
 
 /**
  * {@code pxprune predict}: a model's outputs for a batch, so that anyone can check pxprune's models
@@ -32,6 +33,7 @@ final class PredictCommand {
 
     static final String USAGE = """
             predict --model M --weights W.safetensors --batch B.safetensors --out O.safetensors [--train-mode]
+                    [--device cpu|cuda|cuda:N]
                 the model's outputs for the batch B (x: float32 [N, C, H, W]) as O.safetensors (out: float32;
                 [N, classes], or per-pixel logits [N, classes, H, W] for segmentation models); eval mode unless
                 --train-mode (batch statistics, dropout off), for comparing against another framework
@@ -43,8 +45,10 @@ final class PredictCommand {
         opts.put("weights", "W.safetensors");
         opts.put("batch", "B.safetensors");
         opts.put("out", "O.safetensors");
+        opts.put("device", "cuda");
         Args a = new Args("predict", args, 1, opts, Set.of("train-mode"), Set.of());
         a.maxPositional(0, "pxprune predict --model M --weights W.safetensors --batch B.safetensors --out O.safetensors [--train-mode]");
+        DeviceSpec spec = Main.deviceOption(a, "cpu");
         String model = Main.modelName(a.required("model"));
         Path wPath = a.existingFile("weights"), bPath = a.existingFile("batch");
         Path outPath = Path.of(a.required("out"));
@@ -69,6 +73,7 @@ final class PredictCommand {
                 throw new UsageException("--batch " + bPath + ": 'x' holds " + x[i] + " at flat index " + i + "; give finite inputs");
         int channels = xs[1], size = Math.min(xs[2], xs[3]);
         int numClasses = Main.numClasses(model, channels, size, w, wPath);
+        pxprune.kernels.Device device = Main.activate(spec, "--device " + spec);
 
         Map<String, SafeTensors.Entry> result = new LinkedHashMap<>();
         long t0 = System.nanoTime();
@@ -80,14 +85,16 @@ final class PredictCommand {
                 throw new UsageException("--weights " + wPath + " cannot be loaded into " + model + " (" + channels + " input channels, "
                         + numClasses + " classes): " + Main.oneLine(e.getMessage()));
             }
+            m.to(device);
             m.train(trainMode);
             for (Module sub : m.namedModules().values()) if (sub instanceof Dropout) sub.train(false);
-            Tensor y = m.forward(Tensor.of(x, xs));
-            result.put("out", SafeTensors.Entry.of(y));
+            Tensor y = m.forward(Tensor.of(x, device, xs));
+            result.put("out", SafeTensors.Entry.of(y.to(pxprune.kernels.Device.CPU)));
         }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("model", model);
         meta.put("mode", trainMode ? "train" : "eval");
+        meta.put("device", spec.toString());
         meta.put("weights", wPath.getFileName().toString());
         meta.put("batch", bPath.getFileName().toString());
         SafeTensors.write(outPath, result, meta);
