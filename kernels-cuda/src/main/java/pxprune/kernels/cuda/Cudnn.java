@@ -58,8 +58,8 @@ import pxprune.kernels.DType;
  *     saved mean = the batch mean, saved inverse variance = 1/sqrt(biased variance + eps), running mean
  *     and running variance blended with factor = momentum, the running variance from the unbiased
  *     (M/(M-1)) batch variance (cuDNN documentation, "cudnnBatchNormalizationForwardTraining"). It is the default because PyTorch
- *     uses it; that it is faster than pxprune's own batch-norm kernels is unmeasured (this was written
- *     without a GPU): {@code -Dpxprune.cuda.bn=own} selects ours.</li>
+ *     uses it; that it is faster than pxprune's own batch-norm kernels is unmeasured (no GPU run yet):
+ *     {@code -Dpxprune.cuda.bn=own} selects ours.</li>
  * </ul>
  * See https://docs.nvidia.com/deeplearning/cudnn/api/latest/api/cudnn-cnn-library.html and
  * .../cudnn-ops-library.html for the calls.
