@@ -34,6 +34,7 @@
 # PXPRUNE_BUNDLE_CLASSPATH: assemble from this class path (jars and module folders, e.g. a test's) instead
 # of building with Maven; PXPRUNE_BUNDLE_XZ: the xz preset (default 6).
 set -euo pipefail
+case "${1:-}" in -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;; -*) echo "$(basename "$0"): unknown option $1 (valid: --help, a folder)" >&2; exit 2 ;; esac
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 dir=${1:-$root/target/gpu-bundle}
 case "$dir" in /*) ;; *) dir=$PWD/$dir ;; esac
@@ -52,7 +53,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/deps"
 if [ -z "${PXPRUNE_BUNDLE_CLASSPATH:-}" ]; then
   echo "gpu-bundle: building (mvn package -DskipTests -pl bench,kernels-cuda -am) ..." >&2
-  # one session: the reactor's classes and test classes, and every module's test-scope dependencies (not pxprune's)
+  # one Maven run: the reactor's classes and test classes, and every module's test-scope dependencies (not pxprune's)
   if ! mvn -q -B ${MVN_FLAGS:-} -DskipTests package org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies \
         -DincludeScope=test -DexcludeGroupIds=dev.pxprune \
         -DexcludeArtifactIds=jmh-generator-annprocess,jopt-simple,commons-math3 \
@@ -119,7 +120,7 @@ test_modules=()
 for m in "${modules[@]}"; do
   src=$m/src/test/java
   [ -d "$src" ] || continue
-  mapfile -t cuda_src < <(grep -rl '^@CudaTest\|^ *@CudaTest' "$src" --include='*.java' || true)
+  mapfile -t cuda_src < <(grep -rlE '@(pxprune\.kernels\.)?CudaTest\b' "$src" --include='*.java' || true)
   if [ "${#cuda_src[@]}" -eq 0 ] && [ "$m" != kernels ] && [ "$m" != nn ]; then continue; fi
   [ -d "$m/target/test-classes" ] || die "$m has tests the bundle needs but no $m/target/test-classes: build first"
   cp -r "$m/target/test-classes" "$stage/tests/$m"

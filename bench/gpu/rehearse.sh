@@ -17,6 +17,7 @@
 # REHEARSAL_MODE (--smoke, the default, or --quick).
 # Exit status 0 when everything checked out, 1 otherwise (each problem on a line of its own).
 set -euo pipefail
+case "${1:-}" in -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;; -*) echo "$(basename "$0"): unknown option $1 (valid: --help, a folder)" >&2; exit 2 ;; esac
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 out=${1:-$root/target/gpu-rehearsal/out}
 case "$out" in /*) ;; *) out=$PWD/$out ;; esac

@@ -37,7 +37,7 @@ for a in "$@"; do
   case "$a" in
     --smoke) smoke=1 ;;
     --quick) quick=1 ;;
-    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d'; exit 0 ;;
     -*) echo "run.sh: unknown option $a (valid: --quick, --smoke, OUTDIR)" >&2; exit 2 ;;
     *) out=$a ;;
   esac

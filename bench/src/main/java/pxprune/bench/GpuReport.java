@@ -259,7 +259,7 @@ public final class GpuReport {
         return n.isEmpty() ? "" : " (" + String.join("; ", n).replace("|", "\\|") + ")";
     }
 
-    /** a bound as the issue writes it: 1.2, 0.5, 20 */
+    /** a bound as the targets write it: 1.2, 0.5, 20 */
     static String bound(double v) { return new java.math.BigDecimal(Double.toString(v)).stripTrailingZeros().toPlainString(); }
 
     /** the size keys on which the two sides disagree (both must run the same workloads) */

@@ -42,6 +42,8 @@ class GpuRehearsalTest {
         assumeTrue(Files.isExecutable(javaBin.resolve("jlink")), "no jlink in " + javaBin + " (a JDK is needed to bundle a runtime)");
         for (String tool : List.of("xz", "objdump", "python3", "git"))
             assumeTrue(onPath(tool), tool + " is not on the PATH: the bundle cannot be built here");
+        assumeTrue(new ProcessBuilder("git", "-C", root.toString(), "rev-parse", "--is-inside-work-tree").start().waitFor() == 0,
+                root + " is not a git work tree: the bundle's test data travel as tracked files of one");
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         assertTrue(cp.contains("junit-platform-launcher"), "the test class path lacks JUnit's launcher: " + cp);
 
