@@ -17,7 +17,7 @@ from its float64 ones (training-mode batch norm over a few values per channel ma
 ill-conditioned: ~4e-4 for the ResNet-101s at these sizes); and in testdata/golden/tv/<name>.json the torchvision state_dict layout: {"model": name,
 "input": S, "classes": K, "keys": [[key, dtype, shape], ...]} in state_dict order.
 
-Run from the repository root:  /work/V/bin/python testdata/tools/tv_models.py [name ...]
+Run from the repository root:  python3 testdata/tools/tv_models.py [name ...]
 (torch and torchvision; torchvision's C extension is not needed).
 """
 import copy

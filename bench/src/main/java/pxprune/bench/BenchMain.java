@@ -20,24 +20,22 @@ import pxprune.px.train.DeviceSpec;
 /**
  * Runs every benchmark once (JMH, one fork each), then PyTorch's figures for the same models,
  * shapes and thread count ({@code bench/pytorch_bench.py}, when a python3 with torch is found: see
- * {@link PyTorchRef}), and prints one table with each pxprune figure next to PyTorch's from the same
- * run and their ratio, a per-layer profile of ResNet-20's convolutions, and the ratios the project
+ * {@link PyTorchRef}), and the PX authors' code and Synaptic-Flow's SynFlow on PxBench's workload
+ * when their checkouts are named ({@link AuthorsRef}); prints one table with each pxprune figure
+ * next to PyTorch's from the same run and their ratio, one with PX and SynFlow next to the reference
+ * implementations, a per-layer profile of ResNet-20's convolutions, and the ratios the project
  * tracks; writes them to {@code bench-results/bench.json} and {@code bench-results/bench.md}. Each
- * time is the fastest measurement iteration's mean time per call, on both sides.
- * Usage: {@code BenchMain [OUT_DIR] [JMH include regex] [--device cpu|cuda|cuda:N]}: the device
- * ({@link DeviceSpec}, default cpu) is checked here (exit 2 with the reason when it cannot be used)
- * and passed to every benchmark fork as {@value #DEVICE_PROPERTY} (read it with {@link #device()}). On CUDA
- * the JMH benchmarks (the CPU backend's) are refused with one line and {@link GpuBench}'s rows run on the
- * device instead, followed by {@link GpuReport}'s table.
+ * time is the fastest measurement iteration's mean time per call, on both sides. Every figure is
+ * measured in the run; a comparison that could not be made says "not run" and why.
+ * Usage: {@code BenchMain [OUT_DIR] [JMH include regex] [--device cpu|cuda|cuda:N] [--px-authors DIR]
+ * [--synflow DIR]}: the device ({@link DeviceSpec}, default cpu) is checked here (exit 2 with the
+ * reason when it cannot be used) and passed to every benchmark fork as {@value #DEVICE_PROPERTY}
+ * (read it with {@link #device()}); the checkouts (default {@code $PXPRUNE_PX_AUTHORS},
+ * {@code $PXPRUNE_SYNFLOW}) are checked here too. On CUDA the JMH benchmarks (the CPU backend's) are refused
+ * with one line and {@link GpuBench}'s rows run on the device instead, followed by {@link GpuReport}'s table.
  */
 public final class BenchMain {
-    /**
-     * figures of code that is not ours to run here, recorded with how they were measured: the PX
-     * authors' code and Synaptic-Flow's SynFlow, 100 rounds on ResNet-20 with 100 CIFAR-sized
-     * images, on the 2-core AMD EPYC development machine (2026-11-25, PyTorch 2.13 CPU, 2 threads)
-     */
-    static final double AUTHORS_PX_100_ROUNDS_S = 42, SYNFLOW_REF_100_ROUNDS_S = 1.5;
-    static final String RECORDED = "recorded 2026-11-25 on the 2-core AMD EPYC machine, not this run";
+    static final String USAGE = "usage: bench [OUT_DIR] [INCLUDE] [--device D] [--px-authors DIR] [--synflow DIR]";
 
     /** ResNet-20's convolutions (KernelBench's layer names) and how many times each occurs in the network */
     static final Map<String, Integer> RESNET20_CONVS = new LinkedHashMap<>();
@@ -58,29 +56,45 @@ public final class BenchMain {
     /** the device the benchmarks of this JVM run on: BenchMain's --device, passed to the forks; cpu by default */
     public static DeviceSpec device() { return DeviceSpec.parse(System.getProperty(DEVICE_PROPERTY, "cpu")); }
 
-    /** the command line: output folder, JMH include pattern, device */
-    record Cli(Path out, String include, DeviceSpec device) {}
+    /** the command line: output folder, JMH include pattern, device, the reference implementations' checkouts */
+    record Cli(Path out, String include, DeviceSpec device, Map<AuthorsRef.Code, Path> checkouts) {}
 
-    /** parses [OUT_DIR] [INCLUDE] [--device D | --device=D]; a bad --device is a UsageException naming it, the value and the forms */
-    static Cli parse(String[] args) {
+    static Cli parse(String[] args) { return parse(args, System.getenv()); }
+
+    /**
+     * parses [OUT_DIR] [INCLUDE] [--device D] [--px-authors DIR] [--synflow DIR] (each also as
+     * --opt=V), the checkouts defaulting to env's PXPRUNE_PX_AUTHORS and PXPRUNE_SYNFLOW; a bad value
+     * is a UsageException naming the option (or variable), the value and the fix
+     */
+    static Cli parse(String[] args, Map<String, String> env) {
         List<String> positional = new ArrayList<>();
-        String device = null;
+        Map<String, String> options = new LinkedHashMap<>();
+        List<String> known = new ArrayList<>(List.of("--device"));
+        for (AuthorsRef.Code c : AuthorsRef.Code.values()) known.add(c.option);
         for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            String v = null;
-            if (a.equals("--device")) {
-                if (i + 1 >= args.length) throw new UsageException("--device needs a value: " + DeviceSpec.FORMS);
-                v = args[++i];
-            } else if (a.startsWith("--device=")) v = a.substring("--device=".length());
-            else if (a.startsWith("--")) throw new UsageException("unknown option " + a + " for bench; usage: bench [OUT_DIR] [INCLUDE] [--device D]");
-            else positional.add(a);
-            if (v != null) {
-                if (device != null) throw new UsageException("--device is given twice; give it once");
-                device = v;
+            String a = args[i], name = a.contains("=") ? a.substring(0, a.indexOf('=')) : a, v;
+            if (!a.startsWith("--")) {
+                positional.add(a);
+                continue;
             }
+            if (!known.contains(name)) throw new UsageException("unknown option " + a + " for bench; " + USAGE);
+            if (a.contains("=")) v = a.substring(a.indexOf('=') + 1);
+            else if (i + 1 < args.length) v = args[++i];
+            else throw new UsageException(name + " needs a value: " + (name.equals("--device") ? DeviceSpec.FORMS : "a folder"));
+            if (options.put(name, v) != null) throw new UsageException(name + " is given twice; give it once");
         }
         if (positional.size() > 2)
-            throw new UsageException("unexpected argument '" + positional.get(2) + "' for bench; usage: bench [OUT_DIR] [INCLUDE] [--device D]");
+            throw new UsageException("unexpected argument '" + positional.get(2) + "' for bench; " + USAGE);
+        Map<AuthorsRef.Code, Path> checkouts = new LinkedHashMap<>();
+        for (AuthorsRef.Code c : AuthorsRef.Code.values()) {
+            String dir = options.get(c.option), from = c.option;
+            if (dir == null && env.get(c.env) != null && !env.get(c.env).isBlank()) {
+                dir = env.get(c.env);
+                from = c.env;
+            }
+            if (dir != null) checkouts.put(c, c.checkout(from, dir));
+        }
+        String device = options.get("--device");
         DeviceSpec d;
         try {
             d = DeviceSpec.parse(device == null ? "cpu" : device);
@@ -88,7 +102,7 @@ public final class BenchMain {
             throw new UsageException("--device " + device + ": " + e.getMessage());
         }
         return new Cli(Path.of(positional.isEmpty() ? "bench-results" : positional.get(0)),
-                positional.size() > 1 ? positional.get(1) : "pxprune\\.bench\\..*", d);
+                positional.size() > 1 ? positional.get(1) : "pxprune\\.bench\\..*", d, checkouts);
     }
 
     /** the JVM options of every fork: the native-memory settings of the benchmarks' @Fork and the device */
@@ -146,6 +160,21 @@ public final class BenchMain {
             ms.put(key, unit.startsWith("s/") ? v * 1000 : unit.startsWith("us/") ? v / 1000 : v);
         }
         int threads = CpuBackend.INSTANCE.threads();
+        // the reference implementations next, the closest to PxBench's machine load that the run allows
+        List<AuthorsRef.Result> refs = new ArrayList<>();
+        AuthorsRef.Model ourModel = null;
+        for (AuthorsRef.Code c : AuthorsRef.Code.values()) {
+            if (!ms.containsKey(c.benchmark)) continue;
+            Path repo = cli.checkouts().get(c);
+            if (cli.device().device() != pxprune.kernels.Device.CPU)
+                refs.add(AuthorsRef.Result.notRun(c, "not run: the script times it on the CPU, and this run's " + c.benchmark + " ran on "
+                        + cli.device()));
+            else if (repo == null) refs.add(AuthorsRef.Result.notRun(c, c.howToEnable()));
+            else {
+                if (ourModel == null) ourModel = AuthorsRef.Model.ofPxBench();
+                refs.add(AuthorsRef.measure(c, repo, threads, ourModel));
+            }
+        }
         // peak memory per image (bytes: no timing, so in this JVM, on the CPU)
         java.util.regex.Pattern inc = java.util.regex.Pattern.compile(include);
         boolean memory = cli.device().device() == pxprune.kernels.Device.CPU && inc.matcher("pxprune.bench.MemoryBench").find();
@@ -189,10 +218,9 @@ public final class BenchMain {
                 }
         Double px = ms.get("PxBench.px100Rounds"), floor = ms.get("PxBench.floorRound");
         ratio(ratios, summary, "PX 100 rounds / its cost floor (100 x floorRound); target <= 1.25", px, floor == null ? null : floor * PxBench.ROUNDS);
-        ratio(ratios, summary, "PX 100 rounds / the authors' code (" + fmt(AUTHORS_PX_100_ROUNDS_S) + " s, " + RECORDED + "); target <= 0.5",
-                px, AUTHORS_PX_100_ROUNDS_S * 1000);
-        ratio(ratios, summary, "SynFlow 100 rounds / Synaptic-Flow (" + fmt(SYNFLOW_REF_100_ROUNDS_S) + " s, " + RECORDED + "); target <= 1.0",
-                ms.get("PxBench.synflow100Rounds"), SYNFLOW_REF_100_ROUNDS_S * 1000);
+        Map<String, Object> refJson = new LinkedHashMap<>();
+        List<String[]> refRows = referenceRows(refs, ms, ratios, summary, refJson);
+        json.put("references", refJson);
         ratio(ratios, summary, "masked / dense training epoch (digits); target <= 1.05", ms.get("TrainBench.epoch variant=masked"), ms.get("TrainBench.epoch variant=dense"));
         List<String[]> memRows = memoryRows(mib, pt.mibPerImage(), ratios, summary);
         json.put("mib_per_image", mib);
@@ -235,6 +263,14 @@ public final class BenchMain {
                     + "|---|---:|---:|---:|---:|---:|---:|---:|\n");
             for (String[] r : memRows) md.append("| ").append(String.join(" | ", r)).append(" |\n");
         }
+        if (!refRows.isEmpty()) {
+            md.append("\nPX and SynFlow against the reference implementations, run by bench/authors_bench.py after pxprune's in this run: ")
+                    .append(PxBench.ROUNDS).append(" rounds of the exponential schedule to density ").append(PxBench.DENSITY)
+                    .append(" on ResNet-20 with ").append(PxBench.IMAGES).append(" CIFAR-sized images, ").append(threads)
+                    .append(" threads on both sides; each side's time is one run after a warm-up:\n\n");
+            md.append("| method | pxprune | reference | its time | pxprune / reference |\n|---|---:|---|---:|---:|\n");
+            for (String[] r : refRows) md.append("| ").append(String.join(" | ", r)).append(" |\n");
+        }
         md.append("\n| ratio | value |\n|---|---:|\n");
         for (String[] r : summary) md.append("| ").append(String.join(" | ", r)).append(" |\n");
         System.out.println();
@@ -260,6 +296,31 @@ public final class BenchMain {
                     px == null || train == null ? "" : String.format("%.2f", px / train)});
             ratio(ratios, summary, "training peak memory per image, " + what + " / PyTorch's tensors (same run); target <= 1.1", train, tt);
             ratio(ratios, summary, "PX scoring peak memory per image / a training step's, " + what + "; target <= 1.0", px, train);
+        }
+        return rows;
+    }
+
+    /**
+     * one row per reference implementation: pxprune's time, the reference's from this run and the
+     * ratio (also into ratios and summary); or, where it did not run, "not run", why and how to run
+     * it, with no ratio. json gets each reference's script output, or its "not_run" reason.
+     */
+    static List<String[]> referenceRows(List<AuthorsRef.Result> refs, Map<String, Double> ms, Map<String, Object> ratios,
+                                        List<String[]> summary, Map<String, Object> json) {
+        List<String[]> rows = new ArrayList<>();
+        for (AuthorsRef.Result r : refs) {
+            AuthorsRef.Code c = r.code();
+            double ours = ms.get(c.benchmark) / 1000;
+            String what = c.method + " " + PxBench.ROUNDS + " rounds / " + c.name + " (same run); target <= " + c.goal;
+            if (r.ok()) {
+                ratio(ratios, summary, what, ours, r.seconds());
+                rows.add(new String[] {c.method, fmt(ours) + " s", r.note(), fmt(r.seconds()) + " s", String.format("%.2f", ours / r.seconds())});
+                json.put(c.target, r.json());
+            } else {
+                summary.add(new String[] {what, "not run"});
+                rows.add(new String[] {c.method, fmt(ours) + " s", c.name + ": " + r.note(), "", ""});
+                json.put(c.target, Map.of("not_run", r.note()));
+            }
         }
         return rows;
     }

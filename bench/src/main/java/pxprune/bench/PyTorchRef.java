@@ -25,24 +25,27 @@ record PyTorchRef(Map<String, Double> milliseconds, Map<String, Map<String, Doub
     static final String INSTALL = "python3 -m venv V && V/bin/pip install torch==2.13.0+cpu numpy "
             + "--index-url https://download.pytorch.org/whl/cpu, then PXPRUNE_PYTHON=V/bin/python";
 
-    /** bench/pytorch_bench.py beside this module's classes (bench/target/classes), else under the working folder */
-    static Path script() {
+    /** the interpreter: $PXPRUNE_PYTHON, else python3 */
+    static String python() { return System.getenv().getOrDefault("PXPRUNE_PYTHON", "python3"); }
+
+    /** bench/NAME (a script) beside this module's classes (bench/target/classes), else under the working folder */
+    static Path script(String name) {
         try {
             Path classes = Path.of(PyTorchRef.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-            Path p = classes.getParent().getParent().resolve("pytorch_bench.py");
+            Path p = classes.getParent().getParent().resolve(name);
             if (Files.isRegularFile(p)) return p;
         } catch (Exception e) {
             // not from a folder of classes (a jar): fall through
         }
-        return Path.of("bench", "pytorch_bench.py");
+        return Path.of("bench", name);
     }
 
     static PyTorchRef none(String why) { return new PyTorchRef(Map.of(), Map.of(), why, false); }
 
     /** runs the script for the keys matching {@code include} with {@code threads} threads (with memory: also --memory) */
     static PyTorchRef measure(String include, int threads, boolean memory) {
-        String py = System.getenv().getOrDefault("PXPRUNE_PYTHON", "python3");
-        Path script = script();
+        String py = python();
+        Path script = script("pytorch_bench.py");
         if (!Files.isRegularFile(script)) return none("PyTorch not measured: " + script + " not found");
         try {
             Process probe = new ProcessBuilder(py, "-c", "import torch").redirectErrorStream(true).start();

@@ -11,14 +11,14 @@ import java.util.NoSuchElementException;
  */
 public final class BatchIterator implements Iterator<int[]> {
 
-    private final Dataset data;
+    private final ImageSet data;
     private final int[] order;
     private final int batchSize;
     private final int numBatches;
     private int next;
 
     /** Batches of one epoch, keeping a last, smaller batch. */
-    public BatchIterator(Dataset data, int batchSize, boolean shuffle, long seed, int epoch) {
+    public BatchIterator(ImageSet data, int batchSize, boolean shuffle, long seed, int epoch) {
         this(data, batchSize, shuffle, seed, epoch, false);
     }
 
@@ -27,7 +27,7 @@ public final class BatchIterator implements Iterator<int[]> {
      *
      * @throws IllegalArgumentException if batchSize < 1 or epoch < 0
      */
-    public BatchIterator(Dataset data, int batchSize, boolean shuffle, long seed, int epoch, boolean dropLast) {
+    public BatchIterator(ImageSet data, int batchSize, boolean shuffle, long seed, int epoch, boolean dropLast) {
         if (batchSize < 1) throw new IllegalArgumentException("batchSize must be >= 1, got " + batchSize);
         this.data = data;
         this.order = order(data.size(), shuffle, seed, epoch);

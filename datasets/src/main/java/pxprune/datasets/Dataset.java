@@ -9,7 +9,7 @@ import java.util.Objects;
  * {@code [0, numClasses)}. The public constructor copies its arrays and every accessor returns a
  * copy, so no caller can change a Dataset after it is built.
  */
-public final class Dataset {
+public final class Dataset implements ImageSet {
 
     private final float[] images;
     private final int[] labels;
@@ -84,19 +84,26 @@ public final class Dataset {
         return (int) len;
     }
 
+    @Override
     public String name() { return name; }
+    @Override
     public int channels() { return channels; }
+    @Override
     public int height() { return height; }
+    @Override
     public int width() { return width; }
+    @Override
     public int numClasses() { return numClasses; }
 
     /** Number of examples N. */
+    @Override
     public int size() { return labels.length; }
 
     /** Floats per image, C*H*W. */
     public int imageSize() { return channels * height * width; }
 
     /** Label of example {@code i}. */
+    @Override
     public int label(int i) {
         Objects.checkIndex(i, labels.length);
         return labels[i];
@@ -116,6 +123,7 @@ public final class Dataset {
     }
 
     /** Copies the examples at {@code indices} (in that order, repeats allowed) into a new Batch. */
+    @Override
     public Batch batch(int[] indices) {
         int d = imageSize();
         float[] x = new float[checkedLength(indices.length, channels, height, width)];
@@ -132,6 +140,12 @@ public final class Dataset {
     public Dataset subset(int[] indices) {
         Batch b = batch(indices);
         return new Dataset(b.x(), b.y(), channels, height, width, numClasses, name, false);
+    }
+
+    /** {@link Transforms#normalize(Dataset, ChannelStats)} of this set. */
+    @Override
+    public Dataset normalized(ChannelStats stats) {
+        return Transforms.normalize(this, stats);
     }
 
     /** The same data under another name (arrays are shared; both are immutable). */
@@ -152,6 +166,7 @@ public final class Dataset {
     }
 
     /** For each class id, the indices of its examples in ascending order. */
+    @Override
     public int[][] indicesByClass() {
         int[] counts = classCounts();
         int[][] byClass = new int[numClasses][];

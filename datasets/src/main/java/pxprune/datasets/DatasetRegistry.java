@@ -16,7 +16,12 @@ import java.util.Optional;
  * <li>{@code digits}: embedded 1x8x8, 10 classes; train/test = {@code stratifiedSplit(Digits.load(), 0.2, seed)}</li>
  * <li>{@code cifar10}, {@code cifar100}: {@link Cifar#load} from dataRoot</li>
  * <li>{@code tiny-imagenet}: {@link TinyImageNet#load} from dataRoot (train or val)</li>
- * <li>{@code imagenet}: {@link ImageFolder#load} of {@code dataRoot/imagenet/train} or {@code .../val}, 224x224</li>
+ * <li>{@code imagenet}: {@link ImageNet#open} of {@code dataRoot/imagenet} (train/, and val/ flat with its ground
+ *     truth or in class folders), streamed from disk by {@link #open}; {@link #load} decodes every image (evaluation
+ *     crop, 224x224) into memory, for small folders</li>
+ * <li>{@code mnist}, {@code fashion_mnist}, {@code kmnist}: {@link Mnist#load} from {@code dataRoot/mnist},
+ *     {@code dataRoot/fashion-mnist} (or Debian's {@value Mnist#DEBIAN_FASHION_MNIST}), {@code dataRoot/kmnist};
+ *     1x28x28, 10 classes, 60,000 train and 10,000 test images</li>
  * <li>{@code synthetic}: a fixed {@link Synthetic} set of {@value #SYNTHETIC_SIZE} examples, 3x32x32,
  *     10 classes (data seed 0); train/test = {@code stratifiedSplit(..., 0.2, seed)}</li>
  * </ul>
@@ -66,12 +71,17 @@ public final class DatasetRegistry {
         m.put("cifar10", new Entry((root, train, seed) -> Cifar.load(root, 10, train), ChannelStats.CIFAR10, true));
         m.put("cifar100", new Entry((root, train, seed) -> Cifar.load(root, 100, train), ChannelStats.CIFAR100, true));
         m.put("tiny-imagenet", new Entry((root, train, seed) -> TinyImageNet.load(root, train), ChannelStats.TINY_IMAGENET, true));
-        m.put("imagenet", new Entry((root, train, seed) ->
-                ImageFolder.load(root.resolve("imagenet").resolve(train ? "train" : "val"), 224)
-                        .withName(train ? "imagenet-train" : "imagenet-val"), ChannelStats.IMAGENET, true));
+        m.put("imagenet", new Entry((root, train, seed) -> ImageNet.open(root, train).load(), ChannelStats.IMAGENET, true));
+        m.put("mnist", mnist(Mnist.Variant.MNIST, ChannelStats.MNIST));
+        m.put("fashion_mnist", mnist(Mnist.Variant.FASHION_MNIST, ChannelStats.FASHION_MNIST));
+        m.put("kmnist", mnist(Mnist.Variant.KMNIST, ChannelStats.KMNIST));
         m.put("synthetic", new Entry((root, train, seed) ->
                 split(Synthetic.create(SYNTHETIC_SIZE, 3, 32, 32, 10, 0), train, seed), null, false));
         return Collections.unmodifiableMap(m);
+    }
+
+    private static Entry mnist(Mnist.Variant v, ChannelStats stats) {
+        return new Entry((root, train, seed) -> Mnist.load(root, v, train), stats, true);
     }
 
     private static Map<String, SegEntry> segEntries() {
@@ -152,9 +162,33 @@ public final class DatasetRegistry {
         Entry e = entry(name);
         if (dataRoot == null && e.fromDisk()) {
             throw new IllegalArgumentException("Dataset '" + name + "' is read from disk; pass the data root folder "
-                    + "(the one that holds cifar-10-batches-bin/, cifar-100-binary/, tiny-imagenet-200/, imagenet/).");
+                    + "(the one that holds cifar-10-batches-bin/, cifar-100-binary/, tiny-imagenet-200/, imagenet/, mnist/, ...).");
         }
         return e.loader().load(dataRoot, train, seed);
+    }
+
+    /** Whether {@link #open} streams {@code name} from its files (decoded per batch) rather than loading it into memory. */
+    public static boolean isStreamed(String name) {
+        entry(name);
+        return name.equals("imagenet");
+    }
+
+    /**
+     * The train or test split of classification set {@code name} as training reads it: the {@link ImageFiles}
+     * index for a streamed set ({@link #isStreamed}), else {@link #load}'s in-memory Dataset; pixels in [0, 1].
+     *
+     * @throws IllegalArgumentException as {@link #load}
+     * @throws DatasetException         if the files are missing or malformed
+     */
+    public static ImageSet open(String name, Path dataRoot, boolean train, long seed) {
+        if (SEG_ENTRIES.containsKey(Objects.requireNonNull(name, "dataset name")) || !isStreamed(name)) {
+            return load(name, dataRoot, train, seed);
+        }
+        if (dataRoot == null) {
+            throw new IllegalArgumentException("Dataset '" + name + "' is read from disk; pass the data root folder "
+                    + "(the one that holds imagenet/).");
+        }
+        return ImageNet.open(dataRoot, train);
     }
 
     /**
@@ -164,6 +198,24 @@ public final class DatasetRegistry {
     public static Optional<ChannelStats> stats(String name) {
         SegEntry s = SEG_ENTRIES.get(Objects.requireNonNull(name, "dataset name"));
         return Optional.ofNullable(s != null ? s.stats() : entry(name).stats());
+    }
+
+    /**
+     * Whether a set read from disk is there, for the sets that can say so without loading (the MNIST
+     * family): present, with the folder it was found in, or not, with how to get it. Empty for the
+     * other sets.
+     *
+     * @throws IllegalArgumentException for an unknown name
+     */
+    public static Optional<Availability> availability(String name, Path dataRoot) {
+        if (!SEG_ENTRIES.containsKey(Objects.requireNonNull(name, "dataset name"))) entry(name);
+        return Mnist.Variant.of(name).map(v -> Mnist.locate(dataRoot, v)
+                .map(dir -> new Availability(true, dir.toAbsolutePath().toString()))
+                .orElseGet(() -> new Availability(false, Mnist.howToGet(dataRoot, v))));
+    }
+
+    /** @param detail the folder the set was found in when present, else how to get it */
+    public record Availability(boolean present, String detail) {
     }
 
     private static Entry entry(String name) {

@@ -144,6 +144,47 @@ final class Images {
         return new Rgb(w, h, rgb(img));
     }
 
+    /** An image as interleaved 8-bit RGB samples, row-major: pixel (x, y) is {@code rgb[3*(y*width + x) ..+3]}. */
+    record Pixels(int width, int height, byte[] rgb) {
+    }
+
+    /**
+     * {@link #readRgb} as interleaved bytes, read straight from the decoded raster for the layouts
+     * javax.imageio's JPEG reader gives (3-byte BGR, 8-bit gray); other images go through readRgb.
+     */
+    static Pixels readPixels(Path file) {
+        Decoded d = decode(file, true);
+        BufferedImage img = d.image();
+        int w = img.getWidth(), h = img.getHeight();
+        byte[] out = new byte[Math.multiplyExact(3, w * h)];
+        int type = img.getType();
+        if ((type == BufferedImage.TYPE_3BYTE_BGR || type == BufferedImage.TYPE_BYTE_GRAY)
+                && img.getRaster().getDataBuffer() instanceof java.awt.image.DataBufferByte db
+                && db.getNumBanks() == 1 && db.getOffset() == 0
+                && img.getRaster().getSampleModel() instanceof java.awt.image.ComponentSampleModel sm
+                && sm.getScanlineStride() == w * sm.getPixelStride()) {
+            byte[] src = db.getData();
+            if (type == BufferedImage.TYPE_BYTE_GRAY) {
+                for (int i = 0; i < w * h; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = src[i];
+            } else {
+                for (int i = 0; i < 3 * w * h; i += 3) {
+                    out[i] = src[i + 2];
+                    out[i + 1] = src[i + 1];
+                    out[i + 2] = src[i];
+                }
+            }
+            return new Pixels(w, h, out);
+        }
+        int[] packed = img.getColorModel().getColorSpace().getType() == ColorSpace.TYPE_CMYK && img.getRaster().getNumBands() == 4
+                ? cmykToRgb(img.getRaster(), !d.adobe()) : rgb(img);
+        for (int i = 0; i < packed.length; i++) {
+            out[3 * i] = (byte) (packed[i] >> 16);
+            out[3 * i + 1] = (byte) (packed[i] >> 8);
+            out[3 * i + 2] = (byte) packed[i];
+        }
+        return new Pixels(w, h, out);
+    }
+
     /** Naive CMYK to RGB of 8-bit samples, R = (255 - C)(255 - K)/255 etc.; {@code inverted}: the samples are 255 - ink. */
     static int[] cmykToRgb(Raster r, boolean inverted) {
         int w = r.getWidth(), h = r.getHeight();

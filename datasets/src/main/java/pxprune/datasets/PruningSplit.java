@@ -34,7 +34,7 @@ public final class PruningSplit {
          *
          * @throws DatasetException naming the first mismatch
          */
-        public void checkAgainst(Dataset data) {
+        public void checkAgainst(ImageSet data) {
             for (int i = 0; i < indices.length; i++) {
                 if (indices[i] >= data.size() || data.label(indices[i]) != labels[i]) {
                     throw new DatasetException("Pruning split row " + (i + 1) + " (index " + indices[i] + ", label "
@@ -46,8 +46,8 @@ public final class PruningSplit {
         }
     }
 
-    /** {@link #select(Dataset, int, long)} with {@value #DEFAULT_PER_CLASS} examples per class. */
-    public static int[] select(Dataset data, long seed) {
+    /** {@link #select(ImageSet, int, long)} with {@value #DEFAULT_PER_CLASS} examples per class. */
+    public static int[] select(ImageSet data, long seed) {
         return select(data, DEFAULT_PER_CLASS, seed);
     }
 
@@ -57,7 +57,7 @@ public final class PruningSplit {
      *
      * @throws IllegalArgumentException if perClass < 1 or a class has fewer than perClass examples
      */
-    public static int[] select(Dataset data, int perClass, long seed) {
+    public static int[] select(ImageSet data, int perClass, long seed) {
         if (perClass < 1) throw new IllegalArgumentException("perClass must be >= 1, got " + perClass);
         int[][] byClass = data.indicesByClass();
         for (int c = 0; c < byClass.length; c++) {
@@ -77,7 +77,7 @@ public final class PruningSplit {
     }
 
     /** Writes {@code idx} with the labels they have in {@code data}; see {@link #write(Path, int[], int[])}. */
-    public static void write(Path csv, int[] idx, Dataset data) {
+    public static void write(Path csv, int[] idx, ImageSet data) {
         write(csv, idx, Arrays.stream(idx).map(data::label).toArray());
     }
 

@@ -20,15 +20,15 @@ class DatasetRegistryTest {
 
     @Test
     void names() {
-        assertEquals(List.of("digits", "cifar10", "cifar100", "tiny-imagenet", "imagenet", "synthetic",
-                "seg_demo", "voc2012", "voc2012_aug"), DatasetRegistry.names());
+        assertEquals(List.of("digits", "cifar10", "cifar100", "tiny-imagenet", "imagenet", "mnist", "fashion_mnist", "kmnist",
+                "synthetic", "seg_demo", "voc2012", "voc2012_aug"), DatasetRegistry.names());
     }
 
     @Test
     void unknownNameListsValidOnes() {
-        var e = assertThrows(IllegalArgumentException.class, () -> DatasetRegistry.load("mnist", root, true, 0));
-        assertTrue(e.getMessage().contains("Unknown dataset 'mnist'") && e.getMessage().contains(
-                "digits, cifar10, cifar100, tiny-imagenet, imagenet, synthetic"), e.getMessage());
+        var e = assertThrows(IllegalArgumentException.class, () -> DatasetRegistry.load("emnist", root, true, 0));
+        assertTrue(e.getMessage().contains("Unknown dataset 'emnist'") && e.getMessage().contains(
+                "digits, cifar10, cifar100, tiny-imagenet, imagenet, mnist, fashion_mnist, kmnist, synthetic"), e.getMessage());
     }
 
     @Test

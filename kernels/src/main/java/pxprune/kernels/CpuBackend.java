@@ -86,7 +86,7 @@ public final class CpuBackend implements Backend {
         convMode = System.getProperty(CONV, "auto");
         if (!convMode.equals("auto") && !convMode.equals("im2col") && !convMode.equals("direct"))
             throw new IllegalArgumentException("-D" + CONV + "=" + convMode + " is not a convolution path; use auto, im2col or direct");
-        int isa = pxk_conv_isa();
+        int isa = pxprune.jni.PxNative.isa();
         best = isa == ISA_AVX512 ? ConvPath.AVX512 : isa == ISA_AVX2 ? ConvPath.AVX2 : ConvPath.IM2COL;
         pool = threads == 1 ? null : Executors.newFixedThreadPool(threads - 1, r -> {
             Thread t = new Thread(() -> { pxk_set_threads(1); r.run(); }, "pxprune-cpu");

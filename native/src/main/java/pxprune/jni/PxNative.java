@@ -81,6 +81,34 @@ public final class PxNative {
             CG_PH = 9, CG_PW = 10, CG_DH = 11, CG_DW = 12, CG_GROUPS = 13, CG_OH = 14, CG_OW = 15, CG_LEN = 16;
     /** the widest instruction set of the direct convolution kernels this CPU runs: ISA_AVX512, ISA_AVX2 or ISA_NONE */
     public static native int pxk_conv_isa();
+
+    /**
+     * The system property (and, where it is not set, the environment variable {@code PXPRUNE_ISA}) that caps the
+     * instruction set of the hand-written kernels in the whole JVM: {@code avx512}, {@code avx2} or {@code none}. It lets
+     * an AVX-512 machine run, and test, the AVX2 kernels with their summation order; OpenBLAS has its own switch,
+     * the environment variable {@code OPENBLAS_CORETYPE} (e.g. Haswell), read when the library loads.
+     */
+    public static final String ISA_PROPERTY = "pxprune.isa";
+
+    /** the instruction set the kernels use: {@link #pxk_conv_isa()} capped by {@link #ISA_PROPERTY} */
+    public static int isa() {
+        String cap = System.getProperty(ISA_PROPERTY, System.getenv("PXPRUNE_ISA"));
+        int best = pxk_conv_isa();
+        if (cap == null || cap.isBlank()) return best;
+        int c = switch (cap.strip().toLowerCase(java.util.Locale.ROOT)) {
+            case "avx512", "avx-512", "avx512f" -> ISA_AVX512;
+            case "avx2" -> ISA_AVX2;
+            case "none", "portable" -> ISA_NONE;
+            default -> throw new IllegalArgumentException("-D" + ISA_PROPERTY + " (or PXPRUNE_ISA) = '" + cap
+                    + "' is not an instruction set; give avx512, avx2 or none");
+        };
+        return Math.min(best, c);
+    }
+
+    /** "AVX-512F", "AVX2+FMA" or "portable C++ (no AVX2)" */
+    public static String isaName(int isa) {
+        return isa == ISA_AVX512 ? "AVX-512F" : isa == ISA_AVX2 ? "AVX2+FMA" : "portable C++ (no AVX2)";
+    }
     /**
      * float32 direct convolution forward for images [n0, n0+nn) and output channels [k0, k1) with the
      * micro-kernels of instruction set {@code isa} (which must be supported); geom holds the CG_*

@@ -99,18 +99,28 @@ class GoldenScoresTest {
         if (byTotal) { divide(c[0], sum(c[0])); divide(c[1], sum(c[1])); }
         double err = relL2(c[1], c[0]);
         System.out.printf("golden %-10s relative L2 %.3e%n", method, err);
-        assertTrue(err <= 1e-4, method + ": relative L2 " + err);
-        if (byTotal) assertTrue(err <= 1e-10, method + " is float64 on both sides: relative L2 " + err);
+        assertTrue(err <= GOLDEN_TOL.get(method), method + ": relative L2 " + err + ", tolerance " + GOLDEN_TOL.get(method));
     }
 
-    /** px with its activation network in float32, rescaled by powers of two (docs/px-method.md section 10): 1e-6 */
+    /**
+     * Each about 10x what is measured with the AVX-512 and with the AVX2 kernels (Intel Xeon with AVX-512, 2026-12-07,
+     * the second pass with PXPRUNE_ISA=avx2 and OPENBLAS_CORETYPE=Haswell): magnitude is |theta| on both sides, exact
+     * (measured 0); synflow and px are float64 on both sides, divided by their totals (8.9e-16 / 8.6e-16 and 1.8e-14 /
+     * 1.8e-14); synflow_l2 is the authors' float32 against ours (2.0e-7 on both).
+     */
+    static final Map<String, Double> GOLDEN_TOL = Map.of("magnitude", 0.0, "synflow", 1e-14, "px", 2e-13, "synflow_l2", 2e-6);
+
+    /**
+     * px with its activation network in float32, rescaled by powers of two (docs/px-method.md section 10): measured
+     * 6.2e-10 with the AVX2 kernels and 1.8e-14 with the AVX-512 ones (Intel Xeon, 2026-12-07); 5e-9, about 10x the larger
+     */
     @Test void pxInFloat32MatchesGolden() {
         double[][] c = concat(compare("px", model, DType.F32));
         divide(c[0], sum(c[0]));
         divide(c[1], sum(c[1]));
         double err = relL2(c[1], c[0]);
         System.out.printf("golden px float32 relative L2 %.3e%n", err);
-        assertTrue(err <= 1e-6, "px float32: relative L2 " + err);
+        assertTrue(err <= 5e-9, "px float32: relative L2 " + err);
     }
 
     /**
@@ -141,8 +151,12 @@ class GoldenScoresTest {
         });
     }
 
-    /** SNIP, overall and per layer (each normalised by its own total); measured 1.8e-6 overall */
-    static final double SNIP_TOL = 1e-4;
+    /**
+     * SNIP, overall and per layer (each normalised by its own total): measured 1.8e-6 overall and at most 4.5e-6 in a
+     * layer, with the AVX-512 and with the AVX2 kernels alike (the near-tie gates are the golden computation's, so what
+     * remains is float32 summation order); about 10x that
+     */
+    static final double SNIP_TOL = 2e-5, SNIP_LAYER_TOL = 5e-5;
 
     @Test void snipMatchesGolden() {
         Map<String, double[][]> m = compare("snip", tied);
@@ -157,7 +171,7 @@ class GoldenScoresTest {
             divide(b, sum(b));
             double e = relL2(b, a);
             System.out.printf("golden snip   %-28s layer-normalised relative L2 %.3e%n", name, e);
-            assertTrue(e <= SNIP_TOL, "snip " + name + ": " + e);
+            assertTrue(e <= SNIP_LAYER_TOL, "snip " + name + ": " + e);
         });
     }
 

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import pxprune.core.MemoryScope;
 import pxprune.core.Ops;
 import pxprune.core.Tensor;
@@ -15,8 +14,9 @@ import pxprune.nn.Module;
 import pxprune.nn.SGD;
 
 /**
- * PX scoring's peak native memory per image against a training step's, on the CPU (issue 10 item 5:
- * PX per image &lt;= a training step's; bench's MemoryBench reports the same figures). Both are peaks of CpuBackend's own accounting above the
+ * PX scoring's peak native memory per image against a training step's, on the CPU (PX per image &lt;= a training
+ * step's). ResNet-20 here; ResNet-50 at 224 px, whose PX peak has a fixed part that the images share (so it depends on
+ * the batch), is a figure of bench's MemoryBench, not a pass/fail test. Both are peaks of CpuBackend's own accounting above the
  * baseline of what exists before the work starts (model, data, and for training the gradients and
  * momentum buffers of a first step), divided by the images.
  */
@@ -93,7 +93,4 @@ class PxScoringMemoryTest {
 
     @Test void pxScoringOfResNet20TakesNoMoreMemoryPerImageThanATrainingStep() { compare("resnet20", 10, 32, 32, 32); }
 
-    /** by hand: {@code -Dpxprune.memResNet50=true} (ResNet-50 at 224 px, 4 images; about a minute and a few GiB) */
-    @EnabledIfSystemProperty(named = "pxprune.memResNet50", matches = "true")
-    @Test void pxScoringOfResNet50TakesNoMoreMemoryPerImageThanATrainingStep() { compare("resnet50", 1000, 224, 4, 4); }
 }

@@ -38,9 +38,9 @@ final class DeviceList {
         StringBuilder sb = new StringBuilder("cpu     ").append(cpuModel()).append(", ")
                 .append(Runtime.getRuntime().availableProcessors()).append(" cores");
         try {
-            int isa = PxNative.pxk_conv_isa();
-            sb.append(", kernels: ").append(isa == PxNative.ISA_AVX512 ? "AVX-512F" : isa == PxNative.ISA_AVX2 ? "AVX2+FMA"
-                    : "portable C++ (no AVX2)");
+            int isa = PxNative.isa(), cpu = PxNative.pxk_conv_isa();
+            sb.append(", kernels: ").append(PxNative.isaName(isa));
+            if (isa != cpu) sb.append(" (capped by ").append(PxNative.ISA_PROPERTY).append("; the CPU has ").append(PxNative.isaName(cpu)).append(')');
         } catch (LinkageError e) {
             sb.append(", kernels: not loaded (").append(e.getMessage()).append(')');
         }

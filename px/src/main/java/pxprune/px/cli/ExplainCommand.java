@@ -60,12 +60,9 @@ final class ExplainCommand {
         if (a.has("svg"))
             throw new UsageException("--svg draws the tiny network only; leave out --model (or --svg)");
         DeviceSpec spec = Main.deviceOption(a, "cpu");
-        String model = a.required("model");
-        if (!ModelRegistry.contains(model))
-            throw new UsageException("unknown model '" + model + "' for --model; valid: " + String.join(", ", ModelRegistry.names()));
+        String model = Main.modelName(a.required("model"));
         String dataset = a.string("dataset", "digits");
-        if (!DatasetRegistry.names().contains(dataset))
-            throw new UsageException("unknown dataset '" + dataset + "' for --dataset; valid: " + String.join(", ", DatasetRegistry.names()));
+        Main.classificationSet(dataset, "explain");
         int perClass = a.integer("examples-per-class", 1, 1, MAX_PER_CLASS);
         long seed = a.longValue("seed", 1);
         Path root = Path.of(a.string("data-root", "data"));

@@ -63,13 +63,20 @@ public final class Main {
                   keys: %s
               prune --model M --dataset D --method S --density d --rounds T --out DIR
                     [--per-layer] [--schedule exponential|linear] [--seed S] [--data-root R] [--examples-per-class K]
-                    [--trace] [--precision float32|float64] [--device cpu|cuda|cuda:N]
+                    [--weights W.safetensors] [--batch B.safetensors] [--trace] [--precision float32|float64] [--device cpu|cuda|cuda:N]
                   iterative pruning at initialization: DIR gets masks.safetensors, rounds.csv, rounds.png, layers.csv,
-                  summary.json and split.csv; --trace logs every scoring pass (shapes, dtype, device, time) to stderr
+                  summary.json and split.csv; --trace logs every scoring pass (shapes, dtype, device, time) to stderr.
+                  Round r of T keeps n = N - floor((1 - d_r) N) of the N weights, d_r = d^((r+1)/T) (exponential, the
+                  default) or 1 - (1 - d)(r+1)/T (linear); N is all prunable weights, or each layer's with --per-layer.
+                  The examples: K (default 10) of each class of D's training set, drawn with --seed (default 1),
+                  which also initialises the model and seeds random's scores.
+                  --weights: prune the model with these weights (PyTorch names) instead of the seeded initialisation;
+                  --batch (with --weights, instead of --dataset): prune on the examples x, y of B as they are, no split.csv
               score --model M --weights W.safetensors --batch B.safetensors --method S --out O.safetensors [--seed S]
                     [--trace] [--precision float32|float64] [--device cpu|cuda|cuda:N]
                   one score tensor per prunable weight of the model with the weights W (PyTorch names),
-                  on the batch B (x: float32 NCHW, y: int64). --precision (prune and score): the arithmetic of
+                  on the batch B (x: float32 NCHW, y: int64); --seed (default 1) seeds random's scores.
+                  --precision (prune and score): the arithmetic of
                   snip and grasp (default float32, the model's), of px's activation network and of synflow's and
                   synflow_l2's linearised network (default float32 rescaled by powers of two, equal to float64 up to
                   float32's rounding; float64 as the authors' and Synaptic-Flow's code)
@@ -83,9 +90,10 @@ public final class Main {
                   PX pass by pass in the notation of docs/walkthrough.md: without --model every number of the
                   tiny 3-4-4-2 network, checked against path enumeration (--svg also draws it); with --model
                   per-layer summaries and the conservation check
-%s%s%s              list
+%s%s%s              list [--data-root DIR]
                   models, datasets, methods, recipes and devices (the CPU; each CUDA device, or why CUDA is
-                  not usable)
+                  not usable); for the MNIST family whether it is under DIR (default data; Fashion-MNIST also
+                  in Debian's folder of package dataset-fashion-mnist) and how to get it
               help
                   this text
 
@@ -111,6 +119,11 @@ public final class Main {
             if (args.length == 0)
                 throw new UsageException("no command given; commands: " + COMMANDS + " (try: pxprune help)");
             String cmd = args[0];
+            if (asksForHelp(args)) {
+                out.print(commandUsage(cmd));
+                out.flush();
+                return 0;
+            }
             switch (cmd) {
                 case "run" -> runCmd(args, out, err);
                 case "prune" -> pruneCmd(args, out, err);
@@ -156,15 +169,59 @@ public final class Main {
     }
 
     static String usage() {
-        return String.format(USAGE, String.join(", ", Recipes.names()), String.join(", ", RunConfig.keyNames()), PredictCommand.USAGE.indent(14),
+        String u = String.format(USAGE, String.join(", ", Recipes.names()), String.join(", ", RunConfig.keyNames()), PredictCommand.USAGE.indent(14),
                 NtkCommand.USAGE.indent(12), SweepCommand.USAGE.indent(12));
+        int indent = u.lines().filter(l -> !l.isBlank()).mapToInt(l -> l.length() - l.stripLeading().length()).min().orElse(0);
+        return u.lines().map(l -> l.isBlank() ? "" : l.substring(indent)).collect(java.util.stream.Collectors.joining("\n", "", "\n"));
+    }
+
+    /** true when a known command is followed by --help or -h (anywhere among its arguments) */
+    static boolean asksForHelp(String[] args) {
+        if (!List.of(COMMANDS.split(", ")).contains(args[0])) return false;
+        for (int i = 1; i < args.length; i++)
+            if (args[i].equals("--help") || args[i].equals("-h")) return true;
+        return false;
+    }
+
+    /**
+     * the usage of one command: its block of {@link #usage()} (the line that names it and the lines indented below it),
+     * then the notes on density and --device; for help, the whole text
+     */
+    static String commandUsage(String cmd) {
+        String all = usage();
+        if (cmd.equals("help")) return all;
+        List<String> lines = all.lines().toList();
+        int indent = -1, from = -1;
+        for (int i = 0; i < lines.size() && from < 0; i++) {
+            String l = lines.get(i), t = l.strip();
+            if (t.startsWith("run ") && indent < 0) indent = l.indexOf('r');
+            if (indent >= 0 && l.length() > indent && l.indexOf(t) == indent && (t.equals(cmd) || t.startsWith(cmd + " "))) from = i;
+        }
+        if (from < 0) throw new IllegalStateException("no usage block for command " + cmd);
+        StringBuilder b = new StringBuilder("usage: pxprune ").append(lines.get(from).strip()).append('\n');
+        for (int i = from + 1; i < lines.size(); i++) {
+            String l = lines.get(i);
+            if (l.isBlank() || l.length() - l.stripLeading().length() <= indent) break;
+            b.append(l.substring(indent)).append('\n');
+        }
+        String block = b.toString();
+        int notes = all.indexOf("density is the fraction");
+        if (notes >= 0 && (block.contains("--device") || block.contains("--density"))) block += "\n" + all.substring(notes);
+        return block;
     }
 
     // ------------------------------------------------------------------ list
     private static void listCmd(String[] args, PrintStream out) {
-        new Args("list", args, 1, Map.of(), Set.of(), Set.of()).maxPositional(0, "pxprune list");
+        Args a = new Args("list", args, 1, Map.of("data-root", "data"), Set.of(), Set.of());
+        a.maxPositional(0, "pxprune list [--data-root DIR]");
+        Path dataRoot = Path.of(a.string("data-root", "data"));
         out.println("models:   " + String.join(", ", ModelRegistry.names()));
         out.println("datasets: " + String.join(", ", DatasetRegistry.names()));
+        out.println("data (data_root " + dataRoot + "):");
+        for (String name : DatasetRegistry.names()) {
+            DatasetRegistry.availability(name, dataRoot).ifPresent(av -> out.printf(Locale.ROOT, "  %-14s %s%n", name,
+                    av.present() ? "present: " + av.detail() : "missing; " + av.detail()));
+        }
         out.println("methods:  " + String.join(", ", ScorerRegistry.names()) + " (and dense for run: no pruning)");
         out.println("recipes:  " + String.join(", ", Recipes.names()));
         out.println("devices:");
@@ -257,6 +314,8 @@ public final class Main {
         Map<String, String> opts = new LinkedHashMap<>();
         opts.put("model", "resnet20");
         opts.put("dataset", "digits");
+        opts.put("weights", "W.safetensors");
+        opts.put("batch", "B.safetensors");
         opts.put("method", "px");
         opts.put("density", "0.018");
         opts.put("rounds", "100");
@@ -268,12 +327,20 @@ public final class Main {
         opts.put("precision", "float64");
         opts.put("device", "cuda");
         Args a = new Args("prune", args, 1, opts, Set.of("per-layer", "trace"), Set.of());
-        a.maxPositional(0, "pxprune prune --model M --dataset D --method S --density d --rounds T --out DIR");
+        a.maxPositional(0, "pxprune prune --model M (--dataset D | --batch B.safetensors) [--weights W.safetensors] --method S --density d "
+                + "--rounds T --out DIR");
         DeviceSpec spec = deviceOption(a, "cpu");
         String model = modelName(a.required("model"));
-        String dataset = a.required("dataset");
-        if (!DatasetRegistry.names().contains(dataset))
-            throw new UsageException("unknown dataset '" + dataset + "' for --dataset; valid: " + String.join(", ", DatasetRegistry.names()));
+        Path wPath = a.has("weights") ? a.existingFile("weights") : null;
+        Path bPath = a.has("batch") ? a.existingFile("batch") : null;
+        if (bPath != null)
+            for (String o : new String[] {"dataset", "data-root", "examples-per-class"})
+                if (a.has(o))
+                    throw new UsageException("--batch gives the examples to prune on, --" + o + " picks them from a data set; give one of the two");
+        String dataset = bPath != null ? null : a.required("dataset");
+        if (dataset != null) classificationSet(dataset, "prune");
+        if (bPath != null && wPath == null)
+            throw new UsageException("--batch needs --weights: the number of classes is read from the output layer of W.safetensors");
         String method = methodName(a.required("method"));
         double density = a.density("density");
         int rounds = a.integer("rounds", 100, 1, Pruner.Config.MAX_ROUNDS);
@@ -289,17 +356,49 @@ public final class Main {
         Path root = Path.of(a.string("data-root", "data"));
         int perClass = a.integer("examples-per-class", PruningSplit.DEFAULT_PER_CLASS, 1, RunConfig.MAX_EXAMPLES_PER_CLASS);
         pxprune.kernels.DType precision = precision(a);
+        SafeTensors.Header wHeader = wPath == null ? null : readHeader(wPath, "weights");
+        LabelledBatch lb = bPath == null ? null : LabelledBatch.read(bPath);
         pxprune.kernels.Device device = activate(spec, "--device " + spec);
         OutputDir.prepare(outDir, "--out");
 
-        Dataset train = DatasetRegistry.load(dataset, root, true, Runner.DATA_SPLIT_SEED);
-        var stats = DatasetRegistry.stats(dataset);
-        if (stats.isPresent()) train = pxprune.datasets.Transforms.normalize(train, stats.get());
-        int[] split = PruningSplit.select(train, perClass, seed);
-        Batch b = train.batch(split);
+        // the examples: a class-balanced split of the data set (normalised with its statistics), or the batch file as it is
+        float[] xs;
+        int[] shape, labels, split = null;
+        int numClasses;
+        Dataset train = null;
+        if (lb == null) {
+            train = DatasetRegistry.load(dataset, root, true, Runner.DATA_SPLIT_SEED);
+            var stats = DatasetRegistry.stats(dataset);
+            if (stats.isPresent()) train = pxprune.datasets.Transforms.normalize(train, stats.get());
+            split = PruningSplit.select(train, perClass, seed);
+            Batch b = train.batch(split);
+            xs = b.x();
+            shape = new int[] {b.n(), b.c(), b.h(), b.w()};
+            labels = b.y();
+            numClasses = train.numClasses();
+            if (wHeader != null) {
+                int fileClasses = numClasses(model, b.c(), Math.min(b.h(), b.w()), wHeader, wPath);
+                if (fileClasses != numClasses)
+                    throw new UsageException("--weights " + wPath + " has " + fileClasses + " classes, --dataset " + dataset + " has "
+                            + numClasses + "; give weights for " + numClasses + " classes, or --batch with examples of your own");
+            }
+        } else {
+            xs = lb.x();
+            shape = lb.shape();
+            numClasses = numClasses(model, shape[1], Math.min(shape[2], shape[3]), wHeader, wPath);
+            labels = lb.labels(numClasses, "the model's output layer in --weights");
+        }
         Pruner.Result r;
-        try (Module m = ModelRegistry.create(model, train.channels(), train.numClasses(), Math.min(train.height(), train.width()), seed);
+        try (Module m = ModelRegistry.create(model, shape[1], numClasses, Math.min(shape[2], shape[3]), seed);
              MemoryScope s = MemoryScope.open()) {
+            if (wPath != null) {
+                try {
+                    StateDicts.load(m, wPath);
+                } catch (IllegalArgumentException e) {
+                    throw new UsageException("--weights " + wPath + " cannot be loaded into " + model + " (" + shape[1] + " input channels, "
+                            + numClasses + " classes): " + oneLine(e.getMessage()));
+                }
+            }
             m.to(device);
             try {
                 Pruner.checkKeepsWeights(m, model, density, perLayer);
@@ -307,19 +406,26 @@ public final class Main {
                 throw new UsageException("--density: " + e.getMessage());
             }
             Files.createDirectories(outDir);
-            PruningSplit.write(outDir.resolve(Runner.SPLIT), split, train);
-            Tensor x = Tensor.of(b.x(), device, b.n(), b.c(), b.h(), b.w());
-            ScoringData data = new ScoringData(x, b.y(), train.numClasses(), seed, Math.min(Runner.SCORING_CHUNK, b.n()),
-                    a.flag("trace") ? Trace.log(err) : Trace.NONE);
+            if (split != null) PruningSplit.write(outDir.resolve(Runner.SPLIT), split, train);
+            Tensor x = Tensor.of(xs, device, shape);
+            ScoringData data;
+            try {
+                data = new ScoringData(x, labels, numClasses, seed, Math.min(Runner.SCORING_CHUNK, shape[0]),
+                        a.flag("trace") ? Trace.log(err) : Trace.NONE);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException((bPath != null ? "--batch " + bPath : "--dataset " + dataset) + ": "
+                        + e.getMessage().replace("ScoringData: ", "") + " (the model has " + numClasses + " classes)");
+            }
             r = Pruner.run(m, ScorerRegistry.create(method, precision), data, new Pruner.Config(density, rounds, schedule, perLayer), null, err);
         }
         r.write(outDir);
         Pruner.Round last = r.rounds().get(r.rounds().size() - 1);
         double secs = r.rounds().stream().mapToDouble(Pruner.Round::seconds).sum();
         out.printf(Locale.ROOT, "%s on %s pruned with %s to density %.6f (%d of %d weights kept) in %d rounds, %.1fs; connected: %s%n",
-                model, dataset, method, r.masks().density(), r.masks().kept(), r.masks().total(), rounds, secs,
-                last.connected() ? "yes" : "NO");
-        out.println("written to " + outDir + ": masks.safetensors, rounds.csv, rounds.png, layers.csv, summary.json, split.csv");
+                model, bPath != null ? bPath.getFileName() : dataset, method, r.masks().density(), r.masks().kept(), r.masks().total(),
+                rounds, secs, last.connected() ? "yes" : "NO");
+        out.println("written to " + outDir + ": masks.safetensors, rounds.csv, rounds.png, layers.csv, summary.json"
+                + (split != null ? ", split.csv" : ""));
     }
 
     /** --precision float32|float64; absent: null, each method's default (ScorerRegistry) */
@@ -331,6 +437,20 @@ public final class Main {
             case "float64" -> pxprune.kernels.DType.F64;
             default -> throw new UsageException("--precision " + p + " is not a precision; give float32 (the model's) or float64");
         };
+    }
+
+    /**
+     * d, checked to be a classification set for --dataset of cmd (prune, explain, ntk): an unknown name or a segmentation
+     * set (whose runs {@code pxprune run} makes) is a usage error
+     */
+    static String classificationSet(String d, String cmd) {
+        if (!DatasetRegistry.names().contains(d))
+            throw new UsageException("unknown dataset '" + d + "' for --dataset; valid: " + String.join(", ", DatasetRegistry.names()));
+        if (DatasetRegistry.isSegmentation(d))
+            throw new UsageException("--dataset " + d + " is a segmentation set; " + cmd + " takes a classification set ("
+                    + String.join(", ", DatasetRegistry.names().stream().filter(n -> !DatasetRegistry.isSegmentation(n)).toList())
+                    + "); prune a segmentation model with pxprune run, e.g. a config {\"recipe\": \"" + d + "\", \"method\": \"px\"}");
+        return d;
     }
 
     static String modelName(String m) {
@@ -369,21 +489,11 @@ public final class Main {
         OutputDir.prepareFile(outPath, "--out");
 
         SafeTensors.Header w = readHeader(wPath, "weights");
-        SafeTensors.File bf = readSafetensors(bPath, "batch");
-        SafeTensors.Entry xe = bf.entries().get("x"), ye = bf.entries().get("y");
-        if (xe == null || ye == null)
-            throw new UsageException("--batch " + bPath + " needs tensors 'x' (float32 [N, C, H, W]) and 'y' (int64 [N]); it has "
-                    + bf.entries().keySet());
-        if (xe.shape().length != 4 || !(xe.dtype().equals("F32") || xe.dtype().equals("F64")))
-            throw new UsageException("--batch " + bPath + ": 'x' must be float32 [N, C, H, W], got " + xe.dtype()
-                    + java.util.Arrays.toString(xe.shape()));
-        if (ye.shape().length != 1 || ye.shape()[0] != xe.shape()[0] || !(ye.dtype().startsWith("I") || ye.dtype().startsWith("U")))
-            throw new UsageException("--batch " + bPath + ": 'y' must be int64 [" + xe.shape()[0] + "], got " + ye.dtype()
-                    + java.util.Arrays.toString(ye.shape()));
-        int[] xs = xe.intShape();
+        LabelledBatch lb = LabelledBatch.read(bPath);
+        int[] xs = lb.shape();
         int channels = xs[1], size = Math.min(xs[2], xs[3]);
         int numClasses = numClasses(model, channels, size, w, wPath);
-        int[] labels = labels(ye, numClasses, bPath);
+        int[] labels = lb.labels(numClasses, "the model's output layer in --weights");
 
         Map<String, SafeTensors.Entry> scores = new LinkedHashMap<>();
         try (Module m = ModelRegistry.create(model, channels, numClasses, size, 0); MemoryScope s = MemoryScope.open()) {
@@ -394,7 +504,7 @@ public final class Main {
                         + numClasses + " classes): " + oneLine(e.getMessage()));
             }
             m.to(device);
-            Tensor x = Tensor.of(xe.toFloats(), device, xs);
+            Tensor x = Tensor.of(lb.x(), device, xs);
             ScoringData data;
             try {
                 data = new ScoringData(x, labels, numClasses, seed);
@@ -438,19 +548,6 @@ public final class Main {
     private static UsageException unreadable(Path p, String option, Exception e) {
         return new UsageException("--" + option + " " + p + " is not a readable safetensors file (" + oneLine(String.valueOf(e.getMessage()))
                 + "); give a file written by safetensors");
-    }
-
-    /** the batch's labels, each in 0..numClasses-1 */
-    private static int[] labels(SafeTensors.Entry ye, int numClasses, Path bPath) {
-        long[] l = ye.toLongs();
-        int[] y = new int[l.length];
-        for (int i = 0; i < l.length; i++) {
-            if (l[i] < 0 || l[i] >= numClasses)
-                throw new UsageException("--batch " + bPath + ": label " + l[i] + " of example " + i + " is outside 0.." + (numClasses - 1)
-                        + " (the model's output layer in --weights has " + numClasses + " classes); give labels in 0.." + (numClasses - 1));
-            y[i] = (int) l[i];
-        }
-        return y;
     }
 
     /** the number of classes: the first dimension of the output layer's weight in W */

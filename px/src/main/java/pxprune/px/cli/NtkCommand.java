@@ -41,15 +41,18 @@ final class NtkCommand {
     static final String USAGE = """
               ntk --model M --dataset D [--weights W.safetensors] [--masks MASKS.safetensors ...] [--run RUN ...]
                   [--samples N] [--top K] [--seed S] [--data-root R] [--out DIR] [--precision float64|float32] [--all-parameters]
-                  [--device cpu|cuda|cuda:N]
-                  the empirical NTK of the model (eval mode) on N training examples drawn with S (default 20),
+                  [--batch B.safetensors] [--device cpu|cuda|cuda:N]
+                  the empirical NTK of the model (eval mode) on N training examples (default 20) drawn with the seed S
+                  (default 1), which also initialises the model unless --weights or --run give it,
                   dense and at theta*m for each mask: exact trace, top-K eigenvalues (Lanczos, default 10), the
                   condition number (of the full spectrum when N*outputs <= 2000, else lambda_1/lambda_K) and
                   PX's bound on the trace (docs/ntk.md). --run takes a run folder (its model, dataset and seed; the
                   dense weights are its initial ones, re-created from the seed) or a folder of runs (one dense
                   network per seed among them). DIR (default
                   ntk) gets ntk.csv, ntk.json and ntk.png. The parameters are the prunable weights unless
-                  --all-parameters (also biases and batch-norm affine).
+                  --all-parameters (also biases and batch-norm affine). --batch: the inputs x of B (float32
+                  [N, C, H, W], as they are) instead of N examples of D, to compare with another framework on the
+                  same inputs (the classes come from --weights, else from the run's data set).
             """;
 
     /** one network to measure; run is the run folder's name (its config hash) for masks taken from a run, else "" */
@@ -68,6 +71,7 @@ final class NtkCommand {
         opts.put("data-root", "data");
         opts.put("out", "ntk");
         opts.put("precision", "float64");
+        opts.put("batch", "B.safetensors");
         opts.put("device", "cuda");
         Args a = new Args("ntk", args, 1, opts, Set.of("all-parameters"), Set.of("masks", "run"));
         a.maxPositional(0, "pxprune ntk --model M --dataset D [--masks MASKS.safetensors ...] [--run RUN ...] [--out DIR]");
@@ -91,17 +95,23 @@ final class NtkCommand {
                         + cfg.model() + " on " + cfg.dataset() + " (the first run); give runs of one model and dataset");
             runsBySeed.computeIfAbsent(c.seed(), k -> new ArrayList<>()).add(r);
         }
+        Path batch = a.has("batch") ? a.existingFile("batch") : null;
+        if (batch != null) {
+            for (String o : new String[] {"dataset", "samples", "data-root"})
+                if (a.has(o)) throw new UsageException("--batch gives the examples, --" + o + " draws them from a data set; give one of the two");
+            if (cfg == null && !a.has("weights"))
+                throw new UsageException("--batch needs --weights or --run: the number of classes is read from the weights' output layer "
+                        + "or the run's data set");
+        }
         String model = a.string("model", cfg == null ? null : cfg.model());
         String dataset = a.string("dataset", cfg == null ? null : cfg.dataset());
         if (model == null) model = a.required("model");
-        if (dataset == null) dataset = a.required("dataset");
+        if (dataset == null && batch == null) dataset = a.required("dataset");
         if (cfg != null && (!model.equals(cfg.model()) || !dataset.equals(cfg.dataset())))
             throw new UsageException("--model " + model + " --dataset " + dataset + " disagree with the run (" + cfg.model() + " on "
                     + cfg.dataset() + "); leave them out with --run");
-        if (!ModelRegistry.contains(model))
-            throw new UsageException("unknown model '" + model + "' for --model; valid: " + String.join(", ", ModelRegistry.names()));
-        if (!DatasetRegistry.names().contains(dataset))
-            throw new UsageException("unknown dataset '" + dataset + "' for --dataset; valid: " + String.join(", ", DatasetRegistry.names()));
+        Main.modelName(model);
+        if (dataset != null) Main.classificationSet(dataset, "ntk");
         Path weights = a.has("weights") ? a.existingFile("weights") : null;
         List<Path> maskFiles = new ArrayList<>();
         for (String m : a.all("masks")) {
@@ -125,28 +135,45 @@ final class NtkCommand {
         pxprune.kernels.Device device = Main.activate(spec, "--device " + spec);
         OutputDir.prepare(outDir, "--out");
 
-        Dataset train = DatasetRegistry.load(dataset, root, true, Runner.DATA_SPLIT_SEED);
-        var stats = DatasetRegistry.stats(dataset);
-        if (stats.isPresent()) train = pxprune.datasets.Transforms.normalize(train, stats.get());
-        if (samples > train.size())
-            throw new UsageException("--samples " + samples + " is more than the " + train.size() + " training examples of " + dataset
-                    + "; give at most " + train.size());
-        int[] idx = sample(train.size(), samples, seed);
+        // the inputs: the batch file's x as it is, or a seeded sample of the data set's training examples (normalised)
+        float[] xs;
+        int[] shape, idx = null;
+        int numClasses;
+        if (batch != null) {
+            LabelledBatch lb = LabelledBatch.read(batch, false);
+            xs = lb.x();
+            shape = lb.shape();
+            samples = shape[0];
+            numClasses = weights != null
+                    ? Main.numClasses(model, shape[1], Math.min(shape[2], shape[3]), Main.readHeader(weights, "weights"), weights)
+                    : DatasetRegistry.load(dataset, root, true, Runner.DATA_SPLIT_SEED).numClasses();
+        } else {
+            Dataset train = DatasetRegistry.load(dataset, root, true, Runner.DATA_SPLIT_SEED);
+            var stats = DatasetRegistry.stats(dataset);
+            if (stats.isPresent()) train = pxprune.datasets.Transforms.normalize(train, stats.get());
+            if (samples > train.size())
+                throw new UsageException("--samples " + samples + " is more than the " + train.size() + " training examples of " + dataset
+                        + "; give at most " + train.size());
+            idx = sample(train.size(), samples, seed);
+            xs = new float[samples * train.imageSize()];
+            for (int i = 0; i < samples; i++) System.arraycopy(train.image(idx[i]), 0, xs, i * train.imageSize(), train.imageSize());
+            shape = new int[] {samples, train.channels(), train.height(), train.width()};
+            numClasses = train.numClasses();
+        }
+        String source = batch != null ? batch.getFileName().toString() : dataset;
         if (runsBySeed.isEmpty()) runsBySeed.put(seed, List.of());
         if (runsBySeed.size() > 1 && (weights != null || !maskFiles.isEmpty()))
             throw new UsageException("--run: the runs have " + runsBySeed.size() + " seeds, so there is one dense network per seed and "
                     + "--weights/--masks would be ambiguous; give them with runs of one seed");
 
         List<Map<String, Object>> rows = new ArrayList<>();
-        Chart chart = new Chart(model + " on " + samples + " " + dataset + " examples: NTK eigenvalues", "rank", "eigenvalue").logY();
-        float[] xs = new float[samples * train.imageSize()];
-        for (int i = 0; i < samples; i++) System.arraycopy(train.image(idx[i]), 0, xs, i * train.imageSize(), train.imageSize());
+        Chart chart = new Chart(model + " on " + samples + " " + source + " examples: NTK eigenvalues", "rank", "eigenvalue").logY();
         Ntk.Options o = Ntk.Options.defaults().withTop(top).withPrecision(precision).withAllParameters(all).withSeed(seed);
         boolean several = runsBySeed.size() > 1;
         for (Map.Entry<Long, List<Path>> group : runsBySeed.entrySet()) {
             long initSeed = group.getKey();
             String suffix = several ? " (seed " + initSeed + ")" : "";
-            try (Module m = ModelRegistry.create(model, train.channels(), train.numClasses(), Math.min(train.height(), train.width()), initSeed);
+            try (Module m = ModelRegistry.create(model, shape[1], numClasses, Math.min(shape[2], shape[3]), initSeed);
                  MemoryScope s = MemoryScope.open()) {
                 if (weights != null) {
                     try {
@@ -184,7 +211,7 @@ final class NtkCommand {
                     for (int c = 2; !seen.add(name); c++) name = n.name() + " #" + c;
                     nets.set(i, new Network(name, n.source(), n.masks(), n.run()));
                 }
-                Tensor x = Tensor.of(xs, device, samples, train.channels(), train.height(), train.width());
+                Tensor x = Tensor.of(xs, device, shape);
                 double denseTrace = Double.NaN;
                 for (Network n : nets) {
                     NtkResult r = Ntk.compute(m, n.masks(), x, o.withProgress(err, n.name()));
@@ -211,9 +238,10 @@ final class NtkCommand {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("model", model);
         json.put("dataset", dataset);
+        if (batch != null) json.put("batch", batch.toString());
         json.put("weights", weights != null ? weights.toString() : "initial, seeds " + runsBySeed.keySet());
         json.put("samples", samples);
-        json.put("sample_indices", idx);
+        if (idx != null) json.put("sample_indices", idx);
         json.put("seed", seed);
         json.put("precision", precision == DType.F64 ? "float64" : "float32");
         json.put("device", spec.toString());

@@ -29,10 +29,11 @@ final class SweepCommand {
               sweep SWEEP.json [--dry-run] [--runs DIR] [--threads T] [--parallel P] [--retries R] [--gpus G] [--spark MASTER]
                   a grid of runs: SWEEP.json has "grid" (config keys to lists of values), "base" (fixed keys, as a
                   config file), "name" and "runs". Every grid point is an ordinary run in DIR/<config hash>/, each in
-                  its own child JVM, P at once (default: the cores over T threads per run, T default 1); a child that
-                  dies is retried R times (default 2) and resumes; finished runs are never run again. The table goes
-                  to DIR/sweeps/<name>/results.{csv,md}. --dry-run lists the points; --gpus: GPU slots, one CUDA run
-                  each (default: the GPUs found); --spark local[N] | spark://HOST:7077 | k8s://...: run on Apache Spark
+                  its own child JVM with T threads (default 1, or the cores over P when P is given), P at once (default:
+                  the cores over T); a child that dies is retried R times (default 2) and resumes; finished runs are
+                  never run again. The table goes to DIR/sweeps/<name>/results.{csv,md}. --dry-run lists the points;
+                  --gpus: GPU slots of the embedded sweep, one CUDA run each (default: the GPUs found; with --spark the
+                  executors' GPUs decide); --spark local[N] | spark://HOST:7077 | k8s://...: run on Apache Spark
                   (module sweep-spark; DIR must be a path every executor shares).
             """;
 
@@ -65,6 +66,9 @@ final class SweepCommand {
         if (master != null && a.has("parallel"))
             throw new UsageException("--parallel is for the embedded sweep; on Spark the executors' cores decide (each run takes "
                     + "--threads of them); drop --parallel or --spark");
+        if (master != null && a.has("gpus"))
+            throw new UsageException("--gpus is for the embedded sweep; on Spark each CUDA run's task asks for one GPU and the "
+                    + "executors' GPU resources decide (spark.executor.resource.gpu.amount); drop --gpus or --spark");
         if (master != null && !(master.matches("local(\\[(\\*|[1-9][0-9]*)(,[1-9][0-9]*)?])?") || master.startsWith("spark://")
                 || master.startsWith("k8s://") || master.equals("yarn")))
             throw new UsageException("--spark " + master + " is not a Spark master; give local[N], spark://HOST:7077, k8s://https://HOST:PORT or yarn");

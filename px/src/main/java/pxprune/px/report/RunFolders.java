@@ -69,11 +69,13 @@ public final class RunFolders {
     /**
      * The input side of every dataset the registry knows, for the path-count passes (the images of
      * {@code DatasetRegistry}: digits 8x8, synthetic and CIFAR 32x32, Tiny-ImageNet 64x64,
-     * ImageNet 224x224; seg_demo 32x32 and, for the VOC sets, whose images vary in size, the
+     * ImageNet 224x224, the MNIST family 28x28; seg_demo 32x32 and, for the VOC sets, whose images vary in size, the
      * recipes' training crop 513x513); their channels and classes are read from the masks.
      */
-    static final Map<String, Integer> INPUT_SIDE = Map.of("digits", 8, "synthetic", 32, "cifar10", 32, "cifar100", 32,
-            "tiny-imagenet", 64, "imagenet", 224, "seg_demo", 32, "voc2012", 513, "voc2012_aug", 513);
+    static final Map<String, Integer> INPUT_SIDE = Map.ofEntries(Map.entry("digits", 8), Map.entry("synthetic", 32),
+            Map.entry("cifar10", 32), Map.entry("cifar100", 32), Map.entry("tiny-imagenet", 64), Map.entry("imagenet", 224),
+            Map.entry("mnist", 28), Map.entry("fashion_mnist", 28), Map.entry("kmnist", 28), Map.entry("seg_demo", 32),
+            Map.entry("voc2012", 513), Map.entry("voc2012_aug", 513));
 
     private RunFolders() {}
 

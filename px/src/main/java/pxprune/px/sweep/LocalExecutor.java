@@ -8,8 +8,8 @@ import java.util.concurrent.Future;
 
 /**
  * The embedded executor: up to {@code parallel} child JVMs at once on this machine, each run in its
- * own process ({@link ChildRun}). A run that needs GPUs also takes them from the GPU slots (one run
- * per GPU); no run needs one today (see {@link SweepPoint#gpus()}), so the slots are inert.
+ * own process ({@link ChildRun}). A run that needs a GPU (a CUDA config: {@link SweepPoint#gpus()}) also takes one
+ * of the GPU slots, so at most one CUDA run uses each GPU at a time.
  */
 public final class LocalExecutor implements SweepExecutor {
     private final int parallel;

@@ -90,7 +90,7 @@ public final class MainJob {
         for (RunConfig c : job.configs(base)) rows.add(Runner.run(c, runs, log));
         double total = (System.nanoTime() - t0) / 1e9;
         boolean seg = base.segmentation();
-        String md = seg ? segMarkdown(base, rows, runs) : markdown(base, rows);
+        String md = seg ? segMarkdown(base, rows, runs) : markdown(base, rows, runs);
         Files.createDirectories(runs);
         Path mdFile = runs.resolve(job.files() + ".md"), csvFile = runs.resolve(job.files() + ".csv");
         Runner.writeAtomically(mdFile, md);
@@ -100,10 +100,10 @@ public final class MainJob {
         return rows;
     }
 
-    static String markdown(RunConfig base, List<Runner.Outcome> rows) {
+    static String markdown(RunConfig base, List<Runner.Outcome> rows, Path runs) {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%s on %s, %d epochs, seed %d (run folders under runs/)%n%n", base.model(), base.dataset(),
-                base.epochs(), base.seed()));
+        sb.append(String.format(Locale.ROOT, "%s on %s, %d epochs, seed %d (run folders under %s/)%n%n", base.model(), base.dataset(),
+                base.epochs(), base.seed(), runs));
         sb.append("| method | density reached | test accuracy | pruning seconds | training seconds | run |\n");
         sb.append("|---|---:|---:|---:|---:|---|\n");
         for (Runner.Outcome o : rows)

@@ -20,8 +20,20 @@ import java.util.Map;
  * <tr><td>seg_demo</td><td>seg_demo, deeplabv3_resnet20 (3x32x32)</td><td>{@value #SEG_DEMO_EPOCHS}</td><td>{@value #SEG_DEMO_BATCH}</td><td>see {@link #segDemo()}</td><td>0.9</td><td>1e-4</td><td>see {@link #segDemo()}</td></tr>
  * <tr><td>voc_deeplabv3_resnet50</td><td>voc2012_aug, deeplabv3_resnet50</td><td>80</td><td>4</td><td>0.01 head, 0.001 backbone</td><td>0.9</td><td>1e-4</td><td>50, 60</td></tr>
  * <tr><td>voc_deeplabv3plus_resnet50</td><td>voc2012_aug, deeplabv3plus_resnet50</td><td>80</td><td>4</td><td>0.01 head, 0.001 backbone</td><td>0.9</td><td>1e-4</td><td>50, 60</td></tr>
+ * <tr><td>fashion_mnist_resnet20</td><td>fashion_mnist, resnet20 (1x28x28)</td><td>160</td><td>128</td><td>0.1</td><td>0.9</td><td>1e-4</td><td>80, 120</td></tr>
+ * <tr><td>fashion_mnist_vgg16_bn</td><td>fashion_mnist, vgg16_bn (1x28x28)</td><td>160</td><td>128</td><td>0.1</td><td>0.9 Nesterov</td><td>5e-4</td><td>60, 120</td></tr>
  * <tr><td>cifar10_resnet50_pretrained</td><td>cifar10, tv_resnet50 from ImageNet weights</td><td>30</td><td>128</td><td>0.01</td><td>0.9</td><td>5e-4</td><td>15, 25</td></tr>
  * </table>
+ *
+ * <p>The Fashion-MNIST recipes (1x28x28; {@code apt-get install dataset-fashion-mnist} on Debian,
+ * or the four files in {@code data_root/fashion-mnist/}) are the CIFAR recipes of the same models
+ * with the dataset changed; their augmentation is the one of the data set's published references:
+ * random crops of the image zero-padded by {@value Trainer#AUGMENT_PAD} pixels, horizontal flips,
+ * per-channel normalisation.
+ *
+ * <p>{@code imagenet_resnet50} reads ImageNet streamed from disk (docs/datasets-imagenet.md): training
+ * images through torchvision's RandomResizedCrop to 224 with flips, evaluation through resize 256 and
+ * centre crop 224; {@code --set crop=N} changes both sides (e.g. 32 for a quick check on the CPU).
  *
  * <p>The segmentation recipes (docs/segmentation.md) train on random crops with random rescaling
  * and horizontal flips; the VOC ones are the PX authors' setup: density 0.018 in 100 rounds, crop
@@ -49,6 +61,9 @@ public final class Recipes {
                 false, 1e-4, List.of(100, 150), 0.1, "data", true));
         m.put("imagenet_resnet50", new RunConfig("imagenet", "resnet50", "px", 0.018, 100, 10, 1, 90, 256, 0.1, 0.9, false,
                 1e-4, List.of(30, 60, 80), 0.1, "data", true));
+        // Fashion-MNIST with the CIFAR recipe of the same model (vgg16_bn's 4 max pools take 28x28 to 1x1)
+        m.put("fashion_mnist_resnet20", m.get("cifar10_resnet20").with("dataset", "fashion_mnist"));
+        m.put("fashion_mnist_vgg16_bn", m.get("cifar100_vgg16_bn").with("dataset", "fashion_mnist"));
         m.put("digits", digits());
         m.put("seg_demo", segDemo());
         m.put("voc_deeplabv3_resnet50", voc("deeplabv3_resnet50"));

@@ -26,7 +26,8 @@ import pxprune.nn.ModelRegistry;
  * {@code scale_min, scale_max} (the random rescaling range), {@code flip} (random horizontal flips;
  * all three only with {@code augment=true}) and {@code backbone_lr} (the learning rate of the
  * {@code backbone.*} parameters, 0 = lr). Those five are refused on classification sets (but
- * {@code backbone_lr} needs a segmentation model), and left out of the canonical JSON at their
+ * {@code backbone_lr} needs a segmentation model; a streamed set, ImageNet, takes {@code crop}: the side of
+ * its random resized training crop and evaluation centre crop, 0 = 224), and left out of the canonical JSON at their
  * defaults (0, 1, 1, false, 0), so older configs keep their hash. {@code pretrained} (a safetensors
  * state dict of the whole model, PyTorch names) or {@code pretrained_backbone} (a classification
  * checkpoint for a segmentation model's {@code backbone.*}, or for a classifier everything but its
@@ -224,7 +225,9 @@ public record RunConfig(String dataset, String model, String method, double dens
             throw new ConfigException("config key 'crop': augment=true on segmentation set '" + dataset + "' needs a crop size "
                     + "(random scaling changes the image size), got crop=0; set crop (e.g. 32 for seg_demo, 513 for VOC) or augment=false");
         if (!seg) {
-            String used = crop != 0 ? "crop" : scaleMin != 1 ? "scale_min" : scaleMax != 1 ? "scale_max" : flip ? "flip" : null;
+            // a streamed set (ImageNet) takes crop: the side of its training and evaluation crops (0: the set's own, 224)
+            boolean cropOk = DatasetRegistry.isStreamed(dataset);
+            String used = crop != 0 && !cropOk ? "crop" : scaleMin != 1 ? "scale_min" : scaleMax != 1 ? "scale_max" : flip ? "flip" : null;
             if (used != null)
                 throw new ConfigException("config key '" + used + "': only segmentation datasets use it, and '" + dataset
                         + "' is a classification set; remove the key (the classification augmentation is augment=true)");

@@ -22,6 +22,8 @@ import pxprune.core.io.Json;
 import pxprune.datasets.ChannelStats;
 import pxprune.datasets.Dataset;
 import pxprune.datasets.DatasetRegistry;
+import pxprune.datasets.ImageFiles;
+import pxprune.datasets.ImageSet;
 import pxprune.datasets.PruningSplit;
 import pxprune.datasets.SegAugment;
 import pxprune.datasets.SegBatch;
@@ -113,8 +115,26 @@ public final class Runner {
         return new Dataset[] {train, test};
     }
 
+    /**
+     * The train and test sets of a config as training reads them: {@link #data} for sets held in memory; a
+     * streamed set ({@link DatasetRegistry#isStreamed}, ImageNet) as its file index, normalised with its
+     * channel statistics when decoded, its images {@code crop} x {@code crop} when the config sets crop.
+     */
+    public static ImageSet[] sets(RunConfig cfg) {
+        if (!DatasetRegistry.isStreamed(cfg.dataset())) return data(cfg);
+        Path root = Path.of(cfg.dataRoot());
+        ImageSet[] out = new ImageSet[2];
+        for (int k = 0; k < 2; k++) {
+            ImageSet s = DatasetRegistry.open(cfg.dataset(), root, k == 0, DATA_SPLIT_SEED);
+            if (cfg.crop() > 0 && s instanceof ImageFiles f) s = f.withSize(cfg.crop());
+            var stats = DatasetRegistry.stats(cfg.dataset());
+            out[k] = stats.isPresent() ? s.normalized(stats.get()) : s;
+        }
+        return out;
+    }
+
     /** a freshly initialised model for the config and data (deterministic for the seed) */
-    public static Module model(RunConfig cfg, Dataset train) {
+    public static Module model(RunConfig cfg, ImageSet train) {
         return pretrained(cfg, ModelRegistry.create(cfg.model(), train.channels(), train.numClasses(),
                 Math.min(train.height(), train.width()), cfg.seed()));
     }
@@ -204,8 +224,8 @@ public final class Runner {
         }
         if (cfg.segmentation()) return runSegmentation(cfg, dir, log);
         String label = cfg.method();
-        Dataset[] d = data(cfg);
-        Dataset train = d[0], test = d[1];
+        ImageSet[] d = sets(cfg);
+        ImageSet train = d[0], test = d[1];
 
         Masks masks;
         Map<String, Object> prune;
@@ -268,7 +288,7 @@ public final class Runner {
     }
 
     /** the pruning split, read from the run folder when it is there (and checked), else drawn and saved */
-    private static int[] split(RunConfig cfg, Dataset train, Path file) {
+    private static int[] split(RunConfig cfg, ImageSet train, Path file) {
         if (Files.isRegularFile(file)) {
             PruningSplit.Selection s = PruningSplit.read(file);
             s.checkAgainst(train);
@@ -281,7 +301,7 @@ public final class Runner {
         return idx;
     }
 
-    private static Map<String, Object> prune(RunConfig cfg, Module model, Dataset train, int[] split, Path dir, PrintStream log)
+    private static Map<String, Object> prune(RunConfig cfg, Module model, ImageSet train, int[] split, Path dir, PrintStream log)
             throws IOException {
         var batch = train.batch(split);
         return prune(cfg, model, () -> {

@@ -23,7 +23,9 @@ import pxprune.core.io.Json;
 import pxprune.datasets.Augment;
 import pxprune.datasets.Batch;
 import pxprune.datasets.BatchIterator;
-import pxprune.datasets.Dataset;
+import pxprune.datasets.BatchStream;
+import pxprune.datasets.ImageFiles;
+import pxprune.datasets.ImageSet;
 import pxprune.datasets.Seeds;
 import pxprune.nn.Module;
 import pxprune.nn.SGD;
@@ -45,13 +47,20 @@ import pxprune.px.Masks;
  * momentum) repeats the uninterrupted run bit for bit. A final batch of a single example is left
  * out (batch norm cannot train on it).
  *
+ * <p>Sets streamed from files ({@link ImageFiles}, ImageNet): the same batch order; each batch is
+ * decoded by a {@link BatchStream} on {@link BatchStream#defaultWorkers()} threads, {@value #STREAM_AHEAD}
+ * batches ahead, with the random resized crop and flip of example k of batch b drawn from
+ * {@code Seeds.rng(Seeds.derive(seed, AUGMENT_KEY, e), b, k)} when augment is on (the evaluation crop when
+ * off); evaluation decodes the test set in batches of {@value #STREAM_EVAL_BATCH}.
+ *
  * <p>Devices: the model is moved to the config's device ({@link RunConfig#device}, {@link DeviceSpec})
  * before the optimizer is built, so its momentum buffers and masks live there too; each batch is
  * gathered, augmented and uploaded on a preparation thread (one thread, batches in order, so the
  * augmentation stream is drawn as on one thread) while the previous batch computes; the batches'
- * losses and logits stay on the device until the epoch ends and are read back then (so a diverged
- * loss is reported at the end of its epoch), evaluation runs on the device; checkpoints are
- * written from the device tensors and resumed onto them, bit for bit as on the CPU.
+ * losses and logits stay on the device until {@value #READ_BACK} batches wait or the epoch ends and
+ * are read back then (so a diverged loss is reported within {@value #READ_BACK} batches); evaluation
+ * runs on the device; checkpoints are written from the device tensors and resumed onto them, bit for
+ * bit as on the CPU.
  *
  * <p>Files in the run folder: {@value Checkpoint#FILE} (after every epoch, atomically) and
  * {@value #METRICS} (one JSON object per epoch, see {@link EpochMetrics}; rebuilt from the
@@ -66,12 +75,21 @@ public final class Trainer {
     public static final int AUGMENT_PAD = 4;
     /** examples per evaluation batch (eval mode: the result does not depend on it) */
     public static final int EVAL_BATCH = 500;
+    /** examples per evaluation batch of a streamed set (decoded 224 px images are large) */
+    public static final int STREAM_EVAL_BATCH = 100;
+    /** training batches whose losses and logits wait on the device before they are read back (memory: logits of this many) */
+    public static final int READ_BACK = 256;
+    /** batches a streamed set decodes ahead of the one training waits for */
+    public static final int STREAM_AHEAD = 2;
     static final String RNG_DERIVATION = "stateless: batch order of epoch e = BatchIterator.order(n, true, "
             + "Seeds.derive(seed, ORDER_KEY=" + ORDER_KEY + "), e); augmentation of epoch e = Seeds.rng(seed, AUGMENT_KEY="
             + AUGMENT_KEY + ", e) drawn in batch order";
+    static final String STREAM_RNG_DERIVATION = "stateless: batch order of epoch e = BatchIterator.order(n, true, "
+            + "Seeds.derive(seed, ORDER_KEY=" + ORDER_KEY + "), e); crop and flip of example k of batch b of epoch e = "
+            + "Seeds.rng(Seeds.derive(seed, AUGMENT_KEY=" + AUGMENT_KEY + ", e), b, k)";
 
     private final RunConfig cfg;
-    private final Dataset train, test;
+    private final ImageSet train, test;
     private final Path dir;
     private final PrintStream log;
     private final String label;
@@ -89,7 +107,7 @@ public final class Trainer {
      * @param log   progress lines (stderr), or null for none
      * @param label a short name for progress lines (e.g. the method)
      */
-    public Trainer(RunConfig cfg, Dataset train, Dataset test, Path dir, PrintStream log, String label) {
+    public Trainer(RunConfig cfg, ImageSet train, ImageSet test, Path dir, PrintStream log, String label) {
         this.cfg = cfg; this.train = train; this.test = test; this.dir = dir; this.log = log; this.label = label;
     }
 
@@ -124,7 +142,8 @@ public final class Trainer {
             for (int epoch = start; epoch < cfg.epochs(); epoch++) {
                 EpochMetrics m = epoch(model, opt, epoch, pool);
                 history.add(m);
-                Checkpoint.save(ckpt, model, opt, masks, epoch + 1, hash, history);
+                Checkpoint.save(ckpt, model, List.of(opt), masks, epoch + 1, hash, history,
+                        train instanceof ImageFiles ? STREAM_RNG_DERIVATION : RNG_DERIVATION);
                 appendMetrics(dir, m);
                 if (log != null)
                     log.printf(Locale.ROOT, "[%s] epoch %d/%d  lr %.4g  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  %.1fs%n",
@@ -154,20 +173,28 @@ public final class Trainer {
         pxprune.kernels.Device device = model.device();
         boolean dropLast = train.size() % cfg.batchSize() == 1;
         BatchIterator it = new BatchIterator(train, cfg.batchSize(), true, Seeds.derive(cfg.seed(), ORDER_KEY), epoch, dropLast);
+        int nb = it.numBatches();
         // one thread draws the batches in order, so the augmentation stream is drawn in batch order as before
         SplittableRandom aug = Seeds.rng(cfg.seed(), AUGMENT_KEY, epoch);
-        int nb = it.numBatches();
-        // the batches' losses and logits stay on the device until the epoch ends: no download per batch
-        List<Tensor> losses = new ArrayList<>(nb), outputs = new ArrayList<>(nb);
+        BatchStream stream = null;
+        if (train instanceof ImageFiles files) {
+            List<int[]> order = new ArrayList<>(nb);
+            for (int b = 0; b < nb; b++) order.add(it.batch(b));
+            stream = files.stream(order, cfg.augment() ? Seeds.derive(cfg.seed(), AUGMENT_KEY, epoch) : null,
+                    BatchStream.defaultWorkers(), STREAM_AHEAD);
+        }
+        // the batches' losses and logits stay on the device until READ_BACK of them wait or the epoch ends: no download per batch
+        List<Tensor> losses = new ArrayList<>(), outputs = new ArrayList<>();
         List<int[]> labels = new ArrayList<>(nb);
+        double[] sums = new double[3]; // loss * examples, correct, examples of the batches read back
         long lastNote = System.nanoTime();
-        Future<Prepared> next = nb == 0 ? null : submit(pool, it, 0, aug, device, labels);
+        Future<Prepared> next = nb == 0 ? null : submit(pool, it, 0, aug, stream, device, labels);
         try {
             for (int b = 0; b < nb; b++) {
                 Prepared p = get(next);
                 next = null;
                 try (p; MemoryScope s = MemoryScope.open()) {
-                    next = b + 1 < nb ? submit(pool, it, b + 1, aug, device, labels) : null;
+                    next = b + 1 < nb ? submit(pool, it, b + 1, aug, stream, device, labels) : null;
                     Tensor logits = model.forward(p.x());
                     Tensor loss = Ops.crossEntropy(logits, p.y());
                     loss.backwardAndFree(logits); // the forward's activations go as the backward passes them
@@ -183,19 +210,10 @@ public final class Trainer {
                     log.printf(Locale.ROOT, "[%s] epoch %d/%d  batch %d/%d  train loss %.4f%n", label, epoch + 1, cfg.epochs(), b + 1,
                             nb, losses.get(losses.size() - 1).item());
                 }
+                if (losses.size() == READ_BACK || b == nb - 1) readBack(losses, outputs, labels, b + 1 - losses.size(), sums, epoch, lr);
             }
-            double lossSum = 0;
-            long correct = 0, seen = 0;
-            for (int b = 0; b < nb; b++) {
-                double l = losses.get(b).item();
-                int[] y = labels.get(b);
-                if (!Double.isFinite(l))
-                    throw new IllegalStateException("training diverged: the loss of epoch " + (epoch + 1) + ", batch " + (b + 1)
-                            + " is " + l + "; lower the learning rate (lr=" + lr + ")");
-                lossSum += l * y.length;
-                correct += countCorrect(outputs.get(b), y);
-                seen += y.length;
-            }
+            double lossSum = sums[0];
+            long correct = (long) sums[1], seen = (long) sums[2];
             double[] ev = evaluate(model, test);
             double secs = (System.nanoTime() - t0) / 1e9;
             return new EpochMetrics(epoch + 1, lr, lossSum / Math.max(1, seen), (double) correct / Math.max(1, seen), ev[0], ev[1], secs);
@@ -203,17 +221,54 @@ public final class Trainer {
             if (next != null) {
                 try { get(next).close(); } catch (RuntimeException e) { /* the failure that got us here matters more */ }
             }
+            if (stream != null) stream.close();
             losses.forEach(Tensor::close);
             outputs.forEach(Tensor::close);
         }
     }
 
-    /** batch b of the epoch, gathered, augmented and uploaded to device on the preparation thread; its labels kept for the metrics */
-    private Future<Prepared> submit(ExecutorService pool, BatchIterator it, int b, SplittableRandom aug,
+    /**
+     * Adds the losses and correct predictions of the batches first, first + 1, ... (whose losses and logits wait
+     * on the device) to sums, and closes their tensors.
+     *
+     * @throws IllegalStateException if a loss is not finite (training diverged)
+     */
+    private static void readBack(List<Tensor> losses, List<Tensor> outputs, List<int[]> labels, int first, double[] sums, int epoch,
+                                 double lr) {
+        try {
+            for (int k = 0; k < losses.size(); k++) {
+                double l = losses.get(k).item();
+                int[] y;
+                synchronized (labels) { y = labels.get(first + k); }
+                if (!Double.isFinite(l))
+                    throw new IllegalStateException("training diverged: the loss of epoch " + (epoch + 1) + ", batch " + (first + k + 1)
+                            + " is " + l + "; lower the learning rate (lr=" + lr + ")");
+                sums[0] += l * y.length;
+                sums[1] += countCorrect(outputs.get(k), y);
+                sums[2] += y.length;
+            }
+        } finally {
+            losses.forEach(Tensor::close);
+            outputs.forEach(Tensor::close);
+            losses.clear();
+            outputs.clear();
+        }
+    }
+
+    /**
+     * batch b of the epoch, gathered and augmented (or taken from the stream, which decodes it) and uploaded to
+     * device on the preparation thread; its labels kept for the metrics
+     */
+    private Future<Prepared> submit(ExecutorService pool, BatchIterator it, int b, SplittableRandom aug, BatchStream stream,
                                     pxprune.kernels.Device device, List<int[]> labels) {
         return pool.submit(() -> {
-            Batch batch = train.batch(it.batch(b));
-            if (cfg.augment()) Augment.cifarInPlace(batch, AUGMENT_PAD, aug);
+            Batch batch;
+            if (stream != null) {
+                batch = stream.next();
+            } else {
+                batch = train.batch(it.batch(b));
+                if (cfg.augment()) Augment.cifarInPlace(batch, AUGMENT_PAD, aug);
+            }
             synchronized (labels) { labels.add(batch.y()); }
             return MemoryScope.unscoped(() -> {
                 Tensor x = Tensor.of(batch.x(), device, batch.n(), batch.c(), batch.h(), batch.w());
@@ -246,17 +301,20 @@ public final class Trainer {
      * Mean cross-entropy and accuracy of the model on data, in eval mode, in batches on the model's
      * device (the losses and logits are downloaded once, at the end); restores the training flag.
      */
-    public static double[] evaluate(Module model, Dataset data) {
+    public static double[] evaluate(Module model, ImageSet data) {
         double lossSum = 0;
         long correct = 0;
         pxprune.kernels.Device device = model.device();
         List<Tensor> losses = new ArrayList<>(), outputs = new ArrayList<>();
         List<int[]> labels = new ArrayList<>();
+        List<int[]> order = new ArrayList<>();
+        BatchIterator it = new BatchIterator(data, data instanceof ImageFiles ? STREAM_EVAL_BATCH : EVAL_BATCH, false, 0, 0);
+        while (it.hasNext()) order.add(it.next());
         // the batches' losses and logits are kept in this scope (on the device) until they are read at the end
-        try (EvalMode e = new EvalMode(model); GradMode g = GradMode.noGrad(); MemoryScope kept = MemoryScope.open()) {
-            BatchIterator it = new BatchIterator(data, EVAL_BATCH, false, 0, 0);
-            while (it.hasNext()) {
-                Batch batch = it.nextBatch();
+        try (EvalMode e = new EvalMode(model); GradMode g = GradMode.noGrad(); MemoryScope kept = MemoryScope.open();
+             BatchStream stream = data instanceof ImageFiles files ? files.stream(order, null, BatchStream.defaultWorkers(), STREAM_AHEAD) : null) {
+            for (int[] idx : order) {
+                Batch batch = stream != null ? stream.next() : data.batch(idx);
                 try (MemoryScope s = MemoryScope.open()) {
                     Tensor x = Tensor.of(batch.x(), device, batch.n(), batch.c(), batch.h(), batch.w());
                     Tensor y = Tensor.ofInts(batch.y(), device, batch.n());

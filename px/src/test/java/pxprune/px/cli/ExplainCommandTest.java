@@ -55,6 +55,35 @@ class ExplainCommandTest {
             assertTrue(r.out().contains(pass), pass + " missing:\n" + r.out());
     }
 
+    /**
+     * --examples-per-class K and --seed pick the examples (PruningSplit's draw: 10 K of digits' images, whose sum is exact,
+     * every pixel being a multiple of 1/16), --dataset the data set (its image shape), --data-root where one on disk is read.
+     */
+    @Test void optionsPickTheExamples(@TempDir Path dir) {
+        pxprune.datasets.Dataset train = pxprune.datasets.DatasetRegistry.load("digits", Path.of("data"), true,
+                pxprune.px.train.Runner.DATA_SPLIT_SEED);
+        for (int[] c : new int[][] {{2, 2}, {2, 3}}) {
+            MainTest.Result r = MainTest.run("explain", "--model", "resnet20", "--examples-per-class", "" + c[0], "--seed", "" + c[1]);
+            assertEquals(0, r.code(), r.err());
+            assertTrue(r.out().contains("resnet20 (seed " + c[1] + ") on digits, " + c[0] + " example(s) per class"), r.out());
+            assertTrue(r.out().contains("  " + 10 * c[0] + " samples of shape [1, 8, 8], "), r.out());
+            double sum = 0;
+            for (int i : pxprune.datasets.PruningSplit.select(train, c[0], c[1])) for (float v : train.image(i)) sum += v;
+            Matcher m = Pattern.compile("(?m)^  x +F32 \\[" + 10 * c[0] + ", 1, 8, 8\\] +sum (\\S+)").matcher(r.out());
+            assertTrue(m.find(), r.out());
+            // explain prints 7 significant digits: 5e-7 relative
+            assertEquals(sum, Double.parseDouble(m.group(1)), 1e-6 * sum, "the pixels of the split of seed " + c[1]);
+        }
+        MainTest.Result r = MainTest.run("explain", "--model", "resnet20", "--dataset", "synthetic");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("on synthetic, 1 example(s) per class") && r.out().contains("  10 samples of shape [3, 32, 32], "),
+                r.out());
+        Path root = dir.resolve("no-data");
+        r = MainTest.run("explain", "--model", "resnet20", "--dataset", "cifar10", "--data-root", root.toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains(root.resolve("cifar-10-batches-bin").toString()), r.err());
+    }
+
     @Test void pruneAndScoreTraceTheirPasses(@TempDir Path dir) {
         MainTest.Result r = MainTest.run(("prune --model resnet20 --dataset digits --method px --density 0.5 --rounds 1 "
                 + "--examples-per-class 1 --trace --out " + dir.resolve("p")).split(" "));
@@ -79,7 +108,7 @@ class ExplainCommandTest {
                 {"explain --dataset digits", "--dataset needs --model"},
                 {"explain --seed 3", "--seed needs --model"},
                 {"explain --model resnet21", "unknown model 'resnet21'"},
-                {"explain --model resnet20 --dataset mnist", "unknown dataset 'mnist'"},
+                {"explain --model resnet20 --dataset emnist", "unknown dataset 'emnist'"},
                 {"explain --model resnet20 --examples-per-class 11", "outside 1..10"},
                 {"explain --model resnet20 --svg x.svg", "--svg draws the tiny network only"},
                 {"explain --svg " + file.resolve("x.svg"), "is a file"},

@@ -282,7 +282,7 @@ class HostileInputTest {
                 "keeps no weight", "density"));
         l.add(c("milestones not a list", run(text("ms.json", "{\"recipe\": \"digits\", \"milestones\": \"x\"}")), "'milestones'",
                 "ms.json"));
-        l.add(c("unknown dataset", run(text("ds.json", "{\"recipe\": \"digits\", \"dataset\": \"mnist\"}")), "mnist", "ds.json"));
+        l.add(c("unknown dataset", run(text("ds.json", "{\"recipe\": \"digits\", \"dataset\": \"emnist\"}")), "emnist", "ds.json"));
         l.add(c("unknown recipe", run(text("rc.json", "{\"recipe\": \"nope\"}")), "nope", "rc.json"));
         l.add(c("config is a folder", new String[] {"run", dir.toString()}, "not a regular file", dir.getFileName().toString()));
         l.add(c("--set rounds past int range", new String[] {"run", "digits", "--set", "rounds=2147483648", "--runs",
@@ -308,6 +308,20 @@ class HostileInputTest {
         l.add(c("Tiny-ImageNet class outside the data root", run(text("tiny.json",
                 "{\"recipe\": \"tinyimagenet_resnet18\", \"data_root\": \"" + tiny.getParent() + "\", \"epochs\": 1}")), "outside",
                 "wnids.txt"));
+        // an IDX header declaring two billion images in a 100-byte gzip file: refused before anything is allocated
+        Path kmnist = Files.createDirectories(dir.resolve("idx").resolve("kmnist"));
+        for (String f : List.of("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")) {
+            java.io.ByteArrayOutputStream gz = new java.io.ByteArrayOutputStream();
+            try (var out = new java.io.DataOutputStream(new java.util.zip.GZIPOutputStream(gz))) {
+                out.writeInt(f.contains("images") ? 0x803 : 0x801);
+                out.writeInt(2_000_000_000);
+                if (f.contains("images")) { out.writeInt(28); out.writeInt(28); }
+            }
+            Files.write(kmnist.resolve(f + ".gz"), gz.toByteArray());
+        }
+        l.add(c("IDX header declaring more than the file holds", run(text("kmnist.json", "{\"recipe\": \"fashion_mnist_resnet20\", "
+                + "\"dataset\": \"kmnist\", \"data_root\": \"" + kmnist.getParent() + "\", \"epochs\": 1}")), "more than",
+                "train-images-idx3-ubyte.gz"));
         return l;
     }
 

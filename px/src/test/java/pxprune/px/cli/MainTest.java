@@ -51,7 +51,10 @@ public class MainTest {
                 new Object[] {p.replace("--rounds 2", "--rounds 0"), "outside 1..100000"},
                 new Object[] {p.replace("resnet20", "resnet21"), "unknown model 'resnet21'"},
                 new Object[] {p.replace("random", "magic"), "unknown method 'magic'"},
-                new Object[] {p.replace("digits", "mnist"), "unknown dataset 'mnist'"},
+                new Object[] {p.replace("digits", "emnist"), "unknown dataset 'emnist'"},
+                new Object[] {p.replace("digits", "seg_demo"), "--dataset seg_demo is a segmentation set; prune takes a classification set"},
+                new Object[] {"explain --model resnet20 --dataset seg_demo", "explain takes a classification set (digits, "},
+                new Object[] {"ntk --model resnet20 --dataset voc2012", "ntk takes a classification set"},
                 new Object[] {p.replace("--model resnet20 ", ""), "needs --model"},
                 new Object[] {p + " --seed x", "not an integer"},
                 new Object[] {p + " --rounds 3", "given twice"},
@@ -93,7 +96,11 @@ public class MainTest {
         Result l = run("list");
         assertEquals(0, l.code());
         assertTrue(l.out().contains("resnet20") && l.out().contains("digits") && l.out().contains("synflow")
-                && l.out().contains("cifar10_resnet20"), l.out());
+                && l.out().contains("cifar10_resnet20") && l.out().contains("fashion_mnist_resnet20"), l.out());
+        Result d = run("list", "--data-root", "no-such-folder");
+        assertEquals(0, d.code(), d.err());
+        assertTrue(d.out().contains("data (data_root no-such-folder):") && d.out().contains("kmnist         missing; Fix: download")
+                && d.out().contains("no-such-folder/kmnist/"), d.out());
         Result h = run("help");
         assertEquals(0, h.code());
         assertTrue(h.out().contains("usage: pxprune") && h.out().contains("--examples-per-class"), h.out());
@@ -109,7 +116,11 @@ public class MainTest {
             assertTrue(Files.isRegularFile(out.resolve(f)), f + " missing");
         assertEquals(1 + 50, Files.readAllLines(out.resolve("split.csv")).size());
         Masks m = Masks.load(out.resolve("masks.safetensors"));
-        for (String n : m.names()) assertEquals(0.1, m.density(n), 0.02, n);
+        // per layer, the last round keeps exactly n_keep = N - floor((1 - d) N) of each layer's N weights
+        for (String n : m.names()) {
+            long numel = m.numel(n);
+            assertEquals(numel - (long) Math.floor((1 - 0.1) * numel), m.kept(n), n);
+        }
     }
 
     @Test

@@ -14,7 +14,8 @@ import pxprune.core.io.SafeTensors;
 
 /**
  * {@code score --precision} and {@code prune --precision}: SNIP in float64 differs from float32 by float32's rounding (and
- * the gates it flips); px and synflow follow the option, their float32 defaults equal float64 to 1e-6; bad values refused.
+ * the gates it flips); px and synflow follow the option (the dtype of their --trace lines), their float32 defaults equal
+ * float64 to 1e-6; bad values refused.
  */
 class PrecisionOptionTest {
     @Test void snipInFloat64AgreesWithFloat32ToItsRounding(@TempDir Path tmp) throws Exception {
@@ -78,8 +79,11 @@ class PrecisionOptionTest {
             assertEquals(i == 1 ? "F64" : "F32", typeOf.apply(r.err()), precisions[i] + ": " + r.err());
             s[i] = SafeTensors.read(o).get("blocks.4.conv1.weight").toDoubles();
         }
+        // that the option is used is what the trace's dtype above shows; the scores only need to agree. Written to the
+        // float32 output file, they often round to the same bits (measured: relative L2 0 on an AMD EPYC with AVX-512F,
+        // 2e-8 on AVX2 machines), so "differs" would rest on one processor's rounding.
         double e = Numerics.relativeL2(s[1], s[0]);
-        assertTrue(e > 0 && e <= 1e-6, "float32 vs float64 " + method + " scores: relative L2 " + e);
+        assertTrue(e <= 1e-6, "float32 vs float64 " + method + " scores: relative L2 " + e);
         assertEquals(0, Numerics.relativeL2(s[0], s[2]), "the default is float32");
         for (String p : new String[] {"float32", "float64"}) {
             MainTest.Result r = MainTest.run("prune", "--model", "resnet20", "--dataset", "digits", "--method", method, "--density", "0.5",

@@ -183,6 +183,23 @@ class ReportTest {
         assertNotNull(ImageIO.read(out.resolve("ntk.png").toFile()));
     }
 
+    /** RUNS... and --ntk ...: every folder given is scanned and every table read (their runs and numbers together) */
+    @Test void severalRunFoldersAndNtkTables() throws Exception {
+        Path a = Fixtures.writeRun(tmp.resolve("roots").resolve("a"), Fixtures.config("px", 0.05, 1), px1, 0.8);
+        Path b = Fixtures.writeRun(tmp.resolve("roots").resolve("b"), Fixtures.config("px", 0.05, 2), px2, 0.6);
+        Path ta = tmp.resolve("ntk-a.csv"), tb = tmp.resolve("ntk-b.csv");
+        Files.writeString(ta, "run,trace_kept\n" + a.getFileName() + ",0.5\n");
+        Files.writeString(tb, "run,trace_kept\n" + b.getFileName() + ",0.7\n");
+        Path out = tmp.resolve("rep-several");
+        Result r = cli("report", a.getParent().toString(), b.getParent().toString(), "--out", out.toString(), "--ntk", ta.toString(),
+                "--ntk", tb.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("report of 2 runs written to " + out.resolve(Report.MARKDOWN)), r.out());
+        String md = read(out.resolve(Report.MARKDOWN));
+        assertTrue(md.contains("70.00% ± 14.14"), "accuracy 0.8 and 0.6 from the two folders: " + md);
+        assertTrue(md.contains("| px | 0.05 | 2 | 0.6000 ± 0.1414 |"), "trace kept 0.5 and 0.7 from the two tables: " + md);
+    }
+
     @Test void usageErrorsAreOneLineWithExitCode2() throws Exception {
         Path empty = tmp.resolve("empty");
         Files.createDirectories(empty);

@@ -68,5 +68,8 @@ class EndToEndTest {
         assertEquals(List.of(1.0, 0.01, 0.01, 0.01), rows.stream().map(RunConfig::density).toList());
         assertEquals(List.of(100, 100, 1), rows.subList(1, 4).stream().map(RunConfig::rounds).toList());
         assertEquals(4, rows.stream().map(RunConfig::hash).distinct().count());
+        // the table names the folder that --runs gave
+        String md = MainJob.markdown(Recipes.digits(), List.of(), java.nio.file.Path.of("elsewhere", "runs"));
+        assertTrue(md.contains("(run folders under " + java.nio.file.Path.of("elsewhere", "runs") + "/)"), md);
     }
 }

@@ -30,6 +30,11 @@ class RunConfigTest {
         RunConfig in = Recipes.get("imagenet_resnet50");
         assertEquals(List.of("resnet50", 90, List.of(30, 60, 80), 0.1, 256),
                 List.of(in.model(), in.epochs(), in.milestones(), in.lr(), in.batchSize()));
+        RunConfig fr = Recipes.get("fashion_mnist_resnet20"), fv = Recipes.get("fashion_mnist_vgg16_bn");
+        assertEquals(List.of("fashion_mnist", "resnet20", true), List.of(fr.dataset(), fr.model(), fr.augment()));
+        assertEquals(List.of("fashion_mnist", "vgg16_bn", true), List.of(fv.dataset(), fv.model(), fv.augment()));
+        assertEquals(List.of(160, List.of(80, 120), 1e-4), List.of(fr.epochs(), fr.milestones(), fr.weightDecay()));
+        assertEquals(List.of(true, List.of(60, 120), 5e-4), List.of(fv.nesterov(), fv.milestones(), fv.weightDecay()));
         RunConfig d = Recipes.digits();
         assertEquals(List.of("digits", "resnet20", false), List.of(d.dataset(), d.model(), d.augment()));
     }
@@ -73,7 +78,7 @@ class RunConfigTest {
         assertTrue(error("{\"density\": 0}").contains("(0, 1]"));
         assertTrue(error("{\"model\": \"resnet21\"}").contains("resnet20"));
         assertTrue(error("{\"method\": \"foo\"}").contains("synflow"));
-        assertTrue(error("{\"dataset\": \"mnist\"}").contains("digits"));
+        assertTrue(error("{\"dataset\": \"emnist\"}").contains("digits"));
         assertTrue(error("{\"milestones\": [5, 3]}").contains("increasing"));
         assertTrue(error("{\"method\": \"dense\"}").contains("density"));
         assertTrue(error("{\"momentum\": 0, \"nesterov\": true}").contains("nesterov"));

@@ -177,6 +177,7 @@ class SegRunTest {
         assertEquals(0, r.code(), r.err());
         String md = Files.readString(runs.resolve("results_seg_demo.md"));
         assertEquals(md, r.out().substring(0, md.length()));
+        assertTrue(md.contains("(run folders under " + runs + "/)"), md);
         assertTrue(md.contains("| method | density reached | test mIoU | pixel accuracy | pruning seconds | training seconds | predictions |"), md);
         List<String> csv = Files.readAllLines(runs.resolve("results_seg_demo.csv"));
         assertEquals("method,density,test_miou,test_pixel_acc,pruning_seconds,training_seconds,run,predictions", csv.get(0));
