@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "emu_device.h"
+#include "emu_perturb.h"
 
 namespace {
 struct Handle { void* stream = nullptr; };
@@ -21,6 +22,8 @@ void gemm(int ta, int tb, int m, int n, int k, T alpha, const T* A, int lda, con
       }
       T& c = C[i + (long)j * ldc];
       c = beta == 0 ? (T)(alpha * s) : (T)(alpha * s + beta * c);
+      if (sizeof(T) == 4 && pxemu::perturbing())  // as a GPU's float32 gemm might round (emu_perturb.h)
+        c = (T)pxemu::perturb((float)c, ((uint64_t)m * 65537 + n) * 65537 + k, (uint64_t)(i + (long)j * ldc));
     }
 }
 

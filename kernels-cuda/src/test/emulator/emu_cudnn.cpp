@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "emu_device.h"
+#include "emu_perturb.h"
 
 extern "C" {
 typedef int cudnnStatus_t;
@@ -364,6 +365,10 @@ long filterBytes(const Filter* f) { return (long)f->k * f->c * f->h * f->w * (lo
 long inBytes(const Geo& g) { return (long)g.n * g.c * g.h * g.w * (long)dsize(g.dtype); }
 long outBytes(const Geo& g) { return (long)g.n * g.k * g.oh * g.ow * (long)dsize(g.dtype); }
 long wBytes(const Geo& g) { return (long)g.k * g.colRows() * (long)dsize(g.dtype); }
+// the perturbation's salt for a direction of a convolution shape (PXEMU_PERTURB, emu_perturb.h)
+uint64_t salt(const Geo& g, int direction) {
+  return ((((((uint64_t)g.n * 4099 + g.c) * 4099 + g.h) * 4099 + g.w) * 4099 + g.k) * 4099 + g.oh) * 8 + direction;
+}
 
 // the workspace an algorithm of a direction needs, checked before the work is queued
 cudnnStatus_t workspaceOk(const Geo& g, int algo, int wsAlgo, const void* ws, size_t wsSize) {
@@ -389,14 +394,25 @@ void bnForward(const Tensor* d, T alpha, T beta, const T* x, T* y, const T* scal
                T* rv, double eps, T* saveMean, T* saveInv) {
   const int N = d->n, C = d->c;
   const long S = (long)d->h * d->w, M = (long)N * S;
+  const bool inFloat = sizeof(T) == 4 && pxemu::perturbing();  // the statistics as a GPU reduces them (emu_perturb.h)
+  std::vector<float> tmp(inFloat ? (size_t)M : 0);
   for (int c = 0; c < C; c++) {
     double s = 0, v = 0;
-    for (int n = 0; n < N; n++)
-      for (long i = 0; i < S; i++) s += x[((long)n * C + c) * S + i];
-    const double m = s / M;
-    for (int n = 0; n < N; n++)
-      for (long i = 0; i < S; i++) { double e = x[((long)n * C + c) * S + i] - m; v += e * e; }
-    const double var = v / M, is = 1.0 / std::sqrt(var + eps);
+    if (inFloat) {
+      for (int n = 0; n < N; n++) for (long i = 0; i < S; i++) tmp[(size_t)(n * S + i)] = (float)x[((long)n * C + c) * S + i];
+      s = pxemu::pairwise(tmp);
+      const float mf = (float)(s / M);
+      for (auto& e : tmp) e = (e - mf) * (e - mf);
+      v = pxemu::pairwise(tmp);
+    } else {
+      for (int n = 0; n < N; n++)
+        for (long i = 0; i < S; i++) s += x[((long)n * C + c) * S + i];
+      const double m0 = s / M;
+      for (int n = 0; n < N; n++)
+        for (long i = 0; i < S; i++) { double e = x[((long)n * C + c) * S + i] - m0; v += e * e; }
+    }
+    const double m = inFloat ? (double)(float)(s / M) : s / M;
+    const double var = inFloat ? (double)(float)(v / M) : v / M, is = inFloat ? (double)(1.0f / std::sqrt((float)var + (float)eps)) : 1.0 / std::sqrt(var + eps);
     for (int n = 0; n < N; n++)
       for (long i = 0; i < S; i++) {
         long e = ((long)n * C + c) * S + i;
@@ -426,12 +442,24 @@ void bnBackward(const Tensor* d, T alphaD, T betaD, T alphaP, T betaP, const T* 
       is = 1.0 / std::sqrt(v / M + eps);
     }
     double sg = 0, sgx = 0;
-    for (int n = 0; n < N; n++)
-      for (long i = 0; i < S; i++) {
-        long e = ((long)n * C + c) * S + i;
-        sg += dy[e];
-        sgx += (double)dy[e] * ((x[e] - m) * is);
-      }
+    if (sizeof(T) == 4 && pxemu::perturbing()) {  // the gradient sums in float, pairwise (emu_perturb.h)
+      std::vector<float> g((size_t)M), gx((size_t)M);
+      for (int n = 0; n < N; n++)
+        for (long i = 0; i < S; i++) {
+          long e = ((long)n * C + c) * S + i;
+          g[(size_t)(n * S + i)] = (float)dy[e];
+          gx[(size_t)(n * S + i)] = (float)dy[e] * (float)((x[e] - m) * is);
+        }
+      sg = pxemu::pairwise(g);
+      sgx = pxemu::pairwise(gx);
+    } else {
+      for (int n = 0; n < N; n++)
+        for (long i = 0; i < S; i++) {
+          long e = ((long)n * C + c) * S + i;
+          sg += dy[e];
+          sgx += (double)dy[e] * ((x[e] - m) * is);
+        }
+    }
     for (int n = 0; n < N; n++)
       for (long i = 0; i < S; i++) {
         long e = ((long)n * C + c) * S + i;
@@ -668,7 +696,8 @@ cudnnStatus_t cudnnConvolutionForward(Handle* h, const void* alpha, Tensor* xd, 
     pxemu::enqueue(h->stream, [=] { forward<double>(g, algo, a, tp<double>(x), tp<double>(w), ws, wsSize, b, tp<double>(y)); });
   } else {
     const float a = scale<float>(alpha), b = scale<float>(beta);
-    pxemu::enqueue(h->stream, [=] { forward<float>(g, algo, a, tp<float>(x), tp<float>(w), ws, wsSize, b, tp<float>(y)); });
+    pxemu::enqueue(h->stream, [=] { forward<float>(g, algo, a, tp<float>(x), tp<float>(w), ws, wsSize, b, tp<float>(y));
+      pxemu::perturbAll(tp<float>(y), outBytes(g) / 4, salt(g, 0)); });
   }
   return SUCCESS;
 }
@@ -687,7 +716,8 @@ cudnnStatus_t cudnnConvolutionBackwardData(Handle* h, const void* alpha, Filter*
     pxemu::enqueue(h->stream, [=] { backwardData<double>(g, algo, a, tp<double>(w), tp<double>(dy), ws, wsSize, b, tp<double>(dx)); });
   } else {
     const float a = scale<float>(alpha), b = scale<float>(beta);
-    pxemu::enqueue(h->stream, [=] { backwardData<float>(g, algo, a, tp<float>(w), tp<float>(dy), ws, wsSize, b, tp<float>(dx)); });
+    pxemu::enqueue(h->stream, [=] { backwardData<float>(g, algo, a, tp<float>(w), tp<float>(dy), ws, wsSize, b, tp<float>(dx));
+      pxemu::perturbAll(tp<float>(dx), inBytes(g) / 4, salt(g, 1)); });
   }
   return SUCCESS;
 }
@@ -706,7 +736,8 @@ cudnnStatus_t cudnnConvolutionBackwardFilter(Handle* h, const void* alpha, Tenso
     pxemu::enqueue(h->stream, [=] { backwardFilter<double>(g, algo, a, tp<double>(x), tp<double>(dy), ws, wsSize, b, tp<double>(dw)); });
   } else {
     const float a = scale<float>(alpha), b = scale<float>(beta);
-    pxemu::enqueue(h->stream, [=] { backwardFilter<float>(g, algo, a, tp<float>(x), tp<float>(dy), ws, wsSize, b, tp<float>(dw)); });
+    pxemu::enqueue(h->stream, [=] { backwardFilter<float>(g, algo, a, tp<float>(x), tp<float>(dy), ws, wsSize, b, tp<float>(dw));
+      pxemu::perturbAll(tp<float>(dw), wBytes(g) / 4, salt(g, 2)); });
   }
   return SUCCESS;
 }

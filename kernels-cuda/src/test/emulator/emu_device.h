@@ -13,7 +13,9 @@
 //  - The threads of a block run in a seeded random order between barriers, blocks in random order
 //    (emu_driver.cpp; seed from PXEMU_SEED, printed once).
 // PXEMU_TAME=order,memory,queues (any of them) turns these off, to see whether a failure is about
-// them; PXEMU_MEMORY_LIMIT=bytes makes cudaMalloc fail beyond that much live memory.
+// them; PXEMU_MEMORY_LIMIT=bytes makes cudaMalloc fail beyond that much live memory; PXEMU_PERTURB=1
+// perturbs float32 convolutions and gemms by about 1e-6 and reduces batch-norm statistics in float
+// (emu_perturb.h), as a real library's rounding would.
 #pragma once
 #include <cstddef>
 #include <functional>

@@ -264,13 +264,19 @@ template <typename T>
 void pool_scatter_t(const T* gy, const int32_t* idx, long NC, long HW, long OHW, T* gx) {
   check_pool_indices("pool_scatter", idx, NC, HW, OHW);
 #pragma omp parallel for schedule(static) if (big(NC * OHW))
-  for (long p = 0; p < NC; p++) for (long o = 0; o < OHW; o++) gx[p * HW + idx[p * OHW + o]] += gy[p * OHW + o];
+  for (long p = 0; p < NC; p++) for (long o = 0; o < OHW; o++) {
+    const int32_t i = idx[p * OHW + o];  // -1 (no input in the window, refused by maxpool_fwd): nothing to add
+    if (i >= 0) gx[p * HW + i] += gy[p * OHW + o];
+  }
 }
 template <typename T>
 void pool_gather_t(const T* g, const int32_t* idx, long NC, long HW, long OHW, T* out) {
   check_pool_indices("pool_gather", idx, NC, HW, OHW);
 #pragma omp parallel for schedule(static) if (big(NC * OHW))
-  for (long p = 0; p < NC; p++) for (long o = 0; o < OHW; o++) out[p * OHW + o] = g[p * HW + idx[p * OHW + o]];
+  for (long p = 0; p < NC; p++) for (long o = 0; o < OHW; o++) {
+    const int32_t i = idx[p * OHW + o];
+    out[p * OHW + o] = i >= 0 ? g[p * HW + i] : T(0);
+  }
 }
 
 // average pooling, no padding; backward spreads gy/(kh*kw) (gx zeroed by caller).

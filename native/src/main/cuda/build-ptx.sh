@@ -48,12 +48,14 @@ for arch in $archs; do
   done
 done
 # native code for the newest architecture too (loaded instead of the PTX on a device of exactly that
-# compute capability: no JIT compilation by the driver at start-up)
+# compute capability: no JIT compilation by the driver at start-up), with ptxas's resource report
+# (registers, spills) in <name>.ptxas.log beside it: bench/gpu/bundle.sh refuses register spills
 for cu in "${sources[@]}"; do
   name=$(basename "$cu" .cu)
   cubin=$out/sm_$cubin_arch/$name.cubin
-  if [ -f "$cubin" ] && [ "$cubin" -nt "$newest" ]; then continue; fi
-  "$nvcc" -cubin -O3 -std=c++17 -arch=sm_$cubin_arch -I "$src" -o "$cubin.tmp" "$cu" && mv "$cubin.tmp" "$cubin" &
+  if [ -f "$cubin" ] && [ "$cubin" -nt "$newest" ] && [ -s "${cubin%.cubin}.ptxas.log" ]; then continue; fi
+  { "$nvcc" -cubin -O3 -std=c++17 -arch=sm_$cubin_arch -Xptxas -v -I "$src" -o "$cubin.tmp" "$cu" 2>"${cubin%.cubin}.ptxas.log" \
+      && mv "$cubin.tmp" "$cubin"; } || { cat "${cubin%.cubin}.ptxas.log" >&2; false; } &
   pids+=($!)
   names+=("$name as sm_$cubin_arch native code")
 done

@@ -31,7 +31,8 @@ import pxprune.px.train.DeviceSpec;
  * [--synflow DIR]}: the device ({@link DeviceSpec}, default cpu) is checked here (exit 2 with the
  * reason when it cannot be used) and passed to every benchmark fork as {@value #DEVICE_PROPERTY}
  * (read it with {@link #device()}); the checkouts (default {@code $PXPRUNE_PX_AUTHORS},
- * {@code $PXPRUNE_SYNFLOW}) are checked here too.
+ * {@code $PXPRUNE_SYNFLOW}) are checked here too. On CUDA the JMH benchmarks (the CPU backend's) are refused
+ * with one line and {@link GpuBench}'s rows run on the device instead, followed by {@link GpuReport}'s table.
  */
 public final class BenchMain {
     static final String USAGE = "usage: bench [OUT_DIR] [INCLUDE] [--device D] [--px-authors DIR] [--synflow DIR]";
@@ -130,6 +131,15 @@ public final class BenchMain {
             return;
         }
         Path out = cli.out();
+        if (cli.device().device() != pxprune.kernels.Device.CPU) {
+            // the JMH benchmarks and MemoryBench are the CPU backend's (native memory, OpenBLAS, threads); on CUDA the
+            // device's own benchmarks run: GpuBench's rows, each in a JVM of its own, then GpuReport's table
+            System.err.println("pxprune: bench --device " + cli.device() + ": the JMH benchmarks and MemoryBench measure the CPU backend "
+                    + "and do not run on CUDA; running the GPU benchmarks (pxprune.bench.GpuBench) into " + out + " instead");
+            GpuBench.main(new String[] {out.toString(), "--budget-s", "600"});
+            GpuReport.write(out, System.out);
+            return;
+        }
         String include = cli.include();
         Collection<RunResult> results;
         try {

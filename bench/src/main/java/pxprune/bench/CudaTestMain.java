@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.junit.platform.engine.TestExecutionResult;
+import org.junit.platform.engine.discovery.ClassNameFilter;
 import org.junit.platform.engine.discovery.DiscoverySelectors;
 import org.junit.platform.launcher.Launcher;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
@@ -33,7 +34,8 @@ import pxprune.core.io.Json;
  * {@code {"module", "tests": [{"name", "status", "ms", "message"}], "counts": {...}, "finished"}}.
  * A container (class) that fails, e.g. in its {@code @BeforeAll}, counts as one failed test.
  *
- * <p>Usage: {@code CudaTestMain MODULE TEST_CLASSES_DIR OUT_JSON}; exit status 0 when no test failed
+ * <p>Usage: {@code CudaTestMain MODULE TEST_CLASSES_DIR OUT_JSON}; {@code -Dpxprune.tests.include=REGEX} keeps
+ * only the test classes whose fully qualified names contain a match. Exit status 0 when no test failed
  * (aborted tests, failed assumptions, do not count), 1 otherwise, 2 on bad arguments.
  */
 public final class CudaTestMain {
@@ -50,9 +52,10 @@ public final class CudaTestMain {
             System.err.println("CudaTestMain: test classes folder " + classes + " does not exist; give the folder of the module's compiled tests");
             System.exit(2);
         }
+        String include = System.getProperty("pxprune.tests.include", ".*");
         LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
                 .selectors(DiscoverySelectors.selectClasspathRoots(Set.of(classes.toAbsolutePath())))
-                .filters(TagFilter.includeTags("cuda"))
+                .filters(TagFilter.includeTags("cuda"), ClassNameFilter.includeClassNamePatterns(".*(?:" + include + ").*"))
                 .build();
         Recorder rec = new Recorder(module, out);
         rec.write(false);

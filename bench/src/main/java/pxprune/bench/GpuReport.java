@@ -12,19 +12,21 @@ import java.util.stream.Stream;
 import pxprune.core.io.Json;
 
 /**
- * Writes {@code results.md} (one markdown table) and {@code results.json} from what the parts of the
- * GPU bundle's {@code run.sh} left in its output folder: {@code machine.json} (GPU, driver, date, the
+ * Writes {@code results.md} and {@code results.json} from what the parts of the GPU bundle's
+ * {@code run.sh} left in its scratch folder: {@code machine.json} (GPU, driver, glibc, date, the
  * command; written by run.sh), {@code tests-MODULE.json} ({@link CudaTestMain}), {@code pxprune.json}
  * ({@link GpuBench}), {@code pytorch.json} ({@code pytorch_gpu_bench.py}) and {@code part-NAME.rc}
  * (each part's exit status; 124 = killed by its time limit). A missing file is reported as such: a
- * part that failed still lets the others report.
+ * part that failed still lets the others report. results.md reads on its own: every failed test with
+ * its message, every benchmark row of both sides with its figure or the reason it has none, and the
+ * comparison with the targets.
  *
- * <p>Targets (issue 9, item 7): ResNet-20 and ResNet-50 forward+backward &lt;= 1.2x PyTorch's time;
- * PX 100 rounds &lt;= 0.5x PyTorch's PX and &gt;= 20x faster than pxprune's CPU PX; a training
- * epoch's images/s &gt;= 0.8x PyTorch's.
+ * <p>Targets: ResNet-20 and ResNet-50 forward+backward &lt;= 1.2x PyTorch's time; PX 100 rounds
+ * &lt;= 0.5x PyTorch's PX and &gt;= 20x faster than pxprune's CPU PX; a training epoch's images/s
+ * &gt;= 0.8x PyTorch's.
  *
- * <p>Usage: {@code GpuReport OUT_DIR}. Exit status 0 when every test passed (and at least one ran
- * or was reported), 1 otherwise.
+ * <p>Usage: {@code GpuReport PARTS_DIR [OUT_DIR]} (OUT_DIR default PARTS_DIR). Exit status 0 when every
+ * test passed (and at least one ran or was reported), 1 otherwise.
  */
 public final class GpuReport {
     private GpuReport() {}
@@ -40,15 +42,27 @@ public final class GpuReport {
             new Target("training epoch (images/s)", "train_epoch", "pytorch", "train_epoch", true, 0.8, "throughput"));
 
     public static void main(String[] args) throws IOException {
-        if (args.length != 1) {
-            System.err.println("usage: GpuReport OUT_DIR");
+        if (args.length != 1 && args.length != 2) {
+            System.err.println("usage: GpuReport PARTS_DIR [OUT_DIR]");
             System.exit(2);
         }
-        System.exit(write(Path.of(args[0]), System.out));
+        Path parts = Path.of(args[0]);
+        System.exit(write(parts, Path.of(args.length == 2 ? args[1] : args[0]), System.out));
     }
 
-    /** reads the parts' files in out, writes results.md and results.json, prints results.md; 0 when every test passed */
-    static int write(Path out, java.io.PrintStream print) throws IOException {
+    /** {@link #write(Path, Path, java.io.PrintStream)} with the report beside the parts */
+    static int write(Path dir, java.io.PrintStream print) throws IOException { return write(dir, dir, print); }
+
+    /** the most lines of a failure's message that results.md shows */
+    static final int MESSAGE_LINES = 12;
+
+    /**
+     * reads the parts' files in {@code out} (the parts folder), writes results.md and results.json to
+     * {@code dest}, prints results.md; 0 when every test passed
+     */
+    static int write(Path out, Path dest, java.io.PrintStream print) throws IOException {
+        Files.createDirectories(dest);
+        readLogs(out);
         Map<String, Object> machine = read(out.resolve("machine.json"));
         Map<String, Object> ours = read(out.resolve("pxprune.json")), torch = read(out.resolve("pytorch.json"));
         Map<String, Map<String, Object>> oursRows = rows(ours), torchRows = rows(torch);
@@ -78,12 +92,13 @@ public final class GpuReport {
             @SuppressWarnings("unchecked") List<Map<String, Object>> tests = (List<Map<String, Object>>) t.get("tests");
             for (Map<String, Object> e : tests)
                 if ("failed".equals(e.get("status")))
-                    failures.add(module + " " + e.get("name") + ": " + CudaTestMain.Recorder.firstLine(String.valueOf(e.get("message"))));
+                    failures.add(module + " " + e.get("name") + ": " + message(String.valueOf(e.get("message"))));
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("module", module); m.put("passed", p); m.put("failed", fl); m.put("skipped", sk); m.put("finished", finished);
             modules.add(m);
         }
         boolean testsOk = failed == 0 && !modules.isEmpty() && passed > 0;
+        boolean quick = Boolean.TRUE.equals(machine == null ? null : machine.get("quick"));
         if (modules.isEmpty()) failures.add("no test results (tests-*.json) in " + out + (partRc(out, "tests").isEmpty() ? "" : "; tests part exit status " + partRc(out, "tests")));
         else if (passed == 0) failures.add("no cuda-tagged test passed (all skipped: is the CUDA backend usable? see the skip reasons)");
 
@@ -99,9 +114,14 @@ public final class GpuReport {
             Double ratio = null;
             if (va != null && vb != null) ratio = t.speedup() ? (t.unitWord().equals("speed-up") ? vb / va : va / vb) : va / vb;
             String met;
-            if (ratio == null) met = "not measured: " + why(a, ours, "pxprune.json", partRc(out, "bench"), t.ours())
-                    + (vb == null ? "; reference: " + why(b, t.refSide().equals("pytorch") ? torch : ours,
-                    t.refSide().equals("pytorch") ? "pytorch.json" : "pxprune.json", partRc(out, t.refSide().equals("pytorch") ? "pytorch" : "bench"), t.ref()) : "");
+            if (ratio == null && quick) met = "not measured: --quick runs the tests only";
+            else if (ratio == null) {
+                List<String> why = new ArrayList<>();
+                if (va == null) why.add(why(a, ours, "pxprune.json", partRc(out, "bench"), t.ours()));
+                boolean py = t.refSide().equals("pytorch");
+                if (vb == null) why.add("reference: " + why(b, py ? torch : ours, py ? "pytorch.json" : "pxprune.json", partRc(out, py ? "pytorch" : "bench"), t.ref()));
+                met = "not measured: " + String.join("; ", why);
+            }
             else met = (t.speedup() ? ratio >= t.bound() : ratio <= t.bound()) ? "met" : "missed";
             String target = (t.speedup() ? ">= " : "<= ") + bound(t.bound()) + (t.unitWord().equals("speed-up") ? "x faster" : "x");
             table.append("| ").append(t.label()).append(a == null ? "" : " (" + a.get("what") + ")").append(" | ")
@@ -118,6 +138,7 @@ public final class GpuReport {
         md.append("## GPU run: ").append(get(machine, "date")).append("\n\n");
         md.append("Device: ").append(get(machine, "gpu")).append(", driver ").append(get(machine, "driver")).append(", ")
                 .append(get(machine, "memory")).append("; host: ").append(get(machine, "cpu")).append(".\n");
+        md.append("Bundle: ").append(get(machine, "bundle")).append("; C library: ").append(get(machine, "glibc")).append(".\n");
         md.append("Command: `").append(get(machine, "command")).append("`").append(Boolean.TRUE.equals(machine == null ? null : machine.get("smoke"))
                 ? " (**smoke run: tiny sizes against the CPU emulator; the figures measure nothing**)" : "").append(".\n");
         md.append("pxprune: Java ").append(ours == null ? "?" : get(map(ours.get("meta")), "java")).append(", CUDA backend: ")
@@ -130,11 +151,20 @@ public final class GpuReport {
         for (Map<String, Object> m : modules)
             md.append("- ").append(m.get("module")).append(": ").append(m.get("passed")).append(" passed, ").append(m.get("failed"))
                     .append(" failed, ").append(m.get("skipped")).append(" skipped\n");
-        for (String f : failures) md.append("- FAILED ").append(f.replace("|", "\\|")).append("\n");
+        for (String f : failures) md.append("- FAILED ").append(f.replace("\n", "\n  ")).append("\n");
         List<String> mismatch = sizeMismatches(ours, torch);
         if (!mismatch.isEmpty()) md.append("\n**The two sides ran different sizes**: ").append(String.join(", ", mismatch)).append("\n");
         md.append("\n").append(table);
-        Files.writeString(out.resolve("results.md"), md);
+        md.append("\nEvery benchmark row:\n\n| side | row | figure | status | note |\n|---|---|---:|---|---|\n");
+        for (var side : List.of(Map.entry("pxprune", oursRows), Map.entry("PyTorch", torchRows)))
+            for (Map<String, Object> r : side.getValue().values())
+                md.append("| ").append(side.getKey()).append(" | ").append(r.get("key")).append(" | ").append(show(r)).append(" | ")
+                        .append(r.get("status")).append(" | ").append(String.valueOf(r.get("note")).replace("|", "\\|")).append(" |\n");
+        if (oursRows.isEmpty()) md.append("| pxprune | - | - | ").append(quick ? "not run" : "missing").append(" | ")
+                .append(quick ? "--quick runs the tests only" : why(null, ours, "pxprune.json", partRc(out, "bench"), "rows")).append(" |\n");
+        if (torchRows.isEmpty()) md.append("| PyTorch | - | - | ").append(quick ? "not run" : "missing").append(" | ")
+                .append(quick ? "--quick runs the tests only" : why(null, torch, "pytorch.json", partRc(out, "pytorch"), "rows")).append(" |\n");
+        Files.writeString(dest.resolve("results.md"), md);
 
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("machine", machine);
@@ -146,9 +176,35 @@ public final class GpuReport {
         json.put("size_mismatches", mismatch);
         json.put("pxprune", ours);
         json.put("pytorch", torch);
-        Files.writeString(out.resolve("results.json"), Json.pretty(json));
+        Files.writeString(dest.resolve("results.json"), Json.pretty(json));
         print.print(md);
         return testsOk ? 0 : 1;
+    }
+
+    /** a failure's message: its first MESSAGE_LINES lines (the rest is in results.json and the logs) */
+    static String message(String m) {
+        String[] lines = m.strip().split("\n");
+        if (lines.length <= MESSAGE_LINES) return String.join("\n", lines);
+        return String.join("\n", java.util.Arrays.copyOf(lines, MESSAGE_LINES)) + "\n(" + (lines.length - MESSAGE_LINES)
+                + " more lines in results.json)";
+    }
+
+    /** by part file (pxprune.json, pytorch.json): the last line of its log in the scratch folder's logs/, when there is one */
+    private static final Map<String, String> lastLog = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static void readLogs(Path parts) {
+        lastLog.clear();
+        Path logs = parts.toAbsolutePath().resolveSibling("logs");
+        for (var e : Map.of("pxprune.json", "bench.log", "pytorch.json", "pytorch.log").entrySet()) {
+            try {
+                Path f = logs.resolve(e.getValue());
+                if (!Files.isRegularFile(f)) continue;
+                List<String> lines = Files.readAllLines(f).stream().map(String::strip).filter(l -> !l.isEmpty()).toList();
+                if (!lines.isEmpty()) lastLog.put(e.getKey(), lines.get(lines.size() - 1).replace("|", "\\|"));
+            } catch (IOException | RuntimeException ignored) {
+                // no log line: the reason says less
+            }
+        }
     }
 
     static Map<String, Object> read(Path p) {
@@ -184,7 +240,8 @@ public final class GpuReport {
     }
 
     static String why(Map<String, Object> row, Map<String, Object> side, String file, String rc, String key) {
-        if (side == null) return file + " missing" + (rc.isEmpty() ? "" : " (exit status " + rc + (rc.equals("124") ? ": time limit" : "") + ")");
+        if (side == null) return file + " missing" + (rc.isEmpty() ? "" : " (exit status " + rc + (rc.equals("124") ? ": time limit" : "") + ")")
+                + (lastLog.get(file) == null ? "" : "; its log ends: " + lastLog.get(file));
         if (row == null) return key + " not in " + file + (Boolean.TRUE.equals(side.get("finished")) ? "" : " (the part did not finish"
                 + (rc.equals("124") ? ": time limit" : rc.isEmpty() ? "" : ", exit status " + rc) + ")");
         return String.valueOf(row.get("note")).replace("|", "\\|");
@@ -202,7 +259,7 @@ public final class GpuReport {
         return n.isEmpty() ? "" : " (" + String.join("; ", n).replace("|", "\\|") + ")";
     }
 
-    /** a bound as the issue writes it: 1.2, 0.5, 20 */
+    /** a bound as the targets write it: 1.2, 0.5, 20 */
     static String bound(double v) { return new java.math.BigDecimal(Double.toString(v)).stripTrailingZeros().toPlainString(); }
 
     /** the size keys on which the two sides disagree (both must run the same workloads) */

@@ -95,6 +95,17 @@ public interface Backend {
     /** out[c] = sum over n, s of a[n,c,s] (times b[n,c,s] if b is not null). */
     void channelSums(DType t, int n, int c, long s, Pointer a, Pointer b, Pointer out);
 
+    /**
+     * Throws unless every max-pooling window overlaps the input (a window wholly in the padding has no
+     * argmax: its index would be -1 and the backward's scatter would write before gx); the backends'
+     * {@link #maxPoolForward} check this. Padding of at most half the kernel always passes.
+     */
+    static void requirePoolWindowsInInput(int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh, int ow) {
+        if (kh - 1 - ph < 0 || (long) (oh - 1) * sh - ph >= h || kw - 1 - pw < 0 || (long) (ow - 1) * sw - pw >= w)
+            throw new IllegalArgumentException("maxpool: a window lies wholly in the padding (kernel " + kh + "x" + kw + ", padding "
+                    + ph + "x" + pw + ", input " + h + "x" + w + "); padding must be at most half the kernel");
+    }
+
     void maxPoolForward(DType t, long nc, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh, int ow,
                         Pointer x, Pointer y, Pointer idx);
 

@@ -50,13 +50,13 @@ public final class PxBound {
                     kept.add(Substituted.maskWeights(List.of(l), masks, DType.F64).get(l.module()));
                 }
                 Substituted net = new PxScorer(false).pathKernelNetwork(model, p);
-                Tensor z2 = Ops.reshape(model.forward(Tensor.ones(DType.F64, data.sampleShape()), net), -1);
+                Tensor z2 = Ops.reshape(model.forward(Tensor.ones(DType.F64, model.device(), data.sampleShape()), net), -1);
                 if (z2.numel() != w.length)
                     throw new IllegalStateException("the path-kernel network has " + z2.numel() + " outputs, the activation network "
                             + w.length);
                 for (int k = 0; k < w.length; k++) {
                     try (MemoryScope sk = MemoryScope.open()) {
-                        Tensor zk = Ops.pick(Ops.reshape(z2, 1, w.length), Tensor.ofInts(new int[] {k}, 1));
+                        Tensor zk = Ops.pick(Ops.reshape(z2, 1, w.length), Tensor.ofInts(new int[] {k}, 1).to(z2.device()));
                         Tensor[] gr = Autograd.grad(Ops.sum(zk), leaves, false);
                         double z = 0;
                         try (GradMode ng = GradMode.noGrad()) {

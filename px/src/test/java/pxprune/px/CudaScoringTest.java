@@ -13,7 +13,7 @@ import pxprune.kernels.Device;
 import pxprune.nn.Module;
 
 /**
- * The generic scorers (SNIP, SynFlow, SynFlow-L2, magnitude, random) and the connectivity check
+ * The generic scorers (SNIP, GraSP, SynFlow, SynFlow-L2, magnitude, random) and the connectivity check
  * with the model on the CUDA backend equal their CPU results (to 1e-5 where float arithmetic
  * differs, exactly where it does not), and the pruner runs there. Kernel-logic tests: without a GPU
  * they run against the CPU emulation of the CUDA driver.
@@ -40,15 +40,18 @@ class CudaScoringTest {
     void scoresOnCudaEqualCpu() {
         Masks masks;
         try (Module probe = model(Device.CPU)) { masks = TinyModels.randomMasks(probe, 0.7, 3); }
-        for (Scorer s : new Scorer[] {new SnipScorer(), new SynFlowScorer(false), new SynFlowScorer(true), new MagnitudeScorer(),
-                new RandomScorer()}) {
+        // GraSP in float64: its Hessian-gradient product (a second backward through batch statistics) cancels, so
+        // float32 rounding in another order moves its scores by about 1e-4 of the largest; float64 checks the logic
+        for (Scorer s : new Scorer[] {new SnipScorer(), new GraspScorer(pxprune.kernels.DType.F64), new SynFlowScorer(false),
+                new SynFlowScorer(true), new MagnitudeScorer(), new RandomScorer()}) {
             Map<String, double[]> cpu = scores(s, Device.CPU, masks), cuda = scores(s, Device.CUDA, masks);
             assertEquals(cpu.keySet(), cuda.keySet(), s.name());
+            double tol = s instanceof GraspScorer ? 1e-9 : 1e-5;
             for (String k : cpu.keySet()) {
                 double[] a = cpu.get(k), b = cuda.get(k);
                 double scale = 1e-30, diff = 0;
                 for (int i = 0; i < a.length; i++) { scale = Math.max(scale, Math.abs(a[i])); diff = Math.max(diff, Math.abs(a[i] - b[i])); }
-                assertTrue(diff <= 1e-5 * scale, s.name() + " " + k + ": max difference " + diff + " of " + scale);
+                assertTrue(diff <= tol * scale, s.name() + " " + k + ": max difference " + diff + " of " + scale);
                 if (s instanceof MagnitudeScorer || s instanceof RandomScorer) assertArrayEquals(a, b, s.name() + " " + k);
             }
         }

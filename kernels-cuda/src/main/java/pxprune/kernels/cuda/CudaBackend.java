@@ -379,6 +379,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void maxPoolForward(DType t, long nc, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh,
                                int ow, Pointer x, Pointer y, Pointer idx) {
+        Backend.requirePoolWindowsInInput(h, w, kh, kw, sh, sw, ph, pw, oh, ow);
         cuda.launch1d(k("pxc_maxpool_fwd", t), nc * oh * ow, cuda.args().ptr(x).i64(nc).i32(h).i32(w).i32(kh).i32(kw)
                 .i32(sh).i32(sw).i32(ph).i32(pw).i32(oh).i32(ow).ptr(y).ptr(idx));
     }

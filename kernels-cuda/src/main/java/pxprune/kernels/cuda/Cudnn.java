@@ -58,8 +58,8 @@ import pxprune.kernels.DType;
  *     saved mean = the batch mean, saved inverse variance = 1/sqrt(biased variance + eps), running mean
  *     and running variance blended with factor = momentum, the running variance from the unbiased
  *     (M/(M-1)) batch variance (cuDNN documentation, "cudnnBatchNormalizationForwardTraining"). It is the default because PyTorch
- *     uses it; that it is faster than pxprune's own batch-norm kernels is unmeasured (this was written
- *     without a GPU): {@code -Dpxprune.cuda.bn=own} selects ours.</li>
+ *     uses it; that it is faster than pxprune's own batch-norm kernels is unmeasured (no GPU run yet):
+ *     {@code -Dpxprune.cuda.bn=own} selects ours.</li>
  * </ul>
  * See https://docs.nvidia.com/deeplearning/cudnn/api/latest/api/cudnn-cnn-library.html and
  * .../cudnn-ops-library.html for the calls.
@@ -76,6 +76,13 @@ final class Cudnn {
     final long version;
     /** whether algorithms are chosen by timing them (cudnnFind*AlgorithmEx) or by cuDNN's heuristic only */
     final boolean find;
+    /**
+     * pxprune.cuda.conv.algo=deterministic: only algorithms cuDNN reports deterministic, and no Winograd or FFT
+     * ones (whose float32 error is 1e-6 to 1e-4 relative, against about sqrt(K) * 6e-8 for a direct or GEMM
+     * sum of K products): the same bits on every run, for tests and bitwise-reproducible checkpoints.
+     * fastest (the default): whatever cuDNN times fastest, TF32 excluded.
+     */
+    final boolean deterministic;
     private final ConcurrentHashMap<ConvKey, ConvPlan> convs = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<BnKey, BnPlan> bns = new ConcurrentHashMap<>();
     private final AtomicLong searches = new AtomicLong(), hits = new AtomicLong();
@@ -93,6 +100,10 @@ final class Cudnn {
         if (version < 90000)
             throw new IllegalStateException("cuDNN " + versionString(version) + " was found; pxprune needs cuDNN 9");
         find = !"heuristic".equals(cuda.convSearch);
+        String policy = System.getProperty("pxprune.cuda.conv.algo", "fastest");
+        if (!policy.equals("fastest") && !policy.equals("deterministic"))
+            throw new IllegalArgumentException("-Dpxprune.cuda.conv.algo=" + policy + " is not a cuDNN algorithm policy; use fastest or deterministic");
+        deterministic = policy.equals("deterministic");
         handle(); // fails here, not on the first convolution, if cuDNN cannot make a handle
     }
 
@@ -316,7 +327,8 @@ final class Cudnn {
                             ? sz.get() : Long.MAX_VALUE,
                     (n, ws, limit) -> cudnnFindConvolutionForwardAlgorithmEx(h, p.x, x, p.w, w, p.conv, p.y, y, count, n, perf, ws, limit),
                     n -> cudnnGetConvolutionForwardAlgorithm_v7(h, p.x, p.w, p.conv, p.y, count, n, perf),
-                    i -> { cudnnConvolutionFwdAlgoPerf_t e = perf.getPointer(i); return new Result(e.status(), e.mathType(), e.memory(), e.algo()); });
+                    i -> { cudnnConvolutionFwdAlgoPerf_t e = perf.getPointer(i);
+                        return new Result(e.status(), e.mathType(), e.memory(), e.algo(), e.determinism(), FWD_APPROXIMATE.contains(e.algo())); });
         }
     }
 
@@ -329,7 +341,8 @@ final class Cudnn {
                             ? sz.get() : Long.MAX_VALUE,
                     (n, ws, limit) -> cudnnFindConvolutionBackwardDataAlgorithmEx(h, p.w, w, p.y, gy, p.conv, p.x, gx, count, n, perf, ws, limit),
                     n -> cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p.w, p.y, p.conv, p.x, count, n, perf),
-                    i -> { cudnnConvolutionBwdDataAlgoPerf_t e = perf.getPointer(i); return new Result(e.status(), e.mathType(), e.memory(), e.algo()); });
+                    i -> { cudnnConvolutionBwdDataAlgoPerf_t e = perf.getPointer(i);
+                        return new Result(e.status(), e.mathType(), e.memory(), e.algo(), e.determinism(), BWD_DATA_APPROXIMATE.contains(e.algo())); });
         }
     }
 
@@ -342,12 +355,21 @@ final class Cudnn {
                             ? sz.get() : Long.MAX_VALUE,
                     (n, ws, limit) -> cudnnFindConvolutionBackwardFilterAlgorithmEx(h, p.x, x, p.y, gy, p.conv, p.w, gw, count, n, perf, ws, limit),
                     n -> cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p.x, p.y, p.conv, p.w, count, n, perf),
-                    i -> { cudnnConvolutionBwdFilterAlgoPerf_t e = perf.getPointer(i); return new Result(e.status(), e.mathType(), e.memory(), e.algo()); });
+                    i -> { cudnnConvolutionBwdFilterAlgoPerf_t e = perf.getPointer(i);
+                        return new Result(e.status(), e.mathType(), e.memory(), e.algo(), e.determinism(), BWD_FILTER_APPROXIMATE.contains(e.algo())); });
         }
     }
 
     /** one entry of a cudnn*AlgoPerf_t array (the three directions' structs have these fields but no common type) */
-    private record Result(int status, int mathType, long memory, int algo) {}
+    private record Result(int status, int mathType, long memory, int algo, int determinism, boolean winogradOrFft) {}
+
+    /** the Winograd and FFT algorithms of each direction (excluded by the deterministic policy) */
+    static final java.util.Set<Integer> FWD_APPROXIMATE = java.util.Set.of(CUDNN_CONVOLUTION_FWD_ALGO_FFT,
+            CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING, CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD, CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED);
+    static final java.util.Set<Integer> BWD_DATA_APPROXIMATE = java.util.Set.of(CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT,
+            CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING, CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD, CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED);
+    static final java.util.Set<Integer> BWD_FILTER_APPROXIMATE = java.util.Set.of(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT,
+            CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED);
 
     /** cudnnFind*AlgorithmEx of one direction: fills the perf array, the count in n[0] */
     private interface FindCall { int call(int[] n, Pointer workspace, long workspaceBytes); }
@@ -369,23 +391,28 @@ final class Cudnn {
         int r = !find ? HEURISTIC : findCall.call(n, ws, limit);
         release(ws);
         if (r == CUDNN_STATUS_SUCCESS) {
-            Algo a = firstUsable(t, n[0], result, limit, findName);
+            Algo a = firstUsable(t, n[0], result, limit, findName, deterministic);
             if (a != null) return a;
         }
         String found = r == HEURISTIC ? "not run, -Dpxprune.cuda.conv.search=heuristic"
                 : r == CUDNN_STATUS_SUCCESS ? "no usable result" : errorString(r);
         r = getCall.applyAsInt(n);
         check(r, getName + " (after Find: " + found + ")", p.shape);
-        Algo a = firstUsable(t, n[0], result, MAX_WORKSPACE, getName);
+        Algo a = firstUsable(t, n[0], result, MAX_WORKSPACE, getName, deterministic);
         if (a != null) return a;
-        throw new IllegalStateException("cuDNN has no " + direction + " algorithm for " + p.shape + " (Find: " + found
-                + "); run with -Dpxprune.cuda.conv=gemm");
+        throw new IllegalStateException("cuDNN has no " + (deterministic ? "deterministic non-Winograd/FFT " : "") + direction
+                + " algorithm for " + p.shape + " (Find: " + found + "); run with -Dpxprune.cuda.conv=gemm"
+                + (deterministic ? " or -Dpxprune.cuda.conv.algo=fastest" : ""));
     }
 
-    /** the first of n results (cuDNN sorts them fastest first) that succeeded, fits t's math rule and maxWorkspace, or null */
-    private static Algo firstUsable(DType t, int n, IntFunction<Result> result, long maxWorkspace, String how) {
+    /**
+     * the first of n results (cuDNN sorts them fastest first) that succeeded, fits t's math rule and maxWorkspace,
+     * and (deterministic) is deterministic and neither Winograd nor FFT; or null
+     */
+    private static Algo firstUsable(DType t, int n, IntFunction<Result> result, long maxWorkspace, String how, boolean deterministic) {
         for (int i = 0; i < n; i++) {
             Result e = result.apply(i);
+            if (deterministic && (e.determinism() != CUDNN_DETERMINISTIC || e.winogradOrFft())) continue;
             if (e.status() == CUDNN_STATUS_SUCCESS && mathOk(t, e.mathType()) && e.memory() <= maxWorkspace)
                 return new Algo(e.algo(), e.memory(), how);
         }
@@ -488,6 +515,7 @@ final class Cudnn {
     }
 
     @Override public String toString() {
-        return "cuDNN " + version / 10000 + "." + version % 10000 / 100 + (find ? "" : " (heuristic algorithms)");
+        return "cuDNN " + version / 10000 + "." + version % 10000 / 100 + (find ? "" : " (heuristic algorithms)")
+                + (deterministic ? " (deterministic algorithms, no Winograd/FFT)" : "");
     }
 }

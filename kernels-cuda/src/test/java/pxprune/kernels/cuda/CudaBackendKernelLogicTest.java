@@ -3,6 +3,8 @@ package pxprune.kernels.cuda;
 import pxprune.kernels.CudaTest;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static pxprune.jni.PxNative.*;
 
 import java.util.Arrays;
@@ -251,6 +253,25 @@ class CudaBackendKernelLogicTest {
                     }
                 }
             }
+        // a window wholly in the padding (1x1 kernel, padding 1: the border sees no input) is refused by both backends
+        try (Pair x = normal(DType.F32, 9, r); Pair y = pair(DType.F32, 25); Pair idx = new Pair(gpu, DType.I32, 25)) {
+            for (boolean onGpu : new boolean[] {false, true}) {
+                RuntimeException e = assertThrows(RuntimeException.class, () -> (onGpu ? gpu : CPU).maxPoolForward(DType.F32, 1, 3, 3,
+                        1, 1, 1, 1, 1, 1, 5, 5, onGpu ? x.d : x.c, onGpu ? y.d : y.c, onGpu ? idx.d : idx.c));
+                assertTrue(e.getMessage().contains("wholly in the padding"), e.getMessage());
+            }
+        }
+        // and index -1 (no input in the window) neither adds nor reads out of bounds on the device
+        try (Pair id = Pair.ofInts(gpu, new int[] {-1, 0}); Pair gy = pair(DType.F32, 2); Pair gx = pair(DType.F32, 4);
+             Pair out = pair(DType.F32, 2)) {
+            gy.set(new double[] {5, 7});
+            gx.set(new double[] {0, 0, 0, 0});
+            gpu.poolScatter(DType.F32, 1, 4, 2, gy.d, id.d, gx.d);
+            assertArrayEquals(new double[] {7, 0, 0, 0}, gx.device());
+            gx.set(new double[] {3, 1, 1, 1});
+            gpu.poolGather(DType.F32, 1, 4, 2, gx.d, id.d, out.d);
+            assertArrayEquals(new double[] {0, 3}, out.device());
+        }
     }
 
     @Test void avgPool() {

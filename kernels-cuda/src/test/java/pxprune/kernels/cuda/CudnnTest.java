@@ -173,6 +173,7 @@ class CudnnTest {
                         handles[id] = cudnn.handle().address();
                         start.await();
                         cudnn.forward(DType.F64, g, x.d, w.d, null, ys[id].d);
+                        gpu.synchronize(); // the work is on this thread's stream; the test thread reads ys after
                         return null;
                     }));
                 }
@@ -304,6 +305,9 @@ class CudnnTest {
 
     // ------------------------------------------------------------------ errors
 
+    /** a bad-parameter status of cuDNN 9: the class 2000-2999 (CUDNN_STATUS_BAD_PARAM and its sub-codes) */
+    static boolean badParam(int status) { return status >= 2000 && status <= 2999; }
+
     @Test void errorsNameTheCallTheShapeAndCudnnsReason() {
         IllegalStateException e = assertThrows(IllegalStateException.class,
                 () -> Cudnn.check(CUDNN_STATUS_BAD_PARAM, "cudnnConvolutionForward", "conv2d X F32"));
@@ -322,14 +326,15 @@ class CudnnTest {
             Pointer dx = gpu.allocate(4 * 50), dw = gpu.allocate(4 * 54), dy = gpu.allocate(4 * 75);
             try {
                 int r = cudnnConvolutionForward(cudnn.handle(), one, x, dx, w, dw, conv, 0, null, 0, zero, y, dy);
-                assertEquals(CUDNN_STATUS_BAD_PARAM, r, "y of 4x4 for a 5x5 input with padding 1: " + Cudnn.errorString(r));
+                // cuDNN 9 reports bad parameters with sub-codes (2001-2999: BAD_PARAM_NULL_POINTER, ..._SHAPE_MISMATCH, ...)
+                assertTrue(badParam(r), "y of 4x4 for a 5x5 input with padding 1: " + Cudnn.errorString(r));
                 String why = Cudnn.lastError();
                 if (emulator) assertEquals("the output descriptor is 1x3x4x4, the convolution of 1x2x5x5 by 3x2x3x3 gives 1x3x5x5", why);
                 else System.out.println("cuDNN's reason for a wrong output descriptor: " + why);
                 if (emulator) { // the stand-in's workspace algorithm with no workspace
                     cudnnTensorStruct y5 = Cudnn.tensor(DType.F32, 1, 3, 5, 5, "y5");
                     r = cudnnConvolutionForward(cudnn.handle(), one, x, dx, w, dw, conv, CUDNN_CONVOLUTION_FWD_ALGO_GEMM, null, 0, zero, y5, dy);
-                    assertEquals(CUDNN_STATUS_BAD_PARAM, r, "workspace too small: " + Cudnn.errorString(r));
+                    assertTrue(badParam(r), "workspace too small: " + Cudnn.errorString(r));
                     e = assertThrows(IllegalStateException.class, () -> Cudnn.check(CUDNN_STATUS_BAD_PARAM, "cudnnConvolutionForward", "s"));
                     assertTrue(e.getMessage().endsWith(": CUDNN_STATUS_BAD_PARAM (2000): algorithm 2 needs a workspace of 1800 bytes, got 0 at (nil)"),
                             e.getMessage());
@@ -341,8 +346,8 @@ class CudnnTest {
                         assertTrue(reason.contains(": x at ") && reason.contains("host memory, not device memory"), reason);
                     }
                     assertEquals(CUDNN_STATUS_SUCCESS, cudnnDestroyTensorDescriptor(y5));
-                    assertEquals(CUDNN_STATUS_BAD_PARAM, cudnnConvolutionForward(cudnn.handle(), one, x, dx, w, dw, conv, 0, null, 0,
-                            zero, y5, dy), "a destroyed descriptor");
+                    assertTrue(badParam(cudnnConvolutionForward(cudnn.handle(), one, x, dx, w, dw, conv, 0, null, 0,
+                            zero, y5, dy)), "a destroyed descriptor");
                 }
             } finally {
                 gpu.free(dx); gpu.free(dw); gpu.free(dy);

@@ -85,7 +85,14 @@ final class Pair implements AutoCloseable {
         return out;
     }
 
-    /** the default tolerance of a type: relative to the largest magnitude */
+    /**
+     * the default tolerance of a type: relative to the largest magnitude. float32: the test shapes sum K <= 128
+     * products per output (forward: C/groups x kh x kw <= 72; backward filter: N x OH x OW <= 128), and a deterministic
+     * direct or GEMM algorithm (the tests' cuDNN policy) rounds such a sum in another order than the CPU by about
+     * sqrt(K) * 2^-24 * (the sum of |terms|) ~ 7e-7 * 3 max|y| on normal data, worst case K * 2^-24 ~ 7.6e-6 of the
+     * terms; 1e-5 covers both sides' rounding. Winograd and FFT (1e-6 to 1e-4) are outside this bound: the
+     * fastest policy is not tested against it. float64: the same with 2^-53.
+     */
     static double tol(DType t) { return t == DType.F64 ? 1e-12 : 1e-5; }
 
     void assertSame(String what) { assertSame(what, tol(t)); }

@@ -18,6 +18,7 @@ import pxprune.px.Masks;
 import pxprune.px.ScoringData;
 import pxprune.px.explain.Explain;
 import pxprune.px.explain.NetworkSvg;
+import pxprune.px.train.DeviceSpec;
 import pxprune.px.train.Runner;
 
 /**
@@ -40,10 +41,11 @@ final class ExplainCommand {
         opts.put("seed", "1");
         opts.put("data-root", "data");
         opts.put("svg", "docs/walkthrough-net.svg");
+        opts.put("device", "cuda");
         Args a = new Args("explain", args, 1, opts, Set.of(), Set.of());
-        a.maxPositional(0, "pxprune explain [--svg FILE] | pxprune explain --model M --dataset D [--examples-per-class K]");
+        a.maxPositional(0, "pxprune explain [--svg FILE] | pxprune explain --model M --dataset D [--examples-per-class K] [--device D]");
         if (!a.has("model")) {
-            for (String o : new String[] {"dataset", "examples-per-class", "seed", "data-root"})
+            for (String o : new String[] {"dataset", "examples-per-class", "seed", "data-root", "device"})
                 if (a.has(o))
                     throw new UsageException("--" + o + " needs --model: without it explain runs the fixed tiny network; "
                             + "give e.g. --model resnet20 --dataset digits");
@@ -57,12 +59,14 @@ final class ExplainCommand {
         }
         if (a.has("svg"))
             throw new UsageException("--svg draws the tiny network only; leave out --model (or --svg)");
+        DeviceSpec spec = Main.deviceOption(a, "cpu");
         String model = Main.modelName(a.required("model"));
         String dataset = a.string("dataset", "digits");
         Main.classificationSet(dataset, "explain");
         int perClass = a.integer("examples-per-class", 1, 1, MAX_PER_CLASS);
         long seed = a.longValue("seed", 1);
         Path root = Path.of(a.string("data-root", "data"));
+        pxprune.kernels.Device device = Main.activate(spec, "--device " + spec);
 
         Dataset train = DatasetRegistry.load(dataset, root, true, Runner.DATA_SPLIT_SEED);
         var stats = DatasetRegistry.stats(dataset);
@@ -71,9 +75,11 @@ final class ExplainCommand {
         Batch b = train.batch(split);
         try (Module m = ModelRegistry.create(model, train.channels(), train.numClasses(), Math.min(train.height(), train.width()), seed);
              MemoryScope s = MemoryScope.open()) {
-            Tensor x = Tensor.of(b.x(), b.n(), b.c(), b.h(), b.w());
+            m.to(device);
+            Tensor x = Tensor.of(b.x(), device, b.n(), b.c(), b.h(), b.w());
             ScoringData data = new ScoringData(x, b.y(), train.numClasses(), seed);
-            Explain.model(out, m, model + " (seed " + seed + ") on " + dataset + ", " + perClass + " example(s) per class, masks all ones",
+            Explain.model(out, m, model + " (seed " + seed + ") on " + dataset + ", " + perClass + " example(s) per class, masks all ones"
+                    + (device == pxprune.kernels.Device.CPU ? "" : ", on " + spec),
                     Masks.ones(m), data);
         }
     }

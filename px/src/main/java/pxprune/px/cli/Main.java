@@ -86,6 +86,7 @@ public final class Main {
                   layer collapse, mask overlap (Jaccard) between methods, NTK trace kept (from ntk.csv files
                   in run folders or the ntk command's tables given with --ntk, columns run and trace_kept)
               explain [--svg FILE] | explain --model M --dataset D [--examples-per-class K] [--seed S] [--data-root R]
+                  [--device cpu|cuda|cuda:N]
                   PX pass by pass in the notation of docs/walkthrough.md: without --model every number of the
                   tiny 3-4-4-2 network, checked against path enumeration (--svg also draws it); with --model
                   per-layer summaries and the conservation check

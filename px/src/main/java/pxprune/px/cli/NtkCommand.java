@@ -26,6 +26,7 @@ import pxprune.px.Masks;
 import pxprune.px.ntk.Ntk;
 import pxprune.px.ntk.NtkResult;
 import pxprune.px.plot.Chart;
+import pxprune.px.train.DeviceSpec;
 import pxprune.px.train.RunConfig;
 import pxprune.px.train.Runner;
 
@@ -40,7 +41,7 @@ final class NtkCommand {
     static final String USAGE = """
               ntk --model M --dataset D [--weights W.safetensors] [--masks MASKS.safetensors ...] [--run RUN ...]
                   [--samples N] [--top K] [--seed S] [--data-root R] [--out DIR] [--precision float64|float32] [--all-parameters]
-                  [--batch B.safetensors]
+                  [--batch B.safetensors] [--device cpu|cuda|cuda:N]
                   the empirical NTK of the model (eval mode) on N training examples (default 20) drawn with the seed S
                   (default 1), which also initialises the model unless --weights or --run give it,
                   dense and at theta*m for each mask: exact trace, top-K eigenvalues (Lanczos, default 10), the
@@ -71,8 +72,10 @@ final class NtkCommand {
         opts.put("out", "ntk");
         opts.put("precision", "float64");
         opts.put("batch", "B.safetensors");
+        opts.put("device", "cuda");
         Args a = new Args("ntk", args, 1, opts, Set.of("all-parameters"), Set.of("masks", "run"));
         a.maxPositional(0, "pxprune ntk --model M --dataset D [--masks MASKS.safetensors ...] [--run RUN ...] [--out DIR]");
+        DeviceSpec spec = Main.deviceOption(a, "cpu");
 
         List<Path> runs = new ArrayList<>();
         for (String r : a.all("run")) runs.addAll(runFolders(Path.of(r)));
@@ -129,6 +132,7 @@ final class NtkCommand {
         };
         boolean all = a.flag("all-parameters");
         Path outDir = Path.of(a.string("out", "ntk"));
+        pxprune.kernels.Device device = Main.activate(spec, "--device " + spec);
         OutputDir.prepare(outDir, "--out");
 
         // the inputs: the batch file's x as it is, or a seeded sample of the data set's training examples (normalised)
@@ -178,6 +182,7 @@ final class NtkCommand {
                         throw new UsageException("--weights " + weights + " cannot be loaded into " + model + ": " + Main.oneLine(e.getMessage()));
                     }
                 }
+                m.to(device);
                 List<Network> nets = new ArrayList<>();
                 nets.add(new Network("dense" + suffix, weights != null ? weights.toString() : "initial weights, seed " + initSeed, null, ""));
                 for (Path p : maskFiles) {
@@ -206,7 +211,7 @@ final class NtkCommand {
                     for (int c = 2; !seen.add(name); c++) name = n.name() + " #" + c;
                     nets.set(i, new Network(name, n.source(), n.masks(), n.run()));
                 }
-                Tensor x = Tensor.of(xs, shape);
+                Tensor x = Tensor.of(xs, device, shape);
                 double denseTrace = Double.NaN;
                 for (Network n : nets) {
                     NtkResult r = Ntk.compute(m, n.masks(), x, o.withProgress(err, n.name()));
@@ -239,6 +244,7 @@ final class NtkCommand {
         if (idx != null) json.put("sample_indices", idx);
         json.put("seed", seed);
         json.put("precision", precision == DType.F64 ? "float64" : "float32");
+        json.put("device", spec.toString());
         json.put("all_parameters", all);
         json.put("mode", "eval (batch norm with running statistics)");
         json.put("networks", rows);

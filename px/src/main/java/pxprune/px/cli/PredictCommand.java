@@ -16,6 +16,7 @@ import pxprune.nn.ModelRegistry;
 import pxprune.nn.Module;
 import pxprune.nn.Sparsity;
 import pxprune.nn.StateDicts;
+import pxprune.px.train.DeviceSpec;
 
 /**
  * {@code pxprune predict}: a model's outputs for a batch, so that anyone can check pxprune's models
@@ -33,6 +34,7 @@ final class PredictCommand {
 
     static final String USAGE = """
             predict --model M --weights W.safetensors --batch B.safetensors --out O.safetensors [--train-mode]
+                    [--device cpu|cuda|cuda:N]
                 the model's outputs for the batch B (x: float32 [N, C, H, W]) as O.safetensors (out: float32;
                 [N, classes], or per-pixel logits [N, classes, H, W] for segmentation models); eval mode unless
                 --train-mode (batch statistics, dropout off), for comparing against another framework
@@ -44,8 +46,10 @@ final class PredictCommand {
         opts.put("weights", "W.safetensors");
         opts.put("batch", "B.safetensors");
         opts.put("out", "O.safetensors");
+        opts.put("device", "cuda");
         Args a = new Args("predict", args, 1, opts, Set.of("train-mode"), Set.of());
         a.maxPositional(0, "pxprune predict --model M --weights W.safetensors --batch B.safetensors --out O.safetensors [--train-mode]");
+        DeviceSpec spec = Main.deviceOption(a, "cpu");
         String model = Main.modelName(a.required("model"));
         Path wPath = a.existingFile("weights"), bPath = a.existingFile("batch");
         Path outPath = Path.of(a.required("out"));
@@ -70,6 +74,7 @@ final class PredictCommand {
                 throw new UsageException("--batch " + bPath + ": 'x' holds " + x[i] + " at flat index " + i + "; give finite inputs");
         int channels = xs[1], size = Math.min(xs[2], xs[3]);
         int numClasses = Main.numClasses(model, channels, size, w, wPath);
+        pxprune.kernels.Device device = Main.activate(spec, "--device " + spec);
 
         Map<String, SafeTensors.Entry> result = new LinkedHashMap<>();
         long t0 = System.nanoTime();
@@ -81,17 +86,19 @@ final class PredictCommand {
                 throw new UsageException("--weights " + wPath + " cannot be loaded into " + model + " (" + channels + " input channels, "
                         + numClasses + " classes): " + Main.oneLine(e.getMessage()));
             }
+            m.to(device);
             m.train(trainMode);
             for (Module sub : m.namedModules().values()) if (sub instanceof Dropout) sub.train(false);
-            // a pruned network's zero weights: its layers run on the sparse kernels where that is faster
-            try (Sparsity sparse = Sparsity.attach(m, Sparsity.zeroMasks(m))) {
-                Tensor y = m.forward(Tensor.of(x, xs));
-                result.put("out", SafeTensors.Entry.of(y));
+            // a pruned network's zero weights: its layers run on the sparse kernels where that is faster (CPU only)
+            try (Sparsity sparse = Sparsity.attach(m, device == pxprune.kernels.Device.CPU ? Sparsity.zeroMasks(m) : Map.of())) {
+                Tensor y = m.forward(Tensor.of(x, device, xs));
+                result.put("out", SafeTensors.Entry.of(y.to(pxprune.kernels.Device.CPU)));
             }
         }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("model", model);
         meta.put("mode", trainMode ? "train" : "eval");
+        meta.put("device", spec.toString());
         meta.put("weights", wPath.getFileName().toString());
         meta.put("batch", bPath.getFileName().toString());
         SafeTensors.write(outPath, result, meta);

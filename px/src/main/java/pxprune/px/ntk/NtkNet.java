@@ -54,7 +54,7 @@ final class NtkNet implements Interpreter, AutoCloseable {
                 float[] mv = m == null ? null : m.values(l.name());
                 Tensor w = own(maskedCopy(l.weight(), mv));
                 weights.put(l.module(), w);
-                addLeaf(l.name(), w, mv == null ? null : own(fromFloats(mv, l.shape())));
+                addLeaf(l.name(), w, mv == null ? null : own(fromFloats(mv, l.shape(), w.device())));
                 t += l.numel();
                 k += mv == null ? l.numel() : count(mv);
                 if (l.bias() != null) {
@@ -130,17 +130,18 @@ final class NtkNet implements Interpreter, AutoCloseable {
     private Tensor maskedCopy(Tensor w, float[] m) {
         Tensor c = copy(w);
         if (m != null) {
-            try (Tensor mt = fromFloats(m, w.shape())) { Ops.mulInPlace(c, mt); }
+            try (Tensor mt = fromFloats(m, w.shape(), w.device())) { Ops.mulInPlace(c, mt); }
         }
         return c;
     }
 
-    private Tensor fromFloats(float[] m, int[] shape) {
+    /** the mask m as a tensor of this net's dtype on the device of the weight it masks */
+    private Tensor fromFloats(float[] m, int[] shape, pxprune.kernels.Device device) {
         return MemoryScope.unscoped(() -> {
-            if (dtype == DType.F32) return Tensor.of(m, shape);
+            if (dtype == DType.F32) return Tensor.of(m, device, shape);
             double[] d = new double[m.length];
             for (int i = 0; i < m.length; i++) d[i] = m[i];
-            return Tensor.of(d, shape);
+            return Tensor.of(d, device, shape);
         });
     }
 

@@ -95,7 +95,7 @@ public final class NtkOperator implements AutoCloseable {
         int[] s = x.shape();
         int per = (int) (x.numel() / n);
         s[0] = len;
-        Tensor out = Tensor.zeros(x.dtype(), s);
+        Tensor out = Tensor.zeros(x.dtype(), x.device(), s); // a copy on x's device, by x's backend
         Pointer src = x.ptr();
         src.position(src.position() + (long) start * per * x.dtype().size);
         out.backend().copy(src, out.ptr(), (long) len * per * x.dtype().size);
@@ -121,7 +121,7 @@ public final class NtkOperator implements AutoCloseable {
     private Tensor hostTensor(double[] v, int from, int... shape) {
         int len = (int) Tensor.numel(shape);
         double[] part = Arrays.copyOfRange(v, from, from + len);
-        Tensor t = Tensor.of(part, shape);
+        Tensor t = Tensor.of(part, x.device(), shape); // on the model's device
         return net.dtype == DType.F64 ? t : Ops.to(t, net.dtype);
     }
 
@@ -168,7 +168,7 @@ public final class NtkOperator implements AutoCloseable {
             for (int s = 0; s < n; s += chunk) {
                 int nb = Math.min(chunk, n - s);
                 try (MemoryScope sc = MemoryScope.open()) {
-                    Tensor u = Tensor.zeros(net.dtype, nb, k).requiresGrad(true);
+                    Tensor u = Tensor.zeros(net.dtype, x.device(), nb, k).requiresGrad(true);
                     Tensor f = forward(slice(s, nb));
                     Tensor[] gu = Autograd.grad(Ops.sum(Ops.mul(f, u)), net.leaves, true);
                     Tensor dot = null;
@@ -201,7 +201,7 @@ public final class NtkOperator implements AutoCloseable {
         double[] out = new double[Math.toIntExact(p)];
         try (EvalMode e = new EvalMode(model); GradMode g = GradMode.set(true); MemoryScope sc = MemoryScope.open()) {
             Tensor f = forward(slice(r / k, 1));
-            Tensor fk = Ops.pick(f, Tensor.ofInts(new int[] {r % k}, 1));
+            Tensor fk = Ops.pick(f, Tensor.ofInts(new int[] {r % k}, 1).to(f.device()));
             addMasked(Autograd.grad(Ops.sum(fk), net.leaves, false), out);
         }
         return out;
@@ -219,7 +219,7 @@ public final class NtkOperator implements AutoCloseable {
                     Tensor f = forward(slice(s, 1));
                     for (int o = 0; o < k; o++) {
                         try (MemoryScope so = MemoryScope.open()) {
-                            Tensor[] gr = Autograd.grad(Ops.sum(Ops.pick(f, Tensor.ofInts(new int[] {o}, 1))), net.leaves, false);
+                            Tensor[] gr = Autograd.grad(Ops.sum(Ops.pick(f, Tensor.ofInts(new int[] {o}, 1).to(f.device()))), net.leaves, false);
                             try (GradMode ng = GradMode.noGrad()) {
                                 for (int i = 0; i < gr.length; i++) if (net.masks.get(i) != null) gr[i] = Ops.mul(gr[i], net.masks.get(i));
                             }
@@ -253,7 +253,7 @@ public final class NtkOperator implements AutoCloseable {
     double[][] kernel(java.io.PrintStream progress, String label) {
         int rows = rows();
         try (MemoryScope sc = MemoryScope.open()) {
-            Tensor jm = Tensor.zeros(net.dtype, rows, Math.toIntExact(p));
+            Tensor jm = Tensor.zeros(net.dtype, x.device(), rows, Math.toIntExact(p)); // beside the gradients it gathers
             long rowBytes = p * net.dtype.size;
             rows((r, gr) -> {
                 Pointer base = jm.ptr();

@@ -166,7 +166,7 @@ public final class Chart {
                 g.drawLine(LEFT, y, LEFT + pw, y);
                 g.setColor(Color.DARK_GRAY);
                 String l = ay.label(t);
-                g.drawString(l, LEFT - 8 - g.getFontMetrics().stringWidth(l), y + 4);
+                Text.draw(g, l, LEFT - 8 - Text.width(g, l), y + 4);
             }
             for (double t : ax.ticks()) {
                 int x = LEFT + (int) Math.round(pw * ax.frac(t));
@@ -174,19 +174,19 @@ public final class Chart {
                 g.drawLine(x, TOP, x, TOP + ph);
                 g.setColor(Color.DARK_GRAY);
                 String l = ax.label(t);
-                g.drawString(l, x - g.getFontMetrics().stringWidth(l) / 2, TOP + ph + 16);
+                Text.draw(g, l, x - Text.width(g, l) / 2, TOP + ph + 16);
             }
             g.setColor(Color.BLACK);
             g.drawRect(LEFT, TOP, pw, ph);
             String xl = xLabel + (logX ? " (log scale)" : "");
-            g.drawString(xl, LEFT + pw / 2 - g.getFontMetrics().stringWidth(xl) / 2, H - 15);
+            Text.draw(g, xl, LEFT + pw / 2 - Text.width(g, xl) / 2, H - 15);
             Graphics2D gy = (Graphics2D) g.create();
             gy.rotate(-Math.PI / 2);
             String yl = yLabel + (logY ? " (log scale)" : "");
-            gy.drawString(yl, -(TOP + ph / 2) - gy.getFontMetrics().stringWidth(yl) / 2, 18);
+            Text.draw(gy, yl, -(TOP + ph / 2) - Text.width(gy, yl) / 2, 18);
             gy.dispose();
             g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
-            g.drawString(title, LEFT, TOP - 15);
+            Text.draw(g, title, LEFT, TOP - 15);
             g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
             g.setClip(LEFT, TOP, pw + 1, ph + 1);
             for (int k = 0; k < series.size(); k++) {
@@ -222,7 +222,7 @@ public final class Chart {
                 g.setColor(s.color != null ? s.color : palette(k, series.size()));
                 g.fillRect(W - RIGHT + 12, ly - 8, 10, 10);
                 g.setColor(Color.BLACK);
-                g.drawString(s.name + s.note, W - RIGHT + 26, ly + 1);
+                Text.draw(g, s.name + s.note, W - RIGHT + 26, ly + 1);
             }
         } finally {
             g.dispose();

@@ -49,8 +49,7 @@ public final class HeatMap {
     public void write(Path png) throws IOException {
         int labelW = 10 + 7 * rows.stream().mapToInt(String::length).max().orElse(4);
         int cw = Math.max(46, 7 * cols.stream().mapToInt(String::length).max().orElse(4) + 8), ch = 18;
-        int titleW = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB).createGraphics()
-                .getFontMetrics(new Font(Font.SANS_SERIF, Font.BOLD, 14)).stringWidth(title);
+        int titleW = Text.width(new Font(Font.SANS_SERIF, Font.BOLD, 14), title);
         int top = 60, w = Math.max(labelW + cw * cols.size() + 120, titleW + 20), h = top + Math.max(ch * rows.size() + 40, 200); // room for the colour scale beside a few rows
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
@@ -60,13 +59,13 @@ public final class HeatMap {
             g.fillRect(0, 0, w, h);
             g.setColor(Color.BLACK);
             g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
-            g.drawString(title, 10, 20);
+            Text.draw(g, title, 10, 20);
             g.setFont(new Font(Font.MONOSPACED, Font.PLAIN, 11));
-            for (int c = 0; c < cols.size(); c++) g.drawString(cols.get(c), labelW + c * cw + 3, top - 6);
+            for (int c = 0; c < cols.size(); c++) Text.draw(g, cols.get(c), labelW + c * cw + 3, top - 6);
             for (int r = 0; r < rows.size(); r++) {
                 int y = top + r * ch;
                 g.setColor(Color.BLACK);
-                g.drawString(rows.get(r), 6, y + ch - 5);
+                Text.draw(g, rows.get(r), 6, y + ch - 5);
                 for (int c = 0; c < cols.size(); c++) {
                     Color col = color(v[r][c]);
                     g.setColor(col);
@@ -75,7 +74,7 @@ public final class HeatMap {
                     g.setColor(hsb[2] > 0.7 ? Color.BLACK : Color.WHITE);
                     String s = Double.isNaN(v[r][c]) ? "" : v[r][c] == 0 ? "0" : v[r][c] >= 0.01 ? String.format(Locale.ROOT, "%.2f", v[r][c])
                             : String.format(Locale.ROOT, "%.0e", v[r][c]);
-                    g.drawString(s, labelW + c * cw + 3, y + ch - 5);
+                    Text.draw(g, s, labelW + c * cw + 3, y + ch - 5);
                 }
             }
             int bx = labelW + cw * cols.size() + 20;
@@ -84,12 +83,12 @@ public final class HeatMap {
                 g.fillRect(bx, top + (int) ((100 - i) * 1.5), 16, 2);
             }
             g.setColor(Color.BLACK);
-            g.drawString("1", bx + 22, top + 8);
-            g.drawString("1e" + (long) lo, bx + 22, top + 152);
-            g.drawString("0 = black", bx, top + 172);
+            Text.draw(g, "1", bx + 22, top + 8);
+            Text.draw(g, "1e" + (long) lo, bx + 22, top + 152);
+            Text.draw(g, "0 = black", bx, top + 172);
             boolean none = false;
             for (double[] row : v) for (double x : row) none |= Double.isNaN(x);
-            if (none) g.drawString("grey = none", bx, top + 188);
+            if (none) Text.draw(g, "grey = none", bx, top + 188);
         } finally {
             g.dispose();
         }

@@ -58,8 +58,7 @@ public final class LabelMaps {
         int panelW = rows.stream().mapToInt(Row::w).max().orElse(1) * scale;
         int panelH = maxSide * scale;
         int gap = 8, left = 8, top = 48, legendW = 20 + 8 * classNames.stream().mapToInt(String::length).max().orElse(4) + 20;
-        int titleW = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB).createGraphics()
-                .getFontMetrics(new Font(Font.SANS_SERIF, Font.BOLD, 13)).stringWidth(title);
+        int titleW = Text.width(new Font(Font.SANS_SERIF, Font.BOLD, 13), title);
         int w = Math.max(left + 3 * (panelW + gap) + legendW, titleW + 2 * left);
         int h = Math.max(top + rows.size() * (panelH + gap) + gap, top + 18 * (classNames.size() + 1) + 8);
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
@@ -70,10 +69,10 @@ public final class LabelMaps {
             g.fillRect(0, 0, w, h);
             g.setColor(Color.BLACK);
             g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 13));
-            g.drawString(title, left, 17);
+            Text.draw(g, title, left, 17);
             g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
             String[] heads = {"image", "ground truth", "prediction"};
-            for (int i = 0; i < 3; i++) g.drawString(heads[i], left + i * (panelW + gap), top - 8);
+            for (int i = 0; i < 3; i++) Text.draw(g, heads[i], left + i * (panelW + gap), top - 8);
             for (int r = 0; r < rows.size(); r++) {
                 Row row = rows.get(r);
                 int y0 = top + r * (panelH + gap);
@@ -90,7 +89,7 @@ public final class LabelMaps {
                 g.setColor(Color.DARK_GRAY);
                 g.drawRect(lx, y - 11, 14, 14);
                 g.setColor(Color.BLACK);
-                g.drawString(ign ? "ignored" : c + " " + classNames.get(c), lx + 20, y);
+                Text.draw(g, ign ? "ignored" : c + " " + classNames.get(c), lx + 20, y);
             }
         } finally {
             g.dispose();

@@ -50,11 +50,15 @@ class DeviceOptionTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"run", "prune", "score"})
+    @ValueSource(strings = {"run", "prune", "score", "predict", "ntk", "explain"})
     void badDeviceExits2NamingOptionValueAndForms(String cmd, @TempDir Path tmp) {
         String base = switch (cmd) {
             case "run" -> "run digits --runs " + tmp.resolve("runs");
             case "prune" -> PRUNE + tmp.resolve("out");
+            case "predict" -> "predict --model resnet20 --weights " + tmp.resolve("W.safetensors") + " --batch " + tmp.resolve("B.safetensors")
+                    + " --out " + tmp.resolve("O.safetensors");
+            case "ntk" -> "ntk --model resnet20 --dataset digits --out " + tmp.resolve("out");
+            case "explain" -> "explain --model resnet20 --dataset digits";
             default -> "score --model resnet20 --weights " + tmp.resolve("W.safetensors") + " --batch " + tmp.resolve("B.safetensors")
                     + " --method snip --out " + tmp.resolve("O.safetensors");
         };

@@ -35,6 +35,31 @@ class SegRunTest {
                 "milestones", List.of(1L)));
     }
 
+    /**
+     * SegTrainer with the model on CUDA (the CPU emulation of the CUDA libraries where there is no GPU): one epoch
+     * over 8 of seg_demo's images in batches of 4 (the emulator's reference loops are slow) with a mask, then the
+     * evaluation of 4 test images; pruned weights stay zero
+     */
+    @Test @pxprune.kernels.CudaTest
+    void segTrainerTrainsOnCuda(@TempDir Path dir) throws Exception {
+        RunConfig cfg = tiny().with(Map.of("epochs", 1L, "milestones", List.of(), "batch_size", 4L, "device", "cuda"));
+        Runner.SegData d = Runner.segData(cfg);
+        SegTrainer t = new SegTrainer(cfg, mixedSizes(d.train(), 8, false), mixedSizes(d.test(), 4, false), d.stats(), dir, null, "cuda");
+        try (pxprune.nn.Module m = Runner.segModel(cfg, d.train()).to(pxprune.kernels.Device.CUDA)) {
+            Masks masks = pxprune.px.TinyModels.randomMasks(m, 0.5, 7);
+            SegTrainer.Result r = t.train(m, masks);
+            assertEquals(1, r.metrics().size());
+            EpochMetrics e = r.metrics().get(0);
+            assertTrue(Double.isFinite(e.trainLoss()) && Double.isFinite(e.testLoss()), e.toString());
+            double miou = r.lastConfusion().meanIou();
+            assertTrue(miou >= 0 && miou <= 1, "mIoU " + miou);
+            for (pxprune.px.PrunableLayer l : pxprune.px.PrunableLayer.of(m)) {
+                float[] w = l.weight().toFloatArray(), mk = masks.values(l.name());
+                for (int i = 0; i < w.length; i++) if (mk[i] == 0) assertEquals(0f, Math.abs(w[i]), l.name() + "[" + i + "]");
+            }
+        }
+    }
+
     @Test
     void aShortSegmentationRunWritesEveryFile(@TempDir Path runs) throws Exception {
         RunConfig cfg = tiny();
@@ -191,8 +216,8 @@ class SegRunTest {
         assertEquals(32, a.w());
     }
 
-    /** seg_demo's test images, some cut to 24 x 40: a set of images of two sizes, as VOC's */
-    static pxprune.datasets.SegDataset mixedSizes(pxprune.datasets.SegDataset base, int n) {
+    /** the first n images of base; mixed: some cut to 24 x 40, a set of images of two sizes, as VOC's */
+    static pxprune.datasets.SegDataset mixedSizes(pxprune.datasets.SegDataset base, int n, boolean mixed) {
         return new pxprune.datasets.SegDataset() {
             public String name() { return "mixed"; }
             public int size() { return n; }
@@ -201,7 +226,7 @@ class SegRunTest {
             public List<String> classNames() { return base.classNames(); }
             public pxprune.datasets.SegSample get(int i) {
                 pxprune.datasets.SegSample s = base.get(i);
-                return i % 3 == 2 ? pxprune.datasets.SegAugment.crop(pxprune.datasets.SegAugment.pad(s, 32, 40), 4, 0, 24, 40) : s;
+                return mixed && i % 3 == 2 ? pxprune.datasets.SegAugment.crop(pxprune.datasets.SegAugment.pad(s, 32, 40), 4, 0, 24, 40) : s;
             }
             public int[] presentClasses(int i) { return get(i).presentClasses(); }
         };
@@ -211,7 +236,7 @@ class SegRunTest {
     void evaluationOfImagesOfSeveralSizesEqualsTheSumOverSingleImages() {
         RunConfig cfg = Recipes.segDemo();
         Runner.SegData d = Runner.segData(cfg);
-        pxprune.datasets.SegDataset mixed = mixedSizes(d.test(), 8);
+        pxprune.datasets.SegDataset mixed = mixedSizes(d.test(), 8, true);
         try (pxprune.nn.Module model = Runner.segModel(cfg, d.train())) {
             SegTrainer.Evaluation all = SegTrainer.evaluate(model, mixed, d.stats());
             ConfusionMatrix sum = new ConfusionMatrix(4);
