@@ -37,6 +37,18 @@ import pxprune.px.train.DeviceSpec;
 public final class BenchMain {
     static final String USAGE = "usage: bench [OUT_DIR] [INCLUDE] [--device D] [--px-authors DIR] [--synflow DIR]";
 
+    /** what --help prints */
+    static final String HELP = USAGE.replace("usage: bench", "usage: pxprune bench") + """
+
+              every JMH benchmark of module bench whose name matches INCLUDE (a regular expression, default
+              every one), then PyTorch's figures for the same models and shapes (bench/pytorch_bench.py with
+              PXPRUNE_PYTHON) and, given their checkouts, the PX authors' code (--px-authors DIR or
+              PXPRUNE_PX_AUTHORS) and Synaptic-Flow's SynFlow (--synflow DIR or PXPRUNE_SYNFLOW), all in the
+              same run; one table on the terminal, OUT_DIR (default bench-results) gets bench.md and bench.json.
+              --device cuda|cuda:N: the GPU benchmarks instead (the JMH ones measure the CPU backend).
+              bench/README.md says what each benchmark measures.
+            """;
+
     /** ResNet-20's convolutions (KernelBench's layer names) and how many times each occurs in the network */
     static final Map<String, Integer> RESNET20_CONVS = new LinkedHashMap<>();
     static {
@@ -115,6 +127,10 @@ public final class BenchMain {
     }
 
     public static void main(String[] args) throws Exception {
+        if (java.util.Arrays.stream(args).anyMatch(a -> a.equals("--help") || a.equals("-h"))) {
+            System.out.print(HELP);
+            return;
+        }
         Cli cli;
         try {
             cli = parse(args);

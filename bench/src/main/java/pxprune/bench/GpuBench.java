@@ -29,7 +29,7 @@ import pxprune.px.train.RunConfig;
 import pxprune.px.train.Trainer;
 
 /**
- * The GPU benchmarks of issue 9 (item 7), pxprune's side: the models and scorers as they are, moved
+ * The GPU benchmarks, pxprune's side: the models and scorers as they are, moved
  * with {@code Module.to(Device.CUDA)} and {@code Tensor.to(Device)}. {@code bench/pytorch_gpu_bench.py}
  * measures the same workloads in PyTorch under the same keys; {@link GpuReport} puts both side by side.
  * Float32 throughout (PX's A and P in float64, as docs/px-method.md section 3 says).
