@@ -50,19 +50,24 @@ class SparseTrainingTest {
         return out;
     }
 
+    /** sets every pruned weight to zero, as a pruned network holds it */
+    static void zeroPruned(Map<String, Tensor> weights, Map<String, float[]> masks) {
+        masks.forEach((name, m) -> {
+            Tensor w = weights.get(name);
+            float[] v = new float[m.length];
+            w.backend().download(w.ptr(), v);
+            for (int i = 0; i < v.length; i++) v[i] *= m[i];
+            w.backend().upload(v, w.ptr());
+        });
+    }
+
     /** the per-step losses of a run; pruned layers sparse or dense by mode */
     static double[] train(String mode, Map<String, float[]> masksOut) {
         try (MemoryScope scope = MemoryScope.open(); CifarResNet model = new CifarResNet(20, 16, 3, 10, new Init(1))) {
             Map<String, float[]> masks = masks(model);
             if (masksOut != null) masksOut.putAll(masks);
             Map<String, Tensor> weights = Prunable.prunableWeights(model);
-            masks.forEach((name, m) -> {
-                Tensor w = weights.get(name);
-                float[] v = new float[m.length];
-                w.backend().download(w.ptr(), v);
-                for (int i = 0; i < v.length; i++) v[i] *= m[i];
-                w.backend().upload(v, w.ptr());
-            });
+            zeroPruned(weights, masks);
             double[] losses = new double[STEPS];
             try (SGD opt = SGD.of(model, 0.05, 0.9, 5e-4, false); Sparsity sparse = Sparsity.attach(model, masks, mode)) {
                 masks.forEach((name, m) -> opt.setMask(name, Tensor.of(m, weights.get(name).shape())));
@@ -139,13 +144,7 @@ class SparseTrainingTest {
         try (MemoryScope scope = MemoryScope.open(); CifarResNet model = new CifarResNet(20, 16, 3, 10, new Init(1))) {
             Map<String, float[]> masks = masks(model);
             Map<String, Tensor> weights = Prunable.prunableWeights(model);
-            masks.forEach((name, m) -> {
-                Tensor w = weights.get(name);
-                float[] v = new float[m.length];
-                w.backend().download(w.ptr(), v);
-                for (int i = 0; i < v.length; i++) v[i] *= m[i];
-                w.backend().upload(v, w.ptr());
-            });
+            zeroPruned(weights, masks);
             Map<String, float[]> implied = Sparsity.zeroMasks(model);
             assertEquals(masks.keySet(), implied.keySet(), "the layers with zero weights");
             masks.forEach((name, m) -> assertArrayEquals(m, implied.get(name), name));

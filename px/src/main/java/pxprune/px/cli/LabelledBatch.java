@@ -4,7 +4,8 @@ import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
- * A batch file of examples with labels, as {@code score}, {@code prune} and {@code ntk} take it with {@code --batch}: a
+ * A batch file of examples with labels, as {@code score}, {@code prune}, {@code ntk} and {@code predict} (these two without
+ * labels) take it with {@code --batch}: a
  * safetensors file with {@code x} (float32 or float64 [N, C, H, W]) and {@code y} (an integer type [N]). Read from an
  * untrusted file: every check fails with a {@link UsageException} naming the file, what is wrong and what is expected.
  */
@@ -14,14 +15,14 @@ record LabelledBatch(Path file, float[] x, int[] shape, long[] y) {
         return read(bPath, true);
     }
 
-    /** reads x, and y when {@code needLabels} or when the file has one ({@code y} is null otherwise) */
+    /** reads x, and y when {@code needLabels} (else {@code y} is null and the file's y, if any, is not read) */
     static LabelledBatch read(Path bPath, boolean needLabels) {
         pxprune.core.io.SafeTensors.File bf = Main.readSafetensors(bPath, "batch");
         var xe = bf.entries().get("x");
-        var ye = bf.entries().get("y");
+        var ye = needLabels ? bf.entries().get("y") : null;
         if (xe == null && !needLabels)
             throw new UsageException("--batch " + bPath + " needs a tensor 'x' (float32 [N, C, H, W]); it has " + bf.entries().keySet());
-        if (xe == null || (ye == null && needLabels))
+        if (xe == null || ye == null && needLabels)
             throw new UsageException("--batch " + bPath + " needs tensors 'x' (float32 [N, C, H, W]) and 'y' (int64 [N]); it has "
                     + bf.entries().keySet());
         if (xe.shape().length != 4 || !(xe.dtype().equals("F32") || xe.dtype().equals("F64")))
@@ -32,8 +33,6 @@ record LabelledBatch(Path file, float[] x, int[] shape, long[] y) {
                     + Arrays.toString(ye.shape()));
         return new LabelledBatch(bPath, xe.toFloats(), xe.intShape(), ye.toLongs());
     }
-
-    int n() { return shape[0]; }
 
     /** the labels, each checked to lie in 0..numClasses-1; {@code classesFrom} says where numClasses came from */
     int[] labels(int numClasses, String classesFrom) {

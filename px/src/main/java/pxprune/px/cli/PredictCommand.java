@@ -57,18 +57,12 @@ final class PredictCommand {
         boolean trainMode = a.flag("train-mode");
 
         SafeTensors.Header w = Main.readHeader(wPath, "weights");
-        SafeTensors.File bf = Main.readSafetensors(bPath, "batch");
-        SafeTensors.Entry xe = bf.entries().get("x");
-        if (xe == null)
-            throw new UsageException("--batch " + bPath + " needs a tensor 'x' (float32 [N, C, H, W]); it has " + bf.entries().keySet());
-        if (xe.shape().length != 4 || !(xe.dtype().equals("F32") || xe.dtype().equals("F64")))
-            throw new UsageException("--batch " + bPath + ": 'x' must be float32 [N, C, H, W], got " + xe.dtype()
-                    + java.util.Arrays.toString(xe.shape()));
-        int[] xs = xe.intShape();
+        LabelledBatch batch = LabelledBatch.read(bPath, false);
+        int[] xs = batch.shape();
         if (xs[0] < 1 || (trainMode && xs[0] * xs[2] * xs[3] < 2))
             throw new UsageException("--batch " + bPath + ": 'x' " + java.util.Arrays.toString(xs) + " holds too few values"
                     + (trainMode ? " for batch statistics (--train-mode needs more than one value per channel)" : "; give at least one image"));
-        float[] x = xe.toFloats();
+        float[] x = batch.x();
         for (int i = 0; i < x.length; i++)
             if (!Float.isFinite(x[i]))
                 throw new UsageException("--batch " + bPath + ": 'x' holds " + x[i] + " at flat index " + i + "; give finite inputs");
