@@ -1,19 +1,13 @@
 package pxprune.px;
 
-import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import pxprune.core.MemoryScope;
 import pxprune.core.Tensor;
-import pxprune.core.io.Json;
 import pxprune.nn.Module;
 
 /**
@@ -50,40 +44,6 @@ public final class Pruner {
                         boolean connected, int reachableOutputs, int outputs, double seconds) {}
 
     public record Result(String method, Config config, long seed, Masks masks, List<Round> rounds) {
-        /** rounds.csv, rounds.png, layers.csv, summary.json and masks.safetensors in dir (created if needed) */
-        public void write(Path dir) throws IOException {
-            Files.createDirectories(dir);
-            StringBuilder r = new StringBuilder(roundsCsvHeader(masks.names()));
-            for (Round x : rounds) {
-                r.append(String.format(Locale.ROOT, "%d,%.10g,%.10g,%b,%.4f", x.round(), x.targetDensity(), x.density(),
-                        x.connected(), x.seconds()));
-                for (String name : masks.names()) r.append(String.format(Locale.ROOT, ",%.10g", x.layerDensity().get(name)));
-                r.append('\n');
-            }
-            Files.writeString(dir.resolve("rounds.csv"), r.toString(), StandardCharsets.UTF_8);
-            Files.writeString(dir.resolve("layers.csv"), layersCsv(masks), StandardCharsets.UTF_8);
-            Files.writeString(dir.resolve("summary.json"), Json.pretty(summary()), StandardCharsets.UTF_8);
-            Plots.densityPerRound(dir.resolve("rounds.png"), method, rounds, masks.names());
-            masks.save(dir.resolve("masks.safetensors"), method, config.rounds(), seed);
-        }
-
-        /** rounds.csv's header line: the fixed columns, then each layer's density after the round */
-        public static String roundsCsvHeader(List<String> layers) {
-            StringBuilder r = new StringBuilder("round,target_density,density,connected,seconds");
-            for (String name : layers) r.append(",density:").append(name);
-            return r.append('\n').toString();
-        }
-
-        /** layers.csv: per layer its shape (e.g. 16x3x3x3), size, kept count and density */
-        public static String layersCsv(Masks masks) {
-            StringBuilder l = new StringBuilder("layer,shape,numel,kept,density\n");
-            for (String name : masks.names())
-                l.append(String.format(Locale.ROOT, "%s,%s,%d,%d,%.10g%n", name,
-                        Arrays.toString(masks.shape(name)).replace(" ", "").replace(",", "x").replace("[", "").replace("]", ""),
-                        masks.numel(name), masks.kept(name), masks.density(name)));
-            return l.toString();
-        }
-
         public Map<String, Object> summary() {
             Map<String, Object> s = new LinkedHashMap<>();
             s.put("method", method);

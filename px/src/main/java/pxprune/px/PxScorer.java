@@ -63,6 +63,13 @@ import pxprune.nn.Module;
  * against this path. Either way the scores are float64 CPU tensors, as every scorer returns them.
  */
 public final class PxScorer implements Scorer {
+    /**
+     * the precision of the activation network when none is given: float32 with
+     * power-of-two rescaling, which matches float64 to 1e-6 relative L2 on every model tested
+     * (px PxFloat32Test; measured at most 1.2e-7) at about half the cost
+     */
+    public static final DType DEFAULT_PRECISION = DType.F32;
+
     private final boolean dataFree, maxPoolAsIs, fusedOnCpu;
     /**
      * A's arithmetic on the CPU path: F64, or F32 with a power-of-two exponent per tensor

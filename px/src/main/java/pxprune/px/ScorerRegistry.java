@@ -11,36 +11,24 @@ import pxprune.kernels.DType;
  * method's default), F32 or F64. SNIP and GraSP compute their loss and gradients in it (default:
  * the model's, float32). px and px_datafree compute their activation network A in it: F64 as it
  * is, F32 with a power-of-two exponent carried per tensor, exact up to float32's rounding
- * (docs/px-method.md section 10); their default is {@link #PX_DEFAULT}; their path-kernel network
+ * (docs/px-method.md section 10); their default is {@link PxScorer#DEFAULT_PRECISION}; their path-kernel network
  * P runs in float64 either way. synflow and synflow_l2 compute their linearised network in it: F64
  * as Synaptic-Flow does, F32 with a power-of-two exponent carried per tensor, exact up to float32's
- * rounding (docs/px-method.md section 11); their default is {@link #SYNFLOW_DEFAULT}. Magnitude and
+ * rounding (docs/px-method.md section 11); their default is {@link SynFlowScorer#DEFAULT_PRECISION}. Magnitude and
  * random need no arithmetic to speak of, so for them the precision changes nothing.
  */
 public final class ScorerRegistry {
     private static final Map<String, Function<DType, Scorer>> SCORERS = new LinkedHashMap<>();
-    /**
-     * the precision of px's and px_datafree's activation network when none is given: float32 with
-     * power-of-two rescaling, which matches float64 to 1e-6 relative L2 on every model tested
-     * (px PxFloat32Test; measured at most 1.2e-7) at about half the cost
-     */
-    public static final DType PX_DEFAULT = DType.F32;
-    /**
-     * the precision of synflow's and synflow_l2's linearised network when none is given: float32
-     * with power-of-two rescaling, which matches float64 to 1e-6 relative L2, per layer and over
-     * all layers, on the golden ResNet-20, ResNet-56 and VGG-19-BN (px SynFlowFloat32Test)
-     */
-    public static final DType SYNFLOW_DEFAULT = DType.F32;
 
     static {
-        SCORERS.put("px", p -> new PxScorer(false, p == null ? PX_DEFAULT : p));
-        SCORERS.put("px_datafree", p -> new PxScorer(true, p == null ? PX_DEFAULT : p));
+        SCORERS.put("px", p -> new PxScorer(false, p == null ? PxScorer.DEFAULT_PRECISION : p));
+        SCORERS.put("px_datafree", p -> new PxScorer(true, p == null ? PxScorer.DEFAULT_PRECISION : p));
         SCORERS.put("random", p -> new RandomScorer());
         SCORERS.put("magnitude", p -> new MagnitudeScorer());
         SCORERS.put("snip", SnipScorer::new);
         SCORERS.put("grasp", GraspScorer::new);
-        SCORERS.put("synflow", p -> new SynFlowScorer(false, p == null ? SYNFLOW_DEFAULT : p));
-        SCORERS.put("synflow_l2", p -> new SynFlowScorer(true, p == null ? SYNFLOW_DEFAULT : p));
+        SCORERS.put("synflow", p -> new SynFlowScorer(false, p == null ? SynFlowScorer.DEFAULT_PRECISION : p));
+        SCORERS.put("synflow_l2", p -> new SynFlowScorer(true, p == null ? SynFlowScorer.DEFAULT_PRECISION : p));
     }
 
     private ScorerRegistry() {}

@@ -28,18 +28,25 @@ import pxprune.nn.Module;
  *
  * <p>Precision: {@link DType#F64} evaluates the network in float64 as Synaptic-Flow does (its
  * values grow or shrink by a factor per layer and leave float32's range on deep or wide
- * networks). {@link DType#F32} (the default, {@link ScorerRegistry#SYNFLOW_DEFAULT}) evaluates it
+ * networks). {@link DType#F32} (the default, {@link #DEFAULT_PRECISION}) evaluates it
  * in float32 with a power-of-two exponent carried per tensor ({@link ScaledSynFlow},
  * docs/px-method.md section 11): exact up to float32's rounding, forward and backward, at any depth;
  * the scores are float64 tensors multiplied back by the output's exponent, one power of two common
  * to every layer. Scores are F64 tensors either way.
  */
 public final class SynFlowScorer implements Scorer {
+    /**
+     * the precision of the linearised network when none is given: float32
+     * with power-of-two rescaling, which matches float64 to 1e-6 relative L2, per layer and over
+     * all layers, on the golden ResNet-20, ResNet-56 and VGG-19-BN (px SynFlowFloat32Test)
+     */
+    public static final DType DEFAULT_PRECISION = DType.F32;
+
     private final boolean l2;
     private final DType precision;
 
-    /** in the default precision, {@link ScorerRegistry#SYNFLOW_DEFAULT} */
-    public SynFlowScorer(boolean l2) { this(l2, ScorerRegistry.SYNFLOW_DEFAULT); }
+    /** in the default precision, {@link #DEFAULT_PRECISION} */
+    public SynFlowScorer(boolean l2) { this(l2, DEFAULT_PRECISION); }
 
     /** @param precision {@link DType#F32} (power-of-two rescaled) or {@link DType#F64} */
     public SynFlowScorer(boolean l2, DType precision) {

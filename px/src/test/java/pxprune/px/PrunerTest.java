@@ -22,7 +22,7 @@ import pxprune.nn.Module;
 class PrunerTest {
     @TempDir Path dir;
 
-    @Test void roundsHitTheirTargetsExactlyAndTheRunIsWritten() throws Exception {
+    @Test void roundsHitTheirTargetsExactly() throws Exception {
         try (MemoryScope s = MemoryScope.open(); var model = new TinyModels.Cnn(3, true, false)) {
             Tensor x = TinyModels.randomInputs(5, 8, 1, 4, 4);
             ByteArrayOutputStream log = new ByteArrayOutputStream();
@@ -41,29 +41,6 @@ class PrunerTest {
             // the model's weights end multiplied by the masks
             float[] w = model.conv2.weight().toFloatArray(), m = r.masks().values("conv2.weight");
             for (int i = 0; i < w.length; i++) if (m[i] == 0) assertTrue(w[i] == 0, "pruned weight " + w[i]);
-            r.write(dir);
-            List<String> rounds = Files.readAllLines(dir.resolve("rounds.csv"));
-            String header = "round,target_density,density,connected,seconds";
-            for (String name : r.masks().names()) header += ",density:" + name;
-            assertEquals(header, rounds.get(0));
-            assertEquals(6, rounds.size());
-            // the last round's per-layer columns are the final masks' layer densities
-            String[] last = rounds.get(5).split(",");
-            List<String> names = List.copyOf(r.masks().names());
-            for (int i = 0; i < names.size(); i++)
-                assertEquals(r.masks().density(names.get(i)), Double.parseDouble(last[5 + i]), 1e-9, names.get(i));
-            java.awt.image.BufferedImage png = javax.imageio.ImageIO.read(dir.resolve("rounds.png").toFile());
-            assertEquals(900, png.getWidth());
-            assertEquals(560, png.getHeight());
-            List<String> layers = Files.readAllLines(dir.resolve("layers.csv"));
-            assertEquals("layer,shape,numel,kept,density", layers.get(0));
-            assertTrue(layers.get(2).startsWith("conv2.weight,3x2x3x3,54,"), layers.get(2));
-            Map<String, Object> summary = Json.parseObject(Files.readString(dir.resolve("summary.json")));
-            assertEquals("px", summary.get("method"));
-            assertEquals(r.masks().kept(), ((Number) summary.get("kept")).longValue());
-            Masks back = Masks.load(dir.resolve("masks.safetensors"), model);
-            assertArrayEquals(r.masks().values("fc.weight"), back.values("fc.weight"));
-            assertEquals("5", back.metadata().get("rounds"));
         }
     }
 

@@ -258,7 +258,7 @@ class PxFloat32Test {
         assertEquals(DType.F32, ((PxScorer) ScorerRegistry.create("px", DType.F32)).precision());
         assertEquals(DType.F64, ((PxScorer) ScorerRegistry.create("px", DType.F64)).precision());
         assertEquals(DType.F32, ((PxScorer) ScorerRegistry.create("px_datafree", DType.F32)).precision());
-        assertEquals(ScorerRegistry.PX_DEFAULT, ((PxScorer) ScorerRegistry.create("px")).precision());
+        assertEquals(PxScorer.DEFAULT_PRECISION, ((PxScorer) ScorerRegistry.create("px")).precision());
         assertThrows(IllegalArgumentException.class, () -> new PxScorer(false, DType.I32));
     }
 

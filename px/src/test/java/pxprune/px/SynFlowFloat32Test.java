@@ -230,13 +230,13 @@ class SynFlowFloat32Test {
     }
 
     @Test void registryAndPrecision() {
-        assertEquals(DType.F32, ScorerRegistry.SYNFLOW_DEFAULT);
+        assertEquals(DType.F32, SynFlowScorer.DEFAULT_PRECISION);
         for (String m : new String[] {"synflow", "synflow_l2"}) {
-            assertEquals(ScorerRegistry.SYNFLOW_DEFAULT, ((SynFlowScorer) ScorerRegistry.create(m)).precision());
+            assertEquals(SynFlowScorer.DEFAULT_PRECISION, ((SynFlowScorer) ScorerRegistry.create(m)).precision());
             assertEquals(DType.F64, ((SynFlowScorer) ScorerRegistry.create(m, DType.F64)).precision());
             assertEquals(DType.F32, ((SynFlowScorer) ScorerRegistry.create(m, DType.F32)).precision());
         }
-        assertEquals(ScorerRegistry.SYNFLOW_DEFAULT, new SynFlowScorer(true).precision());
+        assertEquals(SynFlowScorer.DEFAULT_PRECISION, new SynFlowScorer(true).precision());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new SynFlowScorer(false, DType.I32));
         assertTrue(e.getMessage().contains("F32 or F64"), e.getMessage());
         assertFalse(new SynFlowScorer(true).name().equals(new SynFlowScorer(false).name()));

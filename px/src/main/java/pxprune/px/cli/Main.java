@@ -33,6 +33,7 @@ import pxprune.px.Trace;
 import pxprune.px.train.ConfigException;
 import pxprune.px.train.DeviceSpec;
 import pxprune.px.train.MainJob;
+import pxprune.px.train.PruningFiles;
 import pxprune.px.train.Recipes;
 import pxprune.px.train.RunConfig;
 import pxprune.px.train.Runner;
@@ -418,7 +419,7 @@ public final class Main {
             }
             r = Pruner.run(m, ScorerRegistry.create(method, precision), data, new Pruner.Config(density, rounds, schedule, perLayer), null, err);
         }
-        r.write(outDir);
+        PruningFiles.write(r, outDir);
         Pruner.Round last = r.rounds().get(r.rounds().size() - 1);
         double secs = r.rounds().stream().mapToDouble(Pruner.Round::seconds).sum();
         out.printf(Locale.ROOT, "%s on %s pruned with %s to density %.6f (%d of %d weights kept) in %d rounds, %.1fs; connected: %s%n",

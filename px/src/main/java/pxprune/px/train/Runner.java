@@ -325,7 +325,7 @@ public final class Runner {
         double seconds = (System.nanoTime() - t0) / 1e9;
         if (log != null) log.printf(Locale.ROOT, "[%s] pruned to density %.6f in %d rounds, %.1fs%n", cfg.method(),
                 r.masks().density(), cfg.rounds(), seconds);
-        r.write(tmp);
+        PruningFiles.write(r, tmp);
         Map<String, Object> p = new LinkedHashMap<>(r.summary());
         p.put("wall_seconds", seconds);
         Files.writeString(tmp.resolve(PRUNE), Json.pretty(p), StandardCharsets.UTF_8);
@@ -338,8 +338,8 @@ public final class Runner {
     /** the all-ones masks of a dense run, with its (trivial) per-layer table */
     private static Map<String, Object> dense(RunConfig cfg, Module model, Path dir) throws IOException {
         Masks m = Masks.ones(model);
-        writeAtomically(dir.resolve(LAYERS), Pruner.Result.layersCsv(m));
-        writeAtomically(dir.resolve(ROUNDS), Pruner.Result.roundsCsvHeader(m.names()));
+        writeAtomically(dir.resolve(LAYERS), PruningFiles.layersCsv(m));
+        writeAtomically(dir.resolve(ROUNDS), PruningFiles.roundsCsvHeader(m.names()));
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("method", RunConfig.DENSE);
         p.put("target_density", 1.0);

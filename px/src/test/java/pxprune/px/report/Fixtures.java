@@ -66,7 +66,7 @@ final class Fixtures {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve(Runner.CONFIG), cfg.prettyJson());
         masks.save(dir.resolve(Runner.MASKS), cfg.method(), cfg.rounds(), cfg.seed());
-        Files.writeString(dir.resolve(Runner.LAYERS), Pruner.Result.layersCsv(masks));
+        Files.writeString(dir.resolve(Runner.LAYERS), pxprune.px.train.PruningFiles.layersCsv(masks));
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("status", "done");
         s.put("config_hash", cfg.hash());

@@ -1,11 +1,11 @@
-package pxprune.px;
+package pxprune.px.plot;
 
 import java.awt.Color;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import pxprune.px.plot.Chart;
+import pxprune.px.Pruner;
 
 /** The pruning loop's chart: every layer's density over the rounds (see {@link Chart}). */
 public final class Plots {
