@@ -13,7 +13,7 @@
 #                     jre/    a jlink'd runtime with only the modules jdeps finds (no debug data, man pages or
 #                             headers, stripped native libraries), less the native libraries that need the
 #                             machine's X11, fonts, sound or image codecs (charts draw their text themselves,
-#                             px.plot.Text), plus the build machine's libz.so.1 and libgomp.so.1
+#                             experiments.plot.Text), plus the build machine's libz.so.1 and libgomp.so.1
 #                     lib/    pxprune's modules and the jars they need, stored uncompressed so that xz packs
 #                             them (the CUDA presets' JNI jar with only libjnicudart/libjnicublas/libjnicudnn;
 #                             OpenBLAS's without its _full JNI library and headers), JUnit's platform and engine
@@ -46,7 +46,7 @@ for tool in jlink jdeps jar objdump xz git; do command -v "$tool" >/dev/null || 
 [ -n "${PXPRUNE_BUNDLE_CLASSPATH:-}" ] || command -v mvn >/dev/null || die "mvn is not on the PATH; install Maven"
 [ "$dir" != "/" ] && [ "$dir" != "$root" ] || die "refusing to use $dir as the bundle folder"
 
-modules=(native kernels kernels-cuda core nn datasets px bench)
+modules=(native kernels kernels-cuda core nn datasets px experiments bench)
 cd "$root"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -152,7 +152,7 @@ mods="$mods,jdk.unsupported,jdk.zipfs"
 jlink --add-modules "$mods" --strip-debug --no-header-files --no-man-pages --compress=0 --output "$stage/jre" >/dev/null
 rm -rf "$stage/jre/legal" "$stage/jre/lib/src.zip"
 # the native libraries that need the machine's X11, freetype/harfbuzz/fontconfig, ALSA, libjpeg, lcms2 or giflib/libpng:
-# headless charts (px.plot.Text draws their text) and PNG writing need none of them
+# headless charts (experiments.plot.Text draws their text) and PNG writing need none of them
 for so in libawt_xawt.so libjawt.so libfontmanager.so libjsound.so libsplashscreen.so libjavajpeg.so liblcms.so; do
   rm -f "$stage/jre/lib/$so"
 done

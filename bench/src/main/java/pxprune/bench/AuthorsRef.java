@@ -14,7 +14,7 @@ import pxprune.nn.ModelRegistry;
 import pxprune.nn.Module;
 import pxprune.nn.Prunable;
 import pxprune.px.TopK;
-import pxprune.px.cli.UsageException;
+import pxprune.experiments.cli.UsageException;
 
 /**
  * The reference implementations of PX and SynFlow, timed in the same run as PxBench's

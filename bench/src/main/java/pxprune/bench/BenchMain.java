@@ -12,10 +12,10 @@ import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 import pxprune.core.io.Json;
 import pxprune.kernels.CpuBackend;
-import pxprune.px.cli.Main;
-import pxprune.px.cli.OutputDir;
-import pxprune.px.cli.UsageException;
-import pxprune.px.train.DeviceSpec;
+import pxprune.experiments.cli.Main;
+import pxprune.experiments.cli.OutputDir;
+import pxprune.experiments.cli.UsageException;
+import pxprune.experiments.train.DeviceSpec;
 
 /**
  * Runs every benchmark once (JMH, one fork each), then PyTorch's figures for the same models,

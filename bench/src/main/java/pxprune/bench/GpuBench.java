@@ -23,10 +23,10 @@ import pxprune.nn.ModelRegistry;
 import pxprune.nn.Module;
 import pxprune.px.Masks;
 import pxprune.px.Pruner;
-import pxprune.px.ScorerRegistry;
+import pxprune.px.methods.ScorerRegistry;
 import pxprune.px.ScoringData;
-import pxprune.px.train.RunConfig;
-import pxprune.px.train.Trainer;
+import pxprune.experiments.train.RunConfig;
+import pxprune.experiments.train.Trainer;
 
 /**
  * The GPU benchmarks, pxprune's side: the models and scorers as they are, moved

@@ -11,7 +11,7 @@ import pxprune.nn.ModelRegistry;
 import pxprune.nn.Module;
 import pxprune.nn.SGD;
 import pxprune.px.Masks;
-import pxprune.px.ScorerRegistry;
+import pxprune.px.methods.ScorerRegistry;
 import pxprune.px.ScoringData;
 
 /**

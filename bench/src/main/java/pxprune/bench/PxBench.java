@@ -20,7 +20,7 @@ import pxprune.nn.ModelRegistry;
 import pxprune.nn.Module;
 import pxprune.px.Masks;
 import pxprune.px.Pruner;
-import pxprune.px.ScorerRegistry;
+import pxprune.px.methods.ScorerRegistry;
 import pxprune.px.ScoringData;
 
 /**

@@ -16,7 +16,7 @@ import pxprune.nn.Module;
 import pxprune.nn.SGD;
 import pxprune.px.Masks;
 import pxprune.px.Pruner;
-import pxprune.px.ScorerRegistry;
+import pxprune.px.methods.ScorerRegistry;
 import pxprune.px.ScoringData;
 
 /**

@@ -12,8 +12,8 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import pxprune.px.cli.UsageException;
-import pxprune.px.train.DeviceSpec;
+import pxprune.experiments.cli.UsageException;
+import pxprune.experiments.train.DeviceSpec;
 
 /**
  * BenchMain's command line: [OUT_DIR] [INCLUDE] [--device D] [--px-authors DIR] [--synflow DIR], the

@@ -19,8 +19,8 @@ import pxprune.nn.Module;
  * with batch statistics (running statistics untouched) and everything else in eval mode. Call
  * inside an open MemoryScope and with the model in eval mode.
  */
-record BatchLoss(List<PrunableLayer> layers, List<Tensor> leaves, Tensor loss) {
-    static BatchLoss of(Module model, Masks masks, ScoringData data, DType dtype, double temperature) {
+public record BatchLoss(List<PrunableLayer> layers, List<Tensor> leaves, Tensor loss) {
+    public static BatchLoss of(Module model, Masks masks, ScoringData data, DType dtype, double temperature) {
         List<PrunableLayer> layers = PrunableLayer.of(model);
         DType dt = dtype != null ? dtype : layers.get(0).weight().dtype();
         try (GradMode g = GradMode.set(true)) {
@@ -49,12 +49,12 @@ record BatchLoss(List<PrunableLayer> layers, List<Tensor> leaves, Tensor loss) {
     }
 
     /** gradients of the loss w.r.t. the leaves */
-    Tensor[] gradients(boolean createGraph) {
+    public Tensor[] gradients(boolean createGraph) {
         try (GradMode g = GradMode.set(true)) { return Autograd.grad(loss, leaves, createGraph); }
     }
 
     /** this loss's forward pass, built with {@link #of}, reported to the data's trace */
-    static BatchLoss traced(String scorer, Module model, Masks masks, ScoringData data, DType dtype, double temperature) {
+    public static BatchLoss traced(String scorer, Module model, Masks masks, ScoringData data, DType dtype, double temperature) {
         long t0 = System.nanoTime();
         BatchLoss b = of(model, masks, data, dtype, temperature);
         data.trace().pass(scorer, "forward", Trace.tensors("x", data.x(), "loss", b.loss()), System.nanoTime() - t0);
@@ -62,7 +62,7 @@ record BatchLoss(List<PrunableLayer> layers, List<Tensor> leaves, Tensor loss) {
     }
 
     /** {@link #gradients}, reported to the trace as the pass "backward" (dL/dW per layer) */
-    Tensor[] gradients(boolean createGraph, String scorer, Trace trace) {
+    public Tensor[] gradients(boolean createGraph, String scorer, Trace trace) {
         long t0 = System.nanoTime();
         Tensor[] g = gradients(createGraph);
         trace.pass(scorer, "backward", Trace.group(Trace.tensors("loss", loss), "dL/dW", layers, List.of(g)), System.nanoTime() - t0);
@@ -70,7 +70,7 @@ record BatchLoss(List<PrunableLayer> layers, List<Tensor> leaves, Tensor loss) {
     }
 
     /** {@link #normalised}, reported to the trace as the pass "score" */
-    Map<String, Tensor> normalised(Tensor[] sc, java.util.function.DoubleUnaryOperator norm, String scorer, Trace trace) {
+    public Map<String, Tensor> normalised(Tensor[] sc, java.util.function.DoubleUnaryOperator norm, String scorer, Trace trace) {
         long t0 = System.nanoTime();
         Map<String, Tensor> out = normalised(sc, norm);
         trace.pass(scorer, "score", Trace.group(new LinkedHashMap<>(), "score", layers, List.copyOf(out.values())), System.nanoTime() - t0);
@@ -81,7 +81,7 @@ record BatchLoss(List<PrunableLayer> layers, List<Tensor> leaves, Tensor loss) {
      * Per layer, float64 score tensors sc[i] / norm(total), total being the sum of every score;
      * kept out of the current scope.
      */
-    Map<String, Tensor> normalised(Tensor[] sc, java.util.function.DoubleUnaryOperator norm) {
+    public Map<String, Tensor> normalised(Tensor[] sc, java.util.function.DoubleUnaryOperator norm) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         try (GradMode g = GradMode.noGrad()) {
             Tensor[] s64 = new Tensor[sc.length];

@@ -40,7 +40,7 @@ public final class Connectivity {
     }
 
     /** in dt; in float32 null if a value left its range (float64 counts as it finds: inf is reached, NaN is not) */
-    static int[] reachableOutputs(Module model, Masks masks, int[] sampleShape, DType dt) {
+    public static int[] reachableOutputs(Module model, Masks masks, int[] sampleShape, DType dt) {
         List<PrunableLayer> layers = PrunableLayer.of(model);
         try (EvalMode e = new EvalMode(model); MemoryScope s = MemoryScope.open(); GradMode g = GradMode.noGrad()) {
             boolean[] finite = {true};

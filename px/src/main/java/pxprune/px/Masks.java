@@ -54,7 +54,7 @@ public final class Masks {
      * masks with these shapes and new 0/1 values for the same names, in the same order, taken over
      * (not copied, not checked: for {@link TopK}, which writes only 0 and 1); no metadata
      */
-    Masks withValues(LinkedHashMap<String, float[]> v) {
+    public Masks withValues(LinkedHashMap<String, float[]> v) {
         if (!v.keySet().equals(values.keySet()))
             throw new IllegalArgumentException("internal: new mask values for " + v.keySet() + ", masks exist for " + values.keySet());
         values.forEach((name, m) -> {
@@ -104,7 +104,7 @@ public final class Masks {
     /** the 0/1 values of one mask (a copy) */
     public float[] values(String name) { return raw(name).clone(); }
 
-    float[] raw(String name) {
+    public float[] raw(String name) {
         float[] m = values.get(name);
         if (m == null) throw new IllegalArgumentException("no mask for '" + name + "' (masks exist for " + values.keySet() + ")");
         return m;
@@ -163,7 +163,7 @@ public final class Masks {
     public void checkFits(Module model) { checkFits(PrunableLayer.of(model)); }
 
     /** {@link #checkFits(Module)} with the model's prunable layers already listed */
-    void checkFits(List<PrunableLayer> layers) {
+    public void checkFits(List<PrunableLayer> layers) {
         for (PrunableLayer l : layers) {
             if (!values.containsKey(l.name()))
                 throw new IllegalArgumentException("the masks have no entry for the model's prunable weight " + l.name()

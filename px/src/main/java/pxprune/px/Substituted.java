@@ -29,7 +29,7 @@ import pxprune.nn.Resample;
  * differently, never copied and never modified. PX's rules for max pooling and resampling are
  * in docs/px-method.md section 9.
  */
-final class Substituted implements Interpreter {
+public final class Substituted implements Interpreter {
     private final Map<Module, Tensor> weights, biases;
     private final BiFunction<BatchNorm, Tensor, Tensor> norm;
     private final UnaryOperator<Tensor> relu;
@@ -37,12 +37,12 @@ final class Substituted implements Interpreter {
     private final BiFunction<Resample, Tensor, Tensor> resample;
 
     /** max pooling and resampling as the model evaluates them */
-    Substituted(Map<Module, Tensor> weights, Map<Module, Tensor> biases, BiFunction<BatchNorm, Tensor, Tensor> norm,
+    public Substituted(Map<Module, Tensor> weights, Map<Module, Tensor> biases, BiFunction<BatchNorm, Tensor, Tensor> norm,
                 UnaryOperator<Tensor> relu) {
         this(weights, biases, norm, relu, STANDARD::maxPool2d, STANDARD::resample);
     }
 
-    Substituted(Map<Module, Tensor> weights, Map<Module, Tensor> biases, BiFunction<BatchNorm, Tensor, Tensor> norm,
+    public Substituted(Map<Module, Tensor> weights, Map<Module, Tensor> biases, BiFunction<BatchNorm, Tensor, Tensor> norm,
                 UnaryOperator<Tensor> relu, BiFunction<MaxPool2d, Tensor, Tensor> maxPool,
                 BiFunction<Resample, Tensor, Tensor> resample) {
         this.weights = weights;
@@ -81,7 +81,7 @@ final class Substituted implements Interpreter {
      * counted: PX's path-kernel network, the data-free activation network and the reachability
      * checks (docs/px-method.md section 9)
      */
-    static Tensor sumPool(MaxPool2d m, Tensor x) { return Ops.sumPool2d(x, m.kernel, m.stride, m.padding); }
+    public static Tensor sumPool(MaxPool2d m, Tensor x) { return Ops.sumPool2d(x, m.kernel, m.stride, m.padding); }
 
     /**
      * A resampling coefficient at most this is a rounding residue of an exact 0 (bilinear weights
@@ -92,13 +92,13 @@ final class Substituted implements Interpreter {
     static final double RESIDUE = 1e-9;
 
     /** resampling := the map with its support, 1 where the coefficient c &gt; 0 (PX's activation network) */
-    static Tensor resampleSupport(Resample r, Tensor x) { return r.mapWith(x, c -> c > RESIDUE ? 1 : 0); }
+    public static Tensor resampleSupport(Resample r, Tensor x) { return r.mapWith(x, c -> c > RESIDUE ? 1 : 0); }
 
     /** resampling := the map with squared coefficients c^2 (PX's path-kernel network) */
-    static Tensor resampleSquared(Resample r, Tensor x) { return r.mapWith(x, c -> c > RESIDUE ? c * c : 0); }
+    public static Tensor resampleSquared(Resample r, Tensor x) { return r.mapWith(x, c -> c > RESIDUE ? c * c : 0); }
 
     /** f(theta * m) per layer, as new tensors of type dt with no graph (f applied elementwise on the host) */
-    static Map<Module, Tensor> maskedWeights(List<PrunableLayer> layers, Masks masks, DType dt, DoubleUnaryOperator f) {
+    public static Map<Module, Tensor> maskedWeights(List<PrunableLayer> layers, Masks masks, DType dt, DoubleUnaryOperator f) {
         Map<Module, Tensor> out = new IdentityHashMap<>();
         for (PrunableLayer l : layers) {
             double[] w = l.weight().toDoubleArray();
@@ -110,7 +110,7 @@ final class Substituted implements Interpreter {
     }
 
     /** the masks themselves as weights (A's weights, the connectivity check's weights) */
-    static Map<Module, Tensor> maskWeights(List<PrunableLayer> layers, Masks masks, DType dt) {
+    public static Map<Module, Tensor> maskWeights(List<PrunableLayer> layers, Masks masks, DType dt) {
         Map<Module, Tensor> out = new IdentityHashMap<>();
         for (PrunableLayer l : layers) {
             float[] m = masks.raw(l.name());
@@ -122,7 +122,7 @@ final class Substituted implements Interpreter {
     }
 
     /** f(bias) per layer that has one, as new tensors of type dt with no graph */
-    static Map<Module, Tensor> biases(List<PrunableLayer> layers, DType dt, DoubleUnaryOperator f) {
+    public static Map<Module, Tensor> biases(List<PrunableLayer> layers, DType dt, DoubleUnaryOperator f) {
         Map<Module, Tensor> out = new IdentityHashMap<>();
         for (PrunableLayer l : layers) {
             if (l.bias() == null) continue;
@@ -133,12 +133,12 @@ final class Substituted implements Interpreter {
         return out;
     }
 
-    static Map<Module, Tensor> noBiases() { return new IdentityHashMap<>(); }
+    public static Map<Module, Tensor> noBiases() { return new IdentityHashMap<>(); }
 
-    static Tensor tensor(double[] v, DType dt, int... shape) { return tensor(v, dt, Device.CPU, shape); }
+    public static Tensor tensor(double[] v, DType dt, int... shape) { return tensor(v, dt, Device.CPU, shape); }
 
     /** values computed on the host as a tensor of type dt on device (the model's: substitutes sit beside its weights) */
-    static Tensor tensor(double[] v, DType dt, Device device, int... shape) {
+    public static Tensor tensor(double[] v, DType dt, Device device, int... shape) {
         return dt == DType.F64 ? Tensor.of(v, device, shape) : Tensor.of(toFloats(v), device, shape);
     }
 
@@ -149,16 +149,16 @@ final class Substituted implements Interpreter {
     }
 
     /** normalization := identity */
-    static BiFunction<BatchNorm, Tensor, Tensor> identityNorm() { return (m, x) -> x; }
+    public static BiFunction<BatchNorm, Tensor, Tensor> identityNorm() { return (m, x) -> x; }
 
     /** per-channel (scale, shift) of a batch norm from its gamma, beta, running mean, running var and eps */
-    interface ChannelAffine { double[][] of(double[] gamma, double[] beta, double[] mean, double[] var, double eps); }
+    public interface ChannelAffine { double[][] of(double[] gamma, double[] beta, double[] mean, double[] var, double eps); }
 
     /**
      * normalization := the fixed per-channel affine map y = x * scale + shift computed (on the host,
      * in double) from each batch norm's parameters and running statistics; shift may be null (0)
      */
-    static BiFunction<BatchNorm, Tensor, Tensor> affineNorm(Module model, DType dt, ChannelAffine f) {
+    public static BiFunction<BatchNorm, Tensor, Tensor> affineNorm(Module model, DType dt, ChannelAffine f) {
         Map<BatchNorm, Tensor[]> ss = new IdentityHashMap<>();
         for (Module m : model.namedModules().values()) {
             if (!(m instanceof BatchNorm bn)) continue;
@@ -174,7 +174,7 @@ final class Substituted implements Interpreter {
     }
 
     /** normalization := the eval-time map with running statistics: gamma (x - mean) / sqrt(var + eps) + beta */
-    static BiFunction<BatchNorm, Tensor, Tensor> evalNorm(Module model, DType dt) {
+    public static BiFunction<BatchNorm, Tensor, Tensor> evalNorm(Module model, DType dt) {
         return affineNorm(model, dt, (g, b, mean, var, eps) -> {
             double[] scale = new double[g.length], shift = new double[g.length];
             for (int c = 0; c < g.length; c++) {
@@ -189,7 +189,7 @@ final class Substituted implements Interpreter {
      * normalization := batch statistics (training-mode batch norm) that never touches the running
      * statistics or num_batches_tracked; gamma and beta are constants (no gradient to them)
      */
-    static BiFunction<BatchNorm, Tensor, Tensor> batchStatsNorm(Module model, DType dt) {
+    public static BiFunction<BatchNorm, Tensor, Tensor> batchStatsNorm(Module model, DType dt) {
         Map<BatchNorm, Tensor[]> gb = new IdentityHashMap<>();
         try (GradMode g = GradMode.noGrad()) {
             for (Module m : model.namedModules().values())
@@ -202,7 +202,7 @@ final class Substituted implements Interpreter {
     }
 
     /** a copy of t in type dt, with no graph and not requiring a gradient */
-    static Tensor copyAs(Tensor t, DType dt) {
+    public static Tensor copyAs(Tensor t, DType dt) {
         try (GradMode g = GradMode.noGrad()) {
             return t.dtype() == dt ? Ops.copy(t) : Ops.to(t, dt);
         }

@@ -98,7 +98,7 @@ public final class TopK {
      * n-th largest value, then the lowest-indexed entries equal to it. The n-th largest is found
      * by selection ({@link #kthSmallest}, linear time), not by sorting.
      */
-    static boolean[] select(double[] v, long n) {
+    public static boolean[] select(double[] v, long n) {
         boolean[] keep = new boolean[v.length];
         if (n >= v.length) { Arrays.fill(keep, true); return keep; }
         if (n <= 0) return keep;
@@ -124,7 +124,7 @@ public final class TopK {
      * on: at most four passes, each over the survivors of the last, so O(n) whatever the values
      * (a full sort, as before, was O(n log n) and the largest cost of a SynFlow round).
      */
-    static double kthSmallest(double[] a, int k) {
+    public static double kthSmallest(double[] a, int k) {
         if (k < 0 || k >= a.length) throw new IllegalArgumentException("k = " + k + " is outside [0, " + a.length + ")");
         int[] hist = new int[1 << 16];
         for (double x : a) hist[(int) (sortable(x) >>> 48)]++;

@@ -11,6 +11,11 @@ import pxprune.core.Tensor;
 import pxprune.kernels.CudaTest;
 import pxprune.kernels.Device;
 import pxprune.nn.Module;
+import pxprune.px.methods.GraspScorer;
+import pxprune.px.methods.MagnitudeScorer;
+import pxprune.px.methods.RandomScorer;
+import pxprune.px.methods.SnipScorer;
+import pxprune.px.methods.synflow.SynFlowScorer;
 
 /**
  * The generic scorers (SNIP, GraSP, SynFlow, SynFlow-L2, magnitude, random) and the connectivity check

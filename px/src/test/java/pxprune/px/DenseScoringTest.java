@@ -18,6 +18,9 @@ import pxprune.nn.Conv2d;
 import pxprune.nn.Init;
 import pxprune.nn.Interpreter;
 import pxprune.nn.Module;
+import pxprune.px.methods.GradientScorersTest;
+import pxprune.px.methods.GraspScorer;
+import pxprune.px.methods.SnipScorer;
 
 /**
  * SNIP and GraSP on per-pixel labels ({@link ScoringData#dense}) against a hand-built loss: the

@@ -21,6 +21,8 @@ import pxprune.nn.ModelRegistry;
 import pxprune.nn.Module;
 import pxprune.nn.GoldenTies;
 import pxprune.nn.StateDicts;
+import pxprune.px.methods.ScorerRegistry;
+import pxprune.px.methods.synflow.SynFlowScorer;
 
 /**
  * Every scorer against testdata/golden/resnet20_seed1.safetensors: the authors' / Synaptic-Flow code

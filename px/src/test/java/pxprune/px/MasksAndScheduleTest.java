@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import pxprune.core.MemoryScope;
 import pxprune.core.io.SafeTensors;
+import pxprune.px.methods.ScorerRegistry;
 
 class MasksAndScheduleTest {
     @TempDir Path dir;

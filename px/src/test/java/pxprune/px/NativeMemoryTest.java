@@ -9,9 +9,10 @@ import pxprune.core.MemoryScope;
 import pxprune.core.Tensor;
 import pxprune.nn.ModelRegistry;
 import pxprune.nn.Module;
+import pxprune.px.methods.ScorerRegistry;
 
 /** Every scorer, and the pruning loop, frees all the native memory it allocates. */
-class NativeMemoryTest {
+public class NativeMemoryTest {
     /**
      * JavaCPP's native byte count once the garbage collector has freed what earlier tests in this
      * JVM left unreachable (JavaCPP frees such buffers when their Pointer is collected, at any
@@ -19,7 +20,7 @@ class NativeMemoryTest {
      * unchanged over three collections. Only the baseline settles; the count after the code under
      * test is read at once, so code that relied on the collector would still show as a leak.
      */
-    static long settled() {
+    public static long settled() {
         long last = Pointer.totalBytes();
         for (int same = 0, i = 0; same < 3 && i < 100; i++) {
             System.gc();

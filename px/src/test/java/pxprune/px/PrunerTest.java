@@ -18,6 +18,7 @@ import pxprune.core.Tensor;
 import pxprune.core.io.Json;
 import pxprune.nn.ModelRegistry;
 import pxprune.nn.Module;
+import pxprune.px.methods.ScorerRegistry;
 
 class PrunerTest {
     @TempDir Path dir;

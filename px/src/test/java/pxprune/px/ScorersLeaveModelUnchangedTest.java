@@ -17,6 +17,7 @@ import pxprune.core.Ops;
 import pxprune.core.Tensor;
 import pxprune.nn.ModelRegistry;
 import pxprune.nn.Module;
+import pxprune.px.methods.ScorerRegistry;
 
 /** A scorer leaves the model exactly as it found it: parameters, buffers, gradients, training flags. */
 class ScorersLeaveModelUnchangedTest {

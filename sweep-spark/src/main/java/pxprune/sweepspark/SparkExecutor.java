@@ -7,11 +7,11 @@ import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.Function;
 import org.apache.spark.resource.ResourceInformation;
-import pxprune.px.cli.Main;
-import pxprune.px.sweep.ChildRun;
-import pxprune.px.sweep.RunResult;
-import pxprune.px.sweep.RunTask;
-import pxprune.px.sweep.SweepExecutor;
+import pxprune.experiments.cli.Main;
+import pxprune.experiments.sweep.ChildRun;
+import pxprune.experiments.sweep.RunResult;
+import pxprune.experiments.sweep.RunTask;
+import pxprune.experiments.sweep.SweepExecutor;
 
 /**
  * A sweep on Apache Spark: every run is one Spark task, and the task runs the run's child JVM on
@@ -40,7 +40,7 @@ public final class SparkExecutor implements SweepExecutor {
         if (!local && !submitted())
             throw new IllegalArgumentException("--spark " + master + ": the executors need pxprune's classes; build the cluster jar "
                     + "(mvn -q -B -DskipTests package -pl sweep-spark -am -Pcluster-jar) and start the sweep with spark-submit "
-                    + "--class pxprune.px.cli.Main sweep-spark/target/pxprune-sweep-spark-*-cluster.jar sweep SWEEP.json --spark "
+                    + "--class pxprune.experiments.cli.Main sweep-spark/target/pxprune-sweep-spark-*-cluster.jar sweep SWEEP.json --spark "
                     + master + " (README, Sweeps)");
         SparkConf conf = new SparkConf().setMaster(master).setAppName(appName)
                 .set("spark.task.cpus", String.valueOf(taskCpus))

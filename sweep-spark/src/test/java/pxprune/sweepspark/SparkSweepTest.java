@@ -12,7 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import pxprune.px.cli.Main;
+import pxprune.experiments.cli.Main;
 
 /**
  * A tiny digits grid (synflow and random x 2 seeds, 3 rounds, 1 epoch) run embedded and on embedded Spark
