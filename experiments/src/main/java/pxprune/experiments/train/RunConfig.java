@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import pxprune.core.io.Json;
 import pxprune.datasets.DatasetRegistry;
+import pxprune.kernels.DeviceId;
 import pxprune.nn.ModelRegistry;
 
 /**
@@ -32,7 +33,7 @@ import pxprune.nn.ModelRegistry;
  * state dict of the whole model, PyTorch names) or {@code pretrained_backbone} (a classification
  * checkpoint for a segmentation model's {@code backbone.*}, or for a classifier everything but its
  * {@code fc.*}) load weights after initialisation, before pruning; paths are relative to the working
- * folder, "" (the default, left out of the canonical JSON too) means none. {@code device} ({@link DeviceSpec}:
+ * folder, "" (the default, left out of the canonical JSON too) means none. {@code device} ({@link DeviceId}:
  * {@code cpu}, the default, left out of the canonical JSON at it; {@code cuda}; {@code cuda:N}) is where the
  * run prunes and trains (a CUDA run gets its own folder). A config file may also
  * name a {@code recipe} ({@link Recipes}) whose values fill the keys it leaves out (default
@@ -139,7 +140,7 @@ public record RunConfig(String dataset, String model, String method, double dens
         if (!pretrained.isEmpty() && !pretrainedBackbone.isEmpty())
             throw new ConfigException("config keys 'pretrained' and 'pretrained_backbone' are both set; give one: pretrained "
                     + "loads the whole model, pretrained_backbone only its backbone (a classifier's layers but fc)");
-        if (!DeviceSpec.isValid(device)) throw bad("device", DeviceSpec.FORMS, quote(device));
+        if (!DeviceId.isValid(device)) throw bad("device", DeviceId.FORMS, quote(device));
     }
 
     /** a config on the CPU */
@@ -150,9 +151,6 @@ public record RunConfig(String dataset, String model, String method, double dens
         this(dataset, model, method, density, rounds, examplesPerClass, seed, epochs, batchSize, lr, momentum, nesterov, weightDecay,
                 milestones, gamma, dataRoot, augment, crop, scaleMin, scaleMax, flip, backboneLr, pretrained, pretrainedBackbone, "cpu");
     }
-
-    /** where the run prunes and trains ({@link DeviceSpec#parse} of {@link #device()}) */
-    public DeviceSpec deviceSpec() { return DeviceSpec.parse(device); }
 
     /** a config without pre-trained weights */
     public RunConfig(String dataset, String model, String method, double density, int rounds, int examplesPerClass, long seed,

@@ -166,12 +166,12 @@ public final class Runner {
     }
 
     /**
-     * Makes the config's device the one this process computes on ({@link DeviceSpec#activate});
-     * one that cannot be used is a {@link ConfigException} naming the key and the reason.
+     * Makes the config's device the one this process computes on ({@link Devices#activate}) and returns
+     * its kind; one that cannot be used is a {@link ConfigException} naming the key and the reason.
      */
     static pxprune.kernels.Device activate(RunConfig cfg) {
         try {
-            return cfg.deviceSpec().activate();
+            return Devices.activate(cfg.device()).kind();
         } catch (IllegalArgumentException e) {
             throw new ConfigException("config key 'device': " + e.getMessage());
         }
@@ -459,7 +459,7 @@ public final class Runner {
             throw new ConfigException("config key 'crop': the pruning images of " + d.train().name() + " differ in size ("
                     + e.getMessage() + "); set crop (e.g. crop=513 for VOC)");
         }
-        Tensor x = Tensor.of(b.x(), cfg.deviceSpec().device(), b.n(), b.c(), b.h(), b.w());
+        Tensor x = Tensor.of(b.x(), activate(cfg), b.n(), b.c(), b.h(), b.w());
         return ScoringData.dense(x, b.y(), d.train().numClasses(), cfg.seed(), Math.min(SCORING_CHUNK, b.n()));
     }
 

@@ -54,7 +54,7 @@ import pxprune.px.Masks;
  * {@code Seeds.rng(Seeds.derive(seed, AUGMENT_KEY, e), b, k)} when augment is on (the evaluation crop when
  * off); evaluation decodes the test set in batches of {@value #STREAM_EVAL_BATCH}.
  *
- * <p>Devices: the model is moved to the config's device ({@link RunConfig#device}, {@link DeviceSpec})
+ * <p>Devices: the model is moved to the config's device ({@link RunConfig#device}, {@link Devices})
  * before the optimizer is built, so its momentum buffers and masks live there too; each batch is
  * gathered, augmented and uploaded on a preparation thread (one thread, batches in order, so the
  * augmentation stream is drawn as on one thread) while the previous batch computes; the batches'

@@ -53,9 +53,10 @@ public final class CudaBackend implements Backend {
 
     private CudaBackend(Cuda cuda) { this.cuda = cuda; }
 
-    /** the backend, created on first use; throws with the reason when CUDA cannot be used */
-    static synchronized CudaBackend instance() {
-        if (instance == null) instance = new CudaBackend(Cuda.get());
+    /** the backend of CUDA device number device, created on first use; throws with the reason when it cannot be used */
+    static synchronized CudaBackend instance(int device) {
+        Cuda cuda = Cuda.get(device); // one device per process: another number fails there
+        if (instance == null) instance = new CudaBackend(cuda);
         return instance;
     }
 
