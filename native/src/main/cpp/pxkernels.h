@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <omp.h>
+#include "pxops.h"
 
 namespace pxk {
 
@@ -311,30 +312,27 @@ void avgpool_bwd_t(const T* gy, long NC, int H, int W, int kh, int kw, int sh, i
 }
 
 // ---------------------------------------------------------------- elementwise
-enum { B_ADD = 0, B_SUB = 1, B_MUL = 2, B_DIV = 3, B_MAX = 4, B_GTMASK = 5 };
-template <typename T> static inline T bop(int op, T a, T b) {
-  switch (op) {
-    case B_ADD: return a + b; case B_SUB: return a - b; case B_MUL: return a * b;
-    case B_DIV: return a / b; case B_MAX: return a > b ? a : b;
-    default: return b > 0 ? a : (T)0;  // B_GTMASK: a where b > 0 (ReLU backward)
-  }
+// The ops and their bodies are pxops.h's table, shared with the CUDA kernels.
+using pxops::U_COUNT;
+using pxops::B_COUNT;
+inline void check_op(const char* kernel, int op, int count) {
+  PXK_REQUIRE(op >= 0 && op < count, kernel, "op code " + PXK_S(op) + " is not in 0.." + PXK_S(count - 1));
 }
+#define PXK_LOOP(OPEXPR) _Pragma("omp parallel for simd schedule(static) if (big(n))") for (long i = 0; i < n; i++) out[i] = OPEXPR;
 
 // Broadcasting binary op: shape has nd dims (nd <= 8); as/bs are element strides of a and b for
 // the output's dims (0 where broadcast). out is contiguous in `shape`.
 template <typename T>
 void binary_t(int op, const T* a, const int* as, const T* b, const int* bs, const int* shape, int nd, T* out) {
+  check_op("binary", op, B_COUNT);
   long n = 1; for (int d = 0; d < nd; d++) n *= shape[d];
   bool ca = true, cb = true; long st = 1;
   for (int d = nd - 1; d >= 0; d--) { if (shape[d] != 1) { if (as[d] != st) ca = false; if (bs[d] != st) cb = false; } st *= shape[d]; }
   if (ca && cb) {
-#define PXK_LOOP(OPEXPR) _Pragma("omp parallel for simd schedule(static) if (big(n))") for (long i = 0; i < n; i++) out[i] = OPEXPR;
     switch (op) {
-      case B_ADD: PXK_LOOP(a[i] + b[i]) return;
-      case B_SUB: PXK_LOOP(a[i] - b[i]) return;
-      case B_MUL: PXK_LOOP(a[i] * b[i]) return;
-      case B_GTMASK: PXK_LOOP(b[i] > 0 ? a[i] : (T)0) return;
-      default: PXK_LOOP(bop(op, a[i], b[i])) return;
+#define PXK_CASE(NAME, EXPR) case pxops::B_##NAME: PXK_LOOP(pxops::b_##NAME(a[i], b[i])) return;
+      PX_BINARY_OPS(PXK_CASE)
+#undef PXK_CASE
     }
   }
   // general path: iterate over the last dim with an odometer on the others
@@ -345,28 +343,19 @@ void binary_t(int op, const T* a, const int* as, const T* b, const int* bs, cons
     long rem = o, oa = 0, ob = 0;
     for (int d = nd - 2; d >= 0; d--) { long i = rem % shape[d]; rem /= shape[d]; oa += i * as[d]; ob += i * bs[d]; }
     T* q = out + o * inner;
-    for (long i = 0; i < inner; i++) q[i] = bop(op, a[oa + i * ia], b[ob + i * ib]);
+    for (long i = 0; i < inner; i++) q[i] = pxops::binary(op, a[oa + i * ia], b[ob + i * ib]);
   }
 }
 
-enum { U_NEG = 0, U_SQUARE = 1, U_ABS = 2, U_SQRT = 3, U_EXP = 4, U_LOG = 5, U_RELU = 6, U_SIGN = 7,
-       U_STEP = 8, U_RSQRT = 9, U_RECIP = 10, U_AFFINE = 11 };
-// out = f(x); U_AFFINE: x*alpha + beta.
+// out = f(x) for one of pxops.h's unary ops; alpha and beta are AFFINE's scale and shift.
 template <typename T>
 void unary_t(int op, const T* x, long n, double alpha, double beta, T* out) {
+  check_op("unary", op, U_COUNT);
+  const T al = (T)alpha, be = (T)beta;
   switch (op) {
-    case U_NEG: PXK_LOOP(-x[i]) return;
-    case U_SQUARE: PXK_LOOP(x[i] * x[i]) return;
-    case U_ABS: PXK_LOOP(std::abs(x[i])) return;
-    case U_SQRT: PXK_LOOP(std::sqrt(x[i])) return;
-    case U_EXP: PXK_LOOP(std::exp(x[i])) return;
-    case U_LOG: PXK_LOOP(std::log(x[i])) return;
-    case U_RELU: PXK_LOOP(x[i] > 0 ? x[i] : (T)0) return;
-    case U_SIGN: PXK_LOOP((T)((x[i] > 0) - (x[i] < 0))) return;
-    case U_STEP: PXK_LOOP(x[i] > 0 ? (T)1 : (T)0) return;
-    case U_RSQRT: PXK_LOOP((T)1 / std::sqrt(x[i])) return;
-    case U_RECIP: PXK_LOOP((T)1 / x[i]) return;
-    default: { T a = (T)alpha, b = (T)beta; PXK_LOOP(x[i] * a + b) return; }
+#define PXK_CASE(NAME, EXPR) case pxops::U_##NAME: PXK_LOOP(pxops::u_##NAME(x[i], al, be)) return;
+    PX_UNARY_OPS(PXK_CASE)
+#undef PXK_CASE
   }
 }
 #undef PXK_LOOP
@@ -527,6 +516,21 @@ inline void pxk_binary(int dt, int op, void* a, int* as, void* b, int* bs, int* 
 }
 inline void pxk_unary(int dt, int op, void* x, long n, double alpha, double beta, void* out) {
   PXK_DISPATCH(dt, pxk::unary_t(op, PXK_CT(x), n, alpha, beta, PXK_T(out)));
+}
+// pxops.h's op table as the Java side sees it: the number of ops and each one's name (null past the end)
+inline int pxk_unary_ops() { return pxops::U_COUNT; }
+inline int pxk_binary_ops() { return pxops::B_COUNT; }
+inline const char* pxk_unary_op_name(int op) {
+#define PXK_NAME(NAME, EXPR) #NAME,
+  static const char* names[] = {PX_UNARY_OPS(PXK_NAME)};
+#undef PXK_NAME
+  return op >= 0 && op < pxops::U_COUNT ? names[op] : nullptr;
+}
+inline const char* pxk_binary_op_name(int op) {
+#define PXK_NAME(NAME, EXPR) #NAME,
+  static const char* names[] = {PX_BINARY_OPS(PXK_NAME)};
+#undef PXK_NAME
+  return op >= 0 && op < pxops::B_COUNT ? names[op] : nullptr;
 }
 inline void pxk_reduce_sum(int dt, void* in, int* shape, int* os, int nd, long outN, void* out) {
   PXK_DISPATCH(dt, pxk::reduce_sum_t(PXK_CT(in), shape, os, nd, outN, PXK_T(out)));

@@ -315,10 +315,10 @@ class CudaBackendKernelLogicTest {
         int[][][] cases = {{{3, 4, 5}, {3, 4, 5}}, {{3, 4, 5}, {5}}, {{}, {3, 4, 5}}, {{3, 4, 5}, {1, 4, 1}},
                 {{3, 1, 5}, {1, 4, 1}}, {{4, 1}, {3, 1, 5}}, {{1, 1, 1}, {3, 4, 5}}};
         for (DType t : TYPES)
-            for (int op = B_ADD; op <= B_GTMASK; op++)
+            for (int op = 0; op < pxk_binary_ops(); op++) // every op of the table (pxops.h)
                 for (int[][] c : cases) {
                     int[] sa = c[0], sb = c[1], shape = broadcast(sa, sb);
-                    String what = "binary op " + op + " " + t + " " + Arrays.toString(sa) + " x " + Arrays.toString(sb);
+                    String what = "binary op " + pxk_binary_op_name(op).getString() + " " + t + " " + Arrays.toString(sa) + " x " + Arrays.toString(sb);
                     try (Pair a = normal(t, numel(sa), r); Pair b = op == B_DIV ? uniform(t, numel(sb), r, 0.5, 2) : normal(t, numel(sb), r);
                          Pair o = pair(t, numel(shape))) {
                         int[] as = strides(sa, shape), bs = strides(sb, shape);
@@ -352,13 +352,13 @@ class CudaBackendKernelLogicTest {
         Random r = new Random(9);
         int n = 1000;
         for (DType t : TYPES)
-            for (int op = U_NEG; op <= U_AFFINE; op++) {
+            for (int op = 0; op < pxk_unary_ops(); op++) { // every op of the table (pxops.h)
                 boolean positive = op == U_SQRT || op == U_LOG || op == U_RSQRT || op == U_RECIP;
                 try (Pair x = positive ? uniform(t, n, r, 0.1, 3) : normal(t, n, r); Pair y = pair(t, n)) {
                     if (!positive) { double[] v = x.cpu(); v[3] = 0; v[10] = -0.0; x.set(v); }
                     CPU.unary(t, op, x.c, n, 1.5, -0.25, y.c);
                     gpu.unary(t, op, x.d, n, 1.5, -0.25, y.d);
-                    y.assertSame("unary op " + op + " " + t);
+                    y.assertSame("unary op " + pxk_unary_op_name(op).getString() + " " + t);
                 }
             }
     }
