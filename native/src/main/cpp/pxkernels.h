@@ -229,10 +229,18 @@ void channel_sums_t(const T* a, const T* b, int N, int C, long S, T* out) {
   }
 }
 
-// ---------------------------------------------------------------- pooling (x: [NC, H, W])
+// ---------------------------------------------------------------- pooling (x: [N*C, H, W])
+// The geometry is pxops.h's PxPool (pxprune.kernels.PoolGeometry#toArray()); the window loop of
+// max pooling is pxops.h's maxpool_window, shared with the CUDA kernel.
+using pxops::PxPool;
+inline PxPool pool_geometry(const int* g) {
+  return PxPool{g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11]};
+}
 template <typename T>
-void maxpool_fwd_t(const T* x, long NC, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw,
-                   int OH, int OW, T* y, int32_t* idx) {
+void maxpool_fwd_t(const T* x, const PxPool& g, T* y, int32_t* idx) {
+  const int H = g.H, W = g.W, kh = g.kh, kw = g.kw, sh = g.sh, sw = g.sw, ph = g.ph, pw = g.pw, OH = g.OH, OW = g.OW;
+  const long NC = (long)g.N * g.C;
+  PXK_REQUIRE(g.N >= 0 && g.C >= 0, "maxpool_fwd", "batch " + PXK_S(g.N) + " and channels " + PXK_S(g.C) + " must be >= 0");
   require_window("maxpool_fwd", "height", H, kh, sh, ph, 1, OH);
   require_window("maxpool_fwd", "width", W, kw, sw, pw, 1, OW);
   // every window must overlap the input, else its argmax would be -1 and the backward's scatter
@@ -244,11 +252,8 @@ void maxpool_fwd_t(const T* x, long NC, int H, int W, int kh, int kw, int sh, in
   for (long p = 0; p < NC; p++) {
     const T* s = x + p * H * W;
     for (int oh = 0; oh < OH; oh++) for (int ow = 0; ow < OW; ow++) {
-      T best = -std::numeric_limits<T>::infinity(); int bi = -1;
-      for (int i = 0; i < kh; i++) { int ih = oh * sh - ph + i; if (ih < 0 || ih >= H) continue;
-        for (int j = 0; j < kw; j++) { int iw = ow * sw - pw + j; if (iw < 0 || iw >= W) continue;
-          T v = s[ih * W + iw]; if (v > best || bi < 0 || std::isnan(v)) { best = v; bi = ih * W + iw; } } }
-      long o = (p * OH + oh) * OW + ow; y[o] = best; idx[o] = bi;
+      long o = (p * OH + oh) * OW + ow;
+      idx[o] = pxops::maxpool_window(s, g, oh, ow, y[o]);
     }
   }
 }
@@ -281,10 +286,17 @@ void pool_gather_t(const T* g, const int32_t* idx, long NC, long HW, long OHW, T
 }
 
 // average pooling, no padding; backward spreads gy/(kh*kw) (gx zeroed by caller).
+inline void require_unpadded(const char* kernel, const PxPool& g) {
+  PXK_REQUIRE(g.N >= 0 && g.C >= 0, kernel, "batch " + PXK_S(g.N) + " and channels " + PXK_S(g.C) + " must be >= 0");
+  PXK_REQUIRE(g.ph == 0 && g.pw == 0, kernel, "average pooling takes no padding, got " + PXK_S(g.ph) + "x" + PXK_S(g.pw));
+  require_window(kernel, "height", g.H, g.kh, g.sh, 0, 1, g.OH);  // no padding: every read is in the input
+  require_window(kernel, "width", g.W, g.kw, g.sw, 0, 1, g.OW);
+}
 template <typename T>
-void avgpool_fwd_t(const T* x, long NC, int H, int W, int kh, int kw, int sh, int sw, int OH, int OW, T* y) {
-  require_window("avgpool_fwd", "height", H, kh, sh, 0, 1, OH);  // no padding: every read is in the input
-  require_window("avgpool_fwd", "width", W, kw, sw, 0, 1, OW);
+void avgpool_fwd_t(const T* x, const PxPool& g, T* y) {
+  require_unpadded("avgpool_fwd", g);
+  const int H = g.H, W = g.W, kh = g.kh, kw = g.kw, sh = g.sh, sw = g.sw, OH = g.OH, OW = g.OW;
+  const long NC = (long)g.N * g.C;
   const T inv = (T)1 / (T)(kh * kw);
 #pragma omp parallel for schedule(static) if (big(NC * H * W))
   for (long p = 0; p < NC; p++) {
@@ -297,9 +309,10 @@ void avgpool_fwd_t(const T* x, long NC, int H, int W, int kh, int kw, int sh, in
   }
 }
 template <typename T>
-void avgpool_bwd_t(const T* gy, long NC, int H, int W, int kh, int kw, int sh, int sw, int OH, int OW, T* gx) {
-  require_window("avgpool_bwd", "height", H, kh, sh, 0, 1, OH);
-  require_window("avgpool_bwd", "width", W, kw, sw, 0, 1, OW);
+void avgpool_bwd_t(const T* gy, const PxPool& geom, T* gx) {
+  require_unpadded("avgpool_bwd", geom);
+  const int H = geom.H, W = geom.W, kh = geom.kh, kw = geom.kw, sh = geom.sh, sw = geom.sw, OH = geom.OH, OW = geom.OW;
+  const long NC = (long)geom.N * geom.C;
   const T inv = (T)1 / (T)(kh * kw);
 #pragma omp parallel for schedule(static) if (big(NC * H * W))
   for (long p = 0; p < NC; p++) {
@@ -495,9 +508,9 @@ inline void pxk_bn_train_bwd(int dt, void* x, void* gy, int N, int C, long S, vo
 inline void pxk_channel_sums(int dt, void* a, void* b, int N, int C, long S, void* out) {
   PXK_DISPATCH(dt, pxk::channel_sums_t(PXK_CT(a), PXK_CT(b), N, C, S, PXK_T(out)));
 }
-inline void pxk_maxpool_fwd(int dt, void* x, long NC, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw,
-                            int OH, int OW, void* y, void* idx) {
-  PXK_DISPATCH(dt, pxk::maxpool_fwd_t(PXK_CT(x), NC, H, W, kh, kw, sh, sw, ph, pw, OH, OW, PXK_T(y), static_cast<int32_t*>(idx)));
+// geom: the PxPool fields (pxops.h), as pxprune.kernels.PoolGeometry#toArray() lists them
+inline void pxk_maxpool_fwd(int dt, void* x, int* geom, void* y, void* idx) {
+  PXK_DISPATCH(dt, pxk::maxpool_fwd_t(PXK_CT(x), pxk::pool_geometry(geom), PXK_T(y), static_cast<int32_t*>(idx)));
 }
 inline void pxk_pool_scatter(int dt, void* gy, void* idx, long NC, long HW, long OHW, void* gx) {
   PXK_DISPATCH(dt, pxk::pool_scatter_t(PXK_CT(gy), static_cast<const int32_t*>(idx), NC, HW, OHW, PXK_T(gx)));
@@ -505,11 +518,11 @@ inline void pxk_pool_scatter(int dt, void* gy, void* idx, long NC, long HW, long
 inline void pxk_pool_gather(int dt, void* g, void* idx, long NC, long HW, long OHW, void* out) {
   PXK_DISPATCH(dt, pxk::pool_gather_t(PXK_CT(g), static_cast<const int32_t*>(idx), NC, HW, OHW, PXK_T(out)));
 }
-inline void pxk_avgpool_fwd(int dt, void* x, long NC, int H, int W, int kh, int kw, int sh, int sw, int OH, int OW, void* y) {
-  PXK_DISPATCH(dt, pxk::avgpool_fwd_t(PXK_CT(x), NC, H, W, kh, kw, sh, sw, OH, OW, PXK_T(y)));
+inline void pxk_avgpool_fwd(int dt, void* x, int* geom, void* y) {
+  PXK_DISPATCH(dt, pxk::avgpool_fwd_t(PXK_CT(x), pxk::pool_geometry(geom), PXK_T(y)));
 }
-inline void pxk_avgpool_bwd(int dt, void* gy, long NC, int H, int W, int kh, int kw, int sh, int sw, int OH, int OW, void* gx) {
-  PXK_DISPATCH(dt, pxk::avgpool_bwd_t(PXK_CT(gy), NC, H, W, kh, kw, sh, sw, OH, OW, PXK_T(gx)));
+inline void pxk_avgpool_bwd(int dt, void* gy, int* geom, void* gx) {
+  PXK_DISPATCH(dt, pxk::avgpool_bwd_t(PXK_CT(gy), pxk::pool_geometry(geom), PXK_T(gx)));
 }
 inline void pxk_binary(int dt, int op, void* a, int* as, void* b, int* bs, int* shape, int nd, void* out) {
   PXK_DISPATCH(dt, pxk::binary_t(op, PXK_CT(a), as, PXK_CT(b), bs, shape, nd, PXK_T(out)));

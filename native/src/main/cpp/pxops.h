@@ -100,8 +100,8 @@ enum { PX_POOL_FIELDS = 12 };
 // the first maximum in row-major order, a NaN wins (PyTorch's rule); -1 where the window holds no
 // input (the kernels refuse such geometries before they run).
 template <typename T>
-PX_HD inline int maxpool_window(const T* s, const PxPool& g, int oh, int ow, T& best) {
-  best = (T)(-INFINITY);
+PX_HD inline int maxpool_window(const T* s, const PxPool& g, int oh, int ow, T& window_max) {
+  T best = (T)(-INFINITY);
   int bi = -1;
   for (int i = 0; i < g.kh; i++) {
     const int ih = oh * g.sh - g.ph + i;
@@ -113,6 +113,7 @@ PX_HD inline int maxpool_window(const T* s, const PxPool& g, int oh, int ow, T& 
       if (v > best || bi < 0 || v != v) { best = v; bi = ih * g.W + iw; }
     }
   }
+  window_max = best;
   return bi;
 }
 

@@ -45,14 +45,15 @@ public final class PxNative {
     public static native void pxk_bn_train_bwd(int dt, Pointer x, Pointer gy, int N, int C, long S, Pointer mean,
                                                Pointer invstd, Pointer gamma, Pointer gx, Pointer dgamma, Pointer dbeta);
     public static native void pxk_channel_sums(int dt, Pointer a, Pointer b, int N, int C, long S, Pointer out);
-    public static native void pxk_maxpool_fwd(int dt, Pointer x, long NC, int H, int W, int kh, int kw, int sh, int sw,
-                                              int ph, int pw, int OH, int OW, Pointer y, Pointer idx);
+    /**
+     * geom: the 12 ints of pxops.h's PxPool, {@code n, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow}
+     * ({@code pxprune.kernels.PoolGeometry#toArray()}), for this and the average pooling kernels
+     */
+    public static native void pxk_maxpool_fwd(int dt, Pointer x, int[] geom, Pointer y, Pointer idx);
     public static native void pxk_pool_scatter(int dt, Pointer gy, Pointer idx, long NC, long HW, long OHW, Pointer gx);
     public static native void pxk_pool_gather(int dt, Pointer g, Pointer idx, long NC, long HW, long OHW, Pointer out);
-    public static native void pxk_avgpool_fwd(int dt, Pointer x, long NC, int H, int W, int kh, int kw, int sh, int sw,
-                                              int OH, int OW, Pointer y);
-    public static native void pxk_avgpool_bwd(int dt, Pointer gy, long NC, int H, int W, int kh, int kw, int sh, int sw,
-                                              int OH, int OW, Pointer gx);
+    public static native void pxk_avgpool_fwd(int dt, Pointer x, int[] geom, Pointer y);
+    public static native void pxk_avgpool_bwd(int dt, Pointer gy, int[] geom, Pointer gx);
     public static native void pxk_binary(int dt, int op, Pointer a, int[] as, Pointer b, int[] bs, int[] shape, int nd, Pointer out);
     public static native void pxk_unary(int dt, int op, Pointer x, long n, double alpha, double beta, Pointer out);
     /** the number of unary ops in pxops.h's table (codes 0 .. n-1) */

@@ -18,6 +18,7 @@ import pxprune.kernels.ConvGeometry;
 import pxprune.kernels.CpuBackend;
 import pxprune.kernels.DType;
 import pxprune.kernels.Device;
+import pxprune.kernels.PoolGeometry;
 
 /**
  * Kernel-logic test: every Backend method on whatever CUDA backend loads (a GPU, or the CPU emulation
@@ -235,8 +236,11 @@ class CudaBackendKernelLogicTest {
                         v[17] = Double.NaN;
                         x.set(v);
                     }
-                    CPU.maxPoolForward(t, nc, h, w, k[0], k[1], k[2], k[3], k[4], k[5], oh, ow, x.c, y.c, idx.c);
-                    gpu.maxPoolForward(t, nc, h, w, k[0], k[1], k[2], k[3], k[4], k[5], oh, ow, x.d, y.d, idx.d);
+                    PoolGeometry pg = new PoolGeometry(2, nc / 2, h, w, k[0], k[1], k[2], k[3], k[4], k[5]);
+                    assertEquals(oh, pg.oh());
+                    assertEquals(ow, pg.ow());
+                    CPU.maxPoolForward(t, pg, x.c, y.c, idx.c);
+                    gpu.maxPoolForward(t, pg, x.d, y.d, idx.d);
                     y.assertSame("maxPoolForward " + what);
                     idx.assertSame("maxPoolForward indices " + what);
                     // scatter and gather through the same (CPU) indices on both
@@ -253,14 +257,9 @@ class CudaBackendKernelLogicTest {
                     }
                 }
             }
-        // a window wholly in the padding (1x1 kernel, padding 1: the border sees no input) is refused by both backends
-        try (Pair x = normal(DType.F32, 9, r); Pair y = pair(DType.F32, 25); Pair idx = new Pair(gpu, DType.I32, 25)) {
-            for (boolean onGpu : new boolean[] {false, true}) {
-                RuntimeException e = assertThrows(RuntimeException.class, () -> (onGpu ? gpu : CPU).maxPoolForward(DType.F32, 1, 3, 3,
-                        1, 1, 1, 1, 1, 1, 5, 5, onGpu ? x.d : x.c, onGpu ? y.d : y.c, onGpu ? idx.d : idx.c));
-                assertTrue(e.getMessage().contains("wholly in the padding"), e.getMessage());
-            }
-        }
+        // a window wholly in the padding (1x1 kernel, padding 1: the border sees no input) has no geometry, so neither backend sees it
+        RuntimeException e = assertThrows(RuntimeException.class, () -> new PoolGeometry(1, 1, 3, 3, 1, 1, 1, 1, 1, 1));
+        assertTrue(e.getMessage().contains("wholly in the padding"), e.getMessage());
         // and index -1 (no input in the window) neither adds nor reads out of bounds on the device
         try (Pair id = Pair.ofInts(gpu, new int[] {-1, 0}); Pair gy = pair(DType.F32, 2); Pair gx = pair(DType.F32, 4);
              Pair out = pair(DType.F32, 2)) {
@@ -284,14 +283,26 @@ class CudaBackendKernelLogicTest {
                 String what = t + " " + Arrays.toString(k);
                 try (Pair x = normal(t, nc * h * w, r); Pair y = pair(t, nc * oh * ow); Pair gy = normal(t, nc * oh * ow, r);
                      Pair gx = normal(t, nc * h * w, r)) {
-                    CPU.avgPoolForward(t, nc, h, w, k[0], k[1], k[2], k[3], oh, ow, x.c, y.c);
-                    gpu.avgPoolForward(t, nc, h, w, k[0], k[1], k[2], k[3], oh, ow, x.d, y.d);
+                    PoolGeometry g = new PoolGeometry(1, nc, h, w, k[0], k[1], k[2], k[3], 0, 0);
+                    assertEquals(oh, g.oh());
+                    assertEquals(ow, g.ow());
+                    CPU.avgPoolForward(t, g, x.c, y.c);
+                    gpu.avgPoolForward(t, g, x.d, y.d);
                     y.assertSame("avgPoolForward " + what);
-                    CPU.avgPoolBackward(t, nc, h, w, k[0], k[1], k[2], k[3], oh, ow, gy.c, gx.c);
-                    gpu.avgPoolBackward(t, nc, h, w, k[0], k[1], k[2], k[3], oh, ow, gy.d, gx.d);
+                    CPU.avgPoolBackward(t, g, gy.c, gx.c);
+                    gpu.avgPoolBackward(t, g, gy.d, gx.d);
                     gx.assertSame("avgPoolBackward " + what);
                 }
             }
+        // average pooling takes no padding: both backends refuse it
+        PoolGeometry padded = new PoolGeometry(1, 1, 3, 3, 2, 2, 1, 1, 1, 1);
+        try (Pair x = normal(DType.F32, 9, r); Pair y = pair(DType.F32, 16)) {
+            for (boolean onGpu : new boolean[] {false, true}) {
+                RuntimeException e = assertThrows(RuntimeException.class,
+                        () -> (onGpu ? gpu : CPU).avgPoolForward(DType.F32, padded, onGpu ? x.d : x.c, onGpu ? y.d : y.c));
+                assertTrue(e.getMessage().contains("takes no padding"), e.getMessage());
+            }
+        }
     }
 
     // ------------------------------------------------------------------ elementwise, reductions
