@@ -53,46 +53,36 @@ public record RunConfig(String dataset, String model, String method, double dens
     /** the method name that means "no pruning" */
     public static final String DENSE = "dense";
 
-    /** the JSON value types of the keys */
-    enum Type {
-        STRING("a string"), INT("an integer"), NUMBER("a number"), BOOL("a boolean (true or false)"),
-        INT_LIST("a list of integers, e.g. [80, 120]");
-
-        final String what;
-
-        Type(String what) { this.what = what; }
-    }
-
     /** every key with its type, in the order they are documented */
-    static final Map<String, Type> KEYS = keys();
+    static final Map<String, RunKeys.Type> KEYS = keys();
 
-    private static Map<String, Type> keys() {
-        Map<String, Type> m = new LinkedHashMap<>();
-        m.put("dataset", Type.STRING);
-        m.put("model", Type.STRING);
-        m.put("method", Type.STRING);
-        m.put("density", Type.NUMBER);
-        m.put("rounds", Type.INT);
-        m.put("examples_per_class", Type.INT);
-        m.put("seed", Type.INT);
-        m.put("epochs", Type.INT);
-        m.put("batch_size", Type.INT);
-        m.put("lr", Type.NUMBER);
-        m.put("momentum", Type.NUMBER);
-        m.put("nesterov", Type.BOOL);
-        m.put("weight_decay", Type.NUMBER);
-        m.put("milestones", Type.INT_LIST);
-        m.put("gamma", Type.NUMBER);
-        m.put("data_root", Type.STRING);
-        m.put("augment", Type.BOOL);
-        m.put("crop", Type.INT);
-        m.put("scale_min", Type.NUMBER);
-        m.put("scale_max", Type.NUMBER);
-        m.put("flip", Type.BOOL);
-        m.put("backbone_lr", Type.NUMBER);
-        m.put("pretrained", Type.STRING);
-        m.put("pretrained_backbone", Type.STRING);
-        m.put("device", Type.STRING);
+    private static Map<String, RunKeys.Type> keys() {
+        Map<String, RunKeys.Type> m = new LinkedHashMap<>();
+        m.put("dataset", RunKeys.Type.STRING);
+        m.put("model", RunKeys.Type.STRING);
+        m.put("method", RunKeys.Type.STRING);
+        m.put("density", RunKeys.Type.NUMBER);
+        m.put("rounds", RunKeys.Type.INT);
+        m.put("examples_per_class", RunKeys.Type.INT);
+        m.put("seed", RunKeys.Type.INT);
+        m.put("epochs", RunKeys.Type.INT);
+        m.put("batch_size", RunKeys.Type.INT);
+        m.put("lr", RunKeys.Type.NUMBER);
+        m.put("momentum", RunKeys.Type.NUMBER);
+        m.put("nesterov", RunKeys.Type.BOOL);
+        m.put("weight_decay", RunKeys.Type.NUMBER);
+        m.put("milestones", RunKeys.Type.INT_LIST);
+        m.put("gamma", RunKeys.Type.NUMBER);
+        m.put("data_root", RunKeys.Type.STRING);
+        m.put("augment", RunKeys.Type.BOOL);
+        m.put("crop", RunKeys.Type.INT);
+        m.put("scale_min", RunKeys.Type.NUMBER);
+        m.put("scale_max", RunKeys.Type.NUMBER);
+        m.put("flip", RunKeys.Type.BOOL);
+        m.put("backbone_lr", RunKeys.Type.NUMBER);
+        m.put("pretrained", RunKeys.Type.STRING);
+        m.put("pretrained_backbone", RunKeys.Type.STRING);
+        m.put("device", RunKeys.Type.STRING);
         return java.util.Collections.unmodifiableMap(m);
     }
 
@@ -245,7 +235,7 @@ public record RunConfig(String dataset, String model, String method, double dens
     /** whether this run segments (its dataset gives a label per pixel) */
     public boolean segmentation() { return DatasetRegistry.isSegmentation(dataset); }
 
-    private static void checkInt(String key, long v) {
+    static void checkInt(String key, long v) {
         long[] r = INT_RANGES.get(key);
         if (v < r[0] || v > r[1]) throw bad(key, intRange(key), String.valueOf(v));
     }
@@ -327,9 +317,9 @@ public record RunConfig(String dataset, String model, String method, double dens
     public RunConfig with(Map<String, ?> changes) {
         Map<String, Object> m = toMap();
         for (Map.Entry<String, ?> e : changes.entrySet()) {
-            Type t = KEYS.get(e.getKey());
+            RunKeys.Type t = KEYS.get(e.getKey());
             if (t == null) throw unknownKey(e.getKey());
-            m.put(e.getKey(), typed(e.getKey(), t, e.getValue()));
+            m.put(e.getKey(), RunKeys.typed(e.getKey(), t, e.getValue()));
         }
         return fromTypedMap(m);
     }
@@ -359,9 +349,9 @@ public record RunConfig(String dataset, String model, String method, double dens
                 throw new ConfigException("--set " + assignment + ": expected key=value, e.g. --set epochs=10 (keys: "
                         + String.join(", ", KEYS.keySet()) + ")");
             String key = assignment.substring(0, eq).strip(), value = assignment.substring(eq + 1).strip();
-            Type t = KEYS.get(key);
+            RunKeys.Type t = KEYS.get(key);
             if (t == null) throw unknownKey(key);
-            changes.put(key, parseValue(key, t, value));
+            changes.put(key, RunKeys.parseValue(key, t, value));
         }
         return with(changes);
     }
@@ -369,94 +359,6 @@ public record RunConfig(String dataset, String model, String method, double dens
     static ConfigException unknownKey(String key) {
         return new ConfigException("unknown config key '" + key + "'; valid keys: " + String.join(", ", KEYS.keySet())
                 + (key.equals("recipe") ? " (recipe is only read from config files)" : ""));
-    }
-
-    /** reads a --set value as the key's type */
-    static Object parseValue(String key, Type t, String v) {
-        try {
-            return switch (t) {
-                case STRING -> v;
-                case INT -> {
-                    long l;
-                    try {
-                        l = Long.parseLong(v);
-                    } catch (NumberFormatException e) {
-                        throw new ConfigException("config key '" + key + "': expected " + intRange(key) + ", got \"" + v + "\"");
-                    }
-                    checkInt(key, l);
-                    yield l;
-                }
-                case NUMBER -> {
-                    double d = Double.parseDouble(v);
-                    if (!Double.isFinite(d)) throw new NumberFormatException();
-                    yield d;
-                }
-                case BOOL -> {
-                    if (v.equalsIgnoreCase("true")) yield Boolean.TRUE;
-                    if (v.equalsIgnoreCase("false")) yield Boolean.FALSE;
-                    throw new NumberFormatException();
-                }
-                case INT_LIST -> {
-                    String s = v.startsWith("[") && v.endsWith("]") ? v.substring(1, v.length() - 1) : v;
-                    List<Object> out = new ArrayList<>();
-                    if (!s.isBlank()) for (String p : s.split(",")) out.add(Long.parseLong(p.strip()));
-                    yield out;
-                }
-            };
-        } catch (NumberFormatException e) {
-            throw new ConfigException("config key '" + key + "': expected " + t.what + ", got \"" + v + "\"");
-        }
-    }
-
-    /** checks a JSON value's type for a key and converts it to the canonical Java type */
-    static Object typed(String key, Type t, Object v) {
-        switch (t) {
-            case STRING -> { if (v instanceof String) return v; }
-            case INT -> {
-                if (v instanceof Long || v instanceof Integer) {
-                    long l = ((Number) v).longValue();
-                    checkInt(key, l);
-                    return l;
-                }
-                if (v instanceof java.math.BigInteger b)
-                    throw new ConfigException("config key '" + key + "': expected " + intRange(key) + ", got " + b);
-                throw new ConfigException("config key '" + key + "': expected " + intRange(key) + ", got " + describe(v));
-            }
-            case NUMBER -> {
-                if (v instanceof Number n && !(v instanceof Float) && Double.isFinite(n.doubleValue())) return n.doubleValue();
-                if (v instanceof Float f && Double.isFinite(f)) return f.doubleValue();
-            }
-            case BOOL -> { if (v instanceof Boolean) return v; }
-            case INT_LIST -> {
-                if (v instanceof List<?> l) {
-                    List<Object> out = new ArrayList<>();
-                    boolean ok = true;
-                    for (Object o : l) {
-                        if ((o instanceof Long || o instanceof Integer) && Math.abs(((Number) o).longValue()) <= Integer.MAX_VALUE)
-                            out.add(((Number) o).longValue());
-                        else ok = false;
-                    }
-                    if (ok) return out;
-                }
-                if (v instanceof int[] a) {
-                    List<Object> out = new ArrayList<>();
-                    for (int x : a) out.add((long) x);
-                    return out;
-                }
-            }
-        }
-        throw new ConfigException("config key '" + key + "': expected " + t.what + ", got " + describe(v));
-    }
-
-    private static String describe(Object v) {
-        if (v == null) return "null";
-        if (v instanceof String s) return "the string \"" + s + "\"";
-        if (v instanceof Boolean b) return "the boolean " + b;
-        if (v instanceof Double d) return "the number " + d;
-        if (v instanceof Number n) return "the integer " + n;
-        if (v instanceof List<?> l) return "the list " + Json.write(l);
-        if (v instanceof Map<?, ?>) return "an object";
-        return v.toString();
     }
 
     private static RunConfig fromTypedMap(Map<String, Object> m) {
@@ -485,7 +387,7 @@ public record RunConfig(String dataset, String model, String method, double dens
         Object r = json.getOrDefault("recipe", Recipes.DEFAULT);
         if (!(r instanceof String name))
             throw new ConfigException("config key 'recipe': expected a string (one of " + String.join(", ", Recipes.names())
-                    + "), got " + describe(r));
+                    + "), got " + RunKeys.describe(r));
         RunConfig base = Recipes.get(name);
         Map<String, Object> rest = new LinkedHashMap<>(json);
         rest.remove("recipe");
@@ -522,7 +424,7 @@ public record RunConfig(String dataset, String model, String method, double dens
             throw new ConfigException("the config is not valid JSON (fix it and run again): " + e.getMessage());
         }
         if (!(o instanceof Map))
-            throw new ConfigException("a config must be a JSON object {\"key\": value, ...}, got " + describe(o));
+            throw new ConfigException("a config must be a JSON object {\"key\": value, ...}, got " + RunKeys.describe(o));
         @SuppressWarnings("unchecked")
         Map<String, Object> m = (Map<String, Object>) o;
         return fromJson(m);
