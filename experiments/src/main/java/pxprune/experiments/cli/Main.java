@@ -62,8 +62,7 @@ public final class Main {
                   "method": "px"}. See docs/segmentation.md. --device: where to prune and train (the config
                   key device; default cpu; a CUDA run has its own folder).
                   recipes: %s
-                  keys: %s
-              prune --model M --dataset D --method S --density d --rounds T --out DIR
+%s              prune --model M --dataset D --method S --density d --rounds T --out DIR
                     [--per-layer] [--schedule exponential|linear] [--seed S] [--data-root R] [--examples-per-class K]
                     [--weights W.safetensors] [--batch B.safetensors] [--trace] [--precision float32|float64] [--device cpu|cuda|cuda:N]
                   iterative pruning at initialization: DIR gets masks.safetensors, rounds.csv, rounds.png, layers.csv,
@@ -171,7 +170,7 @@ public final class Main {
     }
 
     static String usage() {
-        String u = String.format(USAGE, String.join(", ", Recipes.names()), String.join(", ", RunConfig.keyNames()), PredictCommand.USAGE.indent(14),
+        String u = String.format(USAGE, String.join(", ", Recipes.names()), RunConfig.keysHelp().indent(18), PredictCommand.USAGE.indent(14),
                 NtkCommand.USAGE.indent(12), SweepCommand.USAGE.indent(12));
         int indent = u.lines().filter(l -> !l.isBlank()).mapToInt(l -> l.length() - l.stripLeading().length()).min().orElse(0);
         return u.lines().map(l -> l.isBlank() ? "" : l.substring(indent)).collect(java.util.stream.Collectors.joining("\n", "", "\n"));
