@@ -61,7 +61,7 @@ import pxprune.experiments.plot.LabelMaps;
  * <p>Segmentation sets ({@link RunConfig#segmentation()}, see docs/segmentation.md): the split is
  * drawn by {@code PruningSplit.selectSegmentation} (images until every class is present in
  * {@code examples_per_class} of them; CSV {@code index,classes}), pruning differentiates the
- * per-pixel loss ({@link ScoringData#dense}), training is {@link SegTrainer}'s, and the folder
+ * per-pixel loss ({@link ScoringData#dense}), training is {@link SegmentationTask}'s, and the folder
  * also gets {@value #CONFUSION} (the final test confusion matrix with per-class IoU) and
  * {@value #PREDICTIONS} (test images, ground truth, prediction); the summary has {@code test_miou},
  * {@code test_iou} per class, and {@code test_acc} = {@code test_pixel_acc}, the pixel accuracy.
@@ -372,7 +372,7 @@ public final class Runner {
         return pretrained(cfg, ModelRegistry.create(cfg.model(), train.channels(), train.numClasses(), size, cfg.seed()));
     }
 
-    /** a segmentation run: prune on per-pixel labels, train with {@link SegTrainer}, write confusion.csv and predictions.png */
+    /** a segmentation run: prune on per-pixel labels, train with {@link SegmentationTask}, write confusion.csv and predictions.png */
     private static Outcome runSegmentation(RunConfig cfg, Path dir, PrintStream log) throws IOException {
         String label = cfg.method();
         SegData d = segData(cfg);
@@ -399,18 +399,18 @@ public final class Runner {
                 masks = Masks.load(masksFile, probe);
             }
         }
-        SegTrainer.Result result;
+        SegmentationTask.Result result;
         Map<String, Object> summary;
         try (Module model = segModel(cfg, d.train())) {
-            result = new SegTrainer(cfg, d.train(), d.test(), d.stats(), dir, log, label).train(model, masks);
+            result = new SegmentationTask(cfg, d.train(), d.test(), d.stats(), dir, log, label).train(model, masks);
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("format", "pt");
             meta.put("config_hash", cfg.hash());
             StateDicts.save(model, dir.resolve(WEIGHTS), meta);
             // the last epoch's evaluation, or (resumed after the last checkpoint, or 0 epochs) the same one again
-            SegTrainer.Evaluation ev = result.lastConfusion() != null
-                    ? new SegTrainer.Evaluation(result.last().testLoss(), result.lastConfusion())
-                    : SegTrainer.evaluate(model, d.test(), d.stats());
+            SegmentationTask.Evaluation ev = result.lastConfusion() != null
+                    ? new SegmentationTask.Evaluation(result.last().testLoss(), result.lastConfusion())
+                    : SegmentationTask.evaluate(model, d.test(), d.stats());
             writeAtomically(dir.resolve(CONFUSION), ev.confusion().csv(d.test().classNames()));
             predictionsPng(cfg, model, d, dir.resolve(PREDICTIONS));
             summary = segSummary(cfg, masks, prune, result, ev, d.test().classNames());
@@ -473,7 +473,7 @@ public final class Runner {
 
     private static void predictionsPng(RunConfig cfg, Module model, SegData d, Path png) throws IOException {
         int[] idx = pictureIndices(d.test().size());
-        List<int[]> pred = SegTrainer.predict(model, d.test(), d.stats(), idx);
+        List<int[]> pred = SegmentationTask.predict(model, d.test(), d.stats(), idx);
         List<LabelMaps.Row> rows = new ArrayList<>();
         for (int r = 0; r < idx.length; r++) {
             SegSample s = d.test().get(idx[r]);
@@ -485,8 +485,8 @@ public final class Runner {
         move(tmp, png);
     }
 
-    private static Map<String, Object> segSummary(RunConfig cfg, Masks masks, Map<String, Object> prune, SegTrainer.Result result,
-                                                  SegTrainer.Evaluation ev, List<String> classNames) {
+    private static Map<String, Object> segSummary(RunConfig cfg, Masks masks, Map<String, Object> prune, SegmentationTask.Result result,
+                                                  SegmentationTask.Evaluation ev, List<String> classNames) {
         EpochMetrics last = result.last();
         Map<String, Object> s = summaryHead(cfg, masks, prune);
         s.put("task", "segmentation");

@@ -293,7 +293,7 @@ public final class Trainer {
         });
     }
 
-    /** the next prepared batch (Trainer's and SegTrainer's preparation threads), with the preparation's own failure */
+    /** the next prepared batch (Trainer's and SegmentationTask's preparation threads), with the preparation's own failure */
     static <T> T get(Future<T> f) {
         try {
             return f.get();

@@ -63,7 +63,7 @@ import pxprune.px.Masks;
  * {@link EpochMetrics}, {@link ConfusionMatrix}); {@code train_acc} and {@code test_acc} are pixel
  * accuracies, the losses per-pixel means.
  */
-public final class SegTrainer {
+public final class SegmentationTask {
     /** keys of the random streams derived from the run's seed (order and augmentation as {@link Trainer}) */
     public static final long ORDER_KEY = Trainer.ORDER_KEY, AUGMENT_KEY = Trainer.AUGMENT_KEY, DROPOUT_KEY = 0x64726f70L;
     /** the prefix of the parameters that backbone_lr applies to */
@@ -105,7 +105,7 @@ public final class SegTrainer {
      * @param log   progress lines (stderr), or null for none
      * @param label a short name for progress lines (e.g. the method)
      */
-    public SegTrainer(RunConfig cfg, SegDataset train, SegDataset test, ChannelStats stats, Path dir, PrintStream log, String label) {
+    public SegmentationTask(RunConfig cfg, SegDataset train, SegDataset test, ChannelStats stats, Path dir, PrintStream log, String label) {
         this.cfg = cfg; this.train = train; this.test = test; this.stats = stats; this.dir = dir; this.log = log; this.label = label;
     }
 
