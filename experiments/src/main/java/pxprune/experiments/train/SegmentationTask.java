@@ -1,7 +1,6 @@
 package pxprune.experiments.train;
 
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -10,38 +9,37 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import pxprune.core.GradMode;
 import pxprune.core.MemoryScope;
 import pxprune.core.Ops;
 import pxprune.core.Tensor;
 import pxprune.datasets.BatchIterator;
 import pxprune.datasets.ChannelStats;
+import pxprune.datasets.DatasetRegistry;
+import pxprune.datasets.PruningSplit;
 import pxprune.datasets.SegAugment;
 import pxprune.datasets.SegBatch;
 import pxprune.datasets.SegDataset;
 import pxprune.datasets.SegSample;
 import pxprune.datasets.Seeds;
+import pxprune.experiments.plot.LabelMaps;
+import pxprune.kernels.Device;
 import pxprune.nn.Dropout;
+import pxprune.nn.ModelRegistry;
 import pxprune.nn.Module;
-import pxprune.nn.SGD;
-import pxprune.nn.Sparsity;
 import pxprune.px.EvalMode;
-import pxprune.px.Masks;
+import pxprune.px.ScoringData;
 
 /**
- * Trains a (pruned) segmentation model with SGD on one config's recipe: per-pixel cross-entropy
- * over the pixels not labelled {@link SegDataset#IGNORE} ({@code Ops.crossEntropy2d}), one
- * checkpoint per epoch, resuming from the run folder's checkpoint; evaluation on whole test images
- * after every epoch (see {@link #evaluate}). See docs/segmentation.md.
+ * Semantic segmentation ({@link RunConfig#segmentation()}, see docs/segmentation.md): a class per
+ * pixel, per-pixel cross-entropy over the pixels not labelled {@link SegDataset#IGNORE}
+ * ({@code Ops.crossEntropy2d}), evaluation on whole test images after every epoch (see
+ * {@link #evaluate}): mean IoU and pixel accuracy from the confusion matrix.
  *
- * <p>Masks and schedule as {@link Trainer}: weights multiplied by their masks before the first
- * step, every SGD step masks weight, momentum and update (pruned weights stay exactly zero), the
- * learning rate of epoch e is {@link RunConfig#lrAt}. With {@code backbone_lr > 0} the parameters
- * named {@code backbone.*} are optimised by a second SGD (same momentum, weight decay, Nesterov)
- * at {@link RunConfig#backboneLrAt}; its momentum buffers go into the same checkpoint.
+ * <p>Pruning: the split is drawn by {@code PruningSplit.selectSegmentation} (images until every
+ * class is present in {@code examples_per_class} of them; CSV {@code index,classes}), pruning
+ * differentiates the per-pixel loss ({@link ScoringData#dense}) on the images of the split
+ * ({@link #pruningData}).
  *
  * <p>Data: every training image is normalised with the dataset's channel statistics (when it has
  * them), then, with {@code crop > 0}, cut to crop x crop by {@link SegAugment#train}: with
@@ -53,131 +51,118 @@ import pxprune.px.Masks;
  * Seeds.derive(seed, ORDER_KEY), e)}; the augmentation of batch b of epoch e draws from
  * {@code Seeds.rng(seed, AUGMENT_KEY, e, b)} in the batch's order; before the step of batch b
  * {@link Dropout#reseed} sets every dropout module from {@code Seeds.derive(seed, DROPOUT_KEY, e, b)}.
- * So every batch is a pure function of (seed, e, b): the next batch is prepared on another thread
- * while the current one computes, without changing a bit, and nothing random crosses an epoch
- * boundary, so a run resumed at epoch e from its checkpoint repeats the uninterrupted run bit for bit.
- * A final batch of a single image is left out (batch norm cannot train on it).
+ * So every batch is a pure function of (seed, e, b), and nothing random crosses an epoch
+ * boundary. A final batch of a single image is left out (batch norm cannot train on it). Every
+ * batch is read back after its step (segmentation logits are large).
  *
  * <p>Files: {@value Checkpoint#FILE} and {@value Trainer#METRICS} as {@link Trainer}, each line
  * with the extra metrics {@code test_miou}, {@code test_pixel_acc}, {@code test_iou} (see
  * {@link EpochMetrics}, {@link ConfusionMatrix}); {@code train_acc} and {@code test_acc} are pixel
- * accuracies, the losses per-pixel means.
+ * accuracies, the losses per-pixel means. The run folder also gets {@value Runner#CONFUSION} (the
+ * final test confusion matrix with per-class IoU) and {@value Runner#PREDICTIONS} (test images,
+ * ground truth, prediction); the summary has {@code test_miou}, {@code test_iou} per class, and
+ * {@code test_acc} = {@code test_pixel_acc}, the pixel accuracy.
+ *
+ * @param stats the channel statistics to normalise with, or null for none
  */
-public final class SegmentationTask {
+public record SegmentationTask(RunConfig cfg, SegDataset train, SegDataset test, ChannelStats stats) implements Task {
     /** keys of the random streams derived from the run's seed (order and augmentation as {@link Trainer}) */
     public static final long ORDER_KEY = Trainer.ORDER_KEY, AUGMENT_KEY = Trainer.AUGMENT_KEY, DROPOUT_KEY = 0x64726f70L;
-    /** the prefix of the parameters that backbone_lr applies to */
-    public static final String BACKBONE = "backbone.";
     /** evaluation batches: consecutive test images of one size, at most this many and this many pixels */
     public static final int EVAL_BATCH = 32, EVAL_PIXELS = 1 << 18;
+    /** test images drawn in predictions.png */
+    public static final int PICTURE_ROWS = 4;
+    /** the key of the random crop position of pruning images larger than crop */
+    static final long PRUNE_CROP_KEY = 0x7072756eL;
     static final String RNG_DERIVATION = "stateless: batch order of epoch e = BatchIterator.order(n, true, Seeds.derive(seed, "
             + "ORDER_KEY=" + ORDER_KEY + "), e); augmentation of batch b of epoch e = Seeds.rng(seed, AUGMENT_KEY=" + AUGMENT_KEY
             + ", e, b) drawn in batch order; dropout of batch b = Dropout.reseed(model, Seeds.derive(seed, DROPOUT_KEY="
             + DROPOUT_KEY + ", e, b))";
 
-    private final RunConfig cfg;
-    private final SegDataset train, test;
-    private final ChannelStats stats;
-    private final Path dir;
-    private final PrintStream log;
-    private final String label;
-
-    /**
-     * What training produced: every epoch's metrics, the epoch it started from (0 = fresh) and the
-     * confusion matrix of the last evaluation in this process (null when no epoch ran here).
-     */
-    public record Result(List<EpochMetrics> metrics, int startEpoch, ConfusionMatrix lastConfusion) {
-        public EpochMetrics last() { return metrics.isEmpty() ? null : metrics.get(metrics.size() - 1); }
-
-        /** the training seconds of the epochs whose wall time is known */
-        public double seconds() { return metrics.stream().mapToDouble(EpochMetrics::seconds).filter(Double::isFinite).sum(); }
-    }
-
     /** an evaluation: the mean per-pixel cross-entropy over the labelled pixels and the confusion matrix */
-    public record Evaluation(double loss, ConfusionMatrix confusion) {
+    public record Evaluation(double loss, ConfusionMatrix confusion) implements Task.Evaluation {
         public double pixelAccuracy() { return confusion.pixelAccuracy(); }
         public double meanIou() { return confusion.meanIou(); }
-    }
 
-    /**
-     * @param stats the channel statistics to normalise with, or null for none
-     * @param dir   the run folder (checkpoint and metrics go there)
-     * @param log   progress lines (stderr), or null for none
-     * @param label a short name for progress lines (e.g. the method)
-     */
-    public SegmentationTask(RunConfig cfg, SegDataset train, SegDataset test, ChannelStats stats, Path dir, PrintStream log, String label) {
-        this.cfg = cfg; this.train = train; this.test = test; this.stats = stats; this.dir = dir; this.log = log; this.label = label;
-    }
+        @Override public double accuracy() { return pixelAccuracy(); }
 
-    /** whether the config gives the backbone its own SGD (backbone_lr set and the model has backbone.* parameters) */
-    static boolean splitsBackbone(RunConfig cfg, Module model) {
-        return cfg.backboneLr() != 0 && model.namedParameters().keySet().stream().anyMatch(k -> k.startsWith(BACKBONE));
-    }
+        @Override
+        public Map<String, Object> extra() {
+            Map<String, Object> extra = new LinkedHashMap<>();
+            extra.put("test_miou", meanIou());
+            extra.put("test_pixel_acc", pixelAccuracy());
+            extra.put("test_iou", confusion.iouJson());
+            return extra;
+        }
 
-    /**
-     * Trains the model (at its initial weights, or resumed from the checkpoint) for the remaining
-     * epochs of the config. The masks are applied to the model first.
-     */
-    public Result train(Module model, Masks masks) throws IOException {
-        model.to(Runner.activate(cfg)); // before the optimizers: Module.to replaces the parameter tensors
-        masks.apply(model);
-        Path ckpt = dir.resolve(Checkpoint.FILE);
-        String hash = cfg.hash();
-        Map<String, Tensor> head = new LinkedHashMap<>(), backbone = new LinkedHashMap<>();
-        boolean split = splitsBackbone(cfg, model);
-        model.namedParameters().forEach((k, v) -> (split && k.startsWith(BACKBONE) ? backbone : head).put(k, v));
-        List<SGD> opts = new ArrayList<>();
-        ExecutorService pool = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "seg-batches");
-            t.setDaemon(true);
-            return t;
-        });
-        try (MemoryScope scope = MemoryScope.open(); Sparsity sparse = Sparsity.attach(model, masks.pruned())) {
-            Trainer.logSparse(log, label, sparse, masks);
-            opts.add(new SGD(head, cfg.lr(), cfg.momentum(), cfg.weightDecay(), cfg.nesterov()));
-            if (split) opts.add(new SGD(backbone, cfg.backboneLr(), cfg.momentum(), cfg.weightDecay(), cfg.nesterov()));
-            // an all-ones mask changes nothing (x * 1 is exact): only pruned layers get one
-            for (String name : masks.names())
-                if (masks.kept(name) < masks.numel(name))
-                    for (SGD o : opts) if (o.parameters().containsKey(name)) o.setMask(name, masks.tensor(name, model.device()));
-            List<EpochMetrics> history = new ArrayList<>();
-            int start = 0;
-            if (Files.isRegularFile(ckpt)) {
-                Checkpoint.State s = Checkpoint.load(ckpt, model, opts, masks, hash);
-                start = s.epoch();
-                history.addAll(Trainer.withSeconds(dir, s.metrics()));
-                if (start > 0 && log != null) log.printf("[%s] resuming from the checkpoint of epoch %d/%d%n", label, start, cfg.epochs());
-            }
-            Trainer.writeMetrics(dir, history);
-            ConfusionMatrix last = null;
-            for (int epoch = start; epoch < cfg.epochs(); epoch++) {
-                long t0 = System.nanoTime();
-                double[] tr = trainEpoch(model, opts, epoch, pool);
-                Evaluation ev = evaluate(model, test, stats);
-                last = ev.confusion();
-                Map<String, Object> extra = new LinkedHashMap<>();
-                extra.put("test_miou", ev.meanIou());
-                extra.put("test_pixel_acc", ev.pixelAccuracy());
-                extra.put("test_iou", ev.confusion().iouJson());
-                EpochMetrics m = new EpochMetrics(epoch + 1, cfg.lrAt(epoch), tr[0], tr[1], ev.loss(), ev.pixelAccuracy(),
-                        (System.nanoTime() - t0) / 1e9, extra);
-                history.add(m);
-                Checkpoint.save(ckpt, model, opts, masks, epoch + 1, hash, history, RNG_DERIVATION);
-                Trainer.appendMetrics(dir, m);
-                if (log != null)
-                    log.printf(Locale.ROOT, "[%s] epoch %d/%d  lr %.4g  train loss %.4f pixel acc %.2f%%  test loss %.4f mIoU %.2f%% "
-                                    + "pixel acc %.2f%%  %.1fs%n", label, m.epoch(), cfg.epochs(), m.lr(), m.trainLoss(),
-                            100 * m.trainAcc(), m.testLoss(), 100 * ev.meanIou(), 100 * m.testAcc(), m.seconds());
-            }
-            return new Result(history, start, last);
-        } finally {
-            pool.shutdownNow();
-            opts.forEach(SGD::close);
+        @Override
+        public String describe() {
+            return String.format(Locale.ROOT, "mIoU %.2f%% pixel acc %.2f%%", 100 * meanIou(), 100 * pixelAccuracy());
         }
     }
 
-    /** one training batch, prepared off the compute thread */
-    private record Prepared(SegBatch batch, long validPixels) {}
+    /** the segmentation task of a config with its train and test sets and their channel statistics */
+    public static SegmentationTask load(RunConfig cfg) {
+        Path root = Path.of(cfg.dataRoot());
+        SegDataset train = DatasetRegistry.loadSegmentation(cfg.dataset(), root, true, Runner.DATA_SPLIT_SEED);
+        SegDataset test = DatasetRegistry.loadSegmentation(cfg.dataset(), root, false, Runner.DATA_SPLIT_SEED);
+        return new SegmentationTask(cfg, train, test, DatasetRegistry.stats(cfg.dataset()).orElse(null));
+    }
+
+    /** a freshly initialised segmentation model for the config (deterministic for the seed) */
+    @Override
+    public Module model() {
+        int size = cfg.crop() > 0 ? cfg.crop() : Math.min(train.get(0).h(), train.get(0).w());
+        return Runner.pretrained(cfg, ModelRegistry.create(cfg.model(), train.channels(), train.numClasses(), size, cfg.seed()));
+    }
+
+    @Override
+    public int[] split(Path file) {
+        if (Files.isRegularFile(file)) {
+            PruningSplit.SegSelection s = PruningSplit.readSegmentation(file);
+            s.checkAgainst(train);
+            return s.indices();
+        }
+        int[] idx;
+        try {
+            idx = PruningSplit.selectSegmentation(train, cfg.examplesPerClass(), cfg.seed());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("config key 'examples_per_class': " + e.getMessage());
+        }
+        Path tmp = file.resolveSibling(Runner.SPLIT + ".tmp");
+        PruningSplit.writeSegmentation(tmp, idx, train);
+        Runner.move(tmp, file);
+        return idx;
+    }
+
+    /**
+     * The pruning images with their per-pixel labels: normalised like the training images, and with
+     * crop > 0 padded and cut to crop x crop (at a position drawn from the seed when larger), no
+     * other augmentation; whole images with crop 0 (they must share one size).
+     */
+    @Override
+    public ScoringData pruningData(Module model, int[] split) {
+        SplittableRandom rng = Seeds.rng(cfg.seed(), PRUNE_CROP_KEY);
+        List<SegSample> samples = new ArrayList<>();
+        for (int i : split) {
+            SegSample s = train.get(i);
+            if (stats != null) s = SegAugment.normalize(s, stats);
+            if (cfg.crop() > 0) s = SegAugment.train(s, cfg.crop(), 1, 1, false, rng);
+            samples.add(s);
+        }
+        SegBatch b;
+        try {
+            b = SegBatch.stack(samples);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("config key 'crop': the pruning images of " + train.name() + " differ in size ("
+                    + e.getMessage() + "); set crop (e.g. crop=513 for VOC)");
+        }
+        Tensor x = Tensor.of(b.x(), cfg.deviceSpec().device(), b.n(), b.c(), b.h(), b.w());
+        return ScoringData.dense(x, b.y(), train.numClasses(), cfg.seed(), Math.min(Runner.SCORING_CHUNK, b.n()));
+    }
+
+    // ------------------------------------------------------------------ training
+    @Override public String rngDerivation() { return RNG_DERIVATION; }
 
     /** the batch order of an epoch: the batches, each a list of training indices */
     int[][] batches(int epoch) {
@@ -211,56 +196,55 @@ public final class SegmentationTask {
         }
     }
 
-    /** trains one epoch (0-based); returns {mean per-pixel loss, pixel accuracy} over the labelled training pixels */
-    private double[] trainEpoch(Module model, List<SGD> opts, int epoch, ExecutorService pool) {
-        double lr = cfg.lrAt(epoch);
-        opts.get(0).setLr(lr);
-        if (opts.size() > 1) opts.get(1).setLr(cfg.backboneLrAt(epoch));
-        model.train(true);
+    @Override
+    public Task.Epoch epoch(int epoch) {
         int[][] batches = batches(epoch);
-        double lossSum = 0;
-        long seen = 0, correct = 0;
-        long lastNote = System.nanoTime();
-        Future<Prepared> next = batches.length == 0 ? null : submit(pool, batches[0], epoch, 0);
-        for (int b = 0; b < batches.length; b++) {
-            Prepared p = Trainer.get(next);
-            next = b + 1 < batches.length ? submit(pool, batches[b + 1], epoch, b + 1) : null;
-            SegBatch batch = p.batch();
-            Dropout.reseed(model, Seeds.derive(cfg.seed(), DROPOUT_KEY, epoch, b));
-            try (MemoryScope s = MemoryScope.open()) {
-                Tensor x = Tensor.of(batch.x(), model.device(), batch.n(), batch.c(), batch.h(), batch.w());
-                Tensor y = Tensor.ofInts(batch.y(), model.device(), batch.n(), batch.h(), batch.w());
-                Tensor logits = model.forward(x);
-                checkOutput(logits, batch.n(), train.numClasses(), batch.h(), batch.w());
-                Tensor loss = Ops.crossEntropy2d(logits, y, SegDataset.IGNORE);
-                loss.backwardAndFree(logits);
-                for (SGD o : opts) o.step();
-                for (SGD o : opts) o.zeroGrad();
-                double l = loss.item();
-                if (!Double.isFinite(l))
-                    throw new IllegalStateException("training diverged: the loss of epoch " + (epoch + 1) + ", batch " + (b + 1)
-                            + " is " + l + "; lower the learning rate (lr=" + lr + ")");
-                lossSum += l * p.validPixels();
-                seen += p.validPixels();
-                int[] pred = ConfusionMatrix.argmax(logits.toFloatArray(), batch.n(), train.numClasses(), batch.h(), batch.w());
-                for (int i = 0; i < pred.length; i++) if (batch.y()[i] != SegDataset.IGNORE && pred[i] == batch.y()[i]) correct++;
+        return new Task.Epoch() {
+            @Override public int size() { return batches.length; }
+
+            @Override
+            public Step prepare(int b, Device device) {
+                SegBatch batch = SegmentationTask.this.prepare(batches[b], epoch, b);
+                long valid = 0;
+                for (int v : batch.y()) if (v != SegDataset.IGNORE) valid++;
+                return Step.upload(batch.x(), new int[] {batch.n(), batch.c(), batch.h(), batch.w()}, batch.y(),
+                        new int[] {batch.n(), batch.h(), batch.w()}, valid, device);
             }
-            if (log != null && System.nanoTime() - lastNote > 30e9) {
-                lastNote = System.nanoTime();
-                log.printf(Locale.ROOT, "[%s] epoch %d/%d  batch %d/%d  train loss %.4f%n", label, epoch + 1, cfg.epochs(), b + 1,
-                        batches.length, lossSum / Math.max(1, seen));
-            }
-        }
-        return new double[] {lossSum / Math.max(1, seen), (double) correct / Math.max(1, seen)};
+        };
     }
 
-    private Future<Prepared> submit(ExecutorService pool, int[] indices, int epoch, int b) {
-        return pool.submit(() -> {
-            SegBatch batch = prepare(indices, epoch, b);
-            long valid = 0;
-            for (int v : batch.y()) if (v != SegDataset.IGNORE) valid++;
-            return new Prepared(batch, valid);
-        });
+    @Override
+    public void beforeStep(Module model, int epoch, int b) {
+        Dropout.reseed(model, Seeds.derive(cfg.seed(), DROPOUT_KEY, epoch, b));
+    }
+
+    @Override
+    public Tensor loss(Tensor logits, Step step) {
+        int[] s = step.x().shape();
+        checkOutput(logits, s[0], train.numClasses(), s[2], s[3]);
+        return Ops.crossEntropy2d(logits, step.y(), SegDataset.IGNORE);
+    }
+
+    @Override
+    public long correct(Tensor logits, Step step) {
+        int[] s = logits.shape(); // checked by loss: [n, classes, h, w]
+        int[] y = step.labels();
+        int[] pred = ConfusionMatrix.argmax(logits.toFloatArray(), s[0], s[1], s[2], s[3]);
+        long correct = 0;
+        for (int i = 0; i < pred.length; i++) if (y[i] != SegDataset.IGNORE && pred[i] == y[i]) correct++;
+        return correct;
+    }
+
+    @Override public int readBack() { return 1; }
+
+    @Override public String accuracyName() { return "pixel acc"; }
+
+    @Override public Evaluation evaluate(Module model) { return evaluate(model, test, stats); }
+
+    /** the last epoch's evaluation of this process, or (resumed after the last checkpoint, or 0 epochs) the same one again */
+    @Override
+    public Task.Evaluation finalEvaluation(Module model, Trainer.Result result) {
+        return result.lastEvaluation() != null ? result.lastEvaluation() : evaluate(model);
     }
 
     static void checkOutput(Tensor logits, int n, int k, int h, int w) {
@@ -325,5 +309,60 @@ public final class SegmentationTask {
             }
         }
         return out;
+    }
+
+    // ------------------------------------------------------------------ the run folder
+    @Override
+    public Map<String, Object> testSummary(Task.Evaluation ev) {
+        Evaluation e = (Evaluation) ev;
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("task", "segmentation");
+        s.put("test_miou", e.meanIou());
+        s.put("test_acc", e.pixelAccuracy());
+        s.put("test_pixel_acc", e.pixelAccuracy());
+        s.put("test_loss", e.loss());
+        Map<String, Object> iou = new LinkedHashMap<>();
+        List<Object> values = e.confusion().iouJson();
+        List<String> classNames = test.classNames();
+        for (int c = 0; c < classNames.size(); c++) iou.put(classNames.get(c), values.get(c));
+        s.put("test_iou", iou);
+        return s;
+    }
+
+    @Override
+    public Map<String, Object> filesSummary() {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("confusion", Runner.CONFUSION);
+        s.put("predictions", Runner.PREDICTIONS);
+        return s;
+    }
+
+    /** confusion.csv (the evaluation's confusion matrix) and predictions.png */
+    @Override
+    public void writeFiles(Module model, Task.Evaluation ev, Path dir) throws IOException {
+        Runner.writeAtomically(dir.resolve(Runner.CONFUSION), ((Evaluation) ev).confusion().csv(test.classNames()));
+        predictionsPng(model, dir.resolve(Runner.PREDICTIONS));
+    }
+
+    /** the test images of predictions.png: {@value #PICTURE_ROWS} spread evenly over the test set */
+    static int[] pictureIndices(int n) {
+        int k = Math.min(PICTURE_ROWS, n);
+        int[] out = new int[k];
+        for (int i = 0; i < k; i++) out[i] = (int) ((long) i * n / k);
+        return out;
+    }
+
+    private void predictionsPng(Module model, Path png) throws IOException {
+        int[] idx = pictureIndices(test.size());
+        List<int[]> pred = predict(model, test, stats, idx);
+        List<LabelMaps.Row> rows = new ArrayList<>();
+        for (int r = 0; r < idx.length; r++) {
+            SegSample s = test.get(idx[r]);
+            rows.add(new LabelMaps.Row(s.image(), s.c(), s.h(), s.w(), s.label(), pred.get(r)));
+        }
+        Path tmp = png.resolveSibling(Runner.PREDICTIONS + "." + ProcessHandle.current().pid() + ".tmp.png");
+        LabelMaps.write(tmp, String.format(Locale.ROOT, "%s %s on %s, density %.4f: test images %s", cfg.method(), cfg.model(),
+                cfg.dataset(), cfg.prunes() ? cfg.density() : 1.0, java.util.Arrays.toString(idx)), rows, test.classNames());
+        Runner.move(tmp, png);
     }
 }

@@ -43,15 +43,16 @@ class SegRunTest {
     @Test @pxprune.kernels.CudaTest
     void segTrainerTrainsOnCuda(@TempDir Path dir) throws Exception {
         RunConfig cfg = tiny().with(Map.of("epochs", 1L, "milestones", List.of(), "batch_size", 4L, "device", "cuda"));
-        Runner.SegData d = Runner.segData(cfg);
-        SegmentationTask t = new SegmentationTask(cfg, mixedSizes(d.train(), 8, false), mixedSizes(d.test(), 4, false), d.stats(), dir, null, "cuda");
-        try (pxprune.nn.Module m = Runner.segModel(cfg, d.train()).to(pxprune.kernels.Device.CUDA)) {
+        SegmentationTask d = SegmentationTask.load(cfg);
+        Trainer t = new Trainer(new SegmentationTask(cfg, mixedSizes(d.train(), 8, false), mixedSizes(d.test(), 4, false), d.stats()), dir,
+                null, "cuda");
+        try (pxprune.nn.Module m = d.model().to(pxprune.kernels.Device.CUDA)) {
             Masks masks = pxprune.px.TinyModels.randomMasks(m, 0.5, 7);
-            SegmentationTask.Result r = t.train(m, masks);
+            Trainer.Result r = t.train(m, masks);
             assertEquals(1, r.metrics().size());
             EpochMetrics e = r.metrics().get(0);
             assertTrue(Double.isFinite(e.trainLoss()) && Double.isFinite(e.testLoss()), e.toString());
-            double miou = r.lastConfusion().meanIou();
+            double miou = ((SegmentationTask.Evaluation) r.lastEvaluation()).meanIou();
             assertTrue(miou >= 0 && miou <= 1, "mIoU " + miou);
             for (pxprune.px.PrunableLayer l : pxprune.px.PrunableLayer.of(m)) {
                 float[] w = l.weight().toFloatArray(), mk = masks.values(l.name());
@@ -198,10 +199,9 @@ class SegRunTest {
     }
 
     @Test
-    void eachBatchIsAPureFunctionOfSeedEpochAndIndex(@TempDir Path dir) {
+    void eachBatchIsAPureFunctionOfSeedEpochAndIndex() {
         RunConfig cfg = Recipes.segDemo();
-        Runner.SegData d = Runner.segData(cfg);
-        SegmentationTask t = new SegmentationTask(cfg, d.train(), d.test(), d.stats(), dir, null, "t");
+        SegmentationTask t = SegmentationTask.load(cfg);
         int[][] e0 = t.batches(0), e0again = t.batches(0), e1 = t.batches(1);
         assertEquals(32, e0.length);
         for (int b = 0; b < e0.length; b++) assertArrayEquals(e0[b], e0again[b]);
@@ -235,9 +235,9 @@ class SegRunTest {
     @Test
     void evaluationOfImagesOfSeveralSizesEqualsTheSumOverSingleImages() {
         RunConfig cfg = Recipes.segDemo();
-        Runner.SegData d = Runner.segData(cfg);
+        SegmentationTask d = SegmentationTask.load(cfg);
         pxprune.datasets.SegDataset mixed = mixedSizes(d.test(), 8, true);
-        try (pxprune.nn.Module model = Runner.segModel(cfg, d.train())) {
+        try (pxprune.nn.Module model = d.model()) {
             SegmentationTask.Evaluation all = SegmentationTask.evaluate(model, mixed, d.stats());
             ConfusionMatrix sum = new ConfusionMatrix(4);
             double lossSum = 0;
