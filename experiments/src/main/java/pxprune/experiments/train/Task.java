@@ -48,7 +48,7 @@ public interface Task {
     /** the training loss of a batch's logits (a scalar) */
     Tensor loss(Tensor logits, Step step);
 
-    /** the correct predictions of a batch's logits, out of {@link Step#weight} */
+    /** the correct predictions of a batch's logits, out of {@link Step#weight} (from the step's labels: its tensors may be closed) */
     long correct(Tensor logits, Step step);
 
     /**
