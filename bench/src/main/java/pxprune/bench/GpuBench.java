@@ -27,6 +27,7 @@ import pxprune.px.Masks;
 import pxprune.px.Pruner;
 import pxprune.px.methods.ScorerRegistry;
 import pxprune.px.ScoringData;
+import pxprune.experiments.train.ClassificationTask;
 import pxprune.experiments.train.RunConfig;
 import pxprune.experiments.train.Trainer;
 
@@ -518,7 +519,7 @@ public final class GpuBench {
     private static double epoch(RunConfig cfg, Dataset train, Dataset test, Module net, Masks masks) throws IOException {
         Path dir = Files.createTempDirectory("pxprune-gpubench");
         try {
-            Trainer.Result res = new Trainer(cfg, train, test, dir, null, "bench").train(net, masks);
+            Trainer.Result res = new Trainer(new ClassificationTask(cfg, train, test), dir, null, "bench").train(net, masks);
             double s = res.last().seconds();
             if (!(s > 0)) throw new IllegalStateException("the epoch reported " + s + " seconds");
             return s;
