@@ -14,6 +14,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../../.." && pwd)
 src=$root/native/src/main/cuda
+shared=$root/native/src/main/cpp  # pxops.h, which the CUDA kernels include
 out=${1:-$root/kernels-cuda/target/cuda-emulator}
 ptx=${PXPRUNE_PTX_BUILD:-$root/native/target/classes/pxprune/cuda/ptx-build.properties}
 
@@ -30,7 +31,7 @@ else  # pxprune-native not built in this tree (it comes from the local repositor
 fi
 
 mkdir -p "$out"
-newest=$(ls -t "$here"/*.cpp "$here"/*.h "$here"/*.cu "$here"/build.sh "$src"/*.cu "$src"/*.cuh 2>/dev/null | head -1)
+newest=$(ls -t "$here"/*.cpp "$here"/*.h "$here"/*.cu "$here"/build.sh "$src"/*.cu "$src"/*.cuh "$src"/*.inc "$shared"/pxops.h 2>/dev/null | head -1)
 if [ -f "$out/libcudnn_adv.so.9" ] && [ "$out/libcudnn_adv.so.9" -nt "$newest" ]; then
   echo "CUDA emulator up to date in $out"
   exit 0
@@ -39,13 +40,13 @@ flags=(-std=c++17 -O2 -g -fPIC -shared -Wall -Wno-unused-function -Wno-unused-va
 
 # registry of every extern "C" kernel, from the preprocessed sources
 for cu in "$src"/*.cu "$here/emu_testkernels.cu"; do
-  g++ -std=c++17 -E -x c++ -include "$here/cuda_emu.h" -I "$src" "$cu"
+  g++ -std=c++17 -E -x c++ -include "$here/cuda_emu.h" -I "$src" -I "$shared" "$cu"
 done | grep -o 'extern "C" *void *[A-Za-z_][A-Za-z0-9_]*' | awk '{print "REG(" $NF ")"}' | sort -u > "$out/registry.inc"
 
 for lib in cudart cublas cublasLt; do
   printf 'lib%s.so.13 { global: *; };\n' "$lib" > "$out/$lib.map"
 done
-g++ "${flags[@]}" -include "$here/cuda_emu.h" -I "$src" -I "$out" -I "$here" "$here/emu_driver.cpp" \
+g++ "${flags[@]}" -include "$here/cuda_emu.h" -I "$src" -I "$shared" -I "$out" -I "$here" "$here/emu_driver.cpp" \
     -Wl,-soname,libcuda.so.1 -o "$out/libcuda.so.1"
 # the runtime and cuBLAS share the driver's device (memory, streams): they link against it
 link=(-L"$out" -l:libcuda.so.1 -Wl,-rpath,'$ORIGIN')

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <omp.h>
+#include "pxops.h"
 
 namespace pxk {
 
@@ -228,10 +229,18 @@ void channel_sums_t(const T* a, const T* b, int N, int C, long S, T* out) {
   }
 }
 
-// ---------------------------------------------------------------- pooling (x: [NC, H, W])
+// ---------------------------------------------------------------- pooling (x: [N*C, H, W])
+// The geometry is pxops.h's PxPool (pxprune.kernels.PoolGeometry#toArray()); the window loop of
+// max pooling is pxops.h's maxpool_window, shared with the CUDA kernel.
+using pxops::PxPool;
+inline PxPool pool_geometry(const int* g) {
+  return PxPool{g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11]};
+}
 template <typename T>
-void maxpool_fwd_t(const T* x, long NC, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw,
-                   int OH, int OW, T* y, int32_t* idx) {
+void maxpool_fwd_t(const T* x, const PxPool& g, T* y, int32_t* idx) {
+  const int H = g.H, W = g.W, kh = g.kh, kw = g.kw, sh = g.sh, sw = g.sw, ph = g.ph, pw = g.pw, OH = g.OH, OW = g.OW;
+  const long NC = (long)g.N * g.C;
+  PXK_REQUIRE(g.N >= 0 && g.C >= 0, "maxpool_fwd", "batch " + PXK_S(g.N) + " and channels " + PXK_S(g.C) + " must be >= 0");
   require_window("maxpool_fwd", "height", H, kh, sh, ph, 1, OH);
   require_window("maxpool_fwd", "width", W, kw, sw, pw, 1, OW);
   // every window must overlap the input, else its argmax would be -1 and the backward's scatter
@@ -243,11 +252,8 @@ void maxpool_fwd_t(const T* x, long NC, int H, int W, int kh, int kw, int sh, in
   for (long p = 0; p < NC; p++) {
     const T* s = x + p * H * W;
     for (int oh = 0; oh < OH; oh++) for (int ow = 0; ow < OW; ow++) {
-      T best = -std::numeric_limits<T>::infinity(); int bi = -1;
-      for (int i = 0; i < kh; i++) { int ih = oh * sh - ph + i; if (ih < 0 || ih >= H) continue;
-        for (int j = 0; j < kw; j++) { int iw = ow * sw - pw + j; if (iw < 0 || iw >= W) continue;
-          T v = s[ih * W + iw]; if (v > best || bi < 0 || std::isnan(v)) { best = v; bi = ih * W + iw; } } }
-      long o = (p * OH + oh) * OW + ow; y[o] = best; idx[o] = bi;
+      long o = (p * OH + oh) * OW + ow;
+      idx[o] = pxops::maxpool_window(s, g, oh, ow, y[o]);
     }
   }
 }
@@ -280,10 +286,17 @@ void pool_gather_t(const T* g, const int32_t* idx, long NC, long HW, long OHW, T
 }
 
 // average pooling, no padding; backward spreads gy/(kh*kw) (gx zeroed by caller).
+inline void require_unpadded(const char* kernel, const PxPool& g) {
+  PXK_REQUIRE(g.N >= 0 && g.C >= 0, kernel, "batch " + PXK_S(g.N) + " and channels " + PXK_S(g.C) + " must be >= 0");
+  PXK_REQUIRE(g.ph == 0 && g.pw == 0, kernel, "average pooling takes no padding, got " + PXK_S(g.ph) + "x" + PXK_S(g.pw));
+  require_window(kernel, "height", g.H, g.kh, g.sh, 0, 1, g.OH);  // no padding: every read is in the input
+  require_window(kernel, "width", g.W, g.kw, g.sw, 0, 1, g.OW);
+}
 template <typename T>
-void avgpool_fwd_t(const T* x, long NC, int H, int W, int kh, int kw, int sh, int sw, int OH, int OW, T* y) {
-  require_window("avgpool_fwd", "height", H, kh, sh, 0, 1, OH);  // no padding: every read is in the input
-  require_window("avgpool_fwd", "width", W, kw, sw, 0, 1, OW);
+void avgpool_fwd_t(const T* x, const PxPool& g, T* y) {
+  require_unpadded("avgpool_fwd", g);
+  const int H = g.H, W = g.W, kh = g.kh, kw = g.kw, sh = g.sh, sw = g.sw, OH = g.OH, OW = g.OW;
+  const long NC = (long)g.N * g.C;
   const T inv = (T)1 / (T)(kh * kw);
 #pragma omp parallel for schedule(static) if (big(NC * H * W))
   for (long p = 0; p < NC; p++) {
@@ -296,9 +309,10 @@ void avgpool_fwd_t(const T* x, long NC, int H, int W, int kh, int kw, int sh, in
   }
 }
 template <typename T>
-void avgpool_bwd_t(const T* gy, long NC, int H, int W, int kh, int kw, int sh, int sw, int OH, int OW, T* gx) {
-  require_window("avgpool_bwd", "height", H, kh, sh, 0, 1, OH);
-  require_window("avgpool_bwd", "width", W, kw, sw, 0, 1, OW);
+void avgpool_bwd_t(const T* gy, const PxPool& geom, T* gx) {
+  require_unpadded("avgpool_bwd", geom);
+  const int H = geom.H, W = geom.W, kh = geom.kh, kw = geom.kw, sh = geom.sh, sw = geom.sw, OH = geom.OH, OW = geom.OW;
+  const long NC = (long)geom.N * geom.C;
   const T inv = (T)1 / (T)(kh * kw);
 #pragma omp parallel for schedule(static) if (big(NC * H * W))
   for (long p = 0; p < NC; p++) {
@@ -311,30 +325,27 @@ void avgpool_bwd_t(const T* gy, long NC, int H, int W, int kh, int kw, int sh, i
 }
 
 // ---------------------------------------------------------------- elementwise
-enum { B_ADD = 0, B_SUB = 1, B_MUL = 2, B_DIV = 3, B_MAX = 4, B_GTMASK = 5 };
-template <typename T> static inline T bop(int op, T a, T b) {
-  switch (op) {
-    case B_ADD: return a + b; case B_SUB: return a - b; case B_MUL: return a * b;
-    case B_DIV: return a / b; case B_MAX: return a > b ? a : b;
-    default: return b > 0 ? a : (T)0;  // B_GTMASK: a where b > 0 (ReLU backward)
-  }
+// The ops and their bodies are pxops.h's table, shared with the CUDA kernels.
+using pxops::U_COUNT;
+using pxops::B_COUNT;
+inline void check_op(const char* kernel, int op, int count) {
+  PXK_REQUIRE(op >= 0 && op < count, kernel, "op code " + PXK_S(op) + " is not in 0.." + PXK_S(count - 1));
 }
+#define PXK_LOOP(OPEXPR) _Pragma("omp parallel for simd schedule(static) if (big(n))") for (long i = 0; i < n; i++) out[i] = OPEXPR;
 
 // Broadcasting binary op: shape has nd dims (nd <= 8); as/bs are element strides of a and b for
 // the output's dims (0 where broadcast). out is contiguous in `shape`.
 template <typename T>
 void binary_t(int op, const T* a, const int* as, const T* b, const int* bs, const int* shape, int nd, T* out) {
+  check_op("binary", op, B_COUNT);
   long n = 1; for (int d = 0; d < nd; d++) n *= shape[d];
   bool ca = true, cb = true; long st = 1;
   for (int d = nd - 1; d >= 0; d--) { if (shape[d] != 1) { if (as[d] != st) ca = false; if (bs[d] != st) cb = false; } st *= shape[d]; }
   if (ca && cb) {
-#define PXK_LOOP(OPEXPR) _Pragma("omp parallel for simd schedule(static) if (big(n))") for (long i = 0; i < n; i++) out[i] = OPEXPR;
     switch (op) {
-      case B_ADD: PXK_LOOP(a[i] + b[i]) return;
-      case B_SUB: PXK_LOOP(a[i] - b[i]) return;
-      case B_MUL: PXK_LOOP(a[i] * b[i]) return;
-      case B_GTMASK: PXK_LOOP(b[i] > 0 ? a[i] : (T)0) return;
-      default: PXK_LOOP(bop(op, a[i], b[i])) return;
+#define PXK_CASE(NAME, EXPR) case pxops::B_##NAME: PXK_LOOP(pxops::b_##NAME(a[i], b[i])) return;
+      PX_BINARY_OPS(PXK_CASE)
+#undef PXK_CASE
     }
   }
   // general path: iterate over the last dim with an odometer on the others
@@ -345,28 +356,19 @@ void binary_t(int op, const T* a, const int* as, const T* b, const int* bs, cons
     long rem = o, oa = 0, ob = 0;
     for (int d = nd - 2; d >= 0; d--) { long i = rem % shape[d]; rem /= shape[d]; oa += i * as[d]; ob += i * bs[d]; }
     T* q = out + o * inner;
-    for (long i = 0; i < inner; i++) q[i] = bop(op, a[oa + i * ia], b[ob + i * ib]);
+    for (long i = 0; i < inner; i++) q[i] = pxops::binary(op, a[oa + i * ia], b[ob + i * ib]);
   }
 }
 
-enum { U_NEG = 0, U_SQUARE = 1, U_ABS = 2, U_SQRT = 3, U_EXP = 4, U_LOG = 5, U_RELU = 6, U_SIGN = 7,
-       U_STEP = 8, U_RSQRT = 9, U_RECIP = 10, U_AFFINE = 11 };
-// out = f(x); U_AFFINE: x*alpha + beta.
+// out = f(x) for one of pxops.h's unary ops; alpha and beta are AFFINE's scale and shift.
 template <typename T>
 void unary_t(int op, const T* x, long n, double alpha, double beta, T* out) {
+  check_op("unary", op, U_COUNT);
+  const T al = (T)alpha, be = (T)beta;
   switch (op) {
-    case U_NEG: PXK_LOOP(-x[i]) return;
-    case U_SQUARE: PXK_LOOP(x[i] * x[i]) return;
-    case U_ABS: PXK_LOOP(std::abs(x[i])) return;
-    case U_SQRT: PXK_LOOP(std::sqrt(x[i])) return;
-    case U_EXP: PXK_LOOP(std::exp(x[i])) return;
-    case U_LOG: PXK_LOOP(std::log(x[i])) return;
-    case U_RELU: PXK_LOOP(x[i] > 0 ? x[i] : (T)0) return;
-    case U_SIGN: PXK_LOOP((T)((x[i] > 0) - (x[i] < 0))) return;
-    case U_STEP: PXK_LOOP(x[i] > 0 ? (T)1 : (T)0) return;
-    case U_RSQRT: PXK_LOOP((T)1 / std::sqrt(x[i])) return;
-    case U_RECIP: PXK_LOOP((T)1 / x[i]) return;
-    default: { T a = (T)alpha, b = (T)beta; PXK_LOOP(x[i] * a + b) return; }
+#define PXK_CASE(NAME, EXPR) case pxops::U_##NAME: PXK_LOOP(pxops::u_##NAME(x[i], al, be)) return;
+    PX_UNARY_OPS(PXK_CASE)
+#undef PXK_CASE
   }
 }
 #undef PXK_LOOP
@@ -506,9 +508,9 @@ inline void pxk_bn_train_bwd(int dt, void* x, void* gy, int N, int C, long S, vo
 inline void pxk_channel_sums(int dt, void* a, void* b, int N, int C, long S, void* out) {
   PXK_DISPATCH(dt, pxk::channel_sums_t(PXK_CT(a), PXK_CT(b), N, C, S, PXK_T(out)));
 }
-inline void pxk_maxpool_fwd(int dt, void* x, long NC, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw,
-                            int OH, int OW, void* y, void* idx) {
-  PXK_DISPATCH(dt, pxk::maxpool_fwd_t(PXK_CT(x), NC, H, W, kh, kw, sh, sw, ph, pw, OH, OW, PXK_T(y), static_cast<int32_t*>(idx)));
+// geom: the PxPool fields (pxops.h), as pxprune.kernels.PoolGeometry#toArray() lists them
+inline void pxk_maxpool_fwd(int dt, void* x, int* geom, void* y, void* idx) {
+  PXK_DISPATCH(dt, pxk::maxpool_fwd_t(PXK_CT(x), pxk::pool_geometry(geom), PXK_T(y), static_cast<int32_t*>(idx)));
 }
 inline void pxk_pool_scatter(int dt, void* gy, void* idx, long NC, long HW, long OHW, void* gx) {
   PXK_DISPATCH(dt, pxk::pool_scatter_t(PXK_CT(gy), static_cast<const int32_t*>(idx), NC, HW, OHW, PXK_T(gx)));
@@ -516,17 +518,32 @@ inline void pxk_pool_scatter(int dt, void* gy, void* idx, long NC, long HW, long
 inline void pxk_pool_gather(int dt, void* g, void* idx, long NC, long HW, long OHW, void* out) {
   PXK_DISPATCH(dt, pxk::pool_gather_t(PXK_CT(g), static_cast<const int32_t*>(idx), NC, HW, OHW, PXK_T(out)));
 }
-inline void pxk_avgpool_fwd(int dt, void* x, long NC, int H, int W, int kh, int kw, int sh, int sw, int OH, int OW, void* y) {
-  PXK_DISPATCH(dt, pxk::avgpool_fwd_t(PXK_CT(x), NC, H, W, kh, kw, sh, sw, OH, OW, PXK_T(y)));
+inline void pxk_avgpool_fwd(int dt, void* x, int* geom, void* y) {
+  PXK_DISPATCH(dt, pxk::avgpool_fwd_t(PXK_CT(x), pxk::pool_geometry(geom), PXK_T(y)));
 }
-inline void pxk_avgpool_bwd(int dt, void* gy, long NC, int H, int W, int kh, int kw, int sh, int sw, int OH, int OW, void* gx) {
-  PXK_DISPATCH(dt, pxk::avgpool_bwd_t(PXK_CT(gy), NC, H, W, kh, kw, sh, sw, OH, OW, PXK_T(gx)));
+inline void pxk_avgpool_bwd(int dt, void* gy, int* geom, void* gx) {
+  PXK_DISPATCH(dt, pxk::avgpool_bwd_t(PXK_CT(gy), pxk::pool_geometry(geom), PXK_T(gx)));
 }
 inline void pxk_binary(int dt, int op, void* a, int* as, void* b, int* bs, int* shape, int nd, void* out) {
   PXK_DISPATCH(dt, pxk::binary_t(op, PXK_CT(a), as, PXK_CT(b), bs, shape, nd, PXK_T(out)));
 }
 inline void pxk_unary(int dt, int op, void* x, long n, double alpha, double beta, void* out) {
   PXK_DISPATCH(dt, pxk::unary_t(op, PXK_CT(x), n, alpha, beta, PXK_T(out)));
+}
+// pxops.h's op table as the Java side sees it: the number of ops and each one's name (null past the end)
+inline int pxk_unary_ops() { return pxops::U_COUNT; }
+inline int pxk_binary_ops() { return pxops::B_COUNT; }
+inline const char* pxk_unary_op_name(int op) {
+#define PXK_NAME(NAME, EXPR) #NAME,
+  static const char* names[] = {PX_UNARY_OPS(PXK_NAME)};
+#undef PXK_NAME
+  return op >= 0 && op < pxops::U_COUNT ? names[op] : nullptr;
+}
+inline const char* pxk_binary_op_name(int op) {
+#define PXK_NAME(NAME, EXPR) #NAME,
+  static const char* names[] = {PX_BINARY_OPS(PXK_NAME)};
+#undef PXK_NAME
+  return op >= 0 && op < pxops::B_COUNT ? names[op] : nullptr;
 }
 inline void pxk_reduce_sum(int dt, void* in, int* shape, int* os, int nd, long outN, void* out) {
   PXK_DISPATCH(dt, pxk::reduce_sum_t(PXK_CT(in), shape, os, nd, outN, PXK_T(out)));

@@ -8,6 +8,7 @@
 # Incremental: a PTX file is rebuilt only when a source here is newer.
 set -euo pipefail
 src=$(cd "$(dirname "$0")" && pwd)
+shared=$(cd "$src/../cpp" && pwd)  # pxops.h: the element-wise bodies shared with the C++ kernels
 out=$1/pxprune/cuda
 archs="80 90"
 cubin_arch=90
@@ -32,7 +33,7 @@ fi
 
 version=$("$nvcc" --version | tail -n 2 | tr '\n' ' ' | sed 's/ *$//')
 sources=("$src"/*.cu)
-deps=("$src"/*.cu "$src"/*.cuh "$src"/*.inc "$src"/build-ptx.sh)
+deps=("$src"/*.cu "$src"/*.cuh "$src"/*.inc "$src"/build-ptx.sh "$shared"/pxops.h)
 newest=$(ls -t "${deps[@]}" | head -n 1)
 pids=()
 names=()
@@ -42,7 +43,7 @@ for arch in $archs; do
     name=$(basename "$cu" .cu)
     ptx=$out/sm_$arch/$name.ptx
     if [ -f "$ptx" ] && [ "$ptx" -nt "$newest" ]; then continue; fi
-    "$nvcc" -ptx -O3 -std=c++17 -arch=compute_$arch -I "$src" -o "$ptx.tmp" "$cu" && mv "$ptx.tmp" "$ptx" &
+    "$nvcc" -ptx -O3 -std=c++17 -arch=compute_$arch -I "$src" -I "$shared" -o "$ptx.tmp" "$cu" && mv "$ptx.tmp" "$ptx" &
     pids+=($!)
     names+=("$name for sm_$arch")
   done
@@ -54,7 +55,7 @@ for cu in "${sources[@]}"; do
   name=$(basename "$cu" .cu)
   cubin=$out/sm_$cubin_arch/$name.cubin
   if [ -f "$cubin" ] && [ "$cubin" -nt "$newest" ] && [ -s "${cubin%.cubin}.ptxas.log" ]; then continue; fi
-  { "$nvcc" -cubin -O3 -std=c++17 -arch=sm_$cubin_arch -Xptxas -v -I "$src" -o "$cubin.tmp" "$cu" 2>"${cubin%.cubin}.ptxas.log" \
+  { "$nvcc" -cubin -O3 -std=c++17 -arch=sm_$cubin_arch -Xptxas -v -I "$src" -I "$shared" -o "$cubin.tmp" "$cu" 2>"${cubin%.cubin}.ptxas.log" \
       && mv "$cubin.tmp" "$cubin"; } || { cat "${cubin%.cubin}.ptxas.log" >&2; false; } &
   pids+=($!)
   names+=("$name as sm_$cubin_arch native code")

@@ -1,45 +1,15 @@
 // pxprune CUDA kernels for everything in pxprune.kernels.Backend that is not a matrix product
 // (those go to cuBLAS). Each kernel mirrors the C++ CPU kernel of the same name in
 // native/src/main/cpp/pxkernels.h (same arguments, same semantics: outputs that the CPU kernel
-// accumulates into are accumulated here too). The typed kernels are in pxcuda_typed.inc,
+// accumulates into are accumulated here too); the element-wise ops' bodies are those of
+// native/src/main/cpp/pxops.h, shared with the C++ kernels. The typed kernels are in pxcuda_typed.inc,
 // instantiated below for float (suffix _f32) and double (_f64).
 //
 // Compiled by nvcc to PTX (build-ptx.sh) and loaded by kernels-cuda with cuModuleLoadData.
 #include "pxcuda.cuh"
-
-enum { B_ADD = 0, B_SUB = 1, B_MUL = 2, B_DIV = 3, B_MAX = 4, B_GTMASK = 5 };
-enum { U_NEG = 0, U_SQUARE = 1, U_ABS = 2, U_SQRT = 3, U_EXP = 4, U_LOG = 5, U_RELU = 6, U_SIGN = 7,
-       U_STEP = 8, U_RSQRT = 9, U_RECIP = 10, U_AFFINE = 11 };
-
-template <typename T>
-__device__ inline T pxc_bop(int op, T a, T b) {
-  switch (op) {
-    case B_ADD: return a + b;
-    case B_SUB: return a - b;
-    case B_MUL: return a * b;
-    case B_DIV: return a / b;
-    case B_MAX: return a > b ? a : b;
-    default: return b > 0 ? a : (T)0;  // B_GTMASK: a where b > 0 (ReLU backward)
-  }
-}
-
-template <typename T>
-__device__ inline T pxc_uop(int op, T v, T al, T be) {
-  switch (op) {
-    case U_NEG: return -v;
-    case U_SQUARE: return v * v;
-    case U_ABS: return pxc_abs(v);
-    case U_SQRT: return pxc_sqrt(v);
-    case U_EXP: return pxc_exp(v);
-    case U_LOG: return pxc_log(v);
-    case U_RELU: return v > 0 ? v : (T)0;
-    case U_SIGN: return (T)((v > 0) - (v < 0));
-    case U_STEP: return v > 0 ? (T)1 : (T)0;
-    case U_RSQRT: return (T)1 / pxc_sqrt(v);
-    case U_RECIP: return (T)1 / v;
-    default: return v * al + be;  // U_AFFINE
-  }
-}
+// the element-wise op table and the bodies shared with the C++ kernels (native/src/main/cpp)
+#define PX_HD __device__
+#include "pxops.h"
 
 // offset into a contiguous input of output element j (kept dims) and reduced index r
 __device__ inline i64 pxc_red_offset(const PxcRed& s, i64 j, i64 r) {

@@ -33,16 +33,6 @@ __device__ inline double pxc_block_sum(double v, double* sh) {
   return r;
 }
 
-// math in the element type, matching the C++ CPU kernels' std:: overloads
-__device__ inline float pxc_exp(float x) { return expf(x); }
-__device__ inline double pxc_exp(double x) { return exp(x); }
-__device__ inline float pxc_log(float x) { return logf(x); }
-__device__ inline double pxc_log(double x) { return log(x); }
-__device__ inline float pxc_sqrt(float x) { return sqrtf(x); }
-__device__ inline double pxc_sqrt(double x) { return sqrt(x); }
-__device__ inline float pxc_abs(float x) { return fabsf(x); }
-__device__ inline double pxc_abs(double x) { return fabs(x); }
-
 // Shapes of one convolution, passed by value (same fields as pxprune.kernels.ConvGeometry plus
 // the output size). Input [N, C, H, W], weight [K, C/groups, kh, kw], output [N, K, OH, OW].
 struct PxcConv {

@@ -15,7 +15,8 @@ import pxprune.kernels.CpuBackend;
 import pxprune.experiments.cli.Main;
 import pxprune.experiments.cli.OutputDir;
 import pxprune.experiments.cli.UsageException;
-import pxprune.experiments.train.DeviceSpec;
+import pxprune.experiments.train.Devices;
+import pxprune.kernels.DeviceId;
 
 /**
  * Runs every benchmark once (JMH, one fork each), then PyTorch's figures for the same models,
@@ -28,10 +29,10 @@ import pxprune.experiments.train.DeviceSpec;
  * time is the fastest measurement iteration's mean time per call, on both sides. Every figure is
  * measured in the run; a comparison that could not be made says "not run" and why.
  * Usage: {@code BenchMain [OUT_DIR] [JMH include regex] [--device cpu|cuda|cuda:N] [--px-authors DIR]
- * [--synflow DIR]}: the device ({@link DeviceSpec}, default cpu) is checked here (exit 2 with the
+ * [--synflow DIR]}: the device ({@link DeviceId}, default cpu) is checked here (exit 2 with the
  * reason when it cannot be used) and passed to every benchmark fork as {@value #DEVICE_PROPERTY}
- * (read it with {@link #device()}); the checkouts (default {@code $PXPRUNE_PX_AUTHORS},
- * {@code $PXPRUNE_SYNFLOW}) are checked here too. On CUDA the JMH benchmarks (the CPU backend's) are refused
+ * (read it with {@link #device()}) and to {@link GpuBench} as its {@code --device}; the checkouts
+ * (default {@code $PXPRUNE_PX_AUTHORS}, {@code $PXPRUNE_SYNFLOW}) are checked here too. On CUDA the JMH benchmarks (the CPU backend's) are refused
  * with one line and {@link GpuBench}'s rows run on the device instead, followed by {@link GpuReport}'s table.
  */
 public final class BenchMain {
@@ -66,10 +67,10 @@ public final class BenchMain {
     public static final String DEVICE_PROPERTY = "pxprune.bench.device";
 
     /** the device the benchmarks of this JVM run on: BenchMain's --device, passed to the forks; cpu by default */
-    public static DeviceSpec device() { return DeviceSpec.parse(System.getProperty(DEVICE_PROPERTY, "cpu")); }
+    public static DeviceId device() { return DeviceId.parse(System.getProperty(DEVICE_PROPERTY, "cpu")); }
 
-    /** the command line: output folder, JMH include pattern, device, the reference implementations' checkouts */
-    record Cli(Path out, String include, DeviceSpec device, Map<AuthorsRef.Code, Path> checkouts) {}
+    /** the command line: output folder, JMH include pattern, device (as written), the reference implementations' checkouts */
+    record Cli(Path out, String include, String device, Map<AuthorsRef.Code, Path> checkouts) {}
 
     static Cli parse(String[] args) { return parse(args, System.getenv()); }
 
@@ -92,7 +93,7 @@ public final class BenchMain {
             if (!known.contains(name)) throw new UsageException("unknown option " + a + " for bench; " + USAGE);
             if (a.contains("=")) v = a.substring(a.indexOf('=') + 1);
             else if (i + 1 < args.length) v = args[++i];
-            else throw new UsageException(name + " needs a value: " + (name.equals("--device") ? DeviceSpec.FORMS : "a folder"));
+            else throw new UsageException(name + " needs a value: " + (name.equals("--device") ? DeviceId.FORMS : "a folder"));
             if (options.put(name, v) != null) throw new UsageException(name + " is given twice; give it once");
         }
         if (positional.size() > 2)
@@ -107,9 +108,9 @@ public final class BenchMain {
             if (dir != null) checkouts.put(c, c.checkout(from, dir));
         }
         String device = options.get("--device");
-        DeviceSpec d;
+        String d;
         try {
-            d = DeviceSpec.parse(device == null ? "cpu" : device);
+            d = DeviceId.checked(device == null ? "cpu" : device);
         } catch (IllegalArgumentException e) {
             throw new UsageException("--device " + device + ": " + e.getMessage());
         }
@@ -118,10 +119,10 @@ public final class BenchMain {
     }
 
     /** the JVM options of every fork: the native-memory settings of the benchmarks' @Fork and the device */
-    static String[] forkOptions(DeviceSpec d) {
+    static String[] forkOptions(DeviceId d) {
         List<String> o = new ArrayList<>(List.of("-Dorg.bytedeco.javacpp.maxBytes=0", "-Dorg.bytedeco.javacpp.maxPhysicalBytes=0",
                 "-D" + DEVICE_PROPERTY + "=" + d));
-        for (String p : new String[] {"pxprune.cuda.device", "pxprune.cuda.libs", "pxprune.threads"})
+        for (String p : new String[] {"pxprune.cuda.libs", "pxprune.threads"})
             if (System.getProperty(p) != null) o.add("-D" + p + "=" + System.getProperty(p));
         return o.toArray(String[]::new);
     }
@@ -132,10 +133,11 @@ public final class BenchMain {
             return;
         }
         Cli cli;
+        DeviceId device;
         try {
             cli = parse(args);
             try {
-                cli.device().activate(); // sets pxprune.cuda.device for cuda:N, which forkOptions passes on
+                device = Devices.activate(cli.device());
             } catch (IllegalArgumentException e) {
                 throw new UsageException("--device " + cli.device() + ": " + e.getMessage());
             }
@@ -147,19 +149,19 @@ public final class BenchMain {
             return;
         }
         Path out = cli.out();
-        if (cli.device().device() != pxprune.kernels.Device.CPU) {
+        if (device.kind() != pxprune.kernels.Device.CPU) {
             // the JMH benchmarks and MemoryBench are the CPU backend's (native memory, OpenBLAS, threads); on CUDA the
             // device's own benchmarks run: GpuBench's rows, each in a JVM of its own, then GpuReport's table
             System.err.println("pxprune: bench --device " + cli.device() + ": the JMH benchmarks and MemoryBench measure the CPU backend "
                     + "and do not run on CUDA; running the GPU benchmarks (pxprune.bench.GpuBench) into " + out + " instead");
-            GpuBench.main(new String[] {out.toString(), "--budget-s", "600"});
+            GpuBench.main(new String[] {out.toString(), "--budget-s", "600", "--device", device.toString()});
             GpuReport.write(out, System.out);
             return;
         }
         String include = cli.include();
         Collection<RunResult> results;
         try {
-            results = new Runner(new OptionsBuilder().include(include).jvmArgsAppend(forkOptions(cli.device()))
+            results = new Runner(new OptionsBuilder().include(include).jvmArgsAppend(forkOptions(device))
                     .result(out.resolve("jmh.json").toString()).resultFormat(org.openjdk.jmh.results.format.ResultFormatType.JSON)
                     .build()).run();
         } catch (org.openjdk.jmh.runner.NoBenchmarksException e) {
@@ -182,7 +184,7 @@ public final class BenchMain {
         for (AuthorsRef.Code c : AuthorsRef.Code.values()) {
             if (!ms.containsKey(c.benchmark)) continue;
             Path repo = cli.checkouts().get(c);
-            if (cli.device().device() != pxprune.kernels.Device.CPU)
+            if (device.kind() != pxprune.kernels.Device.CPU)
                 refs.add(AuthorsRef.Result.notRun(c, "not run: the script times it on the CPU, and this run's " + c.benchmark + " ran on "
                         + cli.device()));
             else if (repo == null) refs.add(AuthorsRef.Result.notRun(c, c.howToEnable()));
@@ -193,7 +195,7 @@ public final class BenchMain {
         }
         // peak memory per image (bytes: no timing, so in this JVM, on the CPU)
         java.util.regex.Pattern inc = java.util.regex.Pattern.compile(include);
-        boolean memory = cli.device().device() == pxprune.kernels.Device.CPU && inc.matcher("pxprune.bench.MemoryBench").find();
+        boolean memory = device.kind() == pxprune.kernels.Device.CPU && inc.matcher("pxprune.bench.MemoryBench").find();
         Map<String, Double> mib = memory ? MemoryBench.measure(java.util.regex.Pattern.compile(include.replace("pxprune\\.bench\\.", ""))) : Map.of();
         // right after ours, so that both see the same machine load
         PyTorchRef pt = PyTorchRef.measure(include.replace("pxprune\\.bench\\.", ""), threads, memory);

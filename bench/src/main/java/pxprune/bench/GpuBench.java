@@ -19,12 +19,15 @@ import pxprune.datasets.Dataset;
 import pxprune.kernels.Backend;
 import pxprune.kernels.Backends;
 import pxprune.kernels.Device;
+import pxprune.kernels.DeviceId;
+import pxprune.kernels.DeviceUnavailableException;
 import pxprune.nn.ModelRegistry;
 import pxprune.nn.Module;
 import pxprune.px.Masks;
 import pxprune.px.Pruner;
 import pxprune.px.methods.ScorerRegistry;
 import pxprune.px.ScoringData;
+import pxprune.experiments.train.ClassificationTask;
 import pxprune.experiments.train.RunConfig;
 import pxprune.experiments.train.Trainer;
 
@@ -54,7 +57,8 @@ import pxprune.experiments.train.Trainer;
  * CUDA backend lacks, or how its JVM ended) instead of failing the others; {@code OUT/pxprune.json}
  * is rewritten after every row, so a run killed by its time limit keeps the rows that finished.
  *
- * <p>Usage: {@code GpuBench OUT_DIR [--smoke] [--budget-s S] [--cpu-px-rounds K] [--only key,key]}.
+ * <p>Usage: {@code GpuBench OUT_DIR [--smoke] [--budget-s S] [--cpu-px-rounds K] [--only key,key] [--device cuda:N]}.
+ * {@code --device}: the CUDA device (default: {@code cuda}, see {@link DeviceId#parse}), passed on to the rows' JVMs.
  * {@code --smoke}: tiny sizes (the emulator of kernels-cuda's tests; checks the plumbing, measures nothing).
  */
 public final class GpuBench {
@@ -106,6 +110,8 @@ public final class GpuBench {
     private final int cpuPxRounds;
     /** a child JVM measuring one row ({@link #runChild}) */
     private boolean child;
+    /** the CUDA device of --device, passed on to the children; null: the default ({@link Backends#chosen}) */
+    private DeviceId device;
     private final List<Row> rows = new ArrayList<>();
     private final Map<String, Object> meta = new LinkedHashMap<>();
 
@@ -119,7 +125,7 @@ public final class GpuBench {
 
     public static void main(String[] args) throws IOException {
         if (args.length < 1 || args[0].startsWith("-")) {
-            System.err.println("usage: GpuBench OUT_DIR [--smoke] [--budget-s S] [--cpu-px-rounds K] [--only key,key]");
+            System.err.println("usage: GpuBench OUT_DIR [--smoke] [--budget-s S] [--cpu-px-rounds K] [--only key,key] [--device cuda:N]");
             System.exit(2);
         }
         Path out = Path.of(args[0]);
@@ -128,6 +134,7 @@ public final class GpuBench {
         int cpuRounds = 10;
         List<String> only = null;
         String childKey = null;
+        DeviceId device = null;
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
                 case "--smoke" -> smoke = true;
@@ -135,8 +142,21 @@ public final class GpuBench {
                 case "--budget-s" -> budget = Double.parseDouble(args[++i]);
                 case "--cpu-px-rounds" -> cpuRounds = Integer.parseInt(args[++i]);
                 case "--only" -> only = List.of(args[++i].split(","));
+                case "--device" -> {
+                    try {
+                        device = DeviceId.parse(args[++i]);
+                    } catch (IllegalArgumentException e) {
+                        System.err.println("GpuBench: --device " + args[i] + ": " + e.getMessage());
+                        System.exit(2);
+                    }
+                    if (device.kind() != Device.CUDA) {
+                        System.err.println("GpuBench: --device " + args[i] + ": the GPU benchmarks run on CUDA; give cuda or cuda:N");
+                        System.exit(2);
+                    }
+                }
                 default -> {
-                    System.err.println("GpuBench: unknown argument '" + args[i] + "'; valid: --smoke, --budget-s S, --cpu-px-rounds K, --only key,key");
+                    System.err.println("GpuBench: unknown argument '" + args[i] + "'; valid: --smoke, --budget-s S, --cpu-px-rounds K, --only key,key,"
+                            + " --device cuda:N");
                     System.exit(2);
                 }
             }
@@ -147,6 +167,14 @@ public final class GpuBench {
         }
         Files.createDirectories(out);
         GpuBench b = new GpuBench(out, smoke, budget, cpuRounds);
+        if (device != null) {
+            b.device = device;
+            try {
+                Backends.of(device); // the device of this JVM's CUDA tensors; unusable: the rows say why
+            } catch (DeviceUnavailableException e) {
+                // reported by run() through Backends.unavailableReason
+            }
+        }
         if (childKey != null) {
             b.child = true;
             b.runRow(childKey);
@@ -241,6 +269,7 @@ public final class GpuBench {
                 "--child", r.key, "--budget-s", String.format(Locale.ROOT, "%.1f", seconds),
                 "--cpu-px-rounds", String.valueOf(cpuPxRounds)));
         if (smoke) cmd.add("--smoke");
+        if (device != null) cmd.addAll(List.of("--device", device.toString()));
         // its setup (JVM, CUDA, the model) and warm-up come on top of the measured time
         double limit = Math.min(Math.max(5, remainingS() - 2), 1.5 * seconds + 40);
         Process p = new ProcessBuilder(cmd).inheritIO().start();
@@ -490,7 +519,7 @@ public final class GpuBench {
     private static double epoch(RunConfig cfg, Dataset train, Dataset test, Module net, Masks masks) throws IOException {
         Path dir = Files.createTempDirectory("pxprune-gpubench");
         try {
-            Trainer.Result res = new Trainer(cfg, train, test, dir, null, "bench").train(net, masks);
+            Trainer.Result res = new Trainer(new ClassificationTask(cfg, train, test), dir, null, "bench").train(net, masks);
             double s = res.last().seconds();
             if (!(s > 0)) throw new IllegalStateException("the epoch reported " + s + " seconds");
             return s;

@@ -13,7 +13,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import pxprune.experiments.cli.UsageException;
-import pxprune.experiments.train.DeviceSpec;
+import pxprune.kernels.DeviceId;
 
 /**
  * BenchMain's command line: [OUT_DIR] [INCLUDE] [--device D] [--px-authors DIR] [--synflow DIR], the
@@ -25,14 +25,14 @@ class BenchMainOptionsTest {
     void parsesPositionalsAndDevice() {
         BenchMain.Cli c = BenchMain.parse(new String[] {});
         assertEquals(Path.of("bench-results"), c.out());
-        assertEquals(DeviceSpec.CPU, c.device());
+        assertEquals("cpu", c.device());
         c = BenchMain.parse(new String[] {"out", "ModelBench", "--device", "cuda:1"});
         assertEquals(Path.of("out"), c.out());
         assertEquals("ModelBench", c.include());
         assertEquals("cuda:1", c.device().toString());
         assertEquals("cuda", BenchMain.parse(new String[] {"--device=cuda", "o"}).device().toString());
-        assertTrue(List.of(BenchMain.forkOptions(c.device())).contains("-D" + BenchMain.DEVICE_PROPERTY + "=cuda:1"));
-        assertEquals(DeviceSpec.CPU, BenchMain.device());
+        assertTrue(List.of(BenchMain.forkOptions(DeviceId.parse(c.device()))).contains("-D" + BenchMain.DEVICE_PROPERTY + "=cuda:1"));
+        assertEquals(DeviceId.CPU, BenchMain.device());
     }
 
     @Test

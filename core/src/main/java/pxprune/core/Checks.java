@@ -3,6 +3,7 @@ package pxprune.core;
 import java.util.Arrays;
 import pxprune.kernels.ConvGeometry;
 import pxprune.kernels.DType;
+import pxprune.kernels.PoolGeometry;
 
 /**
  * The argument checks of the ops, run in Java before any kernel of any backend sees the
@@ -72,11 +73,11 @@ final class Checks {
     }
 
     /**
-     * The output height and width of 2-D pooling with a square window over x [N, C, H, W],
-     * after checking PyTorch's rules: kernel >= 1, stride >= 1, 0 <= padding <= kernel/2 (a
-     * window wholly in the padding would have no input), output size >= 1.
+     * The geometry of 2-D pooling with a square window over x [N, C, H, W], after checking
+     * PyTorch's rules: kernel >= 1, stride >= 1, 0 <= padding <= kernel/2 (a window wholly in the
+     * padding would have no input), output size >= 1.
      */
-    static int[] pool2d(String op, Tensor x, int kernel, int stride, int padding) {
+    static PoolGeometry pool2d(String op, Tensor x, int kernel, int stride, int padding) {
         atLeast(op, "kernel size", kernel, 1);
         atLeast(op, "stride", stride, 1);
         atLeast(op, "padding", padding, 0);
@@ -91,7 +92,7 @@ final class Checks {
                     + (Math.min(h, w) + 2L * padding) + " or a larger input");
         if (oh > Integer.MAX_VALUE || ow > Integer.MAX_VALUE)
             throw fail(op, "calculated output size " + oh + "x" + ow + " does not fit an int; use less padding");
-        return new int[] {(int) oh, (int) ow};
+        return PoolGeometry.square(x.size(0), x.size(1), h, w, kernel, stride, padding);
     }
 
     /** labels: an I32 vector with one entry in [0, classes) per row of x [rows, classes] */

@@ -8,6 +8,7 @@ import pxprune.kernels.ConvGeometry;
 import pxprune.kernels.DType;
 import pxprune.kernels.Device;
 import pxprune.kernels.KeptWeights;
+import pxprune.kernels.PoolGeometry;
 
 /**
  * The differentiable operations. Each computes its result through the tensor's backend and, when
@@ -746,16 +747,32 @@ public final class Ops {
     /** max pooling over [N, C, H, W] (or [C, H, W]) with a square window, PyTorch's MaxPool2d(kernel, stride, padding) */
     public static Tensor maxPool2d(Tensor x, int kernel, int stride, int padding) {
         if (checkPoolInput("maxPool2d", x)) return unbatch(maxPool2d(batchOfOne(x), kernel, stride, padding));
-        int[] o = Checks.pool2d("maxPool2d", x, kernel, stride, padding);
-        int h = x.size(2), w = x.size(3), oh = o[0], ow = o[1];
-        long nc = (long) x.size(0) * x.size(1);
-        Tensor y = empty(x, x.size(0), x.size(1), oh, ow);
-        Tensor idx = Tensor.zeros(DType.I32, x.device(), x.size(0), x.size(1), oh, ow);
-        be(x).maxPoolForward(x.dtype(), nc, h, w, kernel, kernel, stride, stride, padding, padding, oh, ow, x.ptr(), y.ptr(), idx.ptr());
+        return maxPool("maxPool2d", x, kernel, stride, padding)[0];
+    }
+
+    /**
+     * Max pooling that also returns where each output came from: {@code {y, idx}}, idx an I32
+     * tensor of y's shape holding the flat index into the (n, c) input plane of each window's
+     * maximum (the first one on ties). PX's gate pass records it (docs/px-method.md section 9).
+     */
+    public static Tensor[] maxPool2dWithIndices(Tensor x, int kernel, int stride, int padding) {
+        Checks.dims("maxPool2dWithIndices", "input", x, "[N, C, H, W]", 4);
+        Checks.floating("maxPool2dWithIndices", "input", x);
+        Checks.nonEmpty("maxPool2dWithIndices", "input", x);
+        return maxPool("maxPool2dWithIndices", x, kernel, stride, padding);
+    }
+
+    /** max pooling of a checked floating, non-empty [N, C, H, W] input: {@code {y, idx}}, y's backward scattering through idx */
+    private static Tensor[] maxPool(String op, Tensor x, int kernel, int stride, int padding) {
+        PoolGeometry g = Checks.pool2d(op, x, kernel, stride, padding);
+        Tensor y = empty(x, g.n(), g.c(), g.oh(), g.ow());
+        Tensor idx = Tensor.zeros(DType.I32, x.device(), g.n(), g.c(), g.oh(), g.ow());
+        be(x).maxPoolForward(x.dtype(), g, x.ptr(), y.ptr(), idx.ptr());
         int[] in = x.shapeRef();
-        return record(y, new Node("maxPool2d", x) {
+        record(y, new Node("maxPool2d", x) {
             Tensor[] backward(Tensor gy) { return new Tensor[] {poolScatter(gy, idx, in)}; }
         });
+        return new Tensor[] {y, idx};
     }
 
     /** gx[idx] += gy (max pooling's backward), differentiable in gy */
@@ -781,50 +798,24 @@ public final class Ops {
     /** average pooling over [N, C, H, W] (or [C, H, W]), square window, no padding */
     public static Tensor avgPool2d(Tensor x, int kernel, int stride) {
         if (checkPoolInput("avgPool2d", x)) return unbatch(avgPool2d(batchOfOne(x), kernel, stride));
-        int[] o = Checks.pool2d("avgPool2d", x, kernel, stride, 0);
-        int h = x.size(2), w = x.size(3), oh = o[0], ow = o[1];
-        long nc = (long) x.size(0) * x.size(1);
-        Tensor y = empty(x, x.size(0), x.size(1), oh, ow);
-        be(x).avgPoolForward(x.dtype(), nc, h, w, kernel, kernel, stride, stride, oh, ow, x.ptr(), y.ptr());
-        int[] in = x.shapeRef();
+        PoolGeometry g = Checks.pool2d("avgPool2d", x, kernel, stride, 0);
+        Tensor y = empty(x, g.n(), g.c(), g.oh(), g.ow());
+        be(x).avgPoolForward(x.dtype(), g, x.ptr(), y.ptr());
         return record(y, new Node("avgPool2d", x) {
-            Tensor[] backward(Tensor gy) { return new Tensor[] {avgPoolBackward(gy, in, kernel, stride)}; }
+            Tensor[] backward(Tensor gy) { return new Tensor[] {avgPoolBackward(gy, g)}; }
         });
     }
 
-    static Tensor avgPoolBackward(Tensor gy, int[] in, int kernel, int stride) {
-        Tensor gx = zeros(gy, in);
-        be(gy).avgPoolBackward(gy.dtype(), (long) in[0] * in[1], in[2], in[3], kernel, kernel, stride, stride, gy.size(2),
-                gy.size(3), gy.ptr(), gx.ptr());
+    static Tensor avgPoolBackward(Tensor gy, PoolGeometry g) {
+        Tensor gx = zeros(gy, g.n(), g.c(), g.h(), g.w());
+        be(gy).avgPoolBackward(gy.dtype(), g, gy.ptr(), gx.ptr());
         return record(gx, new Node("avgPoolBackward", gy) {
-            Tensor[] backward(Tensor g) { return new Tensor[] {avgPool2d(g, kernel, stride)}; }
+            Tensor[] backward(Tensor gg) { return new Tensor[] {avgPool2d(gg, g.kh(), g.sh())}; }
         });
     }
 
     /** mean over the spatial dims: [N, C, H, W] -> [N, C] */
     public static Tensor globalAvgPool(Tensor x) { return mean(x, false, 2, 3); }
-
-    /**
-     * Max pooling that also returns where each output came from: {@code {y, idx}}, idx an I32
-     * tensor of y's shape holding the flat index into the (n, c) input plane of each window's
-     * maximum (the first one on ties). PX's gate pass records it (docs/px-method.md section 9).
-     */
-    public static Tensor[] maxPool2dWithIndices(Tensor x, int kernel, int stride, int padding) {
-        Checks.dims("maxPool2dWithIndices", "input", x, "[N, C, H, W]", 4);
-        Checks.floating("maxPool2dWithIndices", "input", x);
-        Checks.nonEmpty("maxPool2dWithIndices", "input", x);
-        int[] o = Checks.pool2d("maxPool2dWithIndices", x, kernel, stride, padding);
-        long nc = (long) x.size(0) * x.size(1);
-        Tensor y = empty(x, x.size(0), x.size(1), o[0], o[1]);
-        Tensor idx = Tensor.zeros(DType.I32, x.device(), x.size(0), x.size(1), o[0], o[1]);
-        be(x).maxPoolForward(x.dtype(), nc, x.size(2), x.size(3), kernel, kernel, stride, stride, padding, padding, o[0], o[1],
-                x.ptr(), y.ptr(), idx.ptr());
-        int[] in = x.shapeRef();
-        record(y, new Node("maxPool2d", x) {
-            Tensor[] backward(Tensor gy) { return new Tensor[] {poolScatter(gy, idx, in)}; }
-        });
-        return new Tensor[] {y, idx};
-    }
 
     /**
      * out[n, c, j] = g[n, c, idx[n, c, j]]: routes g through recorded pooling indices (of

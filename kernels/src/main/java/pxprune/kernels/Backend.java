@@ -96,18 +96,10 @@ public interface Backend {
     void channelSums(DType t, int n, int c, long s, Pointer a, Pointer b, Pointer out);
 
     /**
-     * Throws unless every max-pooling window overlaps the input (a window wholly in the padding has no
-     * argmax: its index would be -1 and the backward's scatter would write before gx); the backends'
-     * {@link #maxPoolForward} check this. Padding of at most half the kernel always passes.
+     * Max pooling of x [g.n, g.c, g.h, g.w] into y [g.n, g.c, g.oh, g.ow]; idx (I32, y's shape) gets
+     * each window's argmax as a flat index into its [h, w] plane (the first maximum; a NaN wins).
      */
-    static void requirePoolWindowsInInput(int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh, int ow) {
-        if (kh - 1 - ph < 0 || (long) (oh - 1) * sh - ph >= h || kw - 1 - pw < 0 || (long) (ow - 1) * sw - pw >= w)
-            throw new IllegalArgumentException("maxpool: a window lies wholly in the padding (kernel " + kh + "x" + kw + ", padding "
-                    + ph + "x" + pw + ", input " + h + "x" + w + "); padding must be at most half the kernel");
-    }
-
-    void maxPoolForward(DType t, long nc, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh, int ow,
-                        Pointer x, Pointer y, Pointer idx);
+    void maxPoolForward(DType t, PoolGeometry g, Pointer x, Pointer y, Pointer idx);
 
     /** gx[idx] += gy through pooling indices (gx accumulates). */
     void poolScatter(DType t, long nc, long hw, long ohw, Pointer gy, Pointer idx, Pointer gx);
@@ -115,10 +107,11 @@ public interface Backend {
     /** out = g[idx] through pooling indices. */
     void poolGather(DType t, long nc, long hw, long ohw, Pointer g, Pointer idx, Pointer out);
 
-    void avgPoolForward(DType t, long nc, int h, int w, int kh, int kw, int sh, int sw, int oh, int ow, Pointer x, Pointer y);
+    /** Average pooling of x into y; g has no padding. */
+    void avgPoolForward(DType t, PoolGeometry g, Pointer x, Pointer y);
 
-    /** gx accumulates. */
-    void avgPoolBackward(DType t, long nc, int h, int w, int kh, int kw, int sh, int sw, int oh, int ow, Pointer gy, Pointer gx);
+    /** Average pooling's backward: gx accumulates gy spread over each window; g has no padding. */
+    void avgPoolBackward(DType t, PoolGeometry g, Pointer gy, Pointer gx);
 
     /** broadcasting binary op over {@code shape}; as/bs: element strides of a and b (0 = broadcast). */
     void binary(DType t, int op, Pointer a, int[] as, Pointer b, int[] bs, int[] shape, Pointer out);

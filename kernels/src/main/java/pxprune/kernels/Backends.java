@@ -1,6 +1,7 @@
 package pxprune.kernels;
 
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.ServiceLoader;
 
@@ -10,22 +11,61 @@ import java.util.ServiceLoader;
  * looked up when a tensor is first made on that device. A device that cannot be used makes
  * {@link #of} throw {@link DeviceUnavailableException} with the reason (for CUDA:
  * "no CUDA device/driver found: ..."); the outcome is remembered, so later calls are cheap.
+ *
+ * <p>Tensors name only the kind of their device, so a process uses one device of each kind: the first
+ * one looked up ({@link #of(DeviceId)}, for instance with the device of the command line), or, when a
+ * tensor is put on a kind before any of its devices was named, {@link DeviceId#defaultOf} the kind.
+ * {@link #of(Device)} is the backend of that device; looking up another number of the same kind fails.
  */
 public final class Backends {
     private Backends() {}
 
-    private static final Map<Device, Object> RESOLVED = new EnumMap<>(Device.class); // Backend or failure message
-    private static final Map<Device, Throwable> CAUSES = new EnumMap<>(Device.class);
+    /** the device each kind's tensors use in this process, fixed on the first lookup of the kind */
+    private static final Map<Device, DeviceId> CHOSEN = new EnumMap<>(Device.class);
+    private static final Map<DeviceId, Object> RESOLVED = new HashMap<>(); // BackendProvider or failure message
+    private static final Map<DeviceId, Throwable> CAUSES = new HashMap<>();
 
+    /** the backend of the device of kind d this process uses ({@link #chosen}) */
     public static Backend of(Device d) {
         if (d == Device.CPU) return CpuBackend.INSTANCE;
-        return provider(d).backend();
+        return of(chosen(d));
+    }
+
+    /**
+     * The backend of device id, created on first use; the first device of a kind looked up becomes the
+     * one its tensors use ({@link #of(Device)}).
+     *
+     * @throws DeviceUnavailableException with the reason when id cannot be used
+     * @throws IllegalStateException when this process already uses another device of id's kind
+     */
+    public static Backend of(DeviceId id) {
+        if (id.kind() == Device.CPU) return CpuBackend.INSTANCE;
+        return provider(id).backend(id.index());
     }
 
     /** the fused PX kernels of a device (see {@link PxKernels}); same failures as {@link #of} */
     public static PxKernels px(Device d) {
         if (d == Device.CPU) return CpuPxKernels.INSTANCE;
-        return provider(d).pxKernels();
+        DeviceId id = chosen(d);
+        return provider(id).pxKernels(id.index());
+    }
+
+    /**
+     * The device of kind d this process uses: the first one looked up, else (fixing it now)
+     * {@link DeviceId#defaultOf} d.
+     *
+     * @throws DeviceUnavailableException when the default cannot be read (a bad {@link DeviceId#CUDA_DEFAULT_PROPERTY})
+     */
+    public static synchronized DeviceId chosen(Device d) {
+        DeviceId id = CHOSEN.get(d);
+        if (id != null) return id;
+        try {
+            id = DeviceId.defaultOf(d);
+        } catch (IllegalArgumentException e) {
+            throw new DeviceUnavailableException(prefix(d) + e.getMessage(), e);
+        }
+        CHOSEN.put(d, id);
+        return id;
     }
 
     /** whether {@link #of} would succeed for d (creates the backend if it can) */
@@ -60,40 +100,45 @@ public final class Backends {
                 + "dev.pxprune:pxprune-kernels-" + d.name().toLowerCase() + ")");
     }
 
-    /** whether the backend of d has been created (or found unusable) in this process */
-    public static synchronized boolean resolved(Device d) {
-        return d == Device.CPU || RESOLVED.containsKey(d);
-    }
-
-    private static synchronized BackendProvider provider(Device d) {
-        Object r = RESOLVED.get(d);
+    /** a working provider for id, or DeviceUnavailableException with the reason there is none */
+    private static synchronized BackendProvider provider(DeviceId id) {
+        DeviceId chosen = CHOSEN.putIfAbsent(id.kind(), id);
+        if (chosen != null && !chosen.equals(id))
+            throw new IllegalStateException(id + ": this process has already started (or tried to start) " + id.kind() + " on device "
+                    + chosen.index() + "; one process uses one " + id.kind() + " device, so run " + id + " in a process of its own");
+        Object r = RESOLVED.get(id);
         if (r == null) {
-            r = resolve(d);
-            RESOLVED.put(d, r);
+            r = resolve(id);
+            RESOLVED.put(id, r);
         }
         if (r instanceof BackendProvider p) return p;
-        throw new DeviceUnavailableException((String) r, CAUSES.get(d));
+        throw new DeviceUnavailableException((String) r, CAUSES.get(id));
+    }
+
+    private static String prefix(Device d) {
+        return d == Device.CUDA ? "no CUDA device/driver found: " : "device " + d + " unavailable: ";
     }
 
     /** a working provider, or the message saying why there is none */
-    private static Object resolve(Device d) {
-        String prefix = d == Device.CUDA ? "no CUDA device/driver found: " : "device " + d + " unavailable: ";
+    private static Object resolve(DeviceId id) {
+        Device d = id.kind();
+        String prefix = prefix(d);
         BackendProvider found = null;
         try {
             for (BackendProvider p : ServiceLoader.load(BackendProvider.class, Backends.class.getClassLoader()))
                 if (p.device() == d) { found = p; break; }
         } catch (Throwable e) {
-            CAUSES.put(d, e);
+            CAUSES.put(id, e);
             return prefix + "loading the " + d + " backend provider failed: " + innermost(e);
         }
         if (found == null)
             return prefix + "the " + d + " backend is not on the class path (add the artifact dev.pxprune:pxprune-kernels-"
                     + d.name().toLowerCase() + " as a dependency); use Device.CPU otherwise";
         try {
-            found.backend();
+            found.backend(id.index());
             return found;
         } catch (Throwable e) {
-            CAUSES.put(d, e);
+            CAUSES.put(id, e);
             String m = e.getMessage() != null && !e.getMessage().isBlank() ? e.getMessage() : innermost(e);
             return prefix + m;
         }

@@ -711,10 +711,8 @@ public final class CpuBackend implements Backend {
         pxk_channel_sums(t.code(), a, b, n, c, s, out);
     }
 
-    @Override
-    public void maxPoolForward(DType t, long nc, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh,
-                               int ow, Pointer x, Pointer y, Pointer idx) {
-        pxk_maxpool_fwd(t.code(), x, nc, h, w, kh, kw, sh, sw, ph, pw, oh, ow, y, idx);
+    @Override public void maxPoolForward(DType t, PoolGeometry g, Pointer x, Pointer y, Pointer idx) {
+        pxk_maxpool_fwd(t.code(), x, g.toArray(), y, idx);
     }
 
     @Override public void poolScatter(DType t, long nc, long hw, long ohw, Pointer gy, Pointer idx, Pointer gx) {
@@ -725,14 +723,12 @@ public final class CpuBackend implements Backend {
         pxk_pool_gather(t.code(), g, idx, nc, hw, ohw, out);
     }
 
-    @Override
-    public void avgPoolForward(DType t, long nc, int h, int w, int kh, int kw, int sh, int sw, int oh, int ow, Pointer x, Pointer y) {
-        pxk_avgpool_fwd(t.code(), x, nc, h, w, kh, kw, sh, sw, oh, ow, y);
+    @Override public void avgPoolForward(DType t, PoolGeometry g, Pointer x, Pointer y) {
+        pxk_avgpool_fwd(t.code(), x, g.toArray(), y);
     }
 
-    @Override
-    public void avgPoolBackward(DType t, long nc, int h, int w, int kh, int kw, int sh, int sw, int oh, int ow, Pointer gy, Pointer gx) {
-        pxk_avgpool_bwd(t.code(), gy, nc, h, w, kh, kw, sh, sw, oh, ow, gx);
+    @Override public void avgPoolBackward(DType t, PoolGeometry g, Pointer gy, Pointer gx) {
+        pxk_avgpool_bwd(t.code(), gy, g.toArray(), gx);
     }
 
     @Override public void binary(DType t, int op, Pointer a, int[] as, Pointer b, int[] bs, int[] shape, Pointer out) {

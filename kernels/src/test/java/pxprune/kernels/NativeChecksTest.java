@@ -8,6 +8,7 @@ import static pxprune.jni.PxNative.pxk_debug_bounds;
 import static pxprune.jni.PxNative.pxk_log_softmax;
 
 import org.bytedeco.javacpp.Pointer;
+import pxprune.jni.PxNative;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -49,18 +50,37 @@ class NativeChecksTest {
         assertEquals(1, pxk_debug_bounds());
     }
 
+    // PoolGeometry refuses these geometries before a backend sees them (poolGeometryRefuses...);
+    // the kernels' own checks are called here through the JNI with the raw PxPool ints
+    // {n, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow}
+
     @Test void maxPoolRefusesAWindowWhollyInThePadding() {
         // 2x2 input, kernel 2, padding 2: output 5x5 whose first window [-2, -1] lies wholly in the padding
         Pointer x = doubles(new double[4]), y = doubles(new double[9]), idx = ints(new int[9]);
-        rejects("wholly in the padding", () -> B.maxPoolForward(DType.F64, 1, 2, 2, 2, 2, 1, 1, 2, 2, 5, 5, x, y, idx));
-        rejects("stride", () -> B.maxPoolForward(DType.F64, 1, 2, 2, 2, 2, 0, 1, 0, 0, 1, 1, x, y, idx));
+        rejects("wholly in the padding", () -> PxNative.pxk_maxpool_fwd(1, x, new int[] {1, 1, 2, 2, 2, 2, 1, 1, 2, 2, 5, 5}, y, idx));
+        rejects("stride", () -> PxNative.pxk_maxpool_fwd(1, x, new int[] {1, 1, 2, 2, 2, 2, 0, 1, 0, 0, 1, 1}, y, idx));
     }
 
     @Test void poolingRefusesAnOutputLargerThanTheInputAllows() {
         // 3x3 input, kernel 5, stride 2: PyTorch's output size is floor(-2/2)+1 = 0, not (-2/2)+1 = 0 or (3-5)/2+1 = 1
         Pointer x = doubles(new double[9]), y = doubles(new double[1]);
-        rejects("output size 1 is not in 1..0", () -> B.avgPoolForward(DType.F64, 1, 3, 3, 5, 5, 2, 2, 1, 1, x, y));
-        rejects("output size 1 is not in 1..0", () -> B.avgPoolBackward(DType.F64, 1, 3, 3, 5, 5, 2, 2, 1, 1, y, x));
+        int[] g = {1, 1, 3, 3, 5, 5, 2, 2, 0, 0, 1, 1};
+        rejects("output size 1 is not in 1..0", () -> PxNative.pxk_avgpool_fwd(1, x, g, y));
+        rejects("output size 1 is not in 1..0", () -> PxNative.pxk_avgpool_bwd(1, y, g, x));
+        int[] padded = {1, 1, 3, 3, 2, 2, 1, 1, 1, 1, 4, 4};
+        rejects("takes no padding", () -> PxNative.pxk_avgpool_fwd(1, x, padded, y));
+    }
+
+    @Test void poolGeometryRefusesWhatTheKernelsCannotRun() {
+        rejects("wholly in the padding", () -> new PoolGeometry(1, 1, 2, 2, 2, 2, 1, 1, 2, 2));
+        rejects("wholly in the padding", () -> PoolGeometry.square(1, 1, 3, 3, 1, 1, 1));
+        rejects("stride 0 must be >= 1", () -> new PoolGeometry(1, 1, 2, 2, 2, 2, 0, 1, 0, 0));
+        rejects("output size 0x0 is too small", () -> PoolGeometry.square(1, 1, 3, 3, 5, 2, 0));
+        PoolGeometry g = PoolGeometry.square(2, 3, 9, 8, 3, 2, 1);
+        assertArrayEquals(new int[] {2, 3, 9, 8, 3, 3, 2, 2, 1, 1, 5, 4}, g.toArray());
+        assertEquals(6, g.planes());
+        assertEquals(72, g.inPlane());
+        assertEquals(20, g.outPlane());
     }
 
     @Test void scatterAndGatherRefuseAnIndexOutsideThePlane() {

@@ -1,7 +1,9 @@
 package pxprune.jni;
 
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.Platform;
 
 /**
@@ -22,6 +24,11 @@ public final class PxNative {
     public static void load() { Loader.load(PxNative.class); }
 
     public static final int DT_F32 = 0, DT_F64 = 1;
+    /**
+     * Codes of the element-wise ops of {@link #pxk_binary} and {@link #pxk_unary}: positions in the op table of
+     * {@code src/main/cpp/pxops.h} (PX_BINARY_OPS and PX_UNARY_OPS), which holds each op's body for the C++ and
+     * the CUDA kernels. kernels' OpTableTest fails when these and the table disagree.
+     */
     public static final int B_ADD = 0, B_SUB = 1, B_MUL = 2, B_DIV = 3, B_MAX = 4, B_GTMASK = 5;
     public static final int U_NEG = 0, U_SQUARE = 1, U_ABS = 2, U_SQRT = 3, U_EXP = 4, U_LOG = 5, U_RELU = 6,
             U_SIGN = 7, U_STEP = 8, U_RSQRT = 9, U_RECIP = 10, U_AFFINE = 11;
@@ -38,16 +45,25 @@ public final class PxNative {
     public static native void pxk_bn_train_bwd(int dt, Pointer x, Pointer gy, int N, int C, long S, Pointer mean,
                                                Pointer invstd, Pointer gamma, Pointer gx, Pointer dgamma, Pointer dbeta);
     public static native void pxk_channel_sums(int dt, Pointer a, Pointer b, int N, int C, long S, Pointer out);
-    public static native void pxk_maxpool_fwd(int dt, Pointer x, long NC, int H, int W, int kh, int kw, int sh, int sw,
-                                              int ph, int pw, int OH, int OW, Pointer y, Pointer idx);
+    /**
+     * geom: the 12 ints of pxops.h's PxPool, {@code n, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow}
+     * ({@code pxprune.kernels.PoolGeometry#toArray()}), for this and the average pooling kernels
+     */
+    public static native void pxk_maxpool_fwd(int dt, Pointer x, int[] geom, Pointer y, Pointer idx);
     public static native void pxk_pool_scatter(int dt, Pointer gy, Pointer idx, long NC, long HW, long OHW, Pointer gx);
     public static native void pxk_pool_gather(int dt, Pointer g, Pointer idx, long NC, long HW, long OHW, Pointer out);
-    public static native void pxk_avgpool_fwd(int dt, Pointer x, long NC, int H, int W, int kh, int kw, int sh, int sw,
-                                              int OH, int OW, Pointer y);
-    public static native void pxk_avgpool_bwd(int dt, Pointer gy, long NC, int H, int W, int kh, int kw, int sh, int sw,
-                                              int OH, int OW, Pointer gx);
+    public static native void pxk_avgpool_fwd(int dt, Pointer x, int[] geom, Pointer y);
+    public static native void pxk_avgpool_bwd(int dt, Pointer gy, int[] geom, Pointer gx);
     public static native void pxk_binary(int dt, int op, Pointer a, int[] as, Pointer b, int[] bs, int[] shape, int nd, Pointer out);
     public static native void pxk_unary(int dt, int op, Pointer x, long n, double alpha, double beta, Pointer out);
+    /** the number of unary ops in pxops.h's table (codes 0 .. n-1) */
+    public static native int pxk_unary_ops();
+    /** the number of binary ops in pxops.h's table (codes 0 .. n-1) */
+    public static native int pxk_binary_ops();
+    /** the name of unary op {@code op} in pxops.h's table (NEG for {@link #U_NEG}), null past its end */
+    public static native @Cast("const char*") BytePointer pxk_unary_op_name(int op);
+    /** the name of binary op {@code op} in pxops.h's table (ADD for {@link #B_ADD}), null past its end */
+    public static native @Cast("const char*") BytePointer pxk_binary_op_name(int op);
     public static native void pxk_reduce_sum(int dt, Pointer in, int[] shape, int[] os, int nd, long outN, Pointer out);
     public static native void pxk_log_softmax(int dt, Pointer x, long R, int K, Pointer y);
     public static native void pxk_pick(int dt, Pointer x, Pointer idx, long R, int K, Pointer out);

@@ -18,7 +18,6 @@ import pxprune.px.Masks;
 import pxprune.px.ScoringData;
 import pxprune.experiments.explain.Explain;
 import pxprune.experiments.explain.NetworkSvg;
-import pxprune.experiments.train.DeviceSpec;
 import pxprune.experiments.train.Runner;
 
 /**
@@ -59,7 +58,7 @@ final class ExplainCommand {
         }
         if (a.has("svg"))
             throw new UsageException("--svg draws the tiny network only; leave out --model (or --svg)");
-        DeviceSpec spec = Main.deviceOption(a, "cpu");
+        String spec = Main.deviceOption(a, "cpu");
         String model = Main.modelName(a.required("model"));
         String dataset = a.string("dataset", "digits");
         Main.classificationSet(dataset, "explain");

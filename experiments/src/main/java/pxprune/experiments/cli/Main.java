@@ -20,6 +20,7 @@ import pxprune.datasets.Dataset;
 import pxprune.datasets.DatasetException;
 import pxprune.datasets.DatasetRegistry;
 import pxprune.datasets.PruningSplit;
+import pxprune.kernels.DeviceId;
 import pxprune.nn.ModelRegistry;
 import pxprune.nn.Module;
 import pxprune.nn.StateDicts;
@@ -31,7 +32,7 @@ import pxprune.px.methods.ScorerRegistry;
 import pxprune.px.ScoringData;
 import pxprune.px.Trace;
 import pxprune.experiments.train.ConfigException;
-import pxprune.experiments.train.DeviceSpec;
+import pxprune.experiments.train.Devices;
 import pxprune.experiments.train.MainJob;
 import pxprune.experiments.train.PruningFiles;
 import pxprune.experiments.train.Recipes;
@@ -61,8 +62,7 @@ public final class Main {
                   "method": "px"}. See docs/segmentation.md. --device: where to prune and train (the config
                   key device; default cpu; a CUDA run has its own folder).
                   recipes: %s
-                  keys: %s
-              prune --model M --dataset D --method S --density d --rounds T --out DIR
+%s              prune --model M --dataset D --method S --density d --rounds T --out DIR
                     [--per-layer] [--schedule exponential|linear] [--seed S] [--data-root R] [--examples-per-class K]
                     [--weights W.safetensors] [--batch B.safetensors] [--trace] [--precision float32|float64] [--device cpu|cuda|cuda:N]
                   iterative pruning at initialization: DIR gets masks.safetensors, rounds.csv, rounds.png, layers.csv,
@@ -170,7 +170,7 @@ public final class Main {
     }
 
     static String usage() {
-        String u = String.format(USAGE, String.join(", ", Recipes.names()), String.join(", ", RunConfig.keyNames()), PredictCommand.USAGE.indent(14),
+        String u = String.format(USAGE, String.join(", ", Recipes.names()), RunConfig.keysHelp().indent(18), PredictCommand.USAGE.indent(14),
                 NtkCommand.USAGE.indent(12), SweepCommand.USAGE.indent(12));
         int indent = u.lines().filter(l -> !l.isBlank()).mapToInt(l -> l.length() - l.stripLeading().length()).min().orElse(0);
         return u.lines().map(l -> l.isBlank() ? "" : l.substring(indent)).collect(java.util.stream.Collectors.joining("\n", "", "\n"));
@@ -229,20 +229,26 @@ public final class Main {
         for (String line : DeviceList.lines()) out.println("  " + line);
     }
 
-    /** --device (absent: dflt) parsed; a bad value is a usage error naming the option, the value and the forms */
-    static DeviceSpec deviceOption(Args a, String dflt) {
+    /**
+     * --device (absent: dflt) as written, checked to be a device string ({@link DeviceId#checked}); a bad
+     * value is a usage error naming the option, the value and the forms
+     */
+    static String deviceOption(Args a, String dflt) {
         String v = a.string("device", dflt);
         try {
-            return DeviceSpec.parse(v);
+            return DeviceId.checked(v);
         } catch (IllegalArgumentException e) {
             throw new UsageException("--device " + v + ": " + e.getMessage());
         }
     }
 
-    /** makes d the device of this process; one that cannot be used is a usage error (exit 2) with the reason, named by source */
-    static pxprune.kernels.Device activate(DeviceSpec d, String source) {
+    /**
+     * makes device (as written) the device of this process ({@link Devices#activate}) and returns its kind; one
+     * that cannot be used is a usage error (exit 2) with the reason, named by source
+     */
+    static pxprune.kernels.Device activate(String device, String source) {
         try {
-            return d.activate();
+            return Devices.activate(device).kind();
         } catch (IllegalArgumentException e) {
             throw new UsageException(source + ": " + e.getMessage());
         }
@@ -258,7 +264,7 @@ public final class Main {
         a.maxPositional(1, "pxprune run [CONFIG] [--set key=value ...] [--runs DIR] [--device cpu|cuda|cuda:N]");
         List<String> sets = new java.util.ArrayList<>(a.all("set"));
         if (a.has("device")) {
-            DeviceSpec d = deviceOption(a, "cpu");
+            String d = deviceOption(a, "cpu");
             for (String s : sets)
                 if (s.contains("=") && s.substring(0, s.indexOf('=')).strip().equals("device"))
                     throw new UsageException("--device " + d + " and --set " + s + " both choose the device; give one");
@@ -279,14 +285,14 @@ public final class Main {
                             : "a file holding {\"recipe\": \"" + arg + "\", \"method\": \"px\"} with pxprune run FILE --set " + s));
             }
             base = base.withSets(sets);
-            activate(base.deviceSpec(), a.has("device") ? "--device " + base.device() : "config key 'device'");
+            activate(base.device(), a.has("device") ? "--device " + base.device() : "config key 'device'");
             OutputDir.prepare(runs, "--runs");
             MainJob.run(job.get(), base, runs, out, err);
             return;
         }
         RunConfig cfg = loadConfig(a.positional().get(0));
         cfg = cfg.withSets(sets);
-        activate(cfg.deviceSpec(), a.has("device") ? "--device " + cfg.device() : "config key 'device'");
+        activate(cfg.device(), a.has("device") ? "--device " + cfg.device() : "config key 'device'");
         OutputDir.prepare(runs, "--runs");
         Runner.Outcome o = Runner.run(cfg, runs, err);
         if (cfg.segmentation())
@@ -330,7 +336,7 @@ public final class Main {
         Args a = new Args("prune", args, 1, opts, Set.of("per-layer", "trace"), Set.of());
         a.maxPositional(0, "pxprune prune --model M (--dataset D | --batch B.safetensors) [--weights W.safetensors] --method S --density d "
                 + "--rounds T --out DIR");
-        DeviceSpec spec = deviceOption(a, "cpu");
+        String spec = deviceOption(a, "cpu");
         String model = modelName(a.required("model"));
         Path wPath = a.has("weights") ? a.existingFile("weights") : null;
         Path bPath = a.has("batch") ? a.existingFile("batch") : null;
@@ -479,7 +485,7 @@ public final class Main {
         opts.put("device", "cuda");
         Args a = new Args("score", args, 1, opts, Set.of("trace"), Set.of());
         a.maxPositional(0, "pxprune score --model M --weights W.safetensors --batch B.safetensors --method S --out O.safetensors");
-        DeviceSpec spec = deviceOption(a, "cpu");
+        String spec = deviceOption(a, "cpu");
         String model = modelName(a.required("model"));
         Path wPath = a.existingFile("weights"), bPath = a.existingFile("batch");
         String method = methodName(a.required("method"));

@@ -26,7 +26,6 @@ import pxprune.px.Masks;
 import pxprune.experiments.ntk.Ntk;
 import pxprune.experiments.ntk.NtkResult;
 import pxprune.experiments.plot.Chart;
-import pxprune.experiments.train.DeviceSpec;
 import pxprune.experiments.train.RunConfig;
 import pxprune.experiments.train.Runner;
 
@@ -75,7 +74,7 @@ final class NtkCommand {
         opts.put("device", "cuda");
         Args a = new Args("ntk", args, 1, opts, Set.of("all-parameters"), Set.of("masks", "run"));
         a.maxPositional(0, "pxprune ntk --model M --dataset D [--masks MASKS.safetensors ...] [--run RUN ...] [--out DIR]");
-        DeviceSpec spec = Main.deviceOption(a, "cpu");
+        String spec = Main.deviceOption(a, "cpu");
 
         List<Path> runs = new ArrayList<>();
         for (String r : a.all("run")) runs.addAll(runFolders(Path.of(r)));
@@ -244,7 +243,7 @@ final class NtkCommand {
         if (idx != null) json.put("sample_indices", idx);
         json.put("seed", seed);
         json.put("precision", precision == DType.F64 ? "float64" : "float32");
-        json.put("device", spec.toString());
+        json.put("device", spec);
         json.put("all_parameters", all);
         json.put("mode", "eval (batch norm with running statistics)");
         json.put("networks", rows);

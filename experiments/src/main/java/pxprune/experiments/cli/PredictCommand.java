@@ -16,7 +16,6 @@ import pxprune.nn.ModelRegistry;
 import pxprune.nn.Module;
 import pxprune.nn.Sparsity;
 import pxprune.nn.StateDicts;
-import pxprune.experiments.train.DeviceSpec;
 
 /**
  * {@code pxprune predict}: a model's outputs for a batch, so that anyone can check pxprune's models
@@ -49,7 +48,7 @@ final class PredictCommand {
         opts.put("device", "cuda");
         Args a = new Args("predict", args, 1, opts, Set.of("train-mode"), Set.of());
         a.maxPositional(0, "pxprune predict --model M --weights W.safetensors --batch B.safetensors --out O.safetensors [--train-mode]");
-        DeviceSpec spec = Main.deviceOption(a, "cpu");
+        String spec = Main.deviceOption(a, "cpu");
         String model = Main.modelName(a.required("model"));
         Path wPath = a.existingFile("weights"), bPath = a.existingFile("batch");
         Path outPath = Path.of(a.required("out"));
@@ -92,7 +91,7 @@ final class PredictCommand {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("model", model);
         meta.put("mode", trainMode ? "train" : "eval");
-        meta.put("device", spec.toString());
+        meta.put("device", spec);
         meta.put("weights", wPath.getFileName().toString());
         meta.put("batch", bPath.getFileName().toString());
         SafeTensors.write(outPath, result, meta);

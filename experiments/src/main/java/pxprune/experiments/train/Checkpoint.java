@@ -41,7 +41,7 @@ public final class Checkpoint {
 
     public static void save(Path file, Module model, SGD opt, Masks masks, int epoch, String configHash,
                             List<EpochMetrics> metrics) throws IOException {
-        save(file, model, List.of(opt), masks, epoch, configHash, metrics, Trainer.RNG_DERIVATION);
+        save(file, model, List.of(opt), masks, epoch, configHash, metrics, ClassificationTask.RNG_DERIVATION);
     }
 
     /**

@@ -11,7 +11,7 @@ import java.util.Map;
  * fractions in [0, 1]; {@code seconds} is the wall time of the epoch (training and evaluation).
  *
  * <p>{@code extra} holds further metrics, written after {@code test_acc} in their order: empty for
- * classification; for segmentation ({@link SegTrainer}) {@code test_miou}, {@code test_pixel_acc}
+ * classification; for segmentation ({@link SegmentationTask}) {@code test_miou}, {@code test_pixel_acc}
  * and {@code test_iou} (the list of per-class IoUs, null for a class absent from both prediction and
  * ground truth). For segmentation the losses are per-pixel means and the accuracies pixel accuracies.
  */

@@ -3,7 +3,6 @@ package pxprune.experiments.train;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -11,36 +10,21 @@ import java.util.Map;
 import java.util.TreeMap;
 import pxprune.core.io.Json;
 import pxprune.datasets.DatasetRegistry;
-import pxprune.nn.ModelRegistry;
 
 /**
- * Everything that determines a run: what to prune and how (dataset, model, method, density,
- * rounds, examples per class of the pruning split, seed) and how to train it (epochs, batch size,
- * SGD learning rate, momentum, Nesterov, weight decay, step schedule, augmentation). Immutable and
- * always valid: every constructor path goes through {@link #validate()}.
+ * Everything that determines a run: the data, the model, how it is pruned and how it is trained,
+ * and the device. Immutable and always valid: every constructor path checks every key.
  *
- * <p>As JSON (config files, {@code config.json} in a run folder) the keys are snake_case:
- * {@code dataset, model, method, density, rounds, examples_per_class, seed, epochs, batch_size, lr,
- * momentum, nesterov, weight_decay, milestones, gamma, data_root, augment}, and for segmentation
- * ({@code docs/segmentation.md}) {@code crop} (side of the random training crop, 0 = whole images),
- * {@code scale_min, scale_max} (the random rescaling range), {@code flip} (random horizontal flips;
- * all three only with {@code augment=true}) and {@code backbone_lr} (the learning rate of the
- * {@code backbone.*} parameters, 0 = lr). Those five are refused on classification sets (but
- * {@code backbone_lr} needs a segmentation model; a streamed set, ImageNet, takes {@code crop}: the side of
- * its random resized training crop and evaluation centre crop, 0 = 224), and left out of the canonical JSON at their
- * defaults (0, 1, 1, false, 0), so older configs keep their hash. {@code pretrained} (a safetensors
- * state dict of the whole model, PyTorch names) or {@code pretrained_backbone} (a classification
- * checkpoint for a segmentation model's {@code backbone.*}, or for a classifier everything but its
- * {@code fc.*}) load weights after initialisation, before pruning; paths are relative to the working
- * folder, "" (the default, left out of the canonical JSON too) means none. {@code device} ({@link DeviceSpec}:
- * {@code cpu}, the default, left out of the canonical JSON at it; {@code cuda}; {@code cuda:N}) is where the
- * run prunes and trains (a CUDA run gets its own folder). A config file may also
- * name a {@code recipe} ({@link Recipes}) whose values fill the keys it leaves out (default
- * {@code digits}). Unknown keys, values of the wrong JSON type and integers outside their key's
- * range ({@code rounds} and {@code epochs} up to {@value #MAX_ROUNDS}, {@code batch_size} up to
- * {@value #MAX_BATCH_SIZE}, {@code seed} any long) are errors that name the key, the value and what
- * is allowed. The run folder is named by {@link #hash()}: the first 12 hex digits of the
- * SHA-256 of {@link #canonicalJson()} (all keys but defaulted segmentation keys, sorted, compact).
+ * <p>The keys, one per record component, are declared once in {@link RunKeys}: in sections (data,
+ * model, prune, train, device), each with its JSON type, its default where it has one, its checks
+ * and its help ({@code pxprune run --help} lists them). As JSON (config files, {@code config.json}
+ * in a run folder) the keys are flat and snake_case ({@code examples_per_class} for
+ * {@link #examplesPerClass()}). A config file may also name a {@code recipe} ({@link Recipes}) whose
+ * values fill the keys it leaves out (default {@code digits}). Unknown keys, values of the wrong JSON
+ * type and values outside their key's range are errors that name the key, the value and what is
+ * allowed. The run folder is named by {@link #hash()}: the first 12 hex digits of the SHA-256 of
+ * {@link #canonicalJson()} (the keys sorted, compact, the optional keys left out at their defaults,
+ * so that configs written before a key existed keep their hash).
  *
  * <p>Method {@code dense} trains without pruning and requires density 1.
  */
@@ -53,49 +37,6 @@ public record RunConfig(String dataset, String model, String method, double dens
     /** the method name that means "no pruning" */
     public static final String DENSE = "dense";
 
-    /** the JSON value types of the keys */
-    enum Type {
-        STRING("a string"), INT("an integer"), NUMBER("a number"), BOOL("a boolean (true or false)"),
-        INT_LIST("a list of integers, e.g. [80, 120]");
-
-        final String what;
-
-        Type(String what) { this.what = what; }
-    }
-
-    /** every key with its type, in the order they are documented */
-    static final Map<String, Type> KEYS = keys();
-
-    private static Map<String, Type> keys() {
-        Map<String, Type> m = new LinkedHashMap<>();
-        m.put("dataset", Type.STRING);
-        m.put("model", Type.STRING);
-        m.put("method", Type.STRING);
-        m.put("density", Type.NUMBER);
-        m.put("rounds", Type.INT);
-        m.put("examples_per_class", Type.INT);
-        m.put("seed", Type.INT);
-        m.put("epochs", Type.INT);
-        m.put("batch_size", Type.INT);
-        m.put("lr", Type.NUMBER);
-        m.put("momentum", Type.NUMBER);
-        m.put("nesterov", Type.BOOL);
-        m.put("weight_decay", Type.NUMBER);
-        m.put("milestones", Type.INT_LIST);
-        m.put("gamma", Type.NUMBER);
-        m.put("data_root", Type.STRING);
-        m.put("augment", Type.BOOL);
-        m.put("crop", Type.INT);
-        m.put("scale_min", Type.NUMBER);
-        m.put("scale_max", Type.NUMBER);
-        m.put("flip", Type.BOOL);
-        m.put("backbone_lr", Type.NUMBER);
-        m.put("pretrained", Type.STRING);
-        m.put("pretrained_backbone", Type.STRING);
-        m.put("device", Type.STRING);
-        return java.util.Collections.unmodifiableMap(m);
-    }
-
     /** the largest rounds, epochs and examples_per_class accepted */
     public static final int MAX_ROUNDS = pxprune.px.Pruner.Config.MAX_ROUNDS, MAX_EPOCHS = 1_000_000, MAX_EXAMPLES_PER_CLASS = 1_000_000;
     /** the largest batch_size accepted (larger batches are a typo, not a recipe) */
@@ -105,41 +46,37 @@ public record RunConfig(String dataset, String model, String method, double dens
     /** the largest scale_max accepted */
     public static final double MAX_SCALE = 16;
 
-    /**
-     * The keys added for segmentation and their defaults. A key at its default is left out of
-     * {@link #canonicalJson()} and {@link #prettyJson()}, so every config written before these keys
-     * existed keeps its hash (and its run folder).
-     */
-    static final Map<String, Object> OPTIONAL_DEFAULTS = Map.of("crop", 0L, "scale_min", 1.0, "scale_max", 1.0, "flip", false,
-            "backbone_lr", 0.0, "pretrained", "", "pretrained_backbone", "", "device", "cpu");
-
-    /** the allowed range of every integer key, inclusive */
-    static final Map<String, long[]> INT_RANGES = Map.ofEntries(
-            Map.entry("rounds", new long[] {1, MAX_ROUNDS}),
-            Map.entry("examples_per_class", new long[] {1, MAX_EXAMPLES_PER_CLASS}),
-            Map.entry("seed", new long[] {Long.MIN_VALUE, Long.MAX_VALUE}),
-            Map.entry("epochs", new long[] {0, MAX_EPOCHS}),
-            Map.entry("batch_size", new long[] {1, MAX_BATCH_SIZE}),
-            Map.entry("crop", new long[] {0, MAX_CROP}),
-            Map.entry("milestones", new long[] {1, MAX_EPOCHS}));
-
-    /** "an integer in [lo, hi]" for an integer key */
-    static String intRange(String key) {
-        long[] r = INT_RANGES.get(key);
-        return "an integer in [" + r[0] + ", " + r[1] + "]";
-    }
-
-    public RunConfig {
-        milestones = List.copyOf(milestones);
-        validate(dataset, model, method, density, rounds, examplesPerClass, epochs, batchSize, lr, momentum, nesterov,
-                weightDecay, milestones, gamma, dataRoot);
-        validateSegmentation(dataset, model, augment, crop, scaleMin, scaleMax, flip, backboneLr);
-        if (pretrained == null || pretrainedBackbone == null)
-            throw bad(pretrained == null ? "pretrained" : "pretrained_backbone", "a file name or \"\" (none)", "null");
-        if (!pretrained.isEmpty() && !pretrainedBackbone.isEmpty())
-            throw new ConfigException("config keys 'pretrained' and 'pretrained_backbone' are both set; give one: pretrained "
-                    + "loads the whole model, pretrained_backbone only its backbone (a classifier's layers but fc)");
-        if (!DeviceSpec.isValid(device)) throw bad("device", DeviceSpec.FORMS, quote(device));
+    /** the canonical constructor: every key is checked ({@link RunKeys}), the first problem is thrown */
+    public RunConfig(String dataset, String model, String method, double density, int rounds, int examplesPerClass, long seed,
+                     int epochs, int batchSize, double lr, double momentum, boolean nesterov, double weightDecay,
+                     List<Integer> milestones, double gamma, String dataRoot, boolean augment, int crop, double scaleMin,
+                     double scaleMax, boolean flip, double backboneLr, String pretrained, String pretrainedBackbone, String device) {
+        this.dataset = dataset;
+        this.model = model;
+        this.method = method;
+        this.density = density;
+        this.rounds = rounds;
+        this.examplesPerClass = examplesPerClass;
+        this.seed = seed;
+        this.epochs = epochs;
+        this.batchSize = batchSize;
+        this.lr = lr;
+        this.momentum = momentum;
+        this.nesterov = nesterov;
+        this.weightDecay = weightDecay;
+        this.milestones = List.copyOf(milestones);
+        this.gamma = gamma;
+        this.dataRoot = dataRoot;
+        this.augment = augment;
+        this.crop = crop;
+        this.scaleMin = scaleMin;
+        this.scaleMax = scaleMax;
+        this.flip = flip;
+        this.backboneLr = backboneLr;
+        this.pretrained = pretrained;
+        this.pretrainedBackbone = pretrainedBackbone;
+        this.device = device;
+        RunKeys.validate(this);
     }
 
     /** a config on the CPU */
@@ -150,9 +87,6 @@ public record RunConfig(String dataset, String model, String method, double dens
         this(dataset, model, method, density, rounds, examplesPerClass, seed, epochs, batchSize, lr, momentum, nesterov, weightDecay,
                 milestones, gamma, dataRoot, augment, crop, scaleMin, scaleMax, flip, backboneLr, pretrained, pretrainedBackbone, "cpu");
     }
-
-    /** where the run prunes and trains ({@link DeviceSpec#parse} of {@link #device()}) */
-    public DeviceSpec deviceSpec() { return DeviceSpec.parse(device); }
 
     /** a config without pre-trained weights */
     public RunConfig(String dataset, String model, String method, double density, int rounds, int examplesPerClass, long seed,
@@ -172,140 +106,32 @@ public record RunConfig(String dataset, String model, String method, double dens
     }
 
     /** the valid keys of a config file (plus {@code recipe}) */
-    public static List<String> keyNames() { return List.copyOf(KEYS.keySet()); }
+    public static List<String> keyNames() { return RunKeys.names(); }
 
-    // ------------------------------------------------------------------ validation
-    private static void validate(String dataset, String model, String method, double density, int rounds,
-                                 int examplesPerClass, int epochs, int batchSize, double lr, double momentum,
-                                 boolean nesterov, double weightDecay, List<Integer> milestones, double gamma,
-                                 String dataRoot) {
-        if (!DatasetRegistry.names().contains(dataset))
-            throw bad("dataset", "one of " + String.join(", ", DatasetRegistry.names()), quote(dataset));
-        if (!ModelRegistry.contains(model))
-            throw bad("model", "one of " + String.join(", ", ModelRegistry.names()), quote(model));
-        if (!Methods.names().contains(method))
-            throw bad("method", "one of " + String.join(", ", Methods.names()), quote(method));
-        if (!(density > 0 && density <= 1))
-            throw bad("density", "a number in (0, 1] (the fraction of prunable weights kept)", num(density));
-        if (method.equals(DENSE) && density != 1)
-            throw new ConfigException("config key 'density': method 'dense' keeps every weight, so density must be 1, got "
-                    + num(density) + "; set density=1 or choose a pruning method");
-        checkInt("rounds", rounds);
-        checkInt("examples_per_class", examplesPerClass);
-        checkInt("epochs", epochs);
-        checkInt("batch_size", batchSize);
-        if (!(lr > 0) || !Double.isFinite(lr)) throw bad("lr", "a number > 0", num(lr));
-        if (!(momentum >= 0 && momentum < 1)) throw bad("momentum", "a number in [0, 1)", num(momentum));
-        if (nesterov && momentum == 0)
-            throw new ConfigException("config key 'nesterov': Nesterov momentum needs momentum > 0, got momentum=0; "
-                    + "set nesterov=false or a momentum such as 0.9");
-        if (!(weightDecay >= 0) || !Double.isFinite(weightDecay)) throw bad("weight_decay", "a number >= 0", num(weightDecay));
-        for (int i = 0; i < milestones.size(); i++) {
-            Integer m = milestones.get(i);
-            if (m == null || m < 1 || m > MAX_EPOCHS || (i > 0 && m <= milestones.get(i - 1)))
-                throw bad("milestones", "strictly increasing epochs in [1, " + MAX_EPOCHS + "], e.g. [80, 120]", milestones.toString());
-        }
-        if (!(gamma > 0) || !Double.isFinite(gamma)) throw bad("gamma", "a number > 0 (the lr factor at each milestone)", num(gamma));
-        if (dataRoot == null || dataRoot.isEmpty())
-            throw bad("data_root", "a folder name (e.g. \"data\")", "an empty string");
-    }
-
-    private static void validateSegmentation(String dataset, String model, boolean augment, int crop, double scaleMin, double scaleMax,
-                                             boolean flip, double backboneLr) {
-        checkInt("crop", crop);
-        if (!(scaleMin > 0 && scaleMin <= MAX_SCALE))
-            throw bad("scale_min", "a number in (0, " + num(MAX_SCALE) + "] (the smallest random rescaling factor)", num(scaleMin));
-        if (!(scaleMax >= scaleMin && scaleMax <= MAX_SCALE))
-            throw bad("scale_max", "a number in [scale_min=" + num(scaleMin) + ", " + num(MAX_SCALE)
-                    + "] (the largest random rescaling factor)", num(scaleMax));
-        if (!(backboneLr >= 0) || !Double.isFinite(backboneLr))
-            throw bad("backbone_lr", "a number >= 0 (the learning rate of backbone.* parameters; 0 = the same as lr)", num(backboneLr));
-        boolean seg = DatasetRegistry.isSegmentation(dataset);
-        if (seg && augment && crop == 0)
-            throw new ConfigException("config key 'crop': augment=true on segmentation set '" + dataset + "' needs a crop size "
-                    + "(random scaling changes the image size), got crop=0; set crop (e.g. 32 for seg_demo, 513 for VOC) or augment=false");
-        if (!seg) {
-            // a streamed set (ImageNet) takes crop: the side of its training and evaluation crops (0: the set's own, 224)
-            boolean cropOk = DatasetRegistry.isStreamed(dataset);
-            String used = crop != 0 && !cropOk ? "crop" : scaleMin != 1 ? "scale_min" : scaleMax != 1 ? "scale_max" : flip ? "flip" : null;
-            if (used != null)
-                throw new ConfigException("config key '" + used + "': only segmentation datasets use it, and '" + dataset
-                        + "' is a classification set; remove the key (the classification augmentation is augment=true)");
-        }
-        if (backboneLr != 0 && !ModelRegistry.isSegmentation(model))
-            throw new ConfigException("config key 'backbone_lr': only segmentation models have backbone.* parameters, and '"
-                    + model + "' is a classifier; remove the key or set it to 0");
-        if (seg != ModelRegistry.isSegmentation(model))
-            throw new ConfigException("config key 'model': " + (seg ? "dataset '" + dataset + "' is a segmentation set but model '"
-                    + model + "' is a classifier; use a segmentation model (e.g. " + (dataset.equals("seg_demo")
-                    ? "deeplabv3_resnet20" : "deeplabv3_resnet50") + ")" : "model '" + model
-                    + "' is a segmentation model but dataset '" + dataset + "' is a classification set; use a classifier (e.g. resnet20)"));
-    }
+    /** the keys by section, a line each with what it means, what it takes and an optional key's default (for --help) */
+    public static String keysHelp() { return RunKeys.help(); }
 
     /** whether this run segments (its dataset gives a label per pixel) */
     public boolean segmentation() { return DatasetRegistry.isSegmentation(dataset); }
 
-    private static void checkInt(String key, long v) {
-        long[] r = INT_RANGES.get(key);
-        if (v < r[0] || v > r[1]) throw bad(key, intRange(key), String.valueOf(v));
-    }
-
-    private static ConfigException bad(String key, String expected, String got) {
-        return new ConfigException("config key '" + key + "': expected " + expected + ", got " + got);
-    }
-
-    private static String quote(String s) { return s == null ? "null" : "\"" + s + "\""; }
-
-    private static String num(double d) { return Double.toString(d); }
-
     // ------------------------------------------------------------------ JSON form
-    /** the config as a JSON object: keys in documentation order, numbers as Long or Double */
-    public Map<String, Object> toMap() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("dataset", dataset);
-        m.put("model", model);
-        m.put("method", method);
-        m.put("density", density);
-        m.put("rounds", (long) rounds);
-        m.put("examples_per_class", (long) examplesPerClass);
-        m.put("seed", seed);
-        m.put("epochs", (long) epochs);
-        m.put("batch_size", (long) batchSize);
-        m.put("lr", lr);
-        m.put("momentum", momentum);
-        m.put("nesterov", nesterov);
-        m.put("weight_decay", weightDecay);
-        List<Object> ms = new ArrayList<>();
-        for (int v : milestones) ms.add((long) v);
-        m.put("milestones", ms);
-        m.put("gamma", gamma);
-        m.put("data_root", dataRoot);
-        m.put("augment", augment);
-        m.put("crop", (long) crop);
-        m.put("scale_min", scaleMin);
-        m.put("scale_max", scaleMax);
-        m.put("flip", flip);
-        m.put("backbone_lr", backboneLr);
-        m.put("pretrained", pretrained);
-        m.put("pretrained_backbone", pretrainedBackbone);
-        m.put("device", device);
-        return m;
-    }
+    /** the config as a JSON object: keys in the record's order, numbers as Long or Double */
+    public Map<String, Object> toMap() { return RunKeys.toMap(this); }
 
-    /** {@link #toMap()} without the segmentation keys that are at their defaults ({@link #OPTIONAL_DEFAULTS}) */
+    /** {@link #toMap()} sorted, without the optional keys that are at their defaults */
     private Map<String, Object> written() {
         TreeMap<String, Object> m = new TreeMap<>(toMap());
-        OPTIONAL_DEFAULTS.forEach((k, v) -> { if (v.equals(m.get(k))) m.remove(k); });
+        m.entrySet().removeIf(e -> RunKeys.atDefault(e.getKey(), e.getValue()));
         return m;
     }
 
     /**
-     * Compact JSON with the keys sorted: the form that {@link #hash()} digests. Segmentation keys at
+     * Compact JSON with the keys sorted: the form that {@link #hash()} digests. Optional keys at
      * their defaults are left out, so that configs from before they existed keep their hash.
      */
     public String canonicalJson() { return Json.write(written()); }
 
-    /** indented JSON with the keys sorted (config.json in a run folder), segmentation keys at their defaults left out */
+    /** indented JSON with the keys sorted (config.json in a run folder), optional keys at their defaults left out */
     public String prettyJson() { return Json.pretty(written()); }
 
     /** the first 12 hex digits of SHA-256(canonicalJson()), the run folder's name */
@@ -326,12 +152,8 @@ public record RunConfig(String dataset, String model, String method, double dens
      */
     public RunConfig with(Map<String, ?> changes) {
         Map<String, Object> m = toMap();
-        for (Map.Entry<String, ?> e : changes.entrySet()) {
-            Type t = KEYS.get(e.getKey());
-            if (t == null) throw unknownKey(e.getKey());
-            m.put(e.getKey(), typed(e.getKey(), t, e.getValue()));
-        }
-        return fromTypedMap(m);
+        for (Map.Entry<String, ?> e : changes.entrySet()) m.put(e.getKey(), RunKeys.typed(RunKeys.key(e.getKey()), e.getValue()));
+        return RunKeys.fromTypedMap(m);
     }
 
     /** this config with one key replaced */
@@ -357,123 +179,12 @@ public record RunConfig(String dataset, String model, String method, double dens
             int eq = assignment.indexOf('=');
             if (eq <= 0)
                 throw new ConfigException("--set " + assignment + ": expected key=value, e.g. --set epochs=10 (keys: "
-                        + String.join(", ", KEYS.keySet()) + ")");
+                        + String.join(", ", keyNames()) + ")");
             String key = assignment.substring(0, eq).strip(), value = assignment.substring(eq + 1).strip();
-            Type t = KEYS.get(key);
-            if (t == null) throw unknownKey(key);
-            changes.put(key, parseValue(key, t, value));
+            changes.put(key, RunKeys.parseValue(RunKeys.key(key), value));
         }
         return with(changes);
     }
-
-    static ConfigException unknownKey(String key) {
-        return new ConfigException("unknown config key '" + key + "'; valid keys: " + String.join(", ", KEYS.keySet())
-                + (key.equals("recipe") ? " (recipe is only read from config files)" : ""));
-    }
-
-    /** reads a --set value as the key's type */
-    static Object parseValue(String key, Type t, String v) {
-        try {
-            return switch (t) {
-                case STRING -> v;
-                case INT -> {
-                    long l;
-                    try {
-                        l = Long.parseLong(v);
-                    } catch (NumberFormatException e) {
-                        throw new ConfigException("config key '" + key + "': expected " + intRange(key) + ", got \"" + v + "\"");
-                    }
-                    checkInt(key, l);
-                    yield l;
-                }
-                case NUMBER -> {
-                    double d = Double.parseDouble(v);
-                    if (!Double.isFinite(d)) throw new NumberFormatException();
-                    yield d;
-                }
-                case BOOL -> {
-                    if (v.equalsIgnoreCase("true")) yield Boolean.TRUE;
-                    if (v.equalsIgnoreCase("false")) yield Boolean.FALSE;
-                    throw new NumberFormatException();
-                }
-                case INT_LIST -> {
-                    String s = v.startsWith("[") && v.endsWith("]") ? v.substring(1, v.length() - 1) : v;
-                    List<Object> out = new ArrayList<>();
-                    if (!s.isBlank()) for (String p : s.split(",")) out.add(Long.parseLong(p.strip()));
-                    yield out;
-                }
-            };
-        } catch (NumberFormatException e) {
-            throw new ConfigException("config key '" + key + "': expected " + t.what + ", got \"" + v + "\"");
-        }
-    }
-
-    /** checks a JSON value's type for a key and converts it to the canonical Java type */
-    static Object typed(String key, Type t, Object v) {
-        switch (t) {
-            case STRING -> { if (v instanceof String) return v; }
-            case INT -> {
-                if (v instanceof Long || v instanceof Integer) {
-                    long l = ((Number) v).longValue();
-                    checkInt(key, l);
-                    return l;
-                }
-                if (v instanceof java.math.BigInteger b)
-                    throw new ConfigException("config key '" + key + "': expected " + intRange(key) + ", got " + b);
-                throw new ConfigException("config key '" + key + "': expected " + intRange(key) + ", got " + describe(v));
-            }
-            case NUMBER -> {
-                if (v instanceof Number n && !(v instanceof Float) && Double.isFinite(n.doubleValue())) return n.doubleValue();
-                if (v instanceof Float f && Double.isFinite(f)) return f.doubleValue();
-            }
-            case BOOL -> { if (v instanceof Boolean) return v; }
-            case INT_LIST -> {
-                if (v instanceof List<?> l) {
-                    List<Object> out = new ArrayList<>();
-                    boolean ok = true;
-                    for (Object o : l) {
-                        if ((o instanceof Long || o instanceof Integer) && Math.abs(((Number) o).longValue()) <= Integer.MAX_VALUE)
-                            out.add(((Number) o).longValue());
-                        else ok = false;
-                    }
-                    if (ok) return out;
-                }
-                if (v instanceof int[] a) {
-                    List<Object> out = new ArrayList<>();
-                    for (int x : a) out.add((long) x);
-                    return out;
-                }
-            }
-        }
-        throw new ConfigException("config key '" + key + "': expected " + t.what + ", got " + describe(v));
-    }
-
-    private static String describe(Object v) {
-        if (v == null) return "null";
-        if (v instanceof String s) return "the string \"" + s + "\"";
-        if (v instanceof Boolean b) return "the boolean " + b;
-        if (v instanceof Double d) return "the number " + d;
-        if (v instanceof Number n) return "the integer " + n;
-        if (v instanceof List<?> l) return "the list " + Json.write(l);
-        if (v instanceof Map<?, ?>) return "an object";
-        return v.toString();
-    }
-
-    private static RunConfig fromTypedMap(Map<String, Object> m) {
-        @SuppressWarnings("unchecked")
-        List<Object> ms = (List<Object>) m.get("milestones");
-        List<Integer> milestones = new ArrayList<>();
-        for (Object o : ms) milestones.add(((Number) o).intValue());
-        return new RunConfig((String) m.get("dataset"), (String) m.get("model"), (String) m.get("method"),
-                (Double) m.get("density"), intOf(m, "rounds"), intOf(m, "examples_per_class"),
-                ((Number) m.get("seed")).longValue(), intOf(m, "epochs"), intOf(m, "batch_size"), (Double) m.get("lr"),
-                (Double) m.get("momentum"), (Boolean) m.get("nesterov"), (Double) m.get("weight_decay"), milestones,
-                (Double) m.get("gamma"), (String) m.get("data_root"), (Boolean) m.get("augment"), intOf(m, "crop"),
-                (Double) m.get("scale_min"), (Double) m.get("scale_max"), (Boolean) m.get("flip"), (Double) m.get("backbone_lr"),
-                (String) m.get("pretrained"), (String) m.get("pretrained_backbone"), (String) m.get("device"));
-    }
-
-    private static int intOf(Map<String, Object> m, String k) { return ((Number) m.get(k)).intValue(); }
 
     /**
      * A config from a JSON object: {@code recipe} (optional, default {@code digits}) gives the
@@ -485,7 +196,7 @@ public record RunConfig(String dataset, String model, String method, double dens
         Object r = json.getOrDefault("recipe", Recipes.DEFAULT);
         if (!(r instanceof String name))
             throw new ConfigException("config key 'recipe': expected a string (one of " + String.join(", ", Recipes.names())
-                    + "), got " + describe(r));
+                    + "), got " + RunKeys.describe(r));
         RunConfig base = Recipes.get(name);
         Map<String, Object> rest = new LinkedHashMap<>(json);
         rest.remove("recipe");
@@ -522,7 +233,7 @@ public record RunConfig(String dataset, String model, String method, double dens
             throw new ConfigException("the config is not valid JSON (fix it and run again): " + e.getMessage());
         }
         if (!(o instanceof Map))
-            throw new ConfigException("a config must be a JSON object {\"key\": value, ...}, got " + describe(o));
+            throw new ConfigException("a config must be a JSON object {\"key\": value, ...}, got " + RunKeys.describe(o));
         @SuppressWarnings("unchecked")
         Map<String, Object> m = (Map<String, Object>) o;
         return fromJson(m);

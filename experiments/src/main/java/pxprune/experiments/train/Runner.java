@@ -9,28 +9,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import pxprune.core.MemoryScope;
-import pxprune.core.Tensor;
 import pxprune.core.io.Json;
-import pxprune.datasets.ChannelStats;
-import pxprune.datasets.Dataset;
-import pxprune.datasets.DatasetRegistry;
-import pxprune.datasets.ImageFiles;
-import pxprune.datasets.ImageSet;
-import pxprune.datasets.PruningSplit;
-import pxprune.datasets.SegAugment;
-import pxprune.datasets.SegBatch;
-import pxprune.datasets.SegDataset;
-import pxprune.datasets.SegSample;
-import pxprune.datasets.Seeds;
-import pxprune.datasets.Transforms;
 import pxprune.nn.ModelRegistry;
 import pxprune.nn.Module;
 import pxprune.nn.StateDicts;
@@ -38,7 +22,6 @@ import pxprune.px.Masks;
 import pxprune.px.Pruner;
 import pxprune.px.methods.ScorerRegistry;
 import pxprune.px.ScoringData;
-import pxprune.experiments.plot.LabelMaps;
 
 /**
  * One run, start to finish, in its folder {@code <runs>/<config hash>/}: prune, train, evaluate.
@@ -58,13 +41,12 @@ import pxprune.experiments.plot.LabelMaps;
  * config, summary or masks are not what a run writes (unreadable JSON, a test accuracy that is no
  * number, masks that keep no weight) is refused with a {@link RunFolderException} naming the file.
  *
- * <p>Segmentation sets ({@link RunConfig#segmentation()}, see docs/segmentation.md): the split is
- * drawn by {@code PruningSplit.selectSegmentation} (images until every class is present in
- * {@code examples_per_class} of them; CSV {@code index,classes}), pruning differentiates the
- * per-pixel loss ({@link ScoringData#dense}), training is {@link SegTrainer}'s, and the folder
- * also gets {@value #CONFUSION} (the final test confusion matrix with per-class IoU) and
- * {@value #PREDICTIONS} (test images, ground truth, prediction); the summary has {@code test_miou},
- * {@code test_iou} per class, and {@code test_acc} = {@code test_pixel_acc}, the pixel accuracy.
+ * <p>The stages are the same for every {@link Task}: the task ({@link Task#of}) supplies the data,
+ * the model, the pruning split and data, the loss and the metrics; {@link Trainer} trains. A
+ * segmentation run ({@link SegmentationTask}, see docs/segmentation.md) draws its split by
+ * {@code PruningSplit.selectSegmentation} (CSV {@code index,classes}), and its folder also gets
+ * {@value #CONFUSION} and {@value #PREDICTIONS}; its summary has {@code test_miou}, {@code test_iou}
+ * per class, and {@code test_acc} = {@code test_pixel_acc}, the pixel accuracy.
  *
  * <p>Data: the train/test split of sets without an official one (digits, synthetic) is drawn
  * with {@value #DATA_SPLIT_SEED} for every run, so runs of different seeds are tested on the same
@@ -77,10 +59,6 @@ public final class Runner {
     public static final String CONFIG = "config.json", SPLIT = "split.csv", MASKS = "masks.safetensors",
             ROUNDS = "rounds.csv", ROUNDS_PNG = "rounds.png", LAYERS = "layers.csv", PRUNE = "prune.json", WEIGHTS = "weights.safetensors",
             SUMMARY = "summary.json", LOCK = ".lock", CONFUSION = "confusion.csv", PREDICTIONS = "predictions.png";
-    /** test images drawn in predictions.png */
-    public static final int PICTURE_ROWS = 4;
-    /** the key of the random crop position of pruning images larger than crop */
-    static final long PRUNE_CROP_KEY = 0x7072756eL;
 
     /** a finished run: its folder, its summary, and whether it had finished before this call */
     public record Outcome(RunConfig config, Path dir, Map<String, Object> summary, boolean alreadyDone) {
@@ -101,43 +79,6 @@ public final class Runner {
 
     /** the folder of a config's run under runs */
     public static Path folder(Path runs, RunConfig cfg) { return runs.resolve(cfg.hash()); }
-
-    /** the train and test sets of a config, normalised where the set has channel statistics */
-    public static Dataset[] data(RunConfig cfg) {
-        Path root = Path.of(cfg.dataRoot());
-        Dataset train = DatasetRegistry.load(cfg.dataset(), root, true, DATA_SPLIT_SEED);
-        Dataset test = DatasetRegistry.load(cfg.dataset(), root, false, DATA_SPLIT_SEED);
-        var stats = DatasetRegistry.stats(cfg.dataset());
-        if (stats.isPresent()) {
-            train = Transforms.normalize(train, stats.get());
-            test = Transforms.normalize(test, stats.get());
-        }
-        return new Dataset[] {train, test};
-    }
-
-    /**
-     * The train and test sets of a config as training reads them: {@link #data} for sets held in memory; a
-     * streamed set ({@link DatasetRegistry#isStreamed}, ImageNet) as its file index, normalised with its
-     * channel statistics when decoded, its images {@code crop} x {@code crop} when the config sets crop.
-     */
-    public static ImageSet[] sets(RunConfig cfg) {
-        if (!DatasetRegistry.isStreamed(cfg.dataset())) return data(cfg);
-        Path root = Path.of(cfg.dataRoot());
-        ImageSet[] out = new ImageSet[2];
-        for (int k = 0; k < 2; k++) {
-            ImageSet s = DatasetRegistry.open(cfg.dataset(), root, k == 0, DATA_SPLIT_SEED);
-            if (cfg.crop() > 0 && s instanceof ImageFiles f) s = f.withSize(cfg.crop());
-            var stats = DatasetRegistry.stats(cfg.dataset());
-            out[k] = stats.isPresent() ? s.normalized(stats.get()) : s;
-        }
-        return out;
-    }
-
-    /** a freshly initialised model for the config and data (deterministic for the seed) */
-    public static Module model(RunConfig cfg, ImageSet train) {
-        return pretrained(cfg, ModelRegistry.create(cfg.model(), train.channels(), train.numClasses(),
-                Math.min(train.height(), train.width()), cfg.seed()));
-    }
 
     /**
      * Loads the config's pre-trained weights into a freshly initialised model (and returns it):
@@ -166,12 +107,12 @@ public final class Runner {
     }
 
     /**
-     * Makes the config's device the one this process computes on ({@link DeviceSpec#activate});
-     * one that cannot be used is a {@link ConfigException} naming the key and the reason.
+     * Makes the config's device the one this process computes on ({@link Devices#activate}) and returns
+     * its kind; one that cannot be used is a {@link ConfigException} naming the key and the reason.
      */
     static pxprune.kernels.Device activate(RunConfig cfg) {
         try {
-            return cfg.deviceSpec().activate();
+            return Devices.activate(cfg.device()).kind();
         } catch (IllegalArgumentException e) {
             throw new ConfigException("config key 'device': " + e.getMessage());
         }
@@ -222,14 +163,12 @@ public final class Runner {
             if (log != null) log.printf("[%s] run %s is done (%s); delete the folder to run it again%n", cfg.method(), cfg.hash(), dir);
             return new Outcome(cfg, dir, s, true);
         }
-        if (cfg.segmentation()) return runSegmentation(cfg, dir, log);
         String label = cfg.method();
-        ImageSet[] d = sets(cfg);
-        ImageSet train = d[0], test = d[1];
+        Task task = Task.of(cfg);
 
         Masks masks;
         Map<String, Object> prune;
-        try (Module probe = model(cfg, train)) {
+        try (Module probe = task.model()) {
             probe.to(activate(cfg));
             Path masksFile = dir.resolve(MASKS);
             if (Files.isRegularFile(masksFile)) {
@@ -245,24 +184,23 @@ public final class Runner {
                         throw new ConfigException("config key 'density': " + e.getMessage());
                     }
                 }
-                Path splitFile = dir.resolve(SPLIT);
-                int[] split = split(cfg, train, splitFile);
-                prune = cfg.prunes() ? prune(cfg, probe, train, split, dir, log) : dense(cfg, probe, dir);
+                int[] split = task.split(dir.resolve(SPLIT));
+                prune = cfg.prunes() ? prune(cfg, probe, () -> task.pruningData(probe, split), dir, log) : dense(cfg, probe, dir);
                 masks = Masks.load(masksFile, probe);
             }
         }
 
         Trainer.Result result;
         Map<String, Object> summary;
-        try (Module model = model(cfg, train)) {
-            result = new Trainer(cfg, train, test, dir, log, label).train(model, masks);
+        try (Module model = task.model()) {
+            result = new Trainer(task, dir, log, label).train(model, masks);
             Map<String, String> meta = new LinkedHashMap<>(); // an ordered map: the file's bytes must not vary between JVMs
             meta.put("format", "pt");
             meta.put("config_hash", cfg.hash());
             StateDicts.save(model, dir.resolve(WEIGHTS), meta);
-            EpochMetrics last = result.last();
-            double[] ev = last == null ? Trainer.evaluate(model, test) : new double[] {last.testLoss(), last.testAcc()};
-            summary = summary(cfg, masks, prune, result, ev, last);
+            Task.Evaluation ev = task.finalEvaluation(model, result);
+            task.writeFiles(model, ev, dir);
+            summary = summary(cfg, task, masks, prune, result, ev);
         }
         writeAtomically(summaryFile, Json.pretty(summary));
         return new Outcome(cfg, dir, summary, false);
@@ -285,29 +223,6 @@ public final class Runner {
             return;
         }
         writeAtomically(f, cfg.prettyJson());
-    }
-
-    /** the pruning split, read from the run folder when it is there (and checked), else drawn and saved */
-    private static int[] split(RunConfig cfg, ImageSet train, Path file) {
-        if (Files.isRegularFile(file)) {
-            PruningSplit.Selection s = PruningSplit.read(file);
-            s.checkAgainst(train);
-            return s.indices();
-        }
-        int[] idx = PruningSplit.select(train, cfg.examplesPerClass(), cfg.seed());
-        Path tmp = file.resolveSibling(SPLIT + ".tmp");
-        PruningSplit.write(tmp, idx, train);
-        move(tmp, file);
-        return idx;
-    }
-
-    private static Map<String, Object> prune(RunConfig cfg, Module model, ImageSet train, int[] split, Path dir, PrintStream log)
-            throws IOException {
-        var batch = train.batch(split);
-        return prune(cfg, model, () -> {
-            Tensor x = Tensor.of(batch.x(), model.device(), batch.n(), batch.c(), batch.h(), batch.w());
-            return new ScoringData(x, batch.y(), train.numClasses(), cfg.seed(), Math.min(SCORING_CHUNK, batch.n()));
-        }, dir, log);
     }
 
     /** prunes with the data the supplier builds (inside the scope that frees it), writing the pruning files */
@@ -352,163 +267,6 @@ public final class Runner {
         writeAtomically(dir.resolve(PRUNE), Json.pretty(p));
         m.save(dir.resolve(MASKS), RunConfig.DENSE, 0, cfg.seed());
         return p;
-    }
-
-    // ------------------------------------------------------------------ segmentation
-    /** the train and test sets of a segmentation config with the channel statistics to normalise with (null: none) */
-    public record SegData(SegDataset train, SegDataset test, ChannelStats stats) {}
-
-    /** the segmentation sets of a config */
-    public static SegData segData(RunConfig cfg) {
-        Path root = Path.of(cfg.dataRoot());
-        SegDataset train = DatasetRegistry.loadSegmentation(cfg.dataset(), root, true, DATA_SPLIT_SEED);
-        SegDataset test = DatasetRegistry.loadSegmentation(cfg.dataset(), root, false, DATA_SPLIT_SEED);
-        return new SegData(train, test, DatasetRegistry.stats(cfg.dataset()).orElse(null));
-    }
-
-    /** a freshly initialised segmentation model for the config (deterministic for the seed) */
-    public static Module segModel(RunConfig cfg, SegDataset train) {
-        int size = cfg.crop() > 0 ? cfg.crop() : Math.min(train.get(0).h(), train.get(0).w());
-        return pretrained(cfg, ModelRegistry.create(cfg.model(), train.channels(), train.numClasses(), size, cfg.seed()));
-    }
-
-    /** a segmentation run: prune on per-pixel labels, train with {@link SegTrainer}, write confusion.csv and predictions.png */
-    private static Outcome runSegmentation(RunConfig cfg, Path dir, PrintStream log) throws IOException {
-        String label = cfg.method();
-        SegData d = segData(cfg);
-        Masks masks;
-        Map<String, Object> prune;
-        try (Module probe = segModel(cfg, d.train())) {
-            probe.to(activate(cfg));
-            Path masksFile = dir.resolve(MASKS);
-            if (Files.isRegularFile(masksFile)) {
-                masks = Masks.load(masksFile, probe);
-                checkKeepsWeights(masks, masksFile, dir);
-                prune = readPrune(dir);
-                if (log != null) log.printf("[%s] masks loaded from %s (density %.6f); not pruning again%n", label, masksFile, masks.density());
-            } else {
-                if (cfg.prunes()) {
-                    try {
-                        Pruner.checkKeepsWeights(probe, cfg.model(), cfg.density(), false);
-                    } catch (IllegalArgumentException e) {
-                        throw new ConfigException("config key 'density': " + e.getMessage());
-                    }
-                }
-                int[] split = segSplit(cfg, d.train(), dir.resolve(SPLIT));
-                prune = cfg.prunes() ? prune(cfg, probe, () -> segPruningData(cfg, d, split), dir, log) : dense(cfg, probe, dir);
-                masks = Masks.load(masksFile, probe);
-            }
-        }
-        SegTrainer.Result result;
-        Map<String, Object> summary;
-        try (Module model = segModel(cfg, d.train())) {
-            result = new SegTrainer(cfg, d.train(), d.test(), d.stats(), dir, log, label).train(model, masks);
-            Map<String, String> meta = new LinkedHashMap<>();
-            meta.put("format", "pt");
-            meta.put("config_hash", cfg.hash());
-            StateDicts.save(model, dir.resolve(WEIGHTS), meta);
-            // the last epoch's evaluation, or (resumed after the last checkpoint, or 0 epochs) the same one again
-            SegTrainer.Evaluation ev = result.lastConfusion() != null
-                    ? new SegTrainer.Evaluation(result.last().testLoss(), result.lastConfusion())
-                    : SegTrainer.evaluate(model, d.test(), d.stats());
-            writeAtomically(dir.resolve(CONFUSION), ev.confusion().csv(d.test().classNames()));
-            predictionsPng(cfg, model, d, dir.resolve(PREDICTIONS));
-            summary = segSummary(cfg, masks, prune, result, ev, d.test().classNames());
-        }
-        writeAtomically(dir.resolve(SUMMARY), Json.pretty(summary));
-        return new Outcome(cfg, dir, summary, false);
-    }
-
-    /** the segmentation pruning split, read from the run folder when it is there (and checked), else drawn and saved */
-    private static int[] segSplit(RunConfig cfg, SegDataset train, Path file) {
-        if (Files.isRegularFile(file)) {
-            PruningSplit.SegSelection s = PruningSplit.readSegmentation(file);
-            s.checkAgainst(train);
-            return s.indices();
-        }
-        int[] idx;
-        try {
-            idx = PruningSplit.selectSegmentation(train, cfg.examplesPerClass(), cfg.seed());
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException("config key 'examples_per_class': " + e.getMessage());
-        }
-        Path tmp = file.resolveSibling(SPLIT + ".tmp");
-        PruningSplit.writeSegmentation(tmp, idx, train);
-        move(tmp, file);
-        return idx;
-    }
-
-    /**
-     * The pruning images with their per-pixel labels: normalised like the training images, and with
-     * crop > 0 padded and cut to crop x crop (at a position drawn from the seed when larger), no
-     * other augmentation; whole images with crop 0 (they must share one size).
-     */
-    static ScoringData segPruningData(RunConfig cfg, SegData d, int[] split) {
-        SplittableRandom rng = Seeds.rng(cfg.seed(), PRUNE_CROP_KEY);
-        List<SegSample> samples = new ArrayList<>();
-        for (int i : split) {
-            SegSample s = d.train().get(i);
-            if (d.stats() != null) s = SegAugment.normalize(s, d.stats());
-            if (cfg.crop() > 0) s = SegAugment.train(s, cfg.crop(), 1, 1, false, rng);
-            samples.add(s);
-        }
-        SegBatch b;
-        try {
-            b = SegBatch.stack(samples);
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException("config key 'crop': the pruning images of " + d.train().name() + " differ in size ("
-                    + e.getMessage() + "); set crop (e.g. crop=513 for VOC)");
-        }
-        Tensor x = Tensor.of(b.x(), cfg.deviceSpec().device(), b.n(), b.c(), b.h(), b.w());
-        return ScoringData.dense(x, b.y(), d.train().numClasses(), cfg.seed(), Math.min(SCORING_CHUNK, b.n()));
-    }
-
-    /** the test images of predictions.png: {@value #PICTURE_ROWS} spread evenly over the test set */
-    static int[] pictureIndices(int n) {
-        int k = Math.min(PICTURE_ROWS, n);
-        int[] out = new int[k];
-        for (int i = 0; i < k; i++) out[i] = (int) ((long) i * n / k);
-        return out;
-    }
-
-    private static void predictionsPng(RunConfig cfg, Module model, SegData d, Path png) throws IOException {
-        int[] idx = pictureIndices(d.test().size());
-        List<int[]> pred = SegTrainer.predict(model, d.test(), d.stats(), idx);
-        List<LabelMaps.Row> rows = new ArrayList<>();
-        for (int r = 0; r < idx.length; r++) {
-            SegSample s = d.test().get(idx[r]);
-            rows.add(new LabelMaps.Row(s.image(), s.c(), s.h(), s.w(), s.label(), pred.get(r)));
-        }
-        Path tmp = png.resolveSibling(PREDICTIONS + "." + ProcessHandle.current().pid() + ".tmp.png");
-        LabelMaps.write(tmp, String.format(Locale.ROOT, "%s %s on %s, density %.4f: test images %s", cfg.method(), cfg.model(),
-                cfg.dataset(), cfg.prunes() ? cfg.density() : 1.0, java.util.Arrays.toString(idx)), rows, d.test().classNames());
-        move(tmp, png);
-    }
-
-    private static Map<String, Object> segSummary(RunConfig cfg, Masks masks, Map<String, Object> prune, SegTrainer.Result result,
-                                                  SegTrainer.Evaluation ev, List<String> classNames) {
-        EpochMetrics last = result.last();
-        Map<String, Object> s = summaryHead(cfg, masks, prune);
-        s.put("task", "segmentation");
-        s.put("test_miou", ev.meanIou());
-        s.put("test_acc", ev.pixelAccuracy());
-        s.put("test_pixel_acc", ev.pixelAccuracy());
-        s.put("test_loss", ev.loss());
-        Map<String, Object> iou = new LinkedHashMap<>();
-        List<Object> values = ev.confusion().iouJson();
-        for (int c = 0; c < classNames.size(); c++) iou.put(classNames.get(c), values.get(c));
-        s.put("test_iou", iou);
-        s.put("train_acc", last == null ? null : last.trainAcc());
-        s.put("train_loss", last == null ? null : last.trainLoss());
-        Object ps = prune.get("wall_seconds");
-        s.put("pruning_seconds", ps instanceof Number n ? n.doubleValue() : null);
-        s.put("training_seconds", result.seconds());
-        s.put("resumed_from_epoch", (long) result.startEpoch());
-        s.put("seed", cfg.seed());
-        s.put("weights", WEIGHTS);
-        s.put("confusion", CONFUSION);
-        s.put("predictions", PREDICTIONS);
-        return s;
     }
 
     /**
@@ -588,11 +346,12 @@ public final class Runner {
         return s;
     }
 
-    private static Map<String, Object> summary(RunConfig cfg, Masks masks, Map<String, Object> prune, Trainer.Result result,
-                                               double[] ev, EpochMetrics last) {
+    /** the summary of a finished run: the keys every summary starts with, the task's test results, the rest */
+    private static Map<String, Object> summary(RunConfig cfg, Task task, Masks masks, Map<String, Object> prune, Trainer.Result result,
+                                               Task.Evaluation ev) {
+        EpochMetrics last = result.last();
         Map<String, Object> s = summaryHead(cfg, masks, prune);
-        s.put("test_acc", ev[1]);
-        s.put("test_loss", ev[0]);
+        s.putAll(task.testSummary(ev));
         s.put("train_acc", last == null ? null : last.trainAcc());
         s.put("train_loss", last == null ? null : last.trainLoss());
         Object ps = prune.get("wall_seconds");
@@ -601,6 +360,7 @@ public final class Runner {
         s.put("resumed_from_epoch", (long) result.startEpoch());
         s.put("seed", cfg.seed());
         s.put("weights", WEIGHTS);
+        s.putAll(task.filesSummary());
         return s;
     }
 
@@ -612,7 +372,7 @@ public final class Runner {
         move(tmp, file);
     }
 
-    private static void move(Path from, Path to) {
+    static void move(Path from, Path to) {
         try {
             Files.move(from, to, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {

@@ -15,8 +15,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import pxprune.kernels.Backends;
 import pxprune.kernels.Device;
+import pxprune.kernels.DeviceId;
 import pxprune.experiments.train.ConfigException;
-import pxprune.experiments.train.DeviceSpec;
+import pxprune.experiments.train.Devices;
 import pxprune.experiments.train.Recipes;
 import pxprune.experiments.train.RunConfig;
 
@@ -30,16 +31,17 @@ class DeviceOptionTest {
 
     @Test
     void parsesTheThreeForms() {
-        assertEquals(DeviceSpec.CPU, DeviceSpec.parse("cpu"));
-        assertEquals(new DeviceSpec(Device.CUDA, -1), DeviceSpec.parse("cuda"));
-        assertEquals(new DeviceSpec(Device.CUDA, 3), DeviceSpec.parse("cuda:3"));
-        for (String s : new String[] {"cpu", "cuda", "cuda:0", "cuda:12"}) assertEquals(s, DeviceSpec.parse(s).toString());
+        assertEquals(DeviceId.CPU, DeviceId.parse("cpu"));
+        assertEquals(DeviceId.defaultOf(Device.CUDA), DeviceId.parse("cuda"));
+        assertEquals(new DeviceId(Device.CUDA, 3), DeviceId.parse("cuda:3"));
+        for (String s : new String[] {"cpu", "cuda:0", "cuda:12"}) assertEquals(s, DeviceId.parse(s).toString());
+        assertEquals("cuda:" + DeviceId.defaultOf(Device.CUDA).index(), DeviceId.parse("cuda").toString());
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"gpu", "CUDA", "cuda:", "cuda:x", "cuda:-1", "cuda:1.5", " cpu", "cuda:99999", "cuda 0", "", "cpu:0"})
     void refusesOtherForms(String s) {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DeviceSpec.parse(s));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DeviceId.parse(s));
         assertTrue(e.getMessage().contains("'" + s + "'") && e.getMessage().contains("cpu, cuda or cuda:N"), e.getMessage());
     }
 
@@ -141,18 +143,13 @@ class DeviceOptionTest {
     void activatingAnotherDeviceNumberAfterCudaStartedFails() {
         // where CUDA has been tried in this process (the other tests did), asking for another number is refused
         Backends.unavailableReason(Device.CUDA);
-        String before = System.getProperty("pxprune.cuda.device");
-        try {
-            String current = before == null ? "0" : before;
-            int other = current.equals("5") ? 6 : 5;
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> new DeviceSpec(Device.CUDA, other).activate());
-            assertTrue(e.getMessage().contains("cuda:" + other) && e.getMessage().contains("CUDA on device " + current + ";"),
-                    e.getMessage());
-            assertEquals(before, System.getProperty("pxprune.cuda.device"));
-        } finally {
-            if (before == null) System.clearProperty("pxprune.cuda.device");
-            else System.setProperty("pxprune.cuda.device", before);
-        }
+        String before = System.getProperty(DeviceId.CUDA_DEFAULT_PROPERTY);
+        int current = Backends.chosen(Device.CUDA).index(), other = current == 5 ? 6 : 5;
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Devices.activate("cuda:" + other));
+        assertTrue(e.getMessage().contains("cuda:" + other) && e.getMessage().contains("CUDA on device " + current + ";"),
+                e.getMessage());
+        assertEquals(current, Backends.chosen(Device.CUDA).index());
+        // the device number travels as a value: the property stays as the user left it
+        assertEquals(before, System.getProperty(DeviceId.CUDA_DEFAULT_PROPERTY));
     }
 }

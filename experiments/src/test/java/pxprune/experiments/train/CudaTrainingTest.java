@@ -149,19 +149,19 @@ class CudaTrainingTest {
         Path a = Files.createDirectories(tmp.resolve("a")), b = Files.createDirectories(tmp.resolve("b"));
         float[][] uninterrupted;
         try (Module m = cnn(3, Device.CPU)) {
-            Trainer.Result r = new Trainer(cfg, d[0], d[1], a, null, "a").train(m, masks);
+            Trainer.Result r = new Trainer(new ClassificationTask(cfg, d[0], d[1]), a, null, "a").train(m, masks);
             assertEquals(2, r.metrics().size());
             assertEquals(Device.CUDA, m.device());
             uninterrupted = floats(m);
         }
         // epoch 1 alone, its checkpoint written from the device tensors
-        Trainer t = new Trainer(cfg, d[0], d[1], b, null, "b");
+        Trainer t = new Trainer(new ClassificationTask(cfg, d[0], d[1]), b, null, "b");
         ExecutorService pool = Executors.newSingleThreadExecutor();
         try (Module m = cnn(3, Device.CUDA); SGD opt = SGD.of(m, cfg.lr(), cfg.momentum(), cfg.weightDecay(), cfg.nesterov());
              MemoryScope s = MemoryScope.open()) {
             masks.apply(m);
             for (String n : masks.names()) opt.setMask(n, masks.tensor(n, Device.CUDA));
-            EpochMetrics e1 = t.epoch(m, opt, 0, pool);
+            EpochMetrics e1 = t.epoch(m, List.of(opt), 0, pool).metrics();
             Checkpoint.save(b.resolve(Checkpoint.FILE), m, opt, masks, 1, cfg.hash(), List.of(e1));
         } finally {
             pool.shutdownNow();
@@ -223,7 +223,7 @@ class CudaTrainingTest {
         Dataset[] d = tinyData();
         try (Module m = cnn(8, Device.CPU)) {
             Masks masks = TinyModels.randomMasks(m, 0.5, 1);
-            Trainer.Result r = new Trainer(cfg, d[0], d[1], tmp, null, "t").train(m, masks);
+            Trainer.Result r = new Trainer(new ClassificationTask(cfg, d[0], d[1]), tmp, null, "t").train(m, masks);
             assertEquals(1, r.metrics().size());
             EpochMetrics e = r.last();
             assertTrue(Double.isFinite(e.trainLoss()) && e.trainAcc() >= 0 && e.testAcc() >= 0 && e.testAcc() <= 1, e.toString());

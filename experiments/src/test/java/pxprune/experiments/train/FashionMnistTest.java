@@ -88,12 +88,12 @@ class FashionMnistTest {
         RunConfig cfg = Recipes.get("fashion_mnist_resnet20").with(Map.of("data_root", dir.resolve("data").toString(),
                 "epochs", 1L, "batch_size", (long) BATCH, "lr", 0.05, "milestones", List.of(1L)));
         long t0 = System.nanoTime();
-        Dataset[] data = Runner.data(cfg);
+        Dataset[] data = ClassificationTask.data(cfg);
         assertEquals(List.of(Mnist.TRAIN_SIZE, Mnist.TEST_SIZE), List.of(data[0].size(), data[1].size()));
         Dataset train = data[0].subset(IntStream.range(0, STEPS * BATCH).toArray());
         double load = (System.nanoTime() - t0) / 1e9;
         try (Module model = new SmallCnn(cfg.seed())) {
-            Trainer.Result r = new Trainer(cfg, train, data[1], dir, null, "fashion_mnist").train(model, Masks.ones(model));
+            Trainer.Result r = new Trainer(new ClassificationTask(cfg, train, data[1]), dir, null, "fashion_mnist").train(model, Masks.ones(model));
             EpochMetrics m = r.last();
             System.out.printf("fashion_mnist real-data test: %d steps, test accuracy %.4f, loading %.1f s, training %.1f s%n",
                     STEPS, m.testAcc(), load, m.seconds());

@@ -98,7 +98,7 @@ class ImageNetRunTest {
     void theStreamedSetsHaveTheCropSizeAndTheFolderLabels(@TempDir Path tmp) throws IOException {
         write(tmp);
         RunConfig cfg = Recipes.get("imagenet_resnet50").with(Map.of("data_root", tmp.toString(), "crop", 32L));
-        var sets = Runner.sets(cfg);
+        var sets = ClassificationTask.sets(cfg);
         assertEquals(WNIDS.length * PER_CLASS, sets[0].size());
         assertEquals(WNIDS.length * 2, sets[1].size());
         assertEquals(32, sets[0].height());

@@ -40,12 +40,12 @@ class PretrainedTest {
     static double[] values(Module m, String key) { return m.stateDict().get(key).toDoubleArray(); }
 
     @Test void wholeModelAndClassifierBackbone(@TempDir Path tmp) throws Exception {
-        Dataset train = Runner.data(Recipes.digits())[0];
+        Dataset train = ClassificationTask.data(Recipes.digits())[0];
         Path same = checkpoint(tmp, "resnet20", 10), other = checkpoint(tmp, "resnet20", 7);
         try (Module ref = ModelRegistry.create("resnet20", 1, 10, 8, 7);
-             Module whole = Runner.model(Recipes.digits().with("pretrained", same.toString()), train);
-             Module back = Runner.model(Recipes.digits().with("pretrained_backbone", other.toString()), train);
-             Module fresh = Runner.model(Recipes.digits(), train)) {
+             Module whole = ClassificationTask.model(Recipes.digits().with("pretrained", same.toString()), train);
+             Module back = ClassificationTask.model(Recipes.digits().with("pretrained_backbone", other.toString()), train);
+             Module fresh = ClassificationTask.model(Recipes.digits(), train)) {
             for (String k : ref.stateDict().keySet()) assertArrayEquals(values(ref, k), values(whole, k), 0, k);
             // all but fc from the 7-class file; fc is the seed's initialisation
             assertArrayEquals(values(ref, "blocks.8.conv2.weight"), values(back, "blocks.8.conv2.weight"), 0);
@@ -58,8 +58,8 @@ class PretrainedTest {
         Path r20;
         try (Module m = ModelRegistry.create("resnet20", 3, 10, 32, 7)) { r20 = tmp.resolve("r20.safetensors"); StateDicts.save(m, r20); }
         RunConfig cfg = Recipes.segDemo().with("pretrained_backbone", r20.toString());
-        var data = Runner.segData(cfg);
-        try (Module src = ModelRegistry.create("resnet20", 3, 10, 32, 7); Module seg = Runner.segModel(cfg, data.train())) {
+        var data = SegmentationTask.load(cfg);
+        try (Module src = ModelRegistry.create("resnet20", 3, 10, 32, 7); Module seg = data.model()) {
             for (String k : src.stateDict().keySet())
                 if (!k.startsWith("fc.")) assertArrayEquals(values(src, k), values(seg, "backbone." + k), 0, k);
         }
@@ -68,10 +68,10 @@ class PretrainedTest {
     @Test void everyScorerPrunesAPretrainedNetwork(@TempDir Path tmp) throws Exception {
         Path f = checkpoint(tmp, "resnet20", 10);
         RunConfig cfg = Recipes.digits().with("pretrained", f.toString());
-        Dataset train = Runner.data(cfg)[0];
+        Dataset train = ClassificationTask.data(cfg)[0];
         var b = train.batch(java.util.stream.IntStream.range(0, 40).toArray());
         for (String method : ScorerRegistry.names()) {
-            try (Module m = Runner.model(cfg, train); MemoryScope s = MemoryScope.open()) {
+            try (Module m = ClassificationTask.model(cfg, train); MemoryScope s = MemoryScope.open()) {
                 Map<String, Tensor> before = StateDicts.entries(m).entrySet().stream().collect(java.util.stream.Collectors.toMap(
                         Map.Entry::getKey, e -> Tensor.of(e.getValue().toDoubles(), e.getValue().intShape())));
                 ScoringData d = new ScoringData(Tensor.of(b.x(), b.n(), b.c(), b.h(), b.w()), b.y(), 10, 1, 40);
@@ -96,8 +96,8 @@ class PretrainedTest {
 
         Path vgg = checkpoint(tmp, "vgg11_bn", 10);
         RunConfig cfg = Recipes.digits().with("pretrained", vgg.toString());
-        Dataset train = Runner.data(cfg)[0];
-        ConfigException e = assertThrows(ConfigException.class, () -> Runner.model(cfg, train));
+        Dataset train = ClassificationTask.data(cfg)[0];
+        ConfigException e = assertThrows(ConfigException.class, () -> ClassificationTask.model(cfg, train));
         assertTrue(e.getMessage().startsWith("config key 'pretrained': " + vgg + " cannot be loaded into resnet20"), e.getMessage());
         assertTrue(e.getMessage().contains("use model vgg11_bn"), e.getMessage());
 

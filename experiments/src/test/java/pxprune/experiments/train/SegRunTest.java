@@ -36,22 +36,23 @@ class SegRunTest {
     }
 
     /**
-     * SegTrainer with the model on CUDA (the CPU emulation of the CUDA libraries where there is no GPU): one epoch
+     * SegmentationTask with the model on CUDA (the CPU emulation of the CUDA libraries where there is no GPU): one epoch
      * over 8 of seg_demo's images in batches of 4 (the emulator's reference loops are slow) with a mask, then the
      * evaluation of 4 test images; pruned weights stay zero
      */
     @Test @pxprune.kernels.CudaTest
     void segTrainerTrainsOnCuda(@TempDir Path dir) throws Exception {
         RunConfig cfg = tiny().with(Map.of("epochs", 1L, "milestones", List.of(), "batch_size", 4L, "device", "cuda"));
-        Runner.SegData d = Runner.segData(cfg);
-        SegTrainer t = new SegTrainer(cfg, mixedSizes(d.train(), 8, false), mixedSizes(d.test(), 4, false), d.stats(), dir, null, "cuda");
-        try (pxprune.nn.Module m = Runner.segModel(cfg, d.train()).to(pxprune.kernels.Device.CUDA)) {
+        SegmentationTask d = SegmentationTask.load(cfg);
+        Trainer t = new Trainer(new SegmentationTask(cfg, mixedSizes(d.train(), 8, false), mixedSizes(d.test(), 4, false), d.stats()), dir,
+                null, "cuda");
+        try (pxprune.nn.Module m = d.model().to(pxprune.kernels.Device.CUDA)) {
             Masks masks = pxprune.px.TinyModels.randomMasks(m, 0.5, 7);
-            SegTrainer.Result r = t.train(m, masks);
+            Trainer.Result r = t.train(m, masks);
             assertEquals(1, r.metrics().size());
             EpochMetrics e = r.metrics().get(0);
             assertTrue(Double.isFinite(e.trainLoss()) && Double.isFinite(e.testLoss()), e.toString());
-            double miou = r.lastConfusion().meanIou();
+            double miou = ((SegmentationTask.Evaluation) r.lastEvaluation()).meanIou();
             assertTrue(miou >= 0 && miou <= 1, "mIoU " + miou);
             for (pxprune.px.PrunableLayer l : pxprune.px.PrunableLayer.of(m)) {
                 float[] w = l.weight().toFloatArray(), mk = masks.values(l.name());
@@ -198,10 +199,9 @@ class SegRunTest {
     }
 
     @Test
-    void eachBatchIsAPureFunctionOfSeedEpochAndIndex(@TempDir Path dir) {
+    void eachBatchIsAPureFunctionOfSeedEpochAndIndex() {
         RunConfig cfg = Recipes.segDemo();
-        Runner.SegData d = Runner.segData(cfg);
-        SegTrainer t = new SegTrainer(cfg, d.train(), d.test(), d.stats(), dir, null, "t");
+        SegmentationTask t = SegmentationTask.load(cfg);
         int[][] e0 = t.batches(0), e0again = t.batches(0), e1 = t.batches(1);
         assertEquals(32, e0.length);
         for (int b = 0; b < e0.length; b++) assertArrayEquals(e0[b], e0again[b]);
@@ -235,15 +235,15 @@ class SegRunTest {
     @Test
     void evaluationOfImagesOfSeveralSizesEqualsTheSumOverSingleImages() {
         RunConfig cfg = Recipes.segDemo();
-        Runner.SegData d = Runner.segData(cfg);
+        SegmentationTask d = SegmentationTask.load(cfg);
         pxprune.datasets.SegDataset mixed = mixedSizes(d.test(), 8, true);
-        try (pxprune.nn.Module model = Runner.segModel(cfg, d.train())) {
-            SegTrainer.Evaluation all = SegTrainer.evaluate(model, mixed, d.stats());
+        try (pxprune.nn.Module model = d.model()) {
+            SegmentationTask.Evaluation all = SegmentationTask.evaluate(model, mixed, d.stats());
             ConfusionMatrix sum = new ConfusionMatrix(4);
             double lossSum = 0;
             long pixels = 0;
             for (int i = 0; i < 8; i++) {
-                SegTrainer.Evaluation one = SegTrainer.evaluate(model, mixed.subset(new int[] {i}), d.stats());
+                SegmentationTask.Evaluation one = SegmentationTask.evaluate(model, mixed.subset(new int[] {i}), d.stats());
                 sum.addAll(one.confusion());
                 lossSum += one.loss() * one.confusion().total();
                 pixels += one.confusion().total();
@@ -252,7 +252,7 @@ class SegRunTest {
             for (int t = 0; t < 4; t++) for (int p = 0; p < 4; p++) assertEquals(sum.count(t, p), all.confusion().count(t, p), t + "," + p);
             assertEquals(lossSum / pixels, all.loss(), 1e-5 * all.loss());
             // predict gives the same label maps as the evaluation counts
-            List<int[]> pred = SegTrainer.predict(model, mixed, d.stats(), new int[] {2});
+            List<int[]> pred = SegmentationTask.predict(model, mixed, d.stats(), new int[] {2});
             assertEquals(24 * 40, pred.get(0).length);
         }
     }

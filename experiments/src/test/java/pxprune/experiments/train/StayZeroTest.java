@@ -54,11 +54,11 @@ class StayZeroTest {
         Dataset[] d = smallDigits();
         RunConfig cfg = Recipes.digits().with(Map.of("epochs", 2L, "batch_size", 32L, "momentum", momentum, "nesterov", nesterov,
                 "weight_decay", wd, "milestones", List.of(1L), "lr", 0.1, "method", "random", "density", 0.2));
-        try (Module model = Runner.model(cfg, d[0])) {
+        try (Module model = ClassificationTask.model(cfg, d[0])) {
             Masks masks = randomMasks(model, 0.2, 7);
             Map<String, float[]> before = new LinkedHashMap<>();
             for (PrunableLayer l : PrunableLayer.of(model)) before.put(l.name(), l.weight().toFloatArray());
-            Trainer.Result r = new Trainer(cfg, d[0], d[1], dir, null, "test").train(model, masks);
+            Trainer.Result r = new Trainer(new ClassificationTask(cfg, d[0], d[1]), dir, null, "test").train(model, masks);
             assertEquals(2, r.metrics().size());
             long changed = 0;
             for (PrunableLayer l : PrunableLayer.of(model)) {
@@ -103,9 +103,9 @@ class StayZeroTest {
     }
 
     private static float[] trainedWeights(RunConfig cfg, Dataset[] d, Path dir) throws Exception {
-        try (Module model = Runner.model(cfg, d[0])) {
+        try (Module model = ClassificationTask.model(cfg, d[0])) {
             Masks masks = randomMasks(model, 0.2, 7);
-            new Trainer(cfg, d[0], d[1], dir, null, "test").train(model, masks);
+            new Trainer(new ClassificationTask(cfg, d[0], d[1]), dir, null, "test").train(model, masks);
             int n = 0;
             for (Tensor t : model.stateDict().values()) n += (int) t.numel();
             float[] all = new float[n];

@@ -31,8 +31,7 @@ import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
 
 /**
- * The process-wide CUDA state behind the backend: one device (system property
- * {@code pxprune.cuda.device} or environment variable {@code PXPRUNE_CUDA_DEVICE}, default 0), its
+ * The process-wide CUDA state behind the backend: one device (the number {@link #get} is given first), its
  * primary context (made current on every thread that uses it), the PTX modules of the native
  * module's kernels (loaded with cuModuleLoadData, kernels looked up by name and launched with
  * cuLaunchKernel), the {@link CachingAllocator} of device memory, and per thread a <em>lane</em>:
@@ -76,20 +75,31 @@ final class Cuda {
     static final String PTX_DIR = "/pxprune/cuda/";
 
     private static Cuda instance;
-    private static RuntimeException failure;
+    /** why a device number could not be used, by number */
+    private static final java.util.Map<Integer, RuntimeException> failures = new java.util.HashMap<>();
 
-    /** the shared instance; throws, now and on every later call, with the reason CUDA cannot be used */
-    static synchronized Cuda get() {
-        if (instance != null) return instance;
+    /**
+     * The shared instance, on CUDA device number device (0 = the first); throws, now and on every later
+     * call for that number, with the reason it cannot be used. A process uses one device: once it has
+     * started on one number, asking for another throws.
+     */
+    static synchronized Cuda get(int device) {
+        if (instance != null) {
+            if (instance.device == device) return instance;
+            throw new IllegalStateException("CUDA device " + device + " was asked for, but this process uses CUDA device "
+                    + instance.device + "; one process uses one CUDA device");
+        }
+        RuntimeException failure = failures.get(device);
         if (failure != null) throw failure;
         try {
-            instance = new Cuda();
+            instance = new Cuda(device);
             return instance;
         } catch (RuntimeException e) {
             failure = e;
         } catch (LinkageError e) {
             failure = new IllegalStateException(libraryMessage(e), e);
         }
+        failures.put(device, failure);
         throw failure;
     }
 
@@ -122,7 +132,7 @@ final class Cuda {
     /** device memory */
     final CachingAllocator allocator = new CachingAllocator(new RuntimeDriver());
 
-    private Cuda() {
+    private Cuda(int device) {
         convChoice = choice("pxprune.cuda.conv", "cudnn", "gemm");
         bnChoice = choice("pxprune.cuda.bn", "cudnn", "own");
         convSearch = choice("pxprune.cuda.conv.search", "find", "heuristic");
@@ -139,7 +149,7 @@ final class Cuda {
         drv(cuDeviceGetCount(v), "cuDeviceGetCount");
         int count = v[0];
         if (count == 0) throw new IllegalStateException("the NVIDIA driver (CUDA " + version(driverVersion) + ") sees no device");
-        device = chosenDevice();
+        this.device = device;
         if (device < 0 || device >= count)
             throw new IllegalStateException("CUDA device " + device + " was asked for (pxprune.cuda.device / PXPRUNE_CUDA_DEVICE)"
                     + " but there are " + count);
@@ -246,16 +256,6 @@ final class Cuda {
             if (t.getMessage() != null) detail = t.getMessage();
         return "cuDNN 9 (libcudnn_graph.so.9, libcudnn_ops.so.9, libcudnn_cnn.so.9, libcudnn_adv.so.9) could not be loaded ("
                 + (detail == null ? e.toString() : detail) + "); " + LIBS_HINT.replace("nvidia/*/lib", "nvidia/cudnn/lib");
-    }
-
-    private static int chosenDevice() {
-        String s = System.getProperty("pxprune.cuda.device", System.getenv("PXPRUNE_CUDA_DEVICE"));
-        if (s == null || s.isBlank()) return 0;
-        try {
-            return Integer.parseInt(s.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalStateException("pxprune.cuda.device / PXPRUNE_CUDA_DEVICE must be a device number, got '" + s + "'");
-        }
     }
 
     /** what native/src/main/cuda/build-ptx.sh recorded about the PTX build */

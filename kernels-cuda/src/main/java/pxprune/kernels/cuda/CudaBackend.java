@@ -23,6 +23,7 @@ import pxprune.kernels.ConvGeometry;
 import pxprune.kernels.DType;
 import pxprune.kernels.Device;
 import pxprune.kernels.MemoryStats;
+import pxprune.kernels.PoolGeometry;
 
 /**
  * The CUDA backend. Buffers are device memory (never managed memory) from the
@@ -53,9 +54,10 @@ public final class CudaBackend implements Backend {
 
     private CudaBackend(Cuda cuda) { this.cuda = cuda; }
 
-    /** the backend, created on first use; throws with the reason when CUDA cannot be used */
-    static synchronized CudaBackend instance() {
-        if (instance == null) instance = new CudaBackend(Cuda.get());
+    /** the backend of CUDA device number device, created on first use; throws with the reason when it cannot be used */
+    static synchronized CudaBackend instance(int device) {
+        Cuda cuda = Cuda.get(device); // one device per process: another number fails there
+        if (instance == null) instance = new CudaBackend(cuda);
         return instance;
     }
 
@@ -376,12 +378,8 @@ public final class CudaBackend implements Backend {
 
     // ------------------------------------------------------------------ pooling
 
-    @Override
-    public void maxPoolForward(DType t, long nc, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh,
-                               int ow, Pointer x, Pointer y, Pointer idx) {
-        Backend.requirePoolWindowsInInput(h, w, kh, kw, sh, sw, ph, pw, oh, ow);
-        cuda.launch1d(k("pxc_maxpool_fwd", t), nc * oh * ow, cuda.args().ptr(x).i64(nc).i32(h).i32(w).i32(kh).i32(kw)
-                .i32(sh).i32(sw).i32(ph).i32(pw).i32(oh).i32(ow).ptr(y).ptr(idx));
+    @Override public void maxPoolForward(DType t, PoolGeometry g, Pointer x, Pointer y, Pointer idx) {
+        cuda.launch1d(k("pxc_maxpool_fwd", t), g.planes() * g.outPlane(), cuda.args().ptr(x).ints(g.toArray()).ptr(y).ptr(idx));
     }
 
     @Override public void poolScatter(DType t, long nc, long hw, long ohw, Pointer gy, Pointer idx, Pointer gx) {
@@ -392,16 +390,20 @@ public final class CudaBackend implements Backend {
         cuda.launch1d(k("pxc_pool_gather", t), nc * ohw, cuda.args().ptr(g).ptr(idx).i64(nc).i64(hw).i64(ohw).ptr(out));
     }
 
-    @Override
-    public void avgPoolForward(DType t, long nc, int h, int w, int kh, int kw, int sh, int sw, int oh, int ow, Pointer x, Pointer y) {
-        cuda.launch1d(k("pxc_avgpool_fwd", t), nc * oh * ow, cuda.args().ptr(x).i64(nc).i32(h).i32(w).i32(kh).i32(kw)
-                .i32(sh).i32(sw).i32(oh).i32(ow).ptr(y));
+    /** average pooling's kernels take no padding (the C++ kernels refuse it the same way) */
+    private static void requireNoPadding(String kernel, PoolGeometry g) {
+        if (g.ph() != 0 || g.pw() != 0)
+            throw new IllegalArgumentException(kernel + ": average pooling takes no padding, got " + g.ph() + "x" + g.pw());
     }
 
-    @Override
-    public void avgPoolBackward(DType t, long nc, int h, int w, int kh, int kw, int sh, int sw, int oh, int ow, Pointer gy, Pointer gx) {
-        cuda.launch1d(k("pxc_avgpool_bwd", t), nc * h * w, cuda.args().ptr(gy).i64(nc).i32(h).i32(w).i32(kh).i32(kw)
-                .i32(sh).i32(sw).i32(oh).i32(ow).ptr(gx));
+    @Override public void avgPoolForward(DType t, PoolGeometry g, Pointer x, Pointer y) {
+        requireNoPadding("avgpool_fwd", g);
+        cuda.launch1d(k("pxc_avgpool_fwd", t), g.planes() * g.outPlane(), cuda.args().ptr(x).ints(g.toArray()).ptr(y));
+    }
+
+    @Override public void avgPoolBackward(DType t, PoolGeometry g, Pointer gy, Pointer gx) {
+        requireNoPadding("avgpool_bwd", g);
+        cuda.launch1d(k("pxc_avgpool_bwd", t), g.planes() * g.inPlane(), cuda.args().ptr(gy).ints(g.toArray()).ptr(gx));
     }
 
     // ------------------------------------------------------------------ elementwise, reductions

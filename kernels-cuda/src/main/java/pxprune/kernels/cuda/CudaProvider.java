@@ -9,9 +9,9 @@ import pxprune.kernels.PxKernels;
 public final class CudaProvider implements BackendProvider {
     @Override public Device device() { return Device.CUDA; }
 
-    @Override public Backend backend() { return CudaBackend.instance(); }
+    @Override public Backend backend(int index) { return CudaBackend.instance(index); }
 
-    @Override public PxKernels pxKernels() { return CudaPxKernels.instance(); }
+    @Override public PxKernels pxKernels(int index) { return CudaPxKernels.instance(index); }
 
     /** the devices the driver sees ({@link CudaDevices#describe}), without creating the backend */
     @Override public java.util.List<String> describe() { return CudaDevices.describe(); }

@@ -33,8 +33,9 @@ public final class CudaPxKernels implements PxKernels {
 
     private CudaPxKernels(Cuda cuda) { this.cuda = cuda; }
 
-    static synchronized CudaPxKernels instance() {
-        if (instance == null) instance = new CudaPxKernels(Cuda.get());
+    static synchronized CudaPxKernels instance(int device) {
+        Cuda cuda = Cuda.get(device); // one device per process: another number fails there
+        if (instance == null) instance = new CudaPxKernels(cuda);
         return instance;
     }
 

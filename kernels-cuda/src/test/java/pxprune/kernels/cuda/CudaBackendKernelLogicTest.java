@@ -18,6 +18,7 @@ import pxprune.kernels.ConvGeometry;
 import pxprune.kernels.CpuBackend;
 import pxprune.kernels.DType;
 import pxprune.kernels.Device;
+import pxprune.kernels.PoolGeometry;
 
 /**
  * Kernel-logic test: every Backend method on whatever CUDA backend loads (a GPU, or the CPU emulation
@@ -235,8 +236,11 @@ class CudaBackendKernelLogicTest {
                         v[17] = Double.NaN;
                         x.set(v);
                     }
-                    CPU.maxPoolForward(t, nc, h, w, k[0], k[1], k[2], k[3], k[4], k[5], oh, ow, x.c, y.c, idx.c);
-                    gpu.maxPoolForward(t, nc, h, w, k[0], k[1], k[2], k[3], k[4], k[5], oh, ow, x.d, y.d, idx.d);
+                    PoolGeometry pg = new PoolGeometry(2, nc / 2, h, w, k[0], k[1], k[2], k[3], k[4], k[5]);
+                    assertEquals(oh, pg.oh());
+                    assertEquals(ow, pg.ow());
+                    CPU.maxPoolForward(t, pg, x.c, y.c, idx.c);
+                    gpu.maxPoolForward(t, pg, x.d, y.d, idx.d);
                     y.assertSame("maxPoolForward " + what);
                     idx.assertSame("maxPoolForward indices " + what);
                     // scatter and gather through the same (CPU) indices on both
@@ -253,14 +257,9 @@ class CudaBackendKernelLogicTest {
                     }
                 }
             }
-        // a window wholly in the padding (1x1 kernel, padding 1: the border sees no input) is refused by both backends
-        try (Pair x = normal(DType.F32, 9, r); Pair y = pair(DType.F32, 25); Pair idx = new Pair(gpu, DType.I32, 25)) {
-            for (boolean onGpu : new boolean[] {false, true}) {
-                RuntimeException e = assertThrows(RuntimeException.class, () -> (onGpu ? gpu : CPU).maxPoolForward(DType.F32, 1, 3, 3,
-                        1, 1, 1, 1, 1, 1, 5, 5, onGpu ? x.d : x.c, onGpu ? y.d : y.c, onGpu ? idx.d : idx.c));
-                assertTrue(e.getMessage().contains("wholly in the padding"), e.getMessage());
-            }
-        }
+        // a window wholly in the padding (1x1 kernel, padding 1: the border sees no input) has no geometry, so neither backend sees it
+        RuntimeException e = assertThrows(RuntimeException.class, () -> new PoolGeometry(1, 1, 3, 3, 1, 1, 1, 1, 1, 1));
+        assertTrue(e.getMessage().contains("wholly in the padding"), e.getMessage());
         // and index -1 (no input in the window) neither adds nor reads out of bounds on the device
         try (Pair id = Pair.ofInts(gpu, new int[] {-1, 0}); Pair gy = pair(DType.F32, 2); Pair gx = pair(DType.F32, 4);
              Pair out = pair(DType.F32, 2)) {
@@ -284,14 +283,26 @@ class CudaBackendKernelLogicTest {
                 String what = t + " " + Arrays.toString(k);
                 try (Pair x = normal(t, nc * h * w, r); Pair y = pair(t, nc * oh * ow); Pair gy = normal(t, nc * oh * ow, r);
                      Pair gx = normal(t, nc * h * w, r)) {
-                    CPU.avgPoolForward(t, nc, h, w, k[0], k[1], k[2], k[3], oh, ow, x.c, y.c);
-                    gpu.avgPoolForward(t, nc, h, w, k[0], k[1], k[2], k[3], oh, ow, x.d, y.d);
+                    PoolGeometry g = new PoolGeometry(1, nc, h, w, k[0], k[1], k[2], k[3], 0, 0);
+                    assertEquals(oh, g.oh());
+                    assertEquals(ow, g.ow());
+                    CPU.avgPoolForward(t, g, x.c, y.c);
+                    gpu.avgPoolForward(t, g, x.d, y.d);
                     y.assertSame("avgPoolForward " + what);
-                    CPU.avgPoolBackward(t, nc, h, w, k[0], k[1], k[2], k[3], oh, ow, gy.c, gx.c);
-                    gpu.avgPoolBackward(t, nc, h, w, k[0], k[1], k[2], k[3], oh, ow, gy.d, gx.d);
+                    CPU.avgPoolBackward(t, g, gy.c, gx.c);
+                    gpu.avgPoolBackward(t, g, gy.d, gx.d);
                     gx.assertSame("avgPoolBackward " + what);
                 }
             }
+        // average pooling takes no padding: both backends refuse it
+        PoolGeometry padded = new PoolGeometry(1, 1, 3, 3, 2, 2, 1, 1, 1, 1);
+        try (Pair x = normal(DType.F32, 9, r); Pair y = pair(DType.F32, 16)) {
+            for (boolean onGpu : new boolean[] {false, true}) {
+                RuntimeException e = assertThrows(RuntimeException.class,
+                        () -> (onGpu ? gpu : CPU).avgPoolForward(DType.F32, padded, onGpu ? x.d : x.c, onGpu ? y.d : y.c));
+                assertTrue(e.getMessage().contains("takes no padding"), e.getMessage());
+            }
+        }
     }
 
     // ------------------------------------------------------------------ elementwise, reductions
@@ -315,10 +326,10 @@ class CudaBackendKernelLogicTest {
         int[][][] cases = {{{3, 4, 5}, {3, 4, 5}}, {{3, 4, 5}, {5}}, {{}, {3, 4, 5}}, {{3, 4, 5}, {1, 4, 1}},
                 {{3, 1, 5}, {1, 4, 1}}, {{4, 1}, {3, 1, 5}}, {{1, 1, 1}, {3, 4, 5}}};
         for (DType t : TYPES)
-            for (int op = B_ADD; op <= B_GTMASK; op++)
+            for (int op = 0; op < pxk_binary_ops(); op++) // every op of the table (pxops.h)
                 for (int[][] c : cases) {
                     int[] sa = c[0], sb = c[1], shape = broadcast(sa, sb);
-                    String what = "binary op " + op + " " + t + " " + Arrays.toString(sa) + " x " + Arrays.toString(sb);
+                    String what = "binary op " + pxk_binary_op_name(op).getString() + " " + t + " " + Arrays.toString(sa) + " x " + Arrays.toString(sb);
                     try (Pair a = normal(t, numel(sa), r); Pair b = op == B_DIV ? uniform(t, numel(sb), r, 0.5, 2) : normal(t, numel(sb), r);
                          Pair o = pair(t, numel(shape))) {
                         int[] as = strides(sa, shape), bs = strides(sb, shape);
@@ -352,13 +363,13 @@ class CudaBackendKernelLogicTest {
         Random r = new Random(9);
         int n = 1000;
         for (DType t : TYPES)
-            for (int op = U_NEG; op <= U_AFFINE; op++) {
+            for (int op = 0; op < pxk_unary_ops(); op++) { // every op of the table (pxops.h)
                 boolean positive = op == U_SQRT || op == U_LOG || op == U_RSQRT || op == U_RECIP;
                 try (Pair x = positive ? uniform(t, n, r, 0.1, 3) : normal(t, n, r); Pair y = pair(t, n)) {
                     if (!positive) { double[] v = x.cpu(); v[3] = 0; v[10] = -0.0; x.set(v); }
                     CPU.unary(t, op, x.c, n, 1.5, -0.25, y.c);
                     gpu.unary(t, op, x.d, n, 1.5, -0.25, y.d);
-                    y.assertSame("unary op " + op + " " + t);
+                    y.assertSame("unary op " + pxk_unary_op_name(op).getString() + " " + t);
                 }
             }
     }

@@ -13,6 +13,10 @@ import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import pxprune.kernels.Backend;
 import pxprune.kernels.Backends;
@@ -55,6 +59,20 @@ class CudaBuildTest {
             for (String k : kernelNames())
                 assertTrue(all.indexOf(".entry " + k + "(") >= 0, "kernel " + k + " is not in the " + arch + " PTX");
         }
+    }
+
+    /**
+     * The kernel-name lists of {@link CudaBackend} are exactly the kernels of pxcuda.cu: a kernel added
+     * to the source without its name (or a name left behind by a removed kernel) fails here
+     */
+    @Test void theBackendsKernelListIsPxcudasKernels() throws IOException {
+        if (!"built".equals(ptxBuild().getProperty("status")))
+            abort("CUDA kernels were not compiled when pxprune-native was built: " + ptxBuild().getProperty("reason"));
+        Set<String> inPtx = new TreeSet<>(), listed = new TreeSet<>(CudaBackend.OTHER_KERNELS);
+        Matcher m = Pattern.compile("\\.entry (\\w+)\\(").matcher(Cuda.ptxText("sm_80", "pxcuda"));
+        while (m.find()) inPtx.add(m.group(1));
+        for (String k : CudaBackend.TYPED_KERNELS) { listed.add(k + "_f32"); listed.add(k + "_f64"); }
+        assertEquals(inPtx, listed, "CudaBackend.TYPED_KERNELS and OTHER_KERNELS must name every kernel of pxcuda.cu");
     }
 
     @Test void nativeCodeWasBuiltForSm90WithEveryKernel() throws IOException {
