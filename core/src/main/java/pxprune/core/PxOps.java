@@ -3,14 +3,13 @@ package pxprune.core;
 import java.util.Arrays;
 import java.util.function.Consumer;
 import org.bytedeco.javacpp.Pointer;
-import pxprune.kernels.Backends;
 import pxprune.kernels.ConvGeometry;
 import pxprune.kernels.DType;
 import pxprune.kernels.PxKernels;
 
 /**
  * The fused layers of PX's auxiliary networks (docs/px-method.md section 3) as tensor operations, each
- * one call of the tensor's device's {@link PxKernels} ({@link Backends#px}): px's PxScorer evaluates the
+ * one call of the tensor's backend's {@link PxKernels} (a kernel extension, {@code backend.extension(PxKernels.class)}): px's PxScorer evaluates the
  * activation network A and the path-kernel network P through them when the model is on a device.
  * A linear layer [out, in] is the 1x1 convolution of its input [n, in] read as [n, in, 1, 1] (the same
  * memory), so no data moves.
@@ -31,7 +30,7 @@ import pxprune.kernels.PxKernels;
 public final class PxOps {
     private PxOps() {}
 
-    private static PxKernels px(Tensor t) { return Backends.px(t.device()); }
+    private static PxKernels px(Tensor t) { return t.backend().extension(PxKernels.class); }
 
     private static void sameDevice(String op, String what, Tensor x, Tensor t) {
         if (t.device() != x.device())

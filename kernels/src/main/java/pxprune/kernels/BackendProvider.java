@@ -16,9 +16,6 @@ public interface BackendProvider {
      */
     Backend backend();
 
-    /** the device's fused PX kernels (see {@link PxKernels}); same failure behaviour as {@link #backend()} */
-    PxKernels pxKernels();
-
     /**
      * One line per device of this kind on the machine (name, capabilities, memory), or one line
      * saying why none can be listed, without creating the backend; must not throw. Default: none.

@@ -22,12 +22,6 @@ public final class Backends {
         return provider(d).backend();
     }
 
-    /** the fused PX kernels of a device (see {@link PxKernels}); same failures as {@link #of} */
-    public static PxKernels px(Device d) {
-        if (d == Device.CPU) return CpuPxKernels.INSTANCE;
-        return provider(d).pxKernels();
-    }
-
     /** whether {@link #of} would succeed for d (creates the backend if it can) */
     public static boolean available(Device d) {
         return unavailableReason(d) == null;

@@ -17,6 +17,15 @@ public final class CpuPxKernels implements PxKernels {
 
     private CpuPxKernels() {}
 
+    /** registers these kernels for the CPU (META-INF/services/pxprune.kernels.KernelExtension) */
+    public static final class Extension implements KernelExtension<PxKernels> {
+        @Override public Class<PxKernels> type() { return PxKernels.class; }
+
+        @Override public Device device() { return Device.CPU; }
+
+        @Override public PxKernels create(Backend backend) { return INSTANCE; }
+    }
+
     @Override public Device device() { return Device.CPU; }
 
     static long weights(ConvGeometry g) { return (long) g.k() * g.groupRows(); }

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 /** CpuPxKernels (the reference for the device kernels) against direct loops over the convolution sum and the byte-gate definitions. */
 class CpuPxKernelsTest {
     private static final CpuBackend B = CpuBackend.INSTANCE;
-    private static final PxKernels PX = Backends.px(Device.CPU);
+    private static final PxKernels PX = Backends.of(Device.CPU).extension(PxKernels.class);
 
     static final ConvGeometry[] GEOMETRIES = {
             new ConvGeometry(2, 3, 7, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1),

@@ -2,9 +2,11 @@ package pxprune.kernels.cuda;
 
 import java.util.List;
 import org.bytedeco.javacpp.Pointer;
+import pxprune.kernels.Backend;
 import pxprune.kernels.ConvGeometry;
 import pxprune.kernels.DType;
 import pxprune.kernels.Device;
+import pxprune.kernels.KernelExtension;
 import pxprune.kernels.PxKernels;
 
 /**
@@ -16,8 +18,6 @@ import pxprune.kernels.PxKernels;
  * pass; the path kernels also read a float32 model's theta and mask under float64 signals.
  */
 public final class CudaPxKernels implements PxKernels {
-    private static CudaPxKernels instance;
-
     static final List<String> KERNELS = List.of("pxf_act_conv_w32_g32", "pxf_act_conv_w32_g64", "pxf_act_conv_w64_g32",
             "pxf_act_conv_w64_g64", "pxf_path_conv_fwd_f32", "pxf_path_conv_fwd_f64", "pxf_path_conv_bwd_data_f32",
             "pxf_path_conv_bwd_data_f64", "pxf_path_conv_score_f32", "pxf_path_conv_score_f64",
@@ -29,13 +29,17 @@ public final class CudaPxKernels implements PxKernels {
     private static final long SCORE_THREAD_COLS = 2048;
 
     private static final int TILE = 64;
-    private final Cuda cuda;
+    private final CudaKernels cuda;
 
-    private CudaPxKernels(Cuda cuda) { this.cuda = cuda; }
+    private CudaPxKernels(CudaKernels cuda) { this.cuda = cuda; }
 
-    static synchronized CudaPxKernels instance() {
-        if (instance == null) instance = new CudaPxKernels(Cuda.get());
-        return instance;
+    /** registers these kernels for CUDA (META-INF/services/pxprune.kernels.KernelExtension) */
+    public static final class Extension implements KernelExtension<PxKernels> {
+        @Override public Class<PxKernels> type() { return PxKernels.class; }
+
+        @Override public Device device() { return Device.CUDA; }
+
+        @Override public PxKernels create(Backend backend) { return new CudaPxKernels(CudaKernels.load(Cuda.class, Cuda.PTX_DIR)); }
     }
 
     @Override public Device device() { return Device.CUDA; }
@@ -55,7 +59,7 @@ public final class CudaPxKernels implements PxKernels {
     }
 
     /** the implicit-GEMM grid: output pixels x output channels per group x groups */
-    private void launchTiled(String kernel, ConvGeometry g, Cuda.Args a) {
+    private void launchTiled(String kernel, ConvGeometry g, CudaKernels.Args a) {
         long cols = (long) g.n() * g.oh() * g.ow();
         int kg = g.k() / g.groups();
         long by = (kg + TILE - 1) / TILE;
@@ -110,7 +114,7 @@ public final class CudaPxKernels implements PxKernels {
     public void pathConvScore(DType t, DType wt, ConvGeometry g, Pointer x, Pointer gy, Pointer theta, Pointer mask,
                               Pointer score) {
         long weights = (long) g.k() * g.groupRows(), cols = (long) g.n() * g.oh() * g.ow();
-        Cuda.Args a = cuda.args().ptr(x).ptr(gy).ptr(theta).ptr(mask).ptr(score).ints(geometry(g));
+        CudaKernels.Args a = cuda.args().ptr(x).ptr(gy).ptr(theta).ptr(mask).ptr(score).ints(geometry(g));
         String s = pathSuffix(t, wt, "pathConvScore");
         if (cols <= SCORE_THREAD_COLS) cuda.launch1d("pxf_path_conv_score_thread_" + s, weights, a);
         else cuda.launch("pxf_path_conv_score_" + s, Math.min(weights, 1L << 20), 1, 1, a);

@@ -29,8 +29,8 @@ class CudaPxKernelsKernelLogicTest {
 
     @BeforeAll static void device() {
         gpu = Backends.of(Device.CUDA);
-        cpuPx = Backends.px(Device.CPU);
-        gpuPx = Backends.px(Device.CUDA);
+        cpuPx = Backends.of(Device.CPU).extension(PxKernels.class);
+        gpuPx = Backends.of(Device.CUDA).extension(PxKernels.class);
     }
 
     static final ConvGeometry[] CONVS = {
