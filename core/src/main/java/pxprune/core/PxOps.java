@@ -32,32 +32,39 @@ public final class PxOps {
 
     private static PxKernels px(Tensor t) { return t.backend().extension(PxKernels.class); }
 
+    /** the ops' argument failures, "op: problem; fix", as core's ops word theirs */
+    private static IllegalArgumentException fail(String op, String message) {
+        return new IllegalArgumentException(op + ": " + message);
+    }
+
+    private static String shape(Tensor t) { return Arrays.toString(t.shape()); }
+
     private static void sameDevice(String op, String what, Tensor x, Tensor t) {
         if (t.device() != x.device())
-            throw Checks.fail(op, what + " is on " + t.device() + " but the input on " + x.device() + "; move both to one device");
+            throw fail(op, what + " is on " + t.device() + " but the input on " + x.device() + "; move both to one device");
     }
 
     private static void floating(String op, String what, Tensor t) {
         if (t.dtype() != DType.F32 && t.dtype() != DType.F64)
-            throw Checks.fail(op, what + " must be F32 or F64, got " + t.dtype());
+            throw fail(op, what + " must be F32 or F64, got " + t.dtype());
     }
 
     /** the geometry of the 1x1 convolution that a linear layer w [out, in] is on x [n, in] */
     private static ConvGeometry linearGeometry(String op, Tensor x, Tensor w) {
-        Checks.dims(op, "weight", w, "[out, in]", 2);
+        if (w.dim() != 2) throw fail(op, "weight must be 2-D [out, in], got " + w.dim() + "-D " + shape(w));
         if (x.dim() != 2 || x.size(1) != w.size(1))
-            throw Checks.fail(op, "input " + Checks.shape(x) + " does not fit weight " + Checks.shape(w)
+            throw fail(op, "input " + shape(x) + " does not fit weight " + shape(w)
                     + "; it must be [batch, " + w.size(1) + "]");
         return new ConvGeometry(x.size(0), x.size(1), 1, 1, w.size(0), 1, 1, 1, 1, 0, 0, 1, 1, 1);
     }
 
     private static ConvGeometry convGeometry(String op, Tensor x, Tensor w, int stride, int padding, int dilation, int groups) {
-        Checks.dims(op, "input", x, "[N, C, H, W]", 4);
+        if (x.dim() != 4) throw fail(op, "input must be 4-D [N, C, H, W], got " + x.dim() + "-D " + shape(x));
         return Ops.convGeometry(x, w, stride, padding, dilation, groups);
     }
 
     private static void checkGate(String op, Pointer gate, long n) {
-        if (gate == null) throw Checks.fail(op, "the gate is null; pass the byte gate of " + n + " elements the gate pass recorded");
+        if (gate == null) throw fail(op, "the gate is null; pass the byte gate of " + n + " elements the gate pass recorded");
     }
 
     // ------------------------------------------------------------------ the activation network A (no gradient)
@@ -78,7 +85,7 @@ public final class PxOps {
     }
 
     private static Tensor activation(String op, Tensor x, Tensor mask, Pointer gate, ConvGeometry g, int[] shape) {
-        if (x.dtype() != DType.F64) throw Checks.fail(op, "input must be F64 (A's signal grows with every fan-in), got " + x.dtype());
+        if (x.dtype() != DType.F64) throw fail(op, "input must be F64 (A's signal grows with every fan-in), got " + x.dtype());
         floating(op, "mask", mask);
         sameDevice(op, "mask", x, mask);
         Tensor y = Tensor.uninitialized(DType.F64, x.device(), shape);
@@ -95,7 +102,7 @@ public final class PxOps {
     public static Tensor gateMul(Tensor z, Pointer gate) {
         floating("gateMul", "input", z);
         checkGate("gateMul", gate, z.numel());
-        Tensor y = Tensor.uninitialized(z.dtype(), z.device(), z.shapeRef());
+        Tensor y = Tensor.uninitialized(z.dtype(), z.device(), z.shape());
         px(z).gateMul(z.dtype(), z.numel(), z.ptr(), gate, y.ptr());
         return y;
     }
@@ -107,7 +114,7 @@ public final class PxOps {
     public static Tensor reluGate(Tensor z, Pointer gate) {
         floating("reluGate", "input", z);
         checkGate("reluGate", gate, z.numel());
-        Tensor y = Tensor.uninitialized(z.dtype(), z.device(), z.shapeRef());
+        Tensor y = Tensor.uninitialized(z.dtype(), z.device(), z.shape());
         px(z).reluGate(z.dtype(), z.numel(), z.ptr(), y.ptr(), gate);
         return y;
     }
@@ -139,33 +146,28 @@ public final class PxOps {
         sameDevice(op, "theta", x, theta);
         if (mask != null) {
             sameDevice(op, "mask", x, mask);
-            if (mask.dtype() != wt) throw Checks.fail(op, "mask is " + mask.dtype() + " but theta " + wt + "; give them one type");
-            if (!Arrays.equals(mask.shapeRef(), theta.shapeRef()))
-                throw Checks.fail(op, "mask " + Checks.shape(mask) + " does not match theta " + Checks.shape(theta));
+            if (mask.dtype() != wt) throw fail(op, "mask is " + mask.dtype() + " but theta " + wt + "; give them one type");
+            if (!Arrays.equals(mask.shape(), theta.shape()))
+                throw fail(op, "mask " + shape(mask) + " does not match theta " + shape(theta));
         }
         if (anchor == null || !anchor.requiresGrad() || !anchor.isLeaf())
-            throw Checks.fail(op, "the anchor must be a leaf that requires a gradient (it roots P's graph)");
-        if (scores == null) throw Checks.fail(op, "scores (the sink of the layer's p * dR/dp) is null");
+            throw fail(op, "the anchor must be a leaf that requires a gradient (it roots P's graph)");
+        if (scores == null) throw fail(op, "scores (the sink of the layer's p * dR/dp) is null");
         PxKernels k = px(x);
         Tensor y = Tensor.uninitialized(t, x.device(), shape);
         Pointer mp = mask == null ? null : mask.ptr();
         k.pathConvForward(t, wt, g, x.ptr(), theta.ptr(), mp, y.ptr());
         if (!GradMode.isEnabled()) return y;
-        Node n = new Node(op + " (theta's gradient goes to the score sink as p * dR/dp)", x, anchor) {
-            Tensor[] backward(Tensor gy) {
-                Tensor s = Tensor.uninitialized(t, x.device(), theta.shapeRef());
-                k.pathConvScore(t, wt, g, x.ptr(), gy.ptr(), theta.ptr(), mp, s.ptr());
-                scores.accept(s);
-                Tensor gx = null;
-                if (needs(0)) {
-                    gx = Tensor.uninitialized(t, x.device(), x.shapeRef());
-                    k.pathConvBackwardData(t, wt, g, gy.ptr(), theta.ptr(), mp, gx.ptr());
-                }
-                return new Tensor[] {gx, null};
+        return CustomOp.record(op + " (theta's gradient goes to the score sink as p * dR/dp)", y, (gy, needs) -> {
+            Tensor s = Tensor.uninitialized(t, x.device(), theta.shape());
+            k.pathConvScore(t, wt, g, x.ptr(), gy.ptr(), theta.ptr(), mp, s.ptr());
+            scores.accept(s);
+            Tensor gx = null;
+            if (needs[0]) {
+                gx = Tensor.uninitialized(t, x.device(), x.shape());
+                k.pathConvBackwardData(t, wt, g, gy.ptr(), theta.ptr(), mp, gx.ptr());
             }
-        };
-        y.gradFn = n;
-        y.setRequiresGrad(true);
-        return y;
+            return new Tensor[] {gx, null};
+        }, x, anchor);
     }
 }

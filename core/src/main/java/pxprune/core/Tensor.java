@@ -38,7 +38,7 @@ public final class Tensor implements AutoCloseable {
     public static Tensor zeros(DType dtype, Device device, int... shape) { return alloc(dtype, device, true, shape); }
 
     /** a tensor whose values are undefined until written (op outputs) */
-    static Tensor uninitialized(DType dtype, Device device, int... shape) { return alloc(dtype, device, false, shape); }
+    public static Tensor uninitialized(DType dtype, Device device, int... shape) { return alloc(dtype, device, false, shape); }
 
     private static Tensor alloc(DType dtype, Device device, boolean zeroed, int[] shape) {
         checkShape(shape);

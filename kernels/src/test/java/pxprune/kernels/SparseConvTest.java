@@ -134,12 +134,12 @@ class SparseConvTest {
                 float[] wm = new float[w.length];
                 for (int i = 0; i < w.length; i++) wm[i] = w[i] * mask.m()[i];
                 double[] wmd = DirectConvTest.widen(wm);
-                double[] y = CpuPxKernelsTest.conv(g, xd, wmd), yAbs = CpuPxKernelsTest.conv(g, abs(xd), abs(wmd));
+                double[] y = ConvReference.conv(g, xd, wmd), yAbs = ConvReference.conv(g, abs(xd), abs(wmd));
                 int ohw = g.oh() * g.ow();
                 double[] yb = y.clone(), ybAbs = yAbs.clone();
                 for (int i = 0; i < y.length; i++) { yb[i] += bias[i / ohw % g.k()]; ybAbs[i] += Math.abs(bias[i / ohw % g.k()]); }
-                double[][] grads = CpuPxKernelsTest.convBackward(g, xd, wmd, gyd);
-                double[][] gradsAbs = CpuPxKernelsTest.convBackward(g, abs(xd), abs(wmd), abs(gyd));
+                double[][] grads = ConvReference.convBackward(g, xd, wmd, gyd);
+                double[][] gradsAbs = ConvReference.convBackward(g, abs(xd), abs(wmd), abs(gyd));
                 // the weight gradient at kept positions only: the masked gradient
                 for (int i = 0; i < w.length; i++) { grads[1][i] *= mask.m()[i]; gradsAbs[1][i] *= mask.m()[i]; }
                 long fwdTerms = rl, bwdTerms = (long) g.k() * g.kh() * g.kw(), wTerms = (long) g.n() * ohw;

@@ -39,7 +39,7 @@ public final class CudaPxKernels implements PxKernels {
 
         @Override public Device device() { return Device.CUDA; }
 
-        @Override public PxKernels create(Backend backend) { return new CudaPxKernels(CudaKernels.load(Cuda.class, Cuda.PTX_DIR)); }
+        @Override public PxKernels create(Backend backend) { return new CudaPxKernels(CudaKernels.load(CudaPxKernels.class, "/pxprune/cuda/")); }
     }
 
     @Override public Device device() { return Device.CUDA; }
