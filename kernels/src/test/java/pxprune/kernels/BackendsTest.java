@@ -10,7 +10,6 @@ import org.junit.jupiter.api.Test;
 class BackendsTest {
     @Test void cpuIsBuiltIn() {
         assertSame(CpuBackend.INSTANCE, Backends.of(Device.CPU));
-        assertSame(CpuPxKernels.INSTANCE, CpuBackend.INSTANCE.extension(PxKernels.class));
         assertTrue(Backends.available(Device.CPU));
     }
 

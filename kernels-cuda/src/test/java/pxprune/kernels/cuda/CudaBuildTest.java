@@ -35,7 +35,6 @@ class CudaBuildTest {
         List<String> names = new ArrayList<>();
         for (String k : CudaBackend.TYPED_KERNELS) { names.add(k + "_f32"); names.add(k + "_f64"); }
         names.addAll(CudaBackend.OTHER_KERNELS);
-        names.addAll(CudaPxKernels.KERNELS);
         return names;
     }
 

@@ -12,7 +12,7 @@ import pxprune.core.Autograd;
 import pxprune.core.GradMode;
 import pxprune.core.MemoryScope;
 import pxprune.core.Ops;
-import pxprune.core.PxOps;
+import pxprune.px.methods.px.fused.PxOps;
 import pxprune.core.Tensor;
 import pxprune.kernels.Backend;
 import pxprune.kernels.DType;
@@ -33,7 +33,7 @@ import pxprune.px.Trace;
 
 /**
  * PX's passes (docs/px-method.md sections 3 and 9) on the model's device through the fused layer
- * kernels ({@link PxOps}, i.e. {@link pxprune.kernels.PxKernels}): what {@link PxScorer} runs when the
+ * kernels ({@link PxOps}, i.e. {@link pxprune.px.methods.px.fused.PxKernels}): what {@link PxScorer} runs when the
  * model is on CUDA. Same passes, same rules and the same float64 numbers as PxScorer's CPU path, which
  * stays the readable reference and is what this is tested against (px PxDeviceTest).
  * <ul>

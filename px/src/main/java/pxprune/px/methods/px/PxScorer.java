@@ -11,7 +11,7 @@ import org.bytedeco.javacpp.Pointer;
 import pxprune.core.GradMode;
 import pxprune.core.MemoryScope;
 import pxprune.core.Ops;
-import pxprune.core.PxOps;
+import pxprune.px.methods.px.fused.PxOps;
 import pxprune.core.Tensor;
 import pxprune.kernels.Backend;
 import pxprune.kernels.Backends;

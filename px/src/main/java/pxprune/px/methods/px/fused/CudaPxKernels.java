@@ -1,4 +1,4 @@
-package pxprune.kernels.cuda;
+package pxprune.px.methods.px.fused;
 
 import java.util.List;
 import org.bytedeco.javacpp.Pointer;
@@ -7,7 +7,7 @@ import pxprune.kernels.ConvGeometry;
 import pxprune.kernels.DType;
 import pxprune.kernels.Device;
 import pxprune.kernels.KernelExtension;
-import pxprune.kernels.PxKernels;
+import pxprune.kernels.cuda.CudaKernels;
 
 /**
  * {@link PxKernels} on CUDA: each method is one launch of a kernel of

@@ -1,4 +1,4 @@
-package pxprune.kernels;
+package pxprune.px.methods.px.fused;
 
 import static pxprune.jni.PxNative.B_MUL;
 import static pxprune.jni.PxNative.U_SQUARE;
@@ -6,6 +6,12 @@ import static pxprune.jni.PxNative.pxk_gate_mul;
 import static pxprune.jni.PxNative.pxk_relu_gate;
 
 import org.bytedeco.javacpp.Pointer;
+import pxprune.kernels.Backend;
+import pxprune.kernels.ConvGeometry;
+import pxprune.kernels.CpuBackend;
+import pxprune.kernels.DType;
+import pxprune.kernels.Device;
+import pxprune.kernels.KernelExtension;
 
 /**
  * {@link PxKernels} on the CPU, composed of CpuBackend's ops (conversions, elementwise products,

@@ -1,11 +1,14 @@
-package pxprune.core;
+package pxprune.px.methods.px.fused;
 
 import java.util.Arrays;
 import java.util.function.Consumer;
 import org.bytedeco.javacpp.Pointer;
 import pxprune.kernels.ConvGeometry;
 import pxprune.kernels.DType;
-import pxprune.kernels.PxKernels;
+import pxprune.core.CustomOp;
+import pxprune.core.GradMode;
+import pxprune.core.Ops;
+import pxprune.core.Tensor;
 
 /**
  * The fused layers of PX's auxiliary networks (docs/px-method.md section 3) as tensor operations, each

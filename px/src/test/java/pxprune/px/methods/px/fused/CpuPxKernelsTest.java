@@ -1,4 +1,4 @@
-package pxprune.kernels;
+package pxprune.px.methods.px.fused;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,6 +7,12 @@ import java.util.Random;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 import org.junit.jupiter.api.Test;
+import pxprune.kernels.Backends;
+import pxprune.kernels.ConvGeometry;
+import pxprune.kernels.ConvReference;
+import pxprune.kernels.CpuBackend;
+import pxprune.kernels.DType;
+import pxprune.kernels.Device;
 
 /** CpuPxKernels (the reference for the device kernels) against direct loops over the convolution sum and the byte-gate definitions. */
 class CpuPxKernelsTest {

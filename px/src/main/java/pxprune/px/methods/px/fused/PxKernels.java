@@ -1,6 +1,11 @@
-package pxprune.kernels;
+package pxprune.px.methods.px.fused;
 
 import org.bytedeco.javacpp.Pointer;
+import pxprune.kernels.Backend;
+import pxprune.kernels.ConvGeometry;
+import pxprune.kernels.DType;
+import pxprune.kernels.Device;
+import pxprune.kernels.KernelExtension;
 
 /**
  * Fused per-layer kernels for PX's two auxiliary networks (docs/px-method.md section 3), one call per
