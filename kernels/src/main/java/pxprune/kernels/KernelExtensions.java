@@ -16,6 +16,7 @@ public final class KernelExtensions {
     private KernelExtensions() {}
 
     private static List<KernelExtension<?>> found;
+    private static final List<String> broken = new ArrayList<>();
     private static final Map<Backend, Map<Class<?>, Object>> MADE = new IdentityHashMap<>();
 
     /** the kernels of type for backend; throws IllegalStateException when none is registered for its device, or creating it failed */
@@ -46,13 +47,23 @@ public final class KernelExtensions {
                 return type.cast(k);
             }
         throw new IllegalStateException("no " + type.getSimpleName() + " kernels for " + backend.device() + " on the class path; add the module"
-                + " that registers them (META-INF/services/" + KernelExtension.class.getName() + ")");
+                + " that registers them (META-INF/services/" + KernelExtension.class.getName() + ")"
+                + (broken.isEmpty() ? "" : "; entries that could not be loaded: " + String.join("; ", broken)));
     }
 
+    /** the registered extensions; an entry that cannot be loaded is skipped (and named when nothing fits) */
     private static List<KernelExtension<?>> extensions() {
         if (found == null) {
             List<KernelExtension<?>> l = new ArrayList<>();
-            for (KernelExtension<?> x : ServiceLoader.load(KernelExtension.class, KernelExtensions.class.getClassLoader())) l.add(x);
+            var it = ServiceLoader.load(KernelExtension.class, KernelExtensions.class.getClassLoader()).iterator();
+            while (true) {
+                try {
+                    if (!it.hasNext()) break;
+                    l.add(it.next());
+                } catch (java.util.ServiceConfigurationError e) {
+                    broken.add(String.valueOf(e.getMessage()));
+                }
+            }
             found = List.copyOf(l);
         }
         return found;
