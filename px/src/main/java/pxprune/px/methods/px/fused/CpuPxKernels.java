@@ -2,8 +2,8 @@ package pxprune.px.methods.px.fused;
 
 import static pxprune.jni.PxNative.B_MUL;
 import static pxprune.jni.PxNative.U_SQUARE;
-import static pxprune.jni.PxNative.pxk_gate_mul;
-import static pxprune.jni.PxNative.pxk_relu_gate;
+import static pxprune.px.methods.px.fused.FusedNative.pxf_gate_mul;
+import static pxprune.px.methods.px.fused.FusedNative.pxf_relu_gate;
 
 import org.bytedeco.javacpp.Pointer;
 import pxprune.kernels.Backend;
@@ -73,22 +73,22 @@ public final class CpuPxKernels implements PxKernels {
         gateMul(outputs(g), y, gate, y);
     }
 
-    /** the gate pass's ReLU and its byte gate in one native pass (pxkernels.h relu_gate_t) */
+    /** the gate pass's ReLU and its byte gate in one native pass (pxfused.h relu_gate_t) */
     @Override public void reluGate(DType t, long n, Pointer z, Pointer y, Pointer gate) {
         checkFloat(t, "reluGate: type");
         if (n < 0) throw new IllegalArgumentException("reluGate: element count " + n + " is negative");
         if (n == 0) return;
-        pxk_relu_gate(t.code(), z, n, y, gate);
+        pxf_relu_gate(t.code(), z, n, y, gate);
     }
 
     @Override public void gateMul(long n, Pointer z, Pointer gate, Pointer y) { gateMul(DType.F64, n, z, gate, y); }
 
-    /** A's ReLU in F32 or F64, one native pass (pxkernels.h gate_mul_t) */
+    /** A's ReLU in F32 or F64, one native pass (pxfused.h gate_mul_t) */
     @Override public void gateMul(DType t, long n, Pointer z, Pointer gate, Pointer y) {
         checkFloat(t, "gateMul: type");
         if (n < 0) throw new IllegalArgumentException("gateMul: element count " + n + " is negative");
         if (n == 0) return;
-        pxk_gate_mul(t.code(), z, gate, n, y);
+        pxf_gate_mul(t.code(), z, gate, n, y);
     }
 
     /** p = (theta * mask)^2 in a new buffer of type t, theta and mask read in type wt */

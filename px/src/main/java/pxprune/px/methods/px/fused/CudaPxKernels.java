@@ -11,7 +11,7 @@ import pxprune.kernels.cuda.CudaKernels;
 
 /**
  * {@link PxKernels} on CUDA: each method is one launch of a kernel of
- * native/src/main/cuda/pxfused.cu, reading the weights (mask, or theta and mask) and the gate
+ * px/src/main/cuda/pxfused.cu, reading the weights (mask, or theta and mask) and the gate
  * where they are, with no intermediate buffers. A and P's forward are an implicit-GEMM
  * convolution (64x64 output tiles) with the weight transform on load and the gate in the epilogue
  * (float32/float64 or byte gates); the gate pass's ReLU writes its output and its byte gate in one
@@ -24,6 +24,9 @@ public final class CudaPxKernels implements PxKernels {
             "pxf_path_conv_score_thread_f32", "pxf_path_conv_score_thread_f64", "pxf_path_conv_fwd_f64_w32",
             "pxf_path_conv_bwd_data_f64_w32", "pxf_path_conv_score_f64_w32", "pxf_path_conv_score_thread_f64_w32",
             "pxf_act_conv_w32_gu8", "pxf_act_conv_w64_gu8", "pxf_relu_gate_f32", "pxf_relu_gate_f64", "pxf_gate_mul_u8");
+
+    /** where px's build puts the PTX of px/src/main/cuda (build-ptx.sh, run by px's pom) */
+    static final String PTX_DIR = "/pxprune/px/cuda/";
 
     /** up to this many output positions (n * oh * ow), a thread per weight sums them; beyond, a block per weight */
     private static final long SCORE_THREAD_COLS = 2048;
@@ -39,7 +42,7 @@ public final class CudaPxKernels implements PxKernels {
 
         @Override public Device device() { return Device.CUDA; }
 
-        @Override public PxKernels create(Backend backend) { return new CudaPxKernels(CudaKernels.load(CudaPxKernels.class, "/pxprune/cuda/")); }
+        @Override public PxKernels create(Backend backend) { return new CudaPxKernels(CudaKernels.load(CudaPxKernels.class, PTX_DIR)); }
     }
 
     @Override public Device device() { return Device.CUDA; }
