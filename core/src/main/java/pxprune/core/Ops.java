@@ -1,6 +1,6 @@
 package pxprune.core;
 
-import static pxprune.jni.PxNative.*;
+import static pxprune.kernels.OpCodes.*;
 
 import java.util.Arrays;
 import pxprune.kernels.Backend;

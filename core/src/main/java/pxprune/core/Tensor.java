@@ -56,7 +56,7 @@ public final class Tensor implements AutoCloseable {
     /** a tensor of dtype filled with value, on device */
     public static Tensor full(DType dtype, double value, Device device, int... shape) {
         Tensor t = zeros(dtype, device, shape);
-        if (value != 0) t.backend().unary(dtype, pxprune.jni.PxNative.U_AFFINE, t.ptr(), t.numel(), 0, value, t.ptr());
+        if (value != 0) t.backend().unary(dtype, pxprune.kernels.OpCodes.U_AFFINE, t.ptr(), t.numel(), 0, value, t.ptr());
         return t;
     }
 

@@ -1,7 +1,7 @@
 package pxprune.px.methods.px.fused;
 
-import static pxprune.jni.PxNative.B_MUL;
-import static pxprune.jni.PxNative.U_SQUARE;
+import static pxprune.kernels.OpCodes.B_MUL;
+import static pxprune.kernels.OpCodes.U_SQUARE;
 import static pxprune.px.methods.px.fused.FusedNative.pxf_gate_mul;
 import static pxprune.px.methods.px.fused.FusedNative.pxf_relu_gate;
 

@@ -191,7 +191,7 @@ class CpuPxKernelsTest {
                 if (n > 4) { z[1] = Double.NaN; z[2] = -0.0; z[3] = Double.NEGATIVE_INFINITY; z[4] = Double.POSITIVE_INFINITY; }
                 Pointer pz = put(t, z), py = B.allocate((long) n * t.size), pg = B.allocate(n), pr = B.allocate((long) n * t.size);
                 PX.reluGate(t, n, pz, py, pg);
-                B.unary(t, pxprune.jni.PxNative.U_RELU, pz, n, 0, 0, pr);
+                B.unary(t, pxprune.kernels.OpCodes.U_RELU, pz, n, 0, 0, pr);
                 double[] y = get(t, py, n), relu = get(t, pr, n);
                 byte[] g = getBytes(pg, n);
                 for (int i = 0; i < n; i++) {
