@@ -67,7 +67,7 @@ import pxprune.px.Trace;
  *
  * <p>This class's code is the CPU path and the readable reference. When the model is on a device
  * (CUDA: {@code model.to(Device.CUDA)}), the same passes run there through the fused layer kernels
- * ({@link DevicePx}; PX's A and P convolutions as single kernels, gates stored as bytes), tested
+ * ({@link FusedPath}; PX's A and P convolutions as single kernels, gates stored as bytes), tested
  * against this path. Either way the scores are float64 CPU tensors, as every scorer returns them.
  */
 public final class PxScorer implements Scorer {
@@ -108,7 +108,7 @@ public final class PxScorer implements Scorer {
     }
 
     /**
-     * a scorer that takes the device path ({@link DevicePx}, the fused layer kernels) even for a model on
+     * a scorer that takes the device path ({@link FusedPath}, the fused layer kernels) even for a model on
      * the CPU, where they are CpuPxKernels' compositions: for testing that path's logic without a device
      */
     static PxScorer fusedOnCpu(boolean dataFree) { return new PxScorer(dataFree, false, true, DType.F64); }
@@ -201,7 +201,7 @@ public final class PxScorer implements Scorer {
     }
 
     private Sums scaledActivationSums(Module model, List<PrunableLayer> layers, Masks masks, ScoringData data) {
-        if (onDevice(layers)) return new Sums(new DevicePx(this, model, layers).activationSums(masks, data, dataFree), 0);
+        if (onDevice(layers)) return new Sums(new FusedPath(this, model, layers).activationSums(masks, data, dataFree), 0);
         Sums w = null;
         Trace trace = data.trace();
         DType adt = precision;
@@ -395,7 +395,7 @@ public final class PxScorer implements Scorer {
     /** scores p * dR/dp of the path-kernel network, R = sum_k w_k z2_k */
     Map<String, Tensor> pathKernelScores(Module model, List<PrunableLayer> layers, Masks masks, int[] sampleShape, double[] w,
                                          Trace trace) {
-        if (onDevice(layers)) return new DevicePx(this, model, layers).pathKernelScores(masks, sampleShape, w, trace);
+        if (onDevice(layers)) return new FusedPath(this, model, layers).pathKernelScores(masks, sampleShape, w, trace);
         Map<String, Tensor> out = new LinkedHashMap<>();
         try (MemoryScope s = MemoryScope.open(); GradMode g = GradMode.set(true)) {
             long t0 = System.nanoTime();

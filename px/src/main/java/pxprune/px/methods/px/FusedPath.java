@@ -58,7 +58,7 @@ import pxprune.px.Trace;
  * </ul>
  * Scores come back as float64 CPU tensors, as every scorer returns them (TopK selects on the host).
  */
-final class DevicePx {
+final class FusedPath {
     private final PxScorer scorer;
     private final Module model;
     private final List<PrunableLayer> layers;
@@ -66,7 +66,7 @@ final class DevicePx {
     /** of the last {@link #activationSums}: ReLU calls of A, and how many of them a layer's epilogue applied */
     int reluCalls, epilogueGates;
 
-    DevicePx(PxScorer scorer, Module model, List<PrunableLayer> layers) {
+    FusedPath(PxScorer scorer, Module model, List<PrunableLayer> layers) {
         this.scorer = scorer;
         this.model = model;
         this.layers = layers;
