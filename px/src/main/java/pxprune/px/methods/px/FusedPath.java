@@ -33,8 +33,8 @@ import pxprune.px.Trace;
 
 /**
  * PX's passes (docs/px-method.md sections 3 and 9) on the model's device through the fused layer
- * kernels ({@link PxOps}, i.e. {@link pxprune.px.methods.px.fused.PxKernels}): what {@link PxScorer} runs when the
- * model is on CUDA. Same passes, same rules and the same float64 numbers as PxScorer's CPU path, which
+ * kernels ({@link PxOps}, i.e. {@link pxprune.px.methods.px.fused.PxKernels}), on the CPU or CUDA: what PxScorer
+ * runs when the model is on CUDA (or when asked to on the CPU). Same passes, same rules and the same float64 numbers as PxScorer's CPU path, which
  * stays the readable reference and is what this is tested against (px PxDeviceTest).
  * <ul>
  *   <li><b>Masks</b> are uploaded once per call, in the weights' type; theta is the model's own weight,
@@ -59,15 +59,16 @@ import pxprune.px.Trace;
  * Scores come back as float64 CPU tensors, as every scorer returns them (TopK selects on the host).
  */
 final class FusedPath {
-    private final PxScorer scorer;
+    /** the scorer's name, for the trace */
+    private final String name;
     private final Module model;
     private final List<PrunableLayer> layers;
     private final Device device;
     /** of the last {@link #activationSums}: ReLU calls of A, and how many of them a layer's epilogue applied */
     int reluCalls, epilogueGates;
 
-    FusedPath(PxScorer scorer, Module model, List<PrunableLayer> layers) {
-        this.scorer = scorer;
+    FusedPath(String name, Module model, List<PrunableLayer> layers) {
+        this.name = name;
         this.model = model;
         this.layers = layers;
         this.device = layers.get(0).weight().device();
@@ -279,7 +280,6 @@ final class FusedPath {
     double[] activationSums(Masks masks, ScoringData data, boolean dataFree) {
         double[] w = null;
         Trace trace = data.trace();
-        String name = scorer.name();
         reluCalls = epilogueGates = 0;
         try (MemoryScope s = MemoryScope.open(); GradMode g = GradMode.noGrad()) {
             Map<Module, Tensor> m = deviceMasks(masks);
@@ -287,7 +287,7 @@ final class FusedPath {
                 long t0 = System.nanoTime();
                 ActivationNet a = new ActivationNet(m, null, List.of(), List.of());
                 Tensor in = Ops.to(Tensor.ones(DType.F64, data.sampleShape()), device), z1 = model.forward(in, trace.watch("A", a));
-                w = PxScorer.sumOverBatch(z1, null);
+                w = AuxiliaryNets.sumOverBatch(z1, null);
                 trace.pass(name, "A", Trace.tensors("x*x", in, "z1", z1), System.nanoTime() - t0);
                 return w;
             }
@@ -313,7 +313,7 @@ final class FusedPath {
                     a.checkComplete();
                     reluCalls += a.relu;
                     epilogueGates += a.epilogue;
-                    w = PxScorer.sumOverBatch(z1, w);
+                    w = AuxiliaryNets.sumOverBatch(z1, w);
                     trace.pass(name, "A", Trace.tensors("x*x", xx, "z1", z1), System.nanoTime() - t0);
                 }
             }
@@ -350,7 +350,7 @@ final class FusedPath {
         PathNet(Map<Module, Tensor> masks, Tensor anchor) {
             this.masks = masks;
             this.anchor = anchor;
-            this.norm = PxScorer.squaredEvalScale(model);
+            this.norm = AuxiliaryNets.squaredEvalScale(model);
         }
 
         private java.util.function.Consumer<Tensor> sink(Module m) {
@@ -379,7 +379,6 @@ final class FusedPath {
     /** scores p * dR/dp (PxScorer.pathKernelScores, on the device), as float64 CPU tensors */
     Map<String, Tensor> pathKernelScores(Masks masks, int[] sampleShape, double[] w, Trace trace) {
         Map<String, Tensor> out = new LinkedHashMap<>();
-        String name = scorer.name();
         try (MemoryScope s = MemoryScope.open(); GradMode g = GradMode.set(true)) {
             long t0 = System.nanoTime();
             Map<Module, Tensor> m;

@@ -2,7 +2,6 @@ package pxprune.px.methods.px;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -201,7 +200,7 @@ public final class PxScorer implements Scorer {
     }
 
     private Sums scaledActivationSums(Module model, List<PrunableLayer> layers, Masks masks, ScoringData data) {
-        if (onDevice(layers)) return new Sums(new FusedPath(this, model, layers).activationSums(masks, data, dataFree), 0);
+        if (onDevice(layers)) return new Sums(new FusedPath(name(), model, layers).activationSums(masks, data, dataFree), 0);
         Sums w = null;
         Trace trace = data.trace();
         DType adt = precision;
@@ -216,7 +215,7 @@ public final class PxScorer implements Scorer {
                 Tensor in = Tensor.ones(DType.F64, data.sampleShape());
                 if (sa != null) in = sa.input(in);
                 Tensor z1 = model.forward(in, trace.watch("A", sa != null ? sa : a));
-                w = Sums.add(null, sumOverBatch(z1, null), sa != null ? sa.exponent(z1, "A's output") : 0);
+                w = Sums.add(null, AuxiliaryNets.sumOverBatch(z1, null), sa != null ? sa.exponent(z1, "A's output") : 0);
                 trace.pass(name(), "A", Trace.tensors("x*x", in, "z1", z1), System.nanoTime() - t0);
             } else {
                 DType dt = layers.get(0).weight().dtype(); // the gate pass runs in the model's precision
@@ -296,8 +295,8 @@ public final class PxScorer implements Scorer {
             if (next[1] != pools.size())
                 throw new IllegalStateException("the model called max pooling " + pools.size() + " times in the gate pass but "
                         + next[1] + " times in the activation network; its forward must visit the same sites in the same order");
-            Sums out = sa != null ? Sums.add(w, sumOverBatch(z1, null), sa.exponent(z1, "A's output"))
-                    : new Sums(sumOverBatch(z1, w == null ? null : w.mantissa()), 0);
+            Sums out = sa != null ? Sums.add(w, AuxiliaryNets.sumOverBatch(z1, null), sa.exponent(z1, "A's output"))
+                    : new Sums(AuxiliaryNets.sumOverBatch(z1, w == null ? null : w.mantissa()), 0);
             trace.pass(name(), "A", Trace.tensors("x*x", xx, "z1", z1), System.nanoTime() - t0);
             return out;
         }
@@ -382,20 +381,10 @@ public final class PxScorer implements Scorer {
         return Ops.batchNormEval(x, m.weight(), m.bias(), m.runningMean(), m.runningVar(), m.eps);
     }
 
-    /** per-sample output sums over the batch dimension of out, added into acc (a new array if null) */
-    static double[] sumOverBatch(Tensor out, double[] acc) {
-        int n = out.size(0);
-        double[] v = out.toDoubleArray();
-        int per = v.length / n;
-        if (acc == null) acc = new double[per];
-        for (int i = 0; i < n; i++) for (int k = 0; k < per; k++) acc[k] += v[i * per + k];
-        return acc;
-    }
-
     /** scores p * dR/dp of the path-kernel network, R = sum_k w_k z2_k */
     Map<String, Tensor> pathKernelScores(Module model, List<PrunableLayer> layers, Masks masks, int[] sampleShape, double[] w,
                                          Trace trace) {
-        if (onDevice(layers)) return new FusedPath(this, model, layers).pathKernelScores(masks, sampleShape, w, trace);
+        if (onDevice(layers)) return new FusedPath(name(), model, layers).pathKernelScores(masks, sampleShape, w, trace);
         Map<String, Tensor> out = new LinkedHashMap<>();
         try (MemoryScope s = MemoryScope.open(); GradMode g = GradMode.set(true)) {
             long t0 = System.nanoTime();
@@ -441,17 +430,7 @@ public final class PxScorer implements Scorer {
      * (docs/px-method.md sections 3 and 9)
      */
     Substituted pathKernelNetwork(Module model, Map<Module, Tensor> p) {
-        return new Substituted(p, Substituted.noBiases(), squaredEvalScale(model), z -> z,
+        return new Substituted(p, Substituted.noBiases(), AuxiliaryNets.squaredEvalScale(model), z -> z,
                 maxPoolAsIs ? STANDARD_MAX_POOL : Substituted::sumPool, Substituted::resampleSquared);
-    }
-
-    /** batch norm := x * (eval-time scale)^2, no shift */
-    static java.util.function.BiFunction<BatchNorm, Tensor, Tensor> squaredEvalScale(Module model) {
-        Map<BatchNorm, Tensor> scale = new IdentityHashMap<>();
-        for (Module m : model.namedModules().values())
-            if (m instanceof BatchNorm bn) {
-                try (GradMode g = GradMode.noGrad()) { scale.put(bn, Ops.square(bn.evalScale())); }
-            }
-        return (m, x) -> Ops.channelAffine(x, scale.get(m), null);
     }
 }
