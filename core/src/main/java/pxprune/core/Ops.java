@@ -421,10 +421,13 @@ public final class Ops {
         });
     }
 
-    /** the kernels convert between F32 and F64 only; I32 (indices) is never converted */
+    /** the kernels convert between F32 and F64 only; I32 (indices) and U8 (flags) are never converted */
     private static void checkConversion(String op, DType from, DType to) {
-        if (from != to && (from == DType.I32 || to == DType.I32))
-            throw Checks.fail(op, "cannot convert " + from + " to " + to + "; I32 tensors hold indices and convert to nothing");
+        if (from != to && (from.code < 0 || to.code < 0)) {
+            DType odd = from.code < 0 ? from : to;
+            throw Checks.fail(op, "cannot convert " + from + " to " + to + "; " + odd + " tensors hold "
+                    + (odd == DType.U8 ? "flags" : "indices") + " and convert to nothing");
+        }
     }
 
     // ------------------------------------------------------------------ matrix product and linear

@@ -1,6 +1,7 @@
 package pxprune.core;
 
 import java.util.Arrays;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 import pxprune.kernels.Backend;
 import pxprune.kernels.Backends;
@@ -102,6 +103,21 @@ public final class Tensor implements AutoCloseable {
         return t;
     }
 
+    /** U8 values (flags; copied) on the CPU */
+    public static Tensor ofBytes(byte[] data, int... shape) { return ofBytes(data, Device.CPU, shape); }
+
+    /** U8 values (copied) on device: one upload */
+    public static Tensor ofBytes(byte[] data, Device device, int... shape) {
+        check(data.length, shape);
+        Tensor t = uninitialized(DType.U8, device, shape);
+        if (data.length > 0)
+            try (BytePointer host = new BytePointer(data.length)) {
+                host.put(data, 0, data.length);
+                t.backend().uploadFrom(host, t.ptr(), data.length);
+            }
+        return t;
+    }
+
     private static void check(int n, int[] shape) {
         checkShape(shape);
         if (numel(shape) != n)
@@ -175,7 +191,7 @@ public final class Tensor implements AutoCloseable {
 
     /** marks a leaf as needing gradients; returns this */
     public Tensor requiresGrad(boolean r) {
-        if (r && dtype == DType.I32) throw new IllegalArgumentException("integer tensors cannot require gradients");
+        if (r && dtype.code < 0) throw new IllegalArgumentException("integer tensors cannot require gradients");
         requiresGrad = r;
         return this;
     }
@@ -213,7 +229,20 @@ public final class Tensor implements AutoCloseable {
             case F64 -> backend().download(ptr(), a);
             case F32 -> { float[] f = toFloatArray(); for (int i = 0; i < f.length; i++) a[i] = f[i]; }
             case I32 -> { int[] f = toIntArray(); for (int i = 0; i < f.length; i++) a[i] = f[i]; }
+            case U8 -> { byte[] f = toByteArray(); for (int i = 0; i < f.length; i++) a[i] = f[i] & 0xff; }
         }
+        return a;
+    }
+
+    /** the values of a U8 tensor, one download */
+    public byte[] toByteArray() {
+        if (dtype != DType.U8) throw new IllegalStateException("toByteArray needs a U8 tensor, this is " + dtype);
+        byte[] a = new byte[(int) numel()];
+        if (a.length > 0)
+            try (BytePointer host = new BytePointer(a.length)) {
+                backend().downloadTo(ptr(), host, a.length);
+                host.get(a, 0, a.length);
+            }
         return a;
     }
 
