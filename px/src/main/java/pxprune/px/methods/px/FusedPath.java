@@ -7,14 +7,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiFunction;
-import org.bytedeco.javacpp.Pointer;
 import pxprune.core.Autograd;
 import pxprune.core.GradMode;
 import pxprune.core.MemoryScope;
 import pxprune.core.Ops;
 import pxprune.px.methods.px.fused.PxOps;
 import pxprune.core.Tensor;
-import pxprune.kernels.Backend;
+import pxprune.kernels.ConvGeometry;
 import pxprune.kernels.DType;
 import pxprune.kernels.Device;
 import pxprune.nn.BatchNorm;
@@ -89,29 +88,6 @@ final class FusedPath {
         return out;
     }
 
-    // ------------------------------------------------------------------ byte gates
-
-    /** the byte gates of one chunk's gate pass, on the device, freed together */
-    private static final class Gates implements AutoCloseable {
-        final Backend backend;
-        final List<Pointer> buffers = new ArrayList<>();
-        final List<int[]> shapes = new ArrayList<>();
-
-        Gates(Backend backend) { this.backend = backend; }
-
-        Pointer add(int[] shape) {
-            Pointer p = backend.allocateUninitialized(Math.max(1, Tensor.numel(shape)));
-            buffers.add(p);
-            shapes.add(shape.clone());
-            return p;
-        }
-
-        @Override public void close() {
-            for (Pointer p : buffers) backend.free(p);
-            buffers.clear();
-        }
-    }
-
     private record PoolGate(int[] inShape, Tensor argmax) {}
 
     /** the gate pass: the model in eval mode at theta*m; records the gates, the argmaxes and which ReLU takes which layer's output */
@@ -152,8 +128,8 @@ final class FusedPath {
         }
 
         @Override public Tensor relu(Tensor z) {
-            int i = gates.buffers.size();
-            Pointer g = gates.add(z.shape());
+            int i = gates.size();
+            Tensor g = gates.add(z);
             if (z == pending && pending != null) fuse.set(pendingLayer, i);
             pending = null;
             return PxOps.reluGate(z, g);
@@ -189,41 +165,39 @@ final class FusedPath {
             this.pools = pools;
         }
 
-        /** the byte gate this layer applies in its epilogue, or null */
-        private Pointer epilogueGate() {
-            if (gates == null) return null;
+        /** the index of the gate this layer applies in its epilogue (then {@link #gatedRelu}), or -1 */
+        private int epilogueGate() {
+            if (gates == null) return -1;
             if (layer >= fuse.size())
                 throw new IllegalStateException("the model called " + (layer + 1) + " convolution/linear layers in the activation network but "
                         + fuse.size() + " in the gate pass; its forward must visit the same sites in the same order");
             int r = fuse.get(layer++);
-            if (r < 0) return null;
-            gatedRelu = r;
-            return gates.buffers.get(r);
+            if (r >= 0) gatedRelu = r;
+            return r;
         }
 
-        private Tensor layerOut(Tensor y, Pointer g) {
+        /** the gate of ReLU call r for a layer whose output has this shape, or null (r &lt; 0: none) */
+        private Tensor gate(int r, int[] outShape) { return r < 0 ? null : gates.get(r, outShape); }
+
+        private Tensor layerOut(Tensor y, Tensor g) {
             gated = g == null ? null : y;
             return y;
         }
 
-        private void checkShape(int r, int[] shape) {
-            if (!Arrays.equals(gates.shapes.get(r), shape))
-                throw new IllegalStateException("ReLU call " + r + " saw shape " + Arrays.toString(gates.shapes.get(r))
-                        + " in the gate pass but " + Arrays.toString(shape) + " in the activation network; the forward must visit the same sites in order");
-        }
-
         @Override public Tensor conv2d(Conv2d m, Tensor x) {
-            Pointer g = epilogueGate();
-            Tensor y = PxOps.activationConv(x, masks.get(m), g, m.stride, m.padding, m.dilation, m.groups);
-            if (g != null) checkShape(gatedRelu, y.shape());
-            return layerOut(y, g);
+            int r = epilogueGate();
+            Tensor mask = masks.get(m), g = null;
+            if (r >= 0) {
+                ConvGeometry cg = Ops.convGeometry(x, mask, m.stride, m.padding, m.dilation, m.groups);
+                g = gate(r, new int[] {cg.n(), cg.k(), cg.oh(), cg.ow()});
+            }
+            return layerOut(PxOps.activationConv(x, mask, g, m.stride, m.padding, m.dilation, m.groups), g);
         }
 
         @Override public Tensor linear(Linear m, Tensor x) {
-            Pointer g = epilogueGate();
-            Tensor y = PxOps.activationLinear(x, masks.get(m), g);
-            if (g != null) checkShape(gatedRelu, y.shape());
-            return layerOut(y, g);
+            int r = epilogueGate();
+            Tensor mask = masks.get(m), g = r < 0 ? null : gate(r, new int[] {x.size(0), mask.size(0)});
+            return layerOut(PxOps.activationLinear(x, mask, g), g);
         }
 
         @Override public Tensor batchNorm(BatchNorm m, Tensor x) { return x; }
@@ -231,10 +205,7 @@ final class FusedPath {
         @Override public Tensor relu(Tensor z) {
             if (gates == null) return z;
             int r = relu++;
-            if (r >= gates.buffers.size())
-                throw new IllegalStateException("the model called ReLU more often in the activation network than in the gate pass ("
-                        + gates.buffers.size() + " calls); its forward must visit the same sites in the same order");
-            checkShape(r, z.shape());
+            Tensor g = gates.get(r, z.shape());
             if (gated != null && r == gatedRelu) {
                 if (z != gated)
                     throw new IllegalStateException("ReLU call " + r + " took its layer's output directly in the gate pass but not in the "
@@ -243,7 +214,7 @@ final class FusedPath {
                 epilogue++;
                 return z; // the layer's epilogue applied this gate
             }
-            return PxOps.gateMul(z, gates.buffers.get(r));
+            return PxOps.gateMul(z, g);
         }
 
         @Override public Tensor maxPool2d(MaxPool2d m, Tensor z) {
@@ -267,8 +238,8 @@ final class FusedPath {
 
         void checkComplete() {
             if (gates == null) return;
-            if (relu != gates.buffers.size())
-                throw new IllegalStateException("the model called ReLU " + gates.buffers.size() + " times in the gate pass but "
+            if (relu != gates.size())
+                throw new IllegalStateException("the model called ReLU " + gates.size() + " times in the gate pass but "
                         + relu + " times in the activation network; its forward must visit the same sites in the same order");
             if (pool != pools.size())
                 throw new IllegalStateException("the model called max pooling " + pools.size() + " times in the gate pass but "
@@ -299,7 +270,7 @@ final class FusedPath {
             int n = data.size(), per = x.length / n;
             for (int start = 0; start < n; start += data.batchSize()) {
                 int nb = Math.min(data.batchSize(), n - start);
-                try (MemoryScope chunk = MemoryScope.open(); Gates gates = new Gates(layers.get(0).weight().backend())) {
+                try (MemoryScope chunk = MemoryScope.open(); Gates gates = new Gates()) {
                     int[] shape = data.x().shape();
                     shape[0] = nb;
                     Tensor xb = Ops.to(Tensor.of(Arrays.copyOfRange(x, start * per, (start + nb) * per), shape), device);

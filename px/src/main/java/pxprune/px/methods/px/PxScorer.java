@@ -5,15 +5,11 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.javacpp.Pointer;
 import pxprune.core.GradMode;
 import pxprune.core.MemoryScope;
 import pxprune.core.Ops;
 import pxprune.px.methods.px.fused.PxOps;
 import pxprune.core.Tensor;
-import pxprune.kernels.Backend;
-import pxprune.kernels.Backends;
 import pxprune.kernels.DType;
 import pxprune.kernels.Device;
 import pxprune.nn.BatchNorm;
@@ -252,13 +248,13 @@ public final class PxScorer implements Scorer {
                            boolean release, EarlyRelease[] used) {
         Trace trace = data.trace();
         DType adt = precision;
-        try (MemoryScope chunk = MemoryScope.open(); ByteGates gates = new ByteGates()) {
+        try (MemoryScope chunk = MemoryScope.open(); Gates gates = new Gates()) {
             List<PoolGate> pools = new ArrayList<>();
             long t0 = System.nanoTime();
             // the gate pass in a scope of its own: what outlives it is the byte gates and the argmaxes
             try (MemoryScope pass = MemoryScope.open()) {
                 Interpreter gatePass = new Substituted(thetaM, bias, PxScorer::modelEvalNorm,
-                        z -> PxOps.reluGate(z, gates.add(z.shape())),
+                        z -> PxOps.reluGate(z, gates.add(z)),
                         maxPoolAsIs ? STANDARD_MAX_POOL : (m, z) -> {
                             Tensor[] yi = Ops.maxPool2dWithIndices(z, m.kernel, m.stride, m.padding);
                             pools.add(new PoolGate(z.shape(), MemoryScope.keep(yi[1])));
@@ -277,7 +273,7 @@ public final class PxScorer implements Scorer {
             t0 = System.nanoTime();
             int[] next = {0, 0};
             Substituted a = new Substituted(ones, Substituted.noBiases(), Substituted.identityNorm(),
-                    z -> PxOps.gateMul(z, gates.get(next[0]++, z)),
+                    z -> PxOps.gateMul(z, gates.get(next[0]++, z.shape())),
                     maxPoolAsIs ? STANDARD_MAX_POOL : (m, z) -> route(pools, next[1]++, z),
                     Substituted::resampleSupport);
             ScaledActivation sa = adt == DType.F32 ? new ScaledActivation(a, fanIns) : null;
@@ -308,55 +304,6 @@ public final class PxScorer implements Scorer {
         int per = x.length / data.size();
         shape[0] = nb;
         return Tensor.of(Arrays.copyOfRange(x, start * per, (start + nb) * per), shape);
-    }
-
-    /**
-     * the gates of one chunk's gate pass as bytes (1[z &gt; 0], one byte per element, as the device path
-     * keeps them: a quarter of a float32 gate, an eighth of a float64 one), in ReLU call order; freed together
-     */
-    private static final class ByteGates implements AutoCloseable {
-        private final Backend cpu = Backends.of(Device.CPU);
-        private final List<Pointer> buffers = new ArrayList<>();
-        private final List<int[]> shapes = new ArrayList<>();
-
-        /** a new gate for a ReLU whose input has this shape, to be written by {@link PxOps#reluGate} */
-        Pointer add(int[] shape) {
-            Pointer p = cpu.allocateUninitialized(Math.max(1, Tensor.numel(shape)));
-            buffers.add(p);
-            shapes.add(shape.clone());
-            return p;
-        }
-
-        int size() { return buffers.size(); }
-
-        /** gate i, for A's ReLU call i on z (which must have the shape the gate pass saw) */
-        Pointer get(int i, Tensor z) {
-            if (i >= buffers.size())
-                throw new IllegalStateException("the model called ReLU more often in the activation network than in the gate pass ("
-                        + buffers.size() + " calls); its forward must visit the same sites in the same order");
-            if (!Arrays.equals(shapes.get(i), z.shape()))
-                throw new IllegalStateException("ReLU call " + i + " saw shape " + Arrays.toString(shapes.get(i)) + " in the gate pass but "
-                        + Arrays.toString(z.shape()) + " in the activation network; the forward must visit the same sites in order");
-            return buffers.get(i);
-        }
-
-        /** the gates as new tensors of type t (0 or 1), for the trace */
-        List<Tensor> tensors(DType t) {
-            List<Tensor> out = new ArrayList<>();
-            for (int i = 0; i < buffers.size(); i++) {
-                byte[] b = new byte[(int) Tensor.numel(shapes.get(i))];
-                new BytePointer(buffers.get(i)).get(b);
-                double[] v = new double[b.length];
-                for (int k = 0; k < b.length; k++) v[k] = b[k];
-                out.add(Substituted.tensor(v, t, shapes.get(i)));
-            }
-            return out;
-        }
-
-        @Override public void close() {
-            for (Pointer p : buffers) cpu.free(p);
-            buffers.clear();
-        }
     }
 
     /** one max-pool call of the gate pass: the shape of its input and, per output, the flat index of its window's maximum */

@@ -17,7 +17,7 @@ import pxprune.core.Tensor;
  * A linear layer [out, in] is the 1x1 convolution of its input [n, in] read as [n, in, 1, 1] (the same
  * memory), so no data moves.
  *
- * <p>Gates are byte buffers (one byte per element, 0 or 1) owned by the caller and on the tensor's
+ * <p>Gates are U8 tensors (one byte per element, 0 or 1) owned by the caller and on the tensor's
  * device: {@link #reluGate} writes them in the gate pass, {@link #activationConv} and {@link #gateMul}
  * read them in A. PxScorer's CPU path keeps its gates this way too (reluGate, and gateMul in A's float32
  * or float64).
@@ -66,59 +66,64 @@ public final class PxOps {
         return Ops.convGeometry(x, w, stride, padding, dilation, groups);
     }
 
-    private static void checkGate(String op, Pointer gate, long n) {
+    /** gate: a U8 tensor of n elements on x's device */
+    private static void checkGate(String op, Tensor gate, Tensor x, long n) {
         if (gate == null) throw fail(op, "the gate is null; pass the byte gate of " + n + " elements the gate pass recorded");
+        if (gate.dtype() != DType.U8 || gate.numel() != n)
+            throw fail(op, "the gate is " + gate.dtype() + " " + shape(gate) + "; it must be U8 with " + n + " elements, one per output");
+        sameDevice(op, "the gate", x, gate);
     }
 
     // ------------------------------------------------------------------ the activation network A (no gradient)
 
     /**
      * A's convolution {@code y = conv(x, mask) * gate} in float64 (x F64, mask F32 or F64 on x's device),
-     * gate a byte buffer of y's size or null (no gate: none follows directly). Not differentiable.
+     * gate a U8 tensor of y's size or null (no gate: none follows directly). Not differentiable.
      */
-    public static Tensor activationConv(Tensor x, Tensor mask, Pointer gate, int stride, int padding, int dilation, int groups) {
+    public static Tensor activationConv(Tensor x, Tensor mask, Tensor gate, int stride, int padding, int dilation, int groups) {
         ConvGeometry g = convGeometry("activationConv", x, mask, stride, padding, dilation, groups);
         return activation("activationConv", x, mask, gate, g, new int[] {g.n(), g.k(), g.oh(), g.ow()});
     }
 
     /** A's linear layer {@code y = (x mask^T) * gate}, x [n, in] F64, mask [out, in]; gate as {@link #activationConv} */
-    public static Tensor activationLinear(Tensor x, Tensor mask, Pointer gate) {
+    public static Tensor activationLinear(Tensor x, Tensor mask, Tensor gate) {
         ConvGeometry g = linearGeometry("activationLinear", x, mask);
         return activation("activationLinear", x, mask, gate, g, new int[] {g.n(), g.k()});
     }
 
-    private static Tensor activation(String op, Tensor x, Tensor mask, Pointer gate, ConvGeometry g, int[] shape) {
+    private static Tensor activation(String op, Tensor x, Tensor mask, Tensor gate, ConvGeometry g, int[] shape) {
         if (x.dtype() != DType.F64) throw fail(op, "input must be F64 (A's signal grows with every fan-in), got " + x.dtype());
         floating(op, "mask", mask);
         sameDevice(op, "mask", x, mask);
+        if (gate != null) checkGate(op, gate, x, Tensor.numel(shape));
         Tensor y = Tensor.uninitialized(DType.F64, x.device(), shape);
         if (gate == null) px(x).activationConv(g, x.ptr(), mask.ptr(), mask.dtype(), null, null, y.ptr());
-        else px(x).activationConvByteGate(g, x.ptr(), mask.ptr(), mask.dtype(), gate, y.ptr());
+        else px(x).activationConvByteGate(g, x.ptr(), mask.ptr(), mask.dtype(), gate.ptr(), y.ptr());
         return y;
     }
 
     /**
      * A's ReLU where no convolution took the gate: {@code y = z * gate}, i.e. z where the gate is 1 and 0
-     * where it is 0 (z F32 or F64, gate bytes of z's size on z's device; the CPU takes both types, a device
+     * where it is 0 (z F32 or F64, gate a U8 tensor of z's size on z's device; the CPU takes both types, a device
      * may take F64 only, {@link PxKernels#gateMul(DType, long, Pointer, Pointer, Pointer)}). Not differentiable.
      */
-    public static Tensor gateMul(Tensor z, Pointer gate) {
+    public static Tensor gateMul(Tensor z, Tensor gate) {
         floating("gateMul", "input", z);
-        checkGate("gateMul", gate, z.numel());
+        checkGate("gateMul", gate, z, z.numel());
         Tensor y = Tensor.uninitialized(z.dtype(), z.device(), z.shape());
-        px(z).gateMul(z.dtype(), z.numel(), z.ptr(), gate, y.ptr());
+        px(z).gateMul(z.dtype(), z.numel(), z.ptr(), gate.ptr(), y.ptr());
         return y;
     }
 
     /**
-     * The gate pass's ReLU: returns {@code max(z, 0)} and writes {@code 1[z > 0]} into gate (bytes of z's
-     * size on z's device), one pass. Not differentiable (the gate pass runs without gradient).
+     * The gate pass's ReLU: returns {@code max(z, 0)} and writes {@code 1[z > 0]} into gate (a U8 tensor of
+     * z's size on z's device), one pass. Not differentiable (the gate pass runs without gradient).
      */
-    public static Tensor reluGate(Tensor z, Pointer gate) {
+    public static Tensor reluGate(Tensor z, Tensor gate) {
         floating("reluGate", "input", z);
-        checkGate("reluGate", gate, z.numel());
+        checkGate("reluGate", gate, z, z.numel());
         Tensor y = Tensor.uninitialized(z.dtype(), z.device(), z.shape());
-        px(z).reluGate(z.dtype(), z.numel(), z.ptr(), y.ptr(), gate);
+        px(z).reluGate(z.dtype(), z.numel(), z.ptr(), y.ptr(), gate.ptr());
         return y;
     }
 
