@@ -810,7 +810,7 @@ public final class Ops {
     /**
      * Max pooling that also returns where each output came from: {@code {y, idx}}, idx an I32
      * tensor of y's shape holding the flat index into the (n, c) input plane of each window's
-     * maximum (the first one on ties). PX's gate pass records it (docs/px-method.md section 9).
+     * maximum (the first one on ties), for gathering at the same places later ({@link #poolGather}).
      */
     public static Tensor[] maxPool2dWithIndices(Tensor x, int kernel, int stride, int padding) {
         Checks.dims("maxPool2dWithIndices", "input", x, "[N, C, H, W]", 4);
@@ -847,8 +847,7 @@ public final class Ops {
 
     /**
      * Sum over each k x k window's in-bounds inputs (zero padding), stride s: a depthwise
-     * convolution with a ones kernel. PX's path-kernel network pools this way (every path through
-     * the window counts).
+     * convolution with a ones kernel (every input of the window counts once).
      */
     public static Tensor sumPool2d(Tensor x, int kernel, int stride, int padding) {
         Checks.dims("sumPool2d", "input", x, "[N, C, H, W]", 4);

@@ -79,7 +79,7 @@ class SparseConvTest {
         float[] one = new float[n];
         one[r.nextInt(n)] = 1;
         l.add(new Mask("one weight", one));
-        // whole output channels and input channels emptied (a layer PX empties, a dead input)
+        // whole output channels and input channels emptied (a layer pruned to nothing, a dead input)
         float[] rowsCols = new float[n];
         for (int i = 0; i < n; i++) rowsCols[i] = (i / rl) % 2 == 0 && (i % rl) % 3 != 0 ? 1 : 0;
         l.add(new Mask("emptied rows and columns", rowsCols));
