@@ -71,22 +71,25 @@ else
   done
 fi
 
-# ---- the CUDA code: PTX version, the sm_90 cubins, no register spills
-cuda=native/target/classes/pxprune/cuda
-grep -q '^status=built' "$cuda/ptx-build.properties" 2>/dev/null \
-  || die "pxprune-native holds no PTX ($(grep '^reason=' "$cuda/ptx-build.properties" 2>/dev/null || echo 'not built')): nvcc must be found by native's build (-Dpxprune.nvcc)"
-for name in $(sed -n 's/^modules=//p' "$cuda/ptx-build.properties" | tr ',' ' '); do
-  [ -s "$cuda/sm_90/$name.cubin" ] || die "no sm_90 cubin of $name in $cuda/sm_90 (an H100/H200 would have to compile the PTX)"
-  [ -s "$cuda/sm_90/$name.ptxas.log" ] || die "no ptxas report $cuda/sm_90/$name.ptxas.log (rebuild native: mvn -pl native package)"
-  spills=$(grep -E -B1 ' [1-9][0-9]* bytes spill (stores|loads)' "$cuda/sm_90/$name.ptxas.log" | tr -s ' ' | paste -sd' ' || true)
-  [ -z "$spills" ] || die "register spills in $name for sm_90 (ptxas -v): $spills"
+# ---- the CUDA code: PTX version, the sm_90 cubins, no register spills (pxprune-native's kernels and px's own)
+cudas=(native/target/classes/pxprune/cuda px/target/classes/pxprune/px/cuda)
+for cuda in "${cudas[@]}"; do
+  mod=${cuda%%/*}
+  grep -q '^status=built' "$cuda/ptx-build.properties" 2>/dev/null \
+    || die "pxprune-$mod holds no PTX ($(grep '^reason=' "$cuda/ptx-build.properties" 2>/dev/null || echo 'not built')): nvcc must be found by $mod's build (-Dpxprune.nvcc)"
+  for name in $(sed -n 's/^modules=//p' "$cuda/ptx-build.properties" | tr ',' ' '); do
+    [ -s "$cuda/sm_90/$name.cubin" ] || die "no sm_90 cubin of $name in $cuda/sm_90 (an H100/H200 would have to compile the PTX)"
+    [ -s "$cuda/sm_90/$name.ptxas.log" ] || die "no ptxas report $cuda/sm_90/$name.ptxas.log (rebuild $mod: mvn -pl $mod -am package)"
+    spills=$(grep -E -B1 ' [1-9][0-9]* bytes spill (stores|loads)' "$cuda/sm_90/$name.ptxas.log" | tr -s ' ' | paste -sd' ' || true)
+    [ -z "$spills" ] || die "register spills in $name for sm_90 (ptxas -v): $spills"
+  done
+  for ptx in "$cuda"/sm_*/*.ptx; do
+    v=$(awk '/^\.version/ {print $2; exit}' "$ptx")
+    [ "$(printf '%s\n%s\n' "$v" "$max_ptx" | sort -V | tail -1)" = "$max_ptx" ] \
+      || die "$ptx is PTX ISA $v, newer than $max_ptx (what the GPU machine's driver compiles; PXPRUNE_MAX_PTX)"
+  done
 done
-for ptx in "$cuda"/sm_*/*.ptx; do
-  v=$(awk '/^\.version/ {print $2; exit}' "$ptx")
-  [ "$(printf '%s\n%s\n' "$v" "$max_ptx" | sort -V | tail -1)" = "$max_ptx" ] \
-    || die "$ptx is PTX ISA $v, newer than $max_ptx (what the GPU machine's driver compiles; PXPRUNE_MAX_PTX)"
-done
-ptx_versions=$(awk '/^\.version/ {print $2; exit}' "$cuda"/sm_*/*.ptx | sort -u | paste -sd,)
+ptx_versions=$(for cuda in "${cudas[@]}"; do awk '/^\.version/ {print $2; exit}' "$cuda"/sm_*/*.ptx; done | sort -u | paste -sd,)
 echo "gpu-bundle: CUDA code: PTX ISA $ptx_versions (at most $max_ptx), sm_90 cubins, no register spills" >&2
 
 # ---- lib/: every jar stored uncompressed (xz packs the payload as a whole), stripped of what the run never loads

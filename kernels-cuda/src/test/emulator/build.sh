@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the CPU emulation of the CUDA driver, runtime, cuBLAS and cuDNN (emu_*.cpp) into
 # kernels-cuda/target/cuda-emulator as libcuda.so.1, libcudart.so.13, libcublas.so.13,
-# libcublasLt.so.13 and libcudnn_graph/ops/cnn/adv.so.9, with the kernels of native/src/main/cuda compiled for the host by g++ (one
-# fiber per CUDA thread). Point PXPRUNE_CUDA_LIBS and LD_LIBRARY_PATH at that folder and the CUDA
+# libcublasLt.so.13 and libcudnn_graph/ops/cnn/adv.so.9, with the kernels of native/src/main/cuda and of every other
+# module's src/main/cuda (kernel extensions) compiled for the host by g++ (one fiber per CUDA thread). Point PXPRUNE_CUDA_LIBS and LD_LIBRARY_PATH at that folder and the CUDA
 # backend runs on it: a kernel-logic check of the Java side and the kernels, not of a GPU. See
 # emu_device.h for what it does to catch missing synchronisation and host/device mix-ups.
 # Run by kernels-cuda's pom (process-test-classes). Without g++, or without the PTX (the backend
@@ -15,6 +15,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../../.." && pwd)
 src=$root/native/src/main/cuda
 shared=$root/native/src/main/cpp  # pxops.h, which the CUDA kernels include
+# every module's CUDA sources: native's, then those of the modules that add kernels of their own
+sources=("$src"/*.cu)
+for d in "$root"/*/src/main/cuda; do [ "$d" = "$src" ] || sources+=("$d"/*.cu); done
 out=${1:-$root/kernels-cuda/target/cuda-emulator}
 ptx=${PXPRUNE_PTX_BUILD:-$root/native/target/classes/pxprune/cuda/ptx-build.properties}
 
@@ -31,15 +34,16 @@ else  # pxprune-native not built in this tree (it comes from the local repositor
 fi
 
 mkdir -p "$out"
-newest=$(ls -t "$here"/*.cpp "$here"/*.h "$here"/*.cu "$here"/build.sh "$src"/*.cu "$src"/*.cuh "$src"/*.inc "$shared"/pxops.h 2>/dev/null | head -1)
+newest=$(ls -t "$here"/*.cpp "$here"/*.h "$here"/*.cu "$here"/build.sh "${sources[@]}" "$src"/*.cuh "$src"/*.inc "$shared"/pxops.h 2>/dev/null | head -1)
 if [ -f "$out/libcudnn_adv.so.9" ] && [ "$out/libcudnn_adv.so.9" -nt "$newest" ]; then
   echo "CUDA emulator up to date in $out"
   exit 0
 fi
 flags=(-std=c++17 -O2 -g -fPIC -shared -Wall -Wno-unused-function -Wno-unused-variable)
 
-# registry of every extern "C" kernel, from the preprocessed sources
-for cu in "$src"/*.cu "$here/emu_testkernels.cu"; do
+# the kernels, included by emu_driver.cpp, and the registry of every extern "C" kernel, from the preprocessed sources
+for cu in "${sources[@]}"; do printf '#include "%s"\n' "$cu"; done > "$out/kernels.inc"
+for cu in "${sources[@]}" "$here/emu_testkernels.cu"; do
   g++ -std=c++17 -E -x c++ -include "$here/cuda_emu.h" -I "$src" -I "$shared" "$cu"
 done | grep -o 'extern "C" *void *[A-Za-z_][A-Za-z0-9_]*' | awk '{print "REG(" $NF ")"}' | sort -u > "$out/registry.inc"
 

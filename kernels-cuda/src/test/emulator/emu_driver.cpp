@@ -1,7 +1,7 @@
 // A CPU stand-in for libcuda.so.1 (the CUDA driver API), enough for pxprune's CUDA backend, and the
 // owner of the emulated device (emu_device.h): its memory range, its streams and events.
 // cuModuleLoadData keeps the PTX text, cuModuleGetFunction checks that the PTX declares the kernel
-// and finds the same kernel compiled for the host from native/src/main/cuda, and cuLaunchKernel
+// and finds the same kernel compiled for the host from every module's src/main/cuda, and cuLaunchKernel
 // queues it on its stream; when the stream runs, the kernel runs block by block with one fiber per
 // thread, threads in a random order between barriers and blocks in a random order. For testing the
 // Java side and the kernels' logic on machines without a GPU; nothing here is fast.
@@ -28,8 +28,7 @@
 #include <utility>
 #include <vector>
 
-#include "pxcuda.cu"
-#include "pxfused.cu"
+#include "kernels.inc"  // every module's src/main/cuda/*.cu, native's first (build.sh)
 #include "emu_testkernels.cu"
 
 extern "C" {

@@ -457,24 +457,6 @@ void sgd_t(T* p, const T* g, T* buf, const T* mask, long n, double lr, double mo
   }
 }
 
-// ---------------------------------------------------------------- PX's byte gates
-// The gate pass's ReLU in one pass: y = max(z, 0) and gate = 1[z > 0], one byte per element
-// (docs/px-method.md section 3: the activation network A multiplies by the recorded gate). The
-// value written is z itself where the gate is open, so it is bit for bit the ReLU of unary_t's
-// U_RELU (NaN and -0 give 0, gate 0). y may be z.
-template <typename T>
-void relu_gate_t(const T* z, long n, T* y, uint8_t* gate) {
-#pragma omp parallel for simd schedule(static) if (big(n))
-  for (long i = 0; i < n; i++) { T v = z[i]; bool on = v > 0; gate[i] = on ? 1 : 0; y[i] = on ? v : (T)0; }
-}
-// A's ReLU: y = z where gate != 0, else +0 (never z * 0, which is NaN for an infinite z and -0
-// for a negative one; A's values are >= 0, where the two agree bit for bit). y may be z.
-template <typename T>
-void gate_mul_t(const T* z, const uint8_t* gate, long n, T* y) {
-#pragma omp parallel for simd schedule(static) if (big(n))
-  for (long i = 0; i < n; i++) y[i] = gate[i] ? z[i] : (T)0;
-}
-
 }  // namespace pxk
 
 // ---------------------------------------------------------------- C entry points (JNI via JavaCPP)
@@ -560,13 +542,6 @@ inline void pxk_place(int dt, void* g, void* idx, long R, int K, void* gx) {
 inline void pxk_sgd(int dt, void* p, void* g, void* buf, void* mask, long n, double lr, double momentum, double dampening,
                     double wd, int nesterov, int first) {
   PXK_DISPATCH(dt, pxk::sgd_t(PXK_T(p), PXK_CT(g), PXK_T(buf), PXK_CT(mask), n, lr, momentum, dampening, wd, nesterov, first));
-}
-// the gate pass's ReLU with its byte gate, and A's multiplication by it (PX, see relu_gate_t)
-inline void pxk_relu_gate(int dt, void* z, long n, void* y, void* gate) {
-  PXK_DISPATCH(dt, pxk::relu_gate_t(PXK_CT(z), n, PXK_T(y), static_cast<uint8_t*>(gate)));
-}
-inline void pxk_gate_mul(int dt, void* z, void* gate, long n, void* y) {
-  PXK_DISPATCH(dt, pxk::gate_mul_t(PXK_CT(z), static_cast<const uint8_t*>(gate), n, PXK_T(y)));
 }
 // w [K, C, kh, kw] -> out [C, K, kh, kw] flipped in space (the kernel of a stride-1 conv's input gradient)
 inline void pxk_flip_kernel(int dt, void* w, int K, int C, int kh, int kw, void* out) {

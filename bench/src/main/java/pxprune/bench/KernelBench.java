@@ -34,8 +34,8 @@ public class KernelBench {
         @Setup public void setup() {
             long bytes = (long) n * n * dtype.size;
             a = b.allocate(bytes); bb = b.allocate(bytes); c = b.allocate(bytes);
-            b.unary(dtype, pxprune.jni.PxNative.U_AFFINE, a, (long) n * n, 0, 0.5, a);
-            b.unary(dtype, pxprune.jni.PxNative.U_AFFINE, bb, (long) n * n, 0, 0.25, bb);
+            b.unary(dtype, pxprune.kernels.OpCodes.U_AFFINE, a, (long) n * n, 0, 0.5, a);
+            b.unary(dtype, pxprune.kernels.OpCodes.U_AFFINE, bb, (long) n * n, 0, 0.25, bb);
         }
 
         @TearDown public void tearDown() { b.free(a); b.free(bb); b.free(c); }

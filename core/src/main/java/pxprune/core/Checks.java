@@ -29,10 +29,11 @@ final class Checks {
             throw fail(op, "devices differ (" + a.device() + " vs " + b.device() + "); move one to the other's device");
     }
 
-    /** t holds F32 or F64 values (I32 tensors are indices, not operands) */
+    /** t holds F32 or F64 values (I32 tensors are indices, U8 tensors flags, not operands) */
     static void floating(String op, String arg, Tensor t) {
-        if (t.dtype() == DType.I32)
-            throw fail(op, arg + " is an I32 tensor " + shape(t) + "; arithmetic needs F32 or F64 (convert it with to())");
+        if (t.dtype() != DType.F32 && t.dtype() != DType.F64)
+            throw fail(op, arg + (t.dtype() == DType.I32 ? " is an " : " is a ") + t.dtype() + " tensor " + shape(t) + "; arithmetic needs F32 or F64"
+                    + (t.dtype() == DType.I32 ? " (convert it with to())" : ""));
     }
 
     static void atLeast(String op, String arg, long value, long min) {

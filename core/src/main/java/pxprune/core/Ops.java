@@ -1,6 +1,6 @@
 package pxprune.core;
 
-import static pxprune.jni.PxNative.*;
+import static pxprune.kernels.OpCodes.*;
 
 import java.util.Arrays;
 import pxprune.kernels.Backend;
@@ -422,10 +422,13 @@ public final class Ops {
         });
     }
 
-    /** the kernels convert between F32 and F64 only; I32 (indices) is never converted */
+    /** the kernels convert between F32 and F64 only; I32 (indices) and U8 (flags) are never converted */
     private static void checkConversion(String op, DType from, DType to) {
-        if (from != to && (from == DType.I32 || to == DType.I32))
-            throw Checks.fail(op, "cannot convert " + from + " to " + to + "; I32 tensors hold indices and convert to nothing");
+        if (from != to && (from.code < 0 || to.code < 0)) {
+            DType odd = from.code < 0 ? from : to;
+            throw Checks.fail(op, "cannot convert " + from + " to " + to + "; " + odd + " tensors hold "
+                    + (odd == DType.U8 ? "flags" : "indices") + " and convert to nothing");
+        }
     }
 
     // ------------------------------------------------------------------ matrix product and linear
@@ -753,7 +756,7 @@ public final class Ops {
     /**
      * Max pooling that also returns where each output came from: {@code {y, idx}}, idx an I32
      * tensor of y's shape holding the flat index into the (n, c) input plane of each window's
-     * maximum (the first one on ties). PX's gate pass records it (docs/px-method.md section 9).
+     * maximum (the first one on ties), for gathering at the same places later ({@link #poolGather}).
      */
     public static Tensor[] maxPool2dWithIndices(Tensor x, int kernel, int stride, int padding) {
         Checks.dims("maxPool2dWithIndices", "input", x, "[N, C, H, W]", 4);
@@ -835,8 +838,7 @@ public final class Ops {
 
     /**
      * Sum over each k x k window's in-bounds inputs (zero padding), stride s: a depthwise
-     * convolution with a ones kernel. PX's path-kernel network pools this way (every path through
-     * the window counts).
+     * convolution with a ones kernel (every input of the window counts once).
      */
     public static Tensor sumPool2d(Tensor x, int kernel, int stride, int padding) {
         Checks.dims("sumPool2d", "input", x, "[N, C, H, W]", 4);

@@ -1,6 +1,7 @@
 package pxprune.core;
 
 import java.util.Arrays;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 import pxprune.kernels.Backend;
 import pxprune.kernels.Backends;
@@ -38,7 +39,7 @@ public final class Tensor implements AutoCloseable {
     public static Tensor zeros(DType dtype, Device device, int... shape) { return alloc(dtype, device, true, shape); }
 
     /** a tensor whose values are undefined until written (op outputs) */
-    static Tensor uninitialized(DType dtype, Device device, int... shape) { return alloc(dtype, device, false, shape); }
+    public static Tensor uninitialized(DType dtype, Device device, int... shape) { return alloc(dtype, device, false, shape); }
 
     private static Tensor alloc(DType dtype, Device device, boolean zeroed, int[] shape) {
         checkShape(shape);
@@ -56,7 +57,7 @@ public final class Tensor implements AutoCloseable {
     /** a tensor of dtype filled with value, on device */
     public static Tensor full(DType dtype, double value, Device device, int... shape) {
         Tensor t = zeros(dtype, device, shape);
-        if (value != 0) t.backend().unary(dtype, pxprune.jni.PxNative.U_AFFINE, t.ptr(), t.numel(), 0, value, t.ptr());
+        if (value != 0) t.backend().unary(dtype, pxprune.kernels.OpCodes.U_AFFINE, t.ptr(), t.numel(), 0, value, t.ptr());
         return t;
     }
 
@@ -99,6 +100,21 @@ public final class Tensor implements AutoCloseable {
         check(data.length, shape);
         Tensor t = uninitialized(DType.I32, device, shape);
         t.backend().upload(data, t.ptr());
+        return t;
+    }
+
+    /** U8 values (flags; copied) on the CPU */
+    public static Tensor ofBytes(byte[] data, int... shape) { return ofBytes(data, Device.CPU, shape); }
+
+    /** U8 values (copied) on device: one upload */
+    public static Tensor ofBytes(byte[] data, Device device, int... shape) {
+        check(data.length, shape);
+        Tensor t = uninitialized(DType.U8, device, shape);
+        if (data.length > 0)
+            try (BytePointer host = new BytePointer(data.length)) {
+                host.put(data, 0, data.length);
+                t.backend().uploadFrom(host, t.ptr(), data.length);
+            }
         return t;
     }
 
@@ -175,7 +191,7 @@ public final class Tensor implements AutoCloseable {
 
     /** marks a leaf as needing gradients; returns this */
     public Tensor requiresGrad(boolean r) {
-        if (r && dtype == DType.I32) throw new IllegalArgumentException("integer tensors cannot require gradients");
+        if (r && dtype.code < 0) throw new IllegalArgumentException("integer tensors cannot require gradients");
         requiresGrad = r;
         return this;
     }
@@ -213,7 +229,20 @@ public final class Tensor implements AutoCloseable {
             case F64 -> backend().download(ptr(), a);
             case F32 -> { float[] f = toFloatArray(); for (int i = 0; i < f.length; i++) a[i] = f[i]; }
             case I32 -> { int[] f = toIntArray(); for (int i = 0; i < f.length; i++) a[i] = f[i]; }
+            case U8 -> { byte[] f = toByteArray(); for (int i = 0; i < f.length; i++) a[i] = f[i] & 0xff; }
         }
+        return a;
+    }
+
+    /** the values of a U8 tensor, one download */
+    public byte[] toByteArray() {
+        if (dtype != DType.U8) throw new IllegalStateException("toByteArray needs a U8 tensor, this is " + dtype);
+        byte[] a = new byte[(int) numel()];
+        if (a.length > 0)
+            try (BytePointer host = new BytePointer(a.length)) {
+                backend().downloadTo(ptr(), host, a.length);
+                host.get(a, 0, a.length);
+            }
         return a;
     }
 

@@ -11,6 +11,13 @@ import org.bytedeco.javacpp.Pointer;
 public interface Backend {
     Device device();
 
+    /**
+     * The kernels of type T that a module above the engine registers for this backend's device
+     * ({@link KernelExtension}), created on first use and kept; throws IllegalStateException with the
+     * reason when there are none or they cannot be used.
+     */
+    default <T> T extension(Class<T> type) { return KernelExtensions.of(this, type); }
+
     /** a zero-filled buffer of {@code bytes} bytes, owned by the caller, freed with {@link #free}. */
     Pointer allocate(long bytes);
 

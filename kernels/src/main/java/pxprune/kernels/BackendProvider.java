@@ -17,9 +17,6 @@ public interface BackendProvider {
      */
     Backend backend(int index);
 
-    /** the fused PX kernels of device number index (see {@link PxKernels}); same failure behaviour as {@link #backend} */
-    PxKernels pxKernels(int index);
-
     /**
      * One line per device of this kind on the machine (name, capabilities, memory), or one line
      * saying why none can be listed, without creating the backend; must not throw. Default: none.

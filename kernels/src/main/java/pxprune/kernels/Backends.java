@@ -43,13 +43,6 @@ public final class Backends {
         return provider(id).backend(id.index());
     }
 
-    /** the fused PX kernels of a device (see {@link PxKernels}); same failures as {@link #of} */
-    public static PxKernels px(Device d) {
-        if (d == Device.CPU) return CpuPxKernels.INSTANCE;
-        DeviceId id = chosen(d);
-        return provider(id).pxKernels(id.index());
-    }
-
     /**
      * The device of kind d this process uses: the first one looked up, else (fixing it now)
      * {@link DeviceId#defaultOf} d.

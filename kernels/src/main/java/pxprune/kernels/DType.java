@@ -1,8 +1,8 @@
 package pxprune.kernels;
 
-/** Element types of tensors. I32 is for indices and labels only (no arithmetic). */
+/** Element types of tensors. I32 is for indices and labels, U8 for flags (e.g. masks of 0 and 1 as bytes): no arithmetic. */
 public enum DType {
-    F32(4, 0), F64(8, 1), I32(4, -1);
+    F32(4, 0), F64(8, 1), I32(4, -1), U8(1, -1);
 
     /** bytes per element */
     public final int size;
@@ -12,7 +12,7 @@ public enum DType {
     DType(int size, int code) { this.size = size; this.code = code; }
 
     public int code() {
-        if (code < 0) throw new IllegalArgumentException(this + " tensors hold indices; arithmetic needs F32 or F64");
+        if (code < 0) throw new IllegalArgumentException(this + " tensors hold " + (this == U8 ? "flags" : "indices") + "; arithmetic needs F32 or F64");
         return code;
     }
 }

@@ -11,7 +11,6 @@ import org.junit.jupiter.api.Test;
 class BackendsTest {
     @Test void cpuIsBuiltIn() {
         assertSame(CpuBackend.INSTANCE, Backends.of(Device.CPU));
-        assertSame(CpuPxKernels.INSTANCE, Backends.px(Device.CPU));
         assertTrue(Backends.available(Device.CPU));
     }
 
@@ -20,7 +19,6 @@ class BackendsTest {
         DeviceUnavailableException e = assertThrows(DeviceUnavailableException.class, () -> Backends.of(Device.CUDA));
         assertTrue(e.getMessage().startsWith("no CUDA device/driver found: "), e.getMessage());
         assertTrue(e.getMessage().contains("pxprune-kernels-cuda"), e.getMessage());
-        assertThrows(DeviceUnavailableException.class, () -> Backends.px(Device.CUDA));
         assertFalse(Backends.available(Device.CUDA));
         assertTrue(e instanceof UnsupportedOperationException);
     }

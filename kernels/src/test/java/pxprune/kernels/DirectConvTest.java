@@ -113,9 +113,9 @@ class DirectConvTest {
         for (ConvGeometry g : SHAPES) {
             float[] x = random(r, g.n() * g.c() * g.h() * g.w()), w = random(r, g.k() * g.groupRows()), bias = random(r, g.k());
             float[] gy = random(r, g.n() * g.k() * g.oh() * g.ow());
-            double[] y = CpuPxKernelsTest.conv(g, widen(x), widen(w));
+            double[] y = ConvReference.conv(g, widen(x), widen(w));
             for (int i = 0; i < y.length; i++) y[i] += bias[i / (g.oh() * g.ow()) % g.k()];
-            double[][] grads = CpuPxKernelsTest.convBackward(g, widen(x), widen(w), widen(gy));
+            double[][] grads = ConvReference.convBackward(g, widen(x), widen(w), widen(gy));
             Result ref = run(g, CpuBackend.ConvPath.IM2COL, x, w, bias, gy);
             for (CpuBackend.ConvPath p : paths) {
                 String at = p + " " + g;
@@ -183,7 +183,7 @@ class DirectConvTest {
         Pointer px = put(x), pw = put(w), py = B.allocate(yn * 4L);
         try {
             B.conv2dForward(DType.F32, g, px, pw, null, py, CpuBackend.ConvPath.AVX2);
-            close("forward without bias", CpuPxKernelsTest.conv(g, widen(x), widen(w)), get(py, yn));
+            close("forward without bias", ConvReference.conv(g, widen(x), widen(w)), get(py, yn));
         } finally { B.free(px); B.free(pw); B.free(py); }
     }
 

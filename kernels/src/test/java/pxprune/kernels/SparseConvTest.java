@@ -79,7 +79,7 @@ class SparseConvTest {
         float[] one = new float[n];
         one[r.nextInt(n)] = 1;
         l.add(new Mask("one weight", one));
-        // whole output channels and input channels emptied (a layer PX empties, a dead input)
+        // whole output channels and input channels emptied (a layer pruned to nothing, a dead input)
         float[] rowsCols = new float[n];
         for (int i = 0; i < n; i++) rowsCols[i] = (i / rl) % 2 == 0 && (i % rl) % 3 != 0 ? 1 : 0;
         l.add(new Mask("emptied rows and columns", rowsCols));
@@ -134,12 +134,12 @@ class SparseConvTest {
                 float[] wm = new float[w.length];
                 for (int i = 0; i < w.length; i++) wm[i] = w[i] * mask.m()[i];
                 double[] wmd = DirectConvTest.widen(wm);
-                double[] y = CpuPxKernelsTest.conv(g, xd, wmd), yAbs = CpuPxKernelsTest.conv(g, abs(xd), abs(wmd));
+                double[] y = ConvReference.conv(g, xd, wmd), yAbs = ConvReference.conv(g, abs(xd), abs(wmd));
                 int ohw = g.oh() * g.ow();
                 double[] yb = y.clone(), ybAbs = yAbs.clone();
                 for (int i = 0; i < y.length; i++) { yb[i] += bias[i / ohw % g.k()]; ybAbs[i] += Math.abs(bias[i / ohw % g.k()]); }
-                double[][] grads = CpuPxKernelsTest.convBackward(g, xd, wmd, gyd);
-                double[][] gradsAbs = CpuPxKernelsTest.convBackward(g, abs(xd), abs(wmd), abs(gyd));
+                double[][] grads = ConvReference.convBackward(g, xd, wmd, gyd);
+                double[][] gradsAbs = ConvReference.convBackward(g, abs(xd), abs(wmd), abs(gyd));
                 // the weight gradient at kept positions only: the masked gradient
                 for (int i = 0; i < w.length; i++) { grads[1][i] *= mask.m()[i]; gradsAbs[1][i] *= mask.m()[i]; }
                 long fwdTerms = rl, bwdTerms = (long) g.k() * g.kh() * g.kw(), wTerms = (long) g.n() * ohw;

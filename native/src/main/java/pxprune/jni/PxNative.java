@@ -70,13 +70,6 @@ public final class PxNative {
     public static native void pxk_place(int dt, Pointer g, Pointer idx, long R, int K, Pointer gx);
     public static native void pxk_sgd(int dt, Pointer p, Pointer g, Pointer buf, Pointer mask, long n, double lr,
                                       double momentum, double dampening, double wd, int nesterov, int first);
-    /**
-     * PX's gate pass ReLU over n elements of type dt: y = max(z, 0) and gate = 1[z > 0], one byte per
-     * element, in one pass; y may be z
-     */
-    public static native void pxk_relu_gate(int dt, Pointer z, long n, Pointer y, Pointer gate);
-    /** PX's activation network ReLU over n elements of type dt: y = z where gate != 0, else +0 (gate: bytes); y may be z */
-    public static native void pxk_gate_mul(int dt, Pointer z, Pointer gate, long n, Pointer y);
     /** w [K, C, kh, kw] -> out [C, K, kh, kw], flipped in space */
     public static native void pxk_flip_kernel(int dt, Pointer w, int K, int C, int kh, int kw, Pointer out);
     /**

@@ -108,7 +108,7 @@ final class Cuda {
     final int ccMajor, ccMinor, driverVersion;
     final String arch;
     /** the modules loaded as native code (cubin) rather than PTX the driver compiles */
-    private final List<String> nativeModules = new ArrayList<>();
+    private final List<String> nativeModules = new java.util.concurrent.CopyOnWriteArrayList<>();
     final boolean syncEveryLaunch = Boolean.getBoolean("pxprune.cuda.sync");
     private final CUctx_st ctx = new CUctx_st();
     /** why cuBLAS is not used (matrix products then run on pxprune's own kernel), or null when it is */
@@ -122,7 +122,9 @@ final class Cuda {
     private volatile boolean cudnnTried;
     private Cudnn cudnn;
     private String cudnnMissing;
-    private final List<CUmod_st> modules = new ArrayList<>();
+    private final List<CUmod_st> modules = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** the resource folders whose modules are loaded ({@link #loadModules}) */
+    private final java.util.Set<String> loadedDirs = new java.util.HashSet<>();
     private final ConcurrentHashMap<String, CUfunc_st> functions = new ConcurrentHashMap<>();
     private final ThreadLocal<Boolean> bound = ThreadLocal.withInitial(() -> false);
     private final ThreadLocal<Args> args = ThreadLocal.withInitial(Args::new);
@@ -171,10 +173,8 @@ final class Cuda {
         rt(cudaSetDevice(device), "cudaSetDevice");
         bound.set(true);
 
-        Properties build = ptxBuild();
         arch = ccMajor >= 9 ? "sm_90" : "sm_80";
-        for (String m : build.getProperty("modules", "").split(","))
-            if (!m.isBlank()) loadModule(m.trim(), build.getProperty("nvcc", "nvcc"), build);
+        loadModules(Cuda.class, PTX_DIR);
 
         Lane first = lane();  // this thread's stream
         String noBlas = null;
@@ -258,27 +258,57 @@ final class Cuda {
                 + (detail == null ? e.toString() : detail) + "); " + LIBS_HINT.replace("nvidia/*/lib", "nvidia/cudnn/lib");
     }
 
-    /** what native/src/main/cuda/build-ptx.sh recorded about the PTX build */
-    static Properties ptxBuild() {
+    /**
+     * Loads every module of a PTX build (native/src/main/cuda/build-ptx.sh's output) found as resources
+     * under dir (e.g. {@code /pxprune/cuda/}, pxprune-native's) beside class owner, once per dir: the
+     * native module's kernels at start-up, a kernel extension's when it is created ({@link CudaKernels}).
+     * Kernels are then launched by name, whichever module holds them.
+     */
+    synchronized void loadModules(Class<?> owner, String dir) {
+        if (!loadedDirs.add(dir)) return;
+        try {
+            bind();
+            Properties build = ptxBuild(owner, dir);
+            for (String m : build.getProperty("modules", "").split(","))
+                if (!m.isBlank()) loadModule(owner, dir, m.trim(), build.getProperty("nvcc", "nvcc"), build);
+        } catch (RuntimeException e) {
+            loadedDirs.remove(dir);
+            throw e;
+        }
+    }
+
+    /** the artifact that holds the resources of owner, for messages */
+    private static String artifact(Class<?> owner) {
+        return owner == Cuda.class ? "pxprune-native" : "the module of " + owner.getName();
+    }
+
+    /** what native/src/main/cuda/build-ptx.sh recorded about the PTX build of pxprune-native */
+    static Properties ptxBuild() { return ptxBuild(Cuda.class, PTX_DIR); }
+
+    /** what native/src/main/cuda/build-ptx.sh recorded about the PTX build under resource folder dir */
+    static Properties ptxBuild(Class<?> owner, String dir) {
         Properties p = new Properties();
-        try (InputStream in = Cuda.class.getResourceAsStream(PTX_DIR + "ptx-build.properties")) {
+        String from = artifact(owner);
+        try (InputStream in = owner.getResourceAsStream(dir + "ptx-build.properties")) {
             if (in == null)
-                throw new IllegalStateException("the CUDA kernels are not on the class path (no " + PTX_DIR
-                        + "ptx-build.properties in pxprune-native); rebuild pxprune-native");
+                throw new IllegalStateException("the CUDA kernels are not on the class path (no " + dir
+                        + "ptx-build.properties in " + from + "); rebuild " + from);
             p.load(in);
         } catch (IOException e) {
-            throw new IllegalStateException("reading " + PTX_DIR + "ptx-build.properties: " + e, e);
+            throw new IllegalStateException("reading " + dir + "ptx-build.properties: " + e, e);
         }
         if (!"built".equals(p.getProperty("status")))
-            throw new IllegalStateException("the CUDA kernels were not compiled when pxprune-native was built ("
-                    + p.getProperty("reason", "no reason recorded") + "); rebuild it where nvcc is installed: "
-                    + "mvn install -pl native (see bench/README.md)");
+            throw new IllegalStateException("the CUDA kernels were not compiled when " + from + " was built ("
+                    + p.getProperty("reason", "no reason recorded") + "); rebuild it where nvcc is installed"
+                    + (owner == Cuda.class ? ": mvn install -pl native (see bench/README.md)" : ""));
         return p;
     }
 
     /** a PTX file of the native module as text, or null if absent */
-    static String ptxText(String arch, String module) {
-        try (InputStream in = Cuda.class.getResourceAsStream(PTX_DIR + arch + "/" + module + ".ptx")) {
+    static String ptxText(String arch, String module) { return ptxText(Cuda.class, PTX_DIR, arch, module); }
+
+    static String ptxText(Class<?> owner, String dir, String arch, String module) {
+        try (InputStream in = owner.getResourceAsStream(dir + arch + "/" + module + ".ptx")) {
             return in == null ? null : new String(in.readAllBytes(), StandardCharsets.US_ASCII);
         } catch (IOException e) {
             throw new IllegalStateException("reading the PTX of " + module + ": " + e, e);
@@ -286,8 +316,10 @@ final class Cuda {
     }
 
     /** a cubin (native code) of the native module, or null if absent */
-    static byte[] cubin(String arch, String module) {
-        try (InputStream in = Cuda.class.getResourceAsStream(PTX_DIR + arch + "/" + module + ".cubin")) {
+    static byte[] cubin(String arch, String module) { return cubin(Cuda.class, PTX_DIR, arch, module); }
+
+    static byte[] cubin(Class<?> owner, String dir, String arch, String module) {
+        try (InputStream in = owner.getResourceAsStream(dir + arch + "/" + module + ".cubin")) {
             return in == null ? null : in.readAllBytes();
         } catch (IOException e) {
             throw new IllegalStateException("reading the native code of " + module + ": " + e, e);
@@ -295,14 +327,14 @@ final class Cuda {
     }
 
     /**
-     * loads a module of the native module: its native code where it was built for exactly this
+     * loads a module of a PTX build: its native code where it was built for exactly this
      * device's compute capability (ptx-build.properties' cubin, e.g. sm_90 on an H100/H200) unless
      * -Dpxprune.cuda.cubin=false, else (or if the driver refuses it) its PTX, which the driver compiles
      */
-    private void loadModule(String name, String nvcc, Properties build) {
+    private void loadModule(Class<?> owner, String dir, String name, String nvcc, Properties build) {
         String own = "sm_" + ccMajor + ccMinor;
         if (own.equals(build.getProperty("cubin")) && !"false".equals(System.getProperty("pxprune.cuda.cubin"))) {
-            byte[] bin = cubin(own, name);
+            byte[] bin = cubin(owner, dir, own, name);
             if (bin != null) {
                 CUmod_st mod = new CUmod_st();
                 int r;
@@ -317,13 +349,13 @@ final class Cuda {
                 }
             }
         }
-        loadModule(name, nvcc);
+        loadModule(owner, dir, name, nvcc);
     }
 
-    private void loadModule(String name, String nvcc) {
-        String text = ptxText(arch, name);
+    private void loadModule(Class<?> owner, String dir, String name, String nvcc) {
+        String text = ptxText(owner, dir, arch, name);
         if (text == null)
-            throw new IllegalStateException("PTX " + PTX_DIR + arch + "/" + name + ".ptx is missing from pxprune-native; rebuild it");
+            throw new IllegalStateException("PTX " + dir + arch + "/" + name + ".ptx is missing from " + artifact(owner) + "; rebuild it");
         CUmod_st mod = new CUmod_st();
         int r = loadPtx(mod, text);
         if (r == CUDA_ERROR_UNSUPPORTED_PTX_VERSION) {
@@ -333,7 +365,7 @@ final class Cuda {
             if (isa != null) r = loadPtx(mod, withPtxIsa(text, isa));
             if (r != CUDA_SUCCESS)
                 throw new IllegalStateException("the NVIDIA driver (CUDA " + version(driverVersion) + ") cannot load the PTX of "
-                        + name + " built by " + nvcc + " (" + errorName(r) + "); update the driver, or rebuild pxprune-native"
+                        + name + " built by " + nvcc + " (" + errorName(r) + "); update the driver, or rebuild " + artifact(owner)
                         + " with an nvcc no newer than the driver (-Dpxprune.nvcc=/path/to/nvcc)");
         }
         drv(r, "cuModuleLoadData(" + arch + "/" + name + ".ptx)");
@@ -392,7 +424,7 @@ final class Cuda {
             }
         }
         throw new IllegalStateException("CUDA kernel " + name + " is not in the loaded PTX (" + arch
-                + "); pxprune-native and pxprune-kernels-cuda are out of step: rebuild both");
+                + "); the modules that hold kernels and the Java that launches them are out of step: rebuild both");
     }
 
     /** this thread's argument list, emptied */

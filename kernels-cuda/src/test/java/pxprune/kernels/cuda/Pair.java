@@ -11,14 +11,15 @@ import pxprune.kernels.CpuBackend;
 import pxprune.kernels.DType;
 
 /** The same buffer on the CPU and on the device, for running an op on both backends and comparing. */
-final class Pair implements AutoCloseable {
-    static final Backend CPU = CpuBackend.INSTANCE;
-    final Backend dev;
-    final DType t;
-    final int n;
-    final Pointer c, d;
+public final class Pair implements AutoCloseable {
+    public static final Backend CPU = CpuBackend.INSTANCE;
+    public final Backend dev;
+    public final DType t;
+    public final int n;
+    /** the CPU buffer, the device buffer */
+    public final Pointer c, d;
 
-    Pair(Backend dev, DType t, int n) {
+    public Pair(Backend dev, DType t, int n) {
         this.dev = dev;
         this.t = t;
         this.n = n;
@@ -26,13 +27,13 @@ final class Pair implements AutoCloseable {
         d = dev.allocate((long) Math.max(1, n) * t.size);
     }
 
-    static Pair of(Backend dev, DType t, double[] v) {
+    public static Pair of(Backend dev, DType t, double[] v) {
         Pair p = new Pair(dev, t, v.length);
         p.set(v);
         return p;
     }
 
-    static Pair ofInts(Backend dev, int[] v) {
+    public static Pair ofInts(Backend dev, int[] v) {
         Pair p = new Pair(dev, DType.I32, v.length);
         CPU.upload(v, p.c);
         dev.upload(v, p.d);
@@ -40,26 +41,26 @@ final class Pair implements AutoCloseable {
     }
 
     /** uniform in [lo, hi) */
-    static Pair uniform(Backend dev, DType t, int n, Random r, double lo, double hi) {
+    public static Pair uniform(Backend dev, DType t, int n, Random r, double lo, double hi) {
         double[] v = new double[n];
         for (int i = 0; i < n; i++) v[i] = lo + (hi - lo) * r.nextDouble();
         return of(dev, t, v);
     }
 
-    static Pair normal(Backend dev, DType t, int n, Random r) {
+    public static Pair normal(Backend dev, DType t, int n, Random r) {
         double[] v = new double[n];
         for (int i = 0; i < n; i++) v[i] = r.nextGaussian();
         return of(dev, t, v);
     }
 
     /** 0/1 entries, 1 with probability p */
-    static Pair bits(Backend dev, DType t, int n, Random r, double p) {
+    public static Pair bits(Backend dev, DType t, int n, Random r, double p) {
         double[] v = new double[n];
         for (int i = 0; i < n; i++) v[i] = r.nextDouble() < p ? 1 : 0;
         return of(dev, t, v);
     }
 
-    void set(double[] v) {
+    public void set(double[] v) {
         if (t == DType.F64) {
             CPU.upload(v, c);
             dev.upload(v, d);
@@ -71,9 +72,9 @@ final class Pair implements AutoCloseable {
         }
     }
 
-    double[] cpu() { return values(CPU, c); }
+    public double[] cpu() { return values(CPU, c); }
 
-    double[] device() { return values(dev, d); }
+    public double[] device() { return values(dev, d); }
 
     private double[] values(Backend b, Pointer p) {
         double[] out = new double[n];
@@ -93,18 +94,18 @@ final class Pair implements AutoCloseable {
      * terms; 1e-5 covers both sides' rounding. Winograd and FFT (1e-6 to 1e-4) are outside this bound: the
      * fastest policy is not tested against it. float64: the same with 2^-53.
      */
-    static double tol(DType t) { return t == DType.F64 ? 1e-12 : 1e-5; }
+    public static double tol(DType t) { return t == DType.F64 ? 1e-12 : 1e-5; }
 
-    void assertSame(String what) { assertSame(what, tol(t)); }
+    public void assertSame(String what) { assertSame(what, tol(t)); }
 
     /** device equals CPU: max |difference| <= tol * max |cpu value| (exactly for I32) */
-    void assertSame(String what, double tol) {
+    public void assertSame(String what, double tol) {
         double[] e = cpu(), a = device();
         if (t == DType.I32) { assertArrayEquals(e, a, what); return; }
         assertClose(what, e, a, tol);
     }
 
-    static void assertClose(String what, double[] e, double[] a, double tol) {
+    public static void assertClose(String what, double[] e, double[] a, double tol) {
         assertEquals(e.length, a.length, what + ": length");
         double scale = 1e-300, err = 0;
         int worst = -1;

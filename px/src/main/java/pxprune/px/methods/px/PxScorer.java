@@ -2,19 +2,14 @@ package pxprune.px.methods.px;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.javacpp.Pointer;
 import pxprune.core.GradMode;
 import pxprune.core.MemoryScope;
 import pxprune.core.Ops;
-import pxprune.core.PxOps;
+import pxprune.px.methods.px.fused.PxOps;
 import pxprune.core.Tensor;
-import pxprune.kernels.Backend;
-import pxprune.kernels.Backends;
 import pxprune.kernels.DType;
 import pxprune.kernels.Device;
 import pxprune.nn.BatchNorm;
@@ -67,7 +62,7 @@ import pxprune.px.Trace;
  *
  * <p>This class's code is the CPU path and the readable reference. When the model is on a device
  * (CUDA: {@code model.to(Device.CUDA)}), the same passes run there through the fused layer kernels
- * ({@link DevicePx}; PX's A and P convolutions as single kernels, gates stored as bytes), tested
+ * ({@link FusedPath}; PX's A and P convolutions as single kernels, gates stored as bytes), tested
  * against this path. Either way the scores are float64 CPU tensors, as every scorer returns them.
  */
 public final class PxScorer implements Scorer {
@@ -108,7 +103,7 @@ public final class PxScorer implements Scorer {
     }
 
     /**
-     * a scorer that takes the device path ({@link DevicePx}, the fused layer kernels) even for a model on
+     * a scorer that takes the device path ({@link FusedPath}, the fused layer kernels) even for a model on
      * the CPU, where they are CpuPxKernels' compositions: for testing that path's logic without a device
      */
     static PxScorer fusedOnCpu(boolean dataFree) { return new PxScorer(dataFree, false, true, DType.F64); }
@@ -201,7 +196,7 @@ public final class PxScorer implements Scorer {
     }
 
     private Sums scaledActivationSums(Module model, List<PrunableLayer> layers, Masks masks, ScoringData data) {
-        if (onDevice(layers)) return new Sums(new DevicePx(this, model, layers).activationSums(masks, data, dataFree), 0);
+        if (onDevice(layers)) return new Sums(new FusedPath(name(), model, layers).activationSums(masks, data, dataFree), 0);
         Sums w = null;
         Trace trace = data.trace();
         DType adt = precision;
@@ -216,7 +211,7 @@ public final class PxScorer implements Scorer {
                 Tensor in = Tensor.ones(DType.F64, data.sampleShape());
                 if (sa != null) in = sa.input(in);
                 Tensor z1 = model.forward(in, trace.watch("A", sa != null ? sa : a));
-                w = Sums.add(null, sumOverBatch(z1, null), sa != null ? sa.exponent(z1, "A's output") : 0);
+                w = Sums.add(null, AuxiliaryNets.sumOverBatch(z1, null), sa != null ? sa.exponent(z1, "A's output") : 0);
                 trace.pass(name(), "A", Trace.tensors("x*x", in, "z1", z1), System.nanoTime() - t0);
             } else {
                 DType dt = layers.get(0).weight().dtype(); // the gate pass runs in the model's precision
@@ -253,13 +248,13 @@ public final class PxScorer implements Scorer {
                            boolean release, EarlyRelease[] used) {
         Trace trace = data.trace();
         DType adt = precision;
-        try (MemoryScope chunk = MemoryScope.open(); ByteGates gates = new ByteGates()) {
+        try (MemoryScope chunk = MemoryScope.open(); Gates gates = new Gates()) {
             List<PoolGate> pools = new ArrayList<>();
             long t0 = System.nanoTime();
             // the gate pass in a scope of its own: what outlives it is the byte gates and the argmaxes
             try (MemoryScope pass = MemoryScope.open()) {
                 Interpreter gatePass = new Substituted(thetaM, bias, PxScorer::modelEvalNorm,
-                        z -> PxOps.reluGate(z, gates.add(z.shape())),
+                        z -> PxOps.reluGate(z, gates.add(z)),
                         maxPoolAsIs ? STANDARD_MAX_POOL : (m, z) -> {
                             Tensor[] yi = Ops.maxPool2dWithIndices(z, m.kernel, m.stride, m.padding);
                             pools.add(new PoolGate(z.shape(), MemoryScope.keep(yi[1])));
@@ -278,7 +273,7 @@ public final class PxScorer implements Scorer {
             t0 = System.nanoTime();
             int[] next = {0, 0};
             Substituted a = new Substituted(ones, Substituted.noBiases(), Substituted.identityNorm(),
-                    z -> PxOps.gateMul(z, gates.get(next[0]++, z)),
+                    z -> PxOps.gateMul(z, gates.get(next[0]++, z.shape())),
                     maxPoolAsIs ? STANDARD_MAX_POOL : (m, z) -> route(pools, next[1]++, z),
                     Substituted::resampleSupport);
             ScaledActivation sa = adt == DType.F32 ? new ScaledActivation(a, fanIns) : null;
@@ -296,8 +291,8 @@ public final class PxScorer implements Scorer {
             if (next[1] != pools.size())
                 throw new IllegalStateException("the model called max pooling " + pools.size() + " times in the gate pass but "
                         + next[1] + " times in the activation network; its forward must visit the same sites in the same order");
-            Sums out = sa != null ? Sums.add(w, sumOverBatch(z1, null), sa.exponent(z1, "A's output"))
-                    : new Sums(sumOverBatch(z1, w == null ? null : w.mantissa()), 0);
+            Sums out = sa != null ? Sums.add(w, AuxiliaryNets.sumOverBatch(z1, null), sa.exponent(z1, "A's output"))
+                    : new Sums(AuxiliaryNets.sumOverBatch(z1, w == null ? null : w.mantissa()), 0);
             trace.pass(name(), "A", Trace.tensors("x*x", xx, "z1", z1), System.nanoTime() - t0);
             return out;
         }
@@ -309,55 +304,6 @@ public final class PxScorer implements Scorer {
         int per = x.length / data.size();
         shape[0] = nb;
         return Tensor.of(Arrays.copyOfRange(x, start * per, (start + nb) * per), shape);
-    }
-
-    /**
-     * the gates of one chunk's gate pass as bytes (1[z &gt; 0], one byte per element, as the device path
-     * keeps them: a quarter of a float32 gate, an eighth of a float64 one), in ReLU call order; freed together
-     */
-    private static final class ByteGates implements AutoCloseable {
-        private final Backend cpu = Backends.of(Device.CPU);
-        private final List<Pointer> buffers = new ArrayList<>();
-        private final List<int[]> shapes = new ArrayList<>();
-
-        /** a new gate for a ReLU whose input has this shape, to be written by {@link PxOps#reluGate} */
-        Pointer add(int[] shape) {
-            Pointer p = cpu.allocateUninitialized(Math.max(1, Tensor.numel(shape)));
-            buffers.add(p);
-            shapes.add(shape.clone());
-            return p;
-        }
-
-        int size() { return buffers.size(); }
-
-        /** gate i, for A's ReLU call i on z (which must have the shape the gate pass saw) */
-        Pointer get(int i, Tensor z) {
-            if (i >= buffers.size())
-                throw new IllegalStateException("the model called ReLU more often in the activation network than in the gate pass ("
-                        + buffers.size() + " calls); its forward must visit the same sites in the same order");
-            if (!Arrays.equals(shapes.get(i), z.shape()))
-                throw new IllegalStateException("ReLU call " + i + " saw shape " + Arrays.toString(shapes.get(i)) + " in the gate pass but "
-                        + Arrays.toString(z.shape()) + " in the activation network; the forward must visit the same sites in order");
-            return buffers.get(i);
-        }
-
-        /** the gates as new tensors of type t (0 or 1), for the trace */
-        List<Tensor> tensors(DType t) {
-            List<Tensor> out = new ArrayList<>();
-            for (int i = 0; i < buffers.size(); i++) {
-                byte[] b = new byte[(int) Tensor.numel(shapes.get(i))];
-                new BytePointer(buffers.get(i)).get(b);
-                double[] v = new double[b.length];
-                for (int k = 0; k < b.length; k++) v[k] = b[k];
-                out.add(Substituted.tensor(v, t, shapes.get(i)));
-            }
-            return out;
-        }
-
-        @Override public void close() {
-            for (Pointer p : buffers) cpu.free(p);
-            buffers.clear();
-        }
     }
 
     /** one max-pool call of the gate pass: the shape of its input and, per output, the flat index of its window's maximum */
@@ -382,20 +328,10 @@ public final class PxScorer implements Scorer {
         return Ops.batchNormEval(x, m.weight(), m.bias(), m.runningMean(), m.runningVar(), m.eps);
     }
 
-    /** per-sample output sums over the batch dimension of out, added into acc (a new array if null) */
-    static double[] sumOverBatch(Tensor out, double[] acc) {
-        int n = out.size(0);
-        double[] v = out.toDoubleArray();
-        int per = v.length / n;
-        if (acc == null) acc = new double[per];
-        for (int i = 0; i < n; i++) for (int k = 0; k < per; k++) acc[k] += v[i * per + k];
-        return acc;
-    }
-
     /** scores p * dR/dp of the path-kernel network, R = sum_k w_k z2_k */
     Map<String, Tensor> pathKernelScores(Module model, List<PrunableLayer> layers, Masks masks, int[] sampleShape, double[] w,
                                          Trace trace) {
-        if (onDevice(layers)) return new DevicePx(this, model, layers).pathKernelScores(masks, sampleShape, w, trace);
+        if (onDevice(layers)) return new FusedPath(name(), model, layers).pathKernelScores(masks, sampleShape, w, trace);
         Map<String, Tensor> out = new LinkedHashMap<>();
         try (MemoryScope s = MemoryScope.open(); GradMode g = GradMode.set(true)) {
             long t0 = System.nanoTime();
@@ -441,17 +377,7 @@ public final class PxScorer implements Scorer {
      * (docs/px-method.md sections 3 and 9)
      */
     Substituted pathKernelNetwork(Module model, Map<Module, Tensor> p) {
-        return new Substituted(p, Substituted.noBiases(), squaredEvalScale(model), z -> z,
+        return new Substituted(p, Substituted.noBiases(), AuxiliaryNets.squaredEvalScale(model), z -> z,
                 maxPoolAsIs ? STANDARD_MAX_POOL : Substituted::sumPool, Substituted::resampleSquared);
-    }
-
-    /** batch norm := x * (eval-time scale)^2, no shift */
-    static java.util.function.BiFunction<BatchNorm, Tensor, Tensor> squaredEvalScale(Module model) {
-        Map<BatchNorm, Tensor> scale = new IdentityHashMap<>();
-        for (Module m : model.namedModules().values())
-            if (m instanceof BatchNorm bn) {
-                try (GradMode g = GradMode.noGrad()) { scale.put(bn, Ops.square(bn.evalScale())); }
-            }
-        return (m, x) -> Ops.channelAffine(x, scale.get(m), null);
     }
 }

@@ -34,7 +34,7 @@ import pxprune.px.TinyModels;
 import pxprune.px.TopK;
 
 /**
- * PxScorer's device path ({@link DevicePx}: the fused layer kernels) against its CPU path, the
+ * PxScorer's device path ({@link FusedPath}: the fused layer kernels) against its CPU path, the
  * reference: on tiny networks with every rule of docs/px-method.md section 9 (max pooling, bilinear
  * resampling, adaptive pooling, concatenation, residual sums, batch norm, a linear head with bias) and
  * on the golden ResNet-20 with a real pruning mask, px and px_datafree, relative L2 over all scores
@@ -202,13 +202,13 @@ class PxDeviceTest {
         try (MemoryScope s = MemoryScope.open(); Module model = ModelRegistry.create("resnet20", 3, 10, 32, 1)) {
             model.eval();
             Tensor x = TinyModels.randomInputs(3, 2, 3, 32, 32);
-            DevicePx px = new DevicePx(new PxScorer(), model, PrunableLayer.of(model));
+            FusedPath px = new FusedPath(new PxScorer().name(), model, PrunableLayer.of(model));
             px.activationSums(Masks.ones(model), new ScoringData(x, new int[2], 10, 0), false);
             assertEquals(19, px.reluCalls);
             assertEquals(10, px.epilogueGates, "stem + 9 block conv1s: relu(bn(conv(x))); the 9 block outputs relu(a sum) are gateMul");
         }
         try (MemoryScope s = MemoryScope.open(); Module model = new TinyModels.Mlp(3, true, 6, 5, 4, 3)) {
-            DevicePx px = new DevicePx(new PxScorer(), model, PrunableLayer.of(model));
+            FusedPath px = new FusedPath(new PxScorer().name(), model, PrunableLayer.of(model));
             px.activationSums(Masks.ones(model), new ScoringData(TinyModels.randomInputs(4, 3, 6), new int[3], 3, 0), false);
             assertEquals(2, px.epilogueGates, "relu(linear(x)) twice");
         }

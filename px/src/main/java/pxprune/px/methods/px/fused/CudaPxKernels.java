@@ -1,23 +1,23 @@
-package pxprune.kernels.cuda;
+package pxprune.px.methods.px.fused;
 
 import java.util.List;
 import org.bytedeco.javacpp.Pointer;
+import pxprune.kernels.Backend;
 import pxprune.kernels.ConvGeometry;
 import pxprune.kernels.DType;
 import pxprune.kernels.Device;
-import pxprune.kernels.PxKernels;
+import pxprune.kernels.KernelExtension;
+import pxprune.kernels.cuda.CudaKernels;
 
 /**
  * {@link PxKernels} on CUDA: each method is one launch of a kernel of
- * native/src/main/cuda/pxfused.cu, reading the weights (mask, or theta and mask) and the gate
+ * px/src/main/cuda/pxfused.cu, reading the weights (mask, or theta and mask) and the gate
  * where they are, with no intermediate buffers. A and P's forward are an implicit-GEMM
  * convolution (64x64 output tiles) with the weight transform on load and the gate in the epilogue
  * (float32/float64 or byte gates); the gate pass's ReLU writes its output and its byte gate in one
  * pass; the path kernels also read a float32 model's theta and mask under float64 signals.
  */
 public final class CudaPxKernels implements PxKernels {
-    private static CudaPxKernels instance;
-
     static final List<String> KERNELS = List.of("pxf_act_conv_w32_g32", "pxf_act_conv_w32_g64", "pxf_act_conv_w64_g32",
             "pxf_act_conv_w64_g64", "pxf_path_conv_fwd_f32", "pxf_path_conv_fwd_f64", "pxf_path_conv_bwd_data_f32",
             "pxf_path_conv_bwd_data_f64", "pxf_path_conv_score_f32", "pxf_path_conv_score_f64",
@@ -25,18 +25,24 @@ public final class CudaPxKernels implements PxKernels {
             "pxf_path_conv_bwd_data_f64_w32", "pxf_path_conv_score_f64_w32", "pxf_path_conv_score_thread_f64_w32",
             "pxf_act_conv_w32_gu8", "pxf_act_conv_w64_gu8", "pxf_relu_gate_f32", "pxf_relu_gate_f64", "pxf_gate_mul_u8");
 
+    /** where px's build puts the PTX of px/src/main/cuda (build-ptx.sh, run by px's pom) */
+    static final String PTX_DIR = "/pxprune/px/cuda/";
+
     /** up to this many output positions (n * oh * ow), a thread per weight sums them; beyond, a block per weight */
     private static final long SCORE_THREAD_COLS = 2048;
 
     private static final int TILE = 64;
-    private final Cuda cuda;
+    private final CudaKernels cuda;
 
-    private CudaPxKernels(Cuda cuda) { this.cuda = cuda; }
+    private CudaPxKernels(CudaKernels cuda) { this.cuda = cuda; }
 
-    static synchronized CudaPxKernels instance(int device) {
-        Cuda cuda = Cuda.get(device); // one device per process: another number fails there
-        if (instance == null) instance = new CudaPxKernels(cuda);
-        return instance;
+    /** registers these kernels for CUDA (META-INF/services/pxprune.kernels.KernelExtension) */
+    public static final class Extension implements KernelExtension<PxKernels> {
+        @Override public Class<PxKernels> type() { return PxKernels.class; }
+
+        @Override public Device device() { return Device.CUDA; }
+
+        @Override public PxKernels create(Backend backend) { return new CudaPxKernels(CudaKernels.load(backend, CudaPxKernels.class, PTX_DIR)); }
     }
 
     @Override public Device device() { return Device.CUDA; }
@@ -56,7 +62,7 @@ public final class CudaPxKernels implements PxKernels {
     }
 
     /** the implicit-GEMM grid: output pixels x output channels per group x groups */
-    private void launchTiled(String kernel, ConvGeometry g, Cuda.Args a) {
+    private void launchTiled(String kernel, ConvGeometry g, CudaKernels.Args a) {
         long cols = (long) g.n() * g.oh() * g.ow();
         int kg = g.k() / g.groups();
         long by = (kg + TILE - 1) / TILE;
@@ -111,7 +117,7 @@ public final class CudaPxKernels implements PxKernels {
     public void pathConvScore(DType t, DType wt, ConvGeometry g, Pointer x, Pointer gy, Pointer theta, Pointer mask,
                               Pointer score) {
         long weights = (long) g.k() * g.groupRows(), cols = (long) g.n() * g.oh() * g.ow();
-        Cuda.Args a = cuda.args().ptr(x).ptr(gy).ptr(theta).ptr(mask).ptr(score).ints(geometry(g));
+        CudaKernels.Args a = cuda.args().ptr(x).ptr(gy).ptr(theta).ptr(mask).ptr(score).ints(geometry(g));
         String s = pathSuffix(t, wt, "pathConvScore");
         if (cols <= SCORE_THREAD_COLS) cuda.launch1d("pxf_path_conv_score_thread_" + s, weights, a);
         else cuda.launch("pxf_path_conv_score_" + s, Math.min(weights, 1L << 20), 1, 1, a);

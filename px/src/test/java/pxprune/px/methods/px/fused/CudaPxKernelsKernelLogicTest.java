@@ -1,4 +1,6 @@
-package pxprune.kernels.cuda;
+package pxprune.px.methods.px.fused;
+
+import pxprune.kernels.cuda.Pair;
 
 
 import pxprune.kernels.CudaTest;
@@ -14,7 +16,6 @@ import pxprune.kernels.Backends;
 import pxprune.kernels.ConvGeometry;
 import pxprune.kernels.DType;
 import pxprune.kernels.Device;
-import pxprune.kernels.PxKernels;
 
 /**
  * The fused PX kernels on CUDA against their CPU composition (CpuPxKernels), on odd shapes (stride 2,
@@ -29,8 +30,8 @@ class CudaPxKernelsKernelLogicTest {
 
     @BeforeAll static void device() {
         gpu = Backends.of(Device.CUDA);
-        cpuPx = Backends.px(Device.CPU);
-        gpuPx = Backends.px(Device.CUDA);
+        cpuPx = Backends.of(Device.CPU).extension(PxKernels.class);
+        gpuPx = Backends.of(Device.CUDA).extension(PxKernels.class);
     }
 
     static final ConvGeometry[] CONVS = {

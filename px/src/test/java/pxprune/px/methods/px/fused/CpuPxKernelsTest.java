@@ -1,4 +1,4 @@
-package pxprune.kernels;
+package pxprune.px.methods.px.fused;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,54 +7,23 @@ import java.util.Random;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 import org.junit.jupiter.api.Test;
+import pxprune.kernels.Backends;
+import pxprune.kernels.ConvGeometry;
+import pxprune.kernels.ConvReference;
+import pxprune.kernels.CpuBackend;
+import pxprune.kernels.DType;
+import pxprune.kernels.Device;
 
 /** CpuPxKernels (the reference for the device kernels) against direct loops over the convolution sum and the byte-gate definitions. */
 class CpuPxKernelsTest {
     private static final CpuBackend B = CpuBackend.INSTANCE;
-    private static final PxKernels PX = Backends.px(Device.CPU);
+    private static final PxKernels PX = Backends.of(Device.CPU).extension(PxKernels.class);
 
     static final ConvGeometry[] GEOMETRIES = {
             new ConvGeometry(2, 3, 7, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1),
             new ConvGeometry(3, 4, 9, 8, 6, 3, 2, 2, 1, 1, 0, 1, 2, 2),
             new ConvGeometry(2, 8, 8, 8, 16, 1, 1, 2, 2, 0, 0, 1, 1, 1),
             new ConvGeometry(1, 10, 1, 1, 7, 1, 1, 1, 1, 0, 0, 1, 1, 1)};
-
-    /** y[n,k,oh,ow] = sum of w[k,cl,ki,kj] x[n, group*cg+cl, ih, iw] */
-    static double[] conv(ConvGeometry g, double[] x, double[] w) {
-        int cg = g.c() / g.groups(), kg = g.k() / g.groups();
-        double[] y = new double[g.n() * g.k() * g.oh() * g.ow()];
-        for (int n = 0; n < g.n(); n++) for (int k = 0; k < g.k(); k++) for (int oh = 0; oh < g.oh(); oh++)
-            for (int ow = 0; ow < g.ow(); ow++) {
-                double s = 0;
-                for (int cl = 0; cl < cg; cl++) for (int ki = 0; ki < g.kh(); ki++) for (int kj = 0; kj < g.kw(); kj++) {
-                    int ih = oh * g.sh() - g.ph() + ki * g.dh(), iw = ow * g.sw() - g.pw() + kj * g.dw();
-                    if (ih < 0 || ih >= g.h() || iw < 0 || iw >= g.w()) continue;
-                    int c = k / kg * cg + cl;
-                    s += w[((k * cg + cl) * g.kh() + ki) * g.kw() + kj] * x[((n * g.c() + c) * g.h() + ih) * g.w() + iw];
-                }
-                y[((n * g.k() + k) * g.oh() + oh) * g.ow() + ow] = s;
-            }
-        return y;
-    }
-
-    /** gx (transpose of conv) and the weight gradient gw for upstream gy */
-    static double[][] convBackward(ConvGeometry g, double[] x, double[] w, double[] gy) {
-        int cg = g.c() / g.groups(), kg = g.k() / g.groups();
-        double[] gx = new double[x.length], gw = new double[w.length];
-        for (int n = 0; n < g.n(); n++) for (int k = 0; k < g.k(); k++) for (int oh = 0; oh < g.oh(); oh++)
-            for (int ow = 0; ow < g.ow(); ow++) {
-                double u = gy[((n * g.k() + k) * g.oh() + oh) * g.ow() + ow];
-                for (int cl = 0; cl < cg; cl++) for (int ki = 0; ki < g.kh(); ki++) for (int kj = 0; kj < g.kw(); kj++) {
-                    int ih = oh * g.sh() - g.ph() + ki * g.dh(), iw = ow * g.sw() - g.pw() + kj * g.dw();
-                    if (ih < 0 || ih >= g.h() || iw < 0 || iw >= g.w()) continue;
-                    int xi = ((n * g.c() + k / kg * cg + cl) * g.h() + ih) * g.w() + iw;
-                    int wi = ((k * cg + cl) * g.kh() + ki) * g.kw() + kj;
-                    gx[xi] += w[wi] * u;
-                    gw[wi] += x[xi] * u;
-                }
-            }
-        return new double[][] {gx, gw};
-    }
 
     static double[] random(Random r, int n) {
         double[] a = new double[n];
@@ -107,7 +76,7 @@ class CpuPxKernelsTest {
                 for (DType gt : new DType[] {null, DType.F32, DType.F64}) {
                     int nx = g.n() * g.c() * g.h() * g.w(), nw = g.k() * g.groupRows(), ny = g.n() * g.k() * g.oh() * g.ow();
                     double[] x = random(r, nx), m = bits(r, nw, 0.7), gate = bits(r, ny, 0.5);
-                    double[] expected = conv(g, x, m);
+                    double[] expected = ConvReference.conv(g, x, m);
                     if (gt != null) for (int i = 0; i < ny; i++) expected[i] *= gate[i];
                     Pointer px = put(DType.F64, x), pm = put(mt, m), pg = gt == null ? null : put(gt, gate), py = B.allocate(ny * 8L);
                     PX.activationConv(g, px, pm, mt, pg, gt, py);
@@ -127,8 +96,8 @@ class CpuPxKernelsTest {
                     if (t == DType.F32) { x = rounded(x); theta = rounded(theta); gy = rounded(gy); }
                     double[] p = new double[nw];
                     for (int i = 0; i < nw; i++) p[i] = Math.pow(theta[i] * (masked ? m[i] : 1), 2);
-                    double[] y = conv(g, x, p);
-                    double[][] back = convBackward(g, x, p, gy);
+                    double[] y = ConvReference.conv(g, x, p);
+                    double[][] back = ConvReference.convBackward(g, x, p, gy);
                     double[] score = new double[nw];
                     for (int i = 0; i < nw; i++) score[i] = p[i] * back[1][i];
                     Pointer px = put(t, x), pt = put(t, theta), pm = masked ? put(t, m) : null, pgy = put(t, gy);
@@ -174,7 +143,7 @@ class CpuPxKernelsTest {
         for (ConvGeometry g : GEOMETRIES)
             for (DType mt : new DType[] {DType.F32, DType.F64}) {
                 int nx = g.n() * g.c() * g.h() * g.w(), nw = g.k() * g.groupRows(), ny = g.n() * g.k() * g.oh() * g.ow();
-                double[] x = random(r, nx), m = bits(r, nw, 0.7), gate = bits(r, ny, 0.5), expected = conv(g, x, m);
+                double[] x = random(r, nx), m = bits(r, nw, 0.7), gate = bits(r, ny, 0.5), expected = ConvReference.conv(g, x, m);
                 byte[] gb = new byte[ny];
                 for (int i = 0; i < ny; i++) { gb[i] = (byte) gate[i]; expected[i] *= gate[i]; }
                 Pointer px = put(DType.F64, x), pm = put(mt, m), pg = putBytes(gb), py = B.allocate(ny * 8L);
@@ -222,7 +191,7 @@ class CpuPxKernelsTest {
                 if (n > 4) { z[1] = Double.NaN; z[2] = -0.0; z[3] = Double.NEGATIVE_INFINITY; z[4] = Double.POSITIVE_INFINITY; }
                 Pointer pz = put(t, z), py = B.allocate((long) n * t.size), pg = B.allocate(n), pr = B.allocate((long) n * t.size);
                 PX.reluGate(t, n, pz, py, pg);
-                B.unary(t, pxprune.jni.PxNative.U_RELU, pz, n, 0, 0, pr);
+                B.unary(t, pxprune.kernels.OpCodes.U_RELU, pz, n, 0, 0, pr);
                 double[] y = get(t, py, n), relu = get(t, pr, n);
                 byte[] g = getBytes(pg, n);
                 for (int i = 0; i < n; i++) {

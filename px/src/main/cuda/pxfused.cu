@@ -1,6 +1,6 @@
 // Fused kernels for PX's auxiliary networks (docs/px-method.md section 3), one launch per conv/linear layer
 // (a linear layer is a 1x1 convolution on [N, in, 1, 1]); the Java side is
-// pxprune.kernels.PxKernels, whose CPU implementation composes the ordinary CPU ops and is the
+// pxprune.px.methods.px.fused.PxKernels, whose CPU implementation composes the ordinary CPU ops and is the
 // reference these kernels are tested against.
 //
 //  - pxf_act_conv_*        A's layer: y = conv(x, mask) * gate, float64, mask in float32 or

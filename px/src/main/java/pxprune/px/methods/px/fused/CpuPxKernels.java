@@ -1,11 +1,17 @@
-package pxprune.kernels;
+package pxprune.px.methods.px.fused;
 
-import static pxprune.jni.PxNative.B_MUL;
-import static pxprune.jni.PxNative.U_SQUARE;
-import static pxprune.jni.PxNative.pxk_gate_mul;
-import static pxprune.jni.PxNative.pxk_relu_gate;
+import static pxprune.kernels.OpCodes.B_MUL;
+import static pxprune.kernels.OpCodes.U_SQUARE;
+import static pxprune.px.methods.px.fused.FusedNative.pxf_gate_mul;
+import static pxprune.px.methods.px.fused.FusedNative.pxf_relu_gate;
 
 import org.bytedeco.javacpp.Pointer;
+import pxprune.kernels.Backend;
+import pxprune.kernels.ConvGeometry;
+import pxprune.kernels.CpuBackend;
+import pxprune.kernels.DType;
+import pxprune.kernels.Device;
+import pxprune.kernels.KernelExtension;
 
 /**
  * {@link PxKernels} on the CPU, composed of CpuBackend's ops (conversions, elementwise products,
@@ -16,6 +22,15 @@ public final class CpuPxKernels implements PxKernels {
     private static final CpuBackend B = CpuBackend.INSTANCE;
 
     private CpuPxKernels() {}
+
+    /** registers these kernels for the CPU (META-INF/services/pxprune.kernels.KernelExtension) */
+    public static final class Extension implements KernelExtension<PxKernels> {
+        @Override public Class<PxKernels> type() { return PxKernels.class; }
+
+        @Override public Device device() { return Device.CPU; }
+
+        @Override public PxKernels create(Backend backend) { return INSTANCE; }
+    }
 
     @Override public Device device() { return Device.CPU; }
 
@@ -58,22 +73,22 @@ public final class CpuPxKernels implements PxKernels {
         gateMul(outputs(g), y, gate, y);
     }
 
-    /** the gate pass's ReLU and its byte gate in one native pass (pxkernels.h relu_gate_t) */
+    /** the gate pass's ReLU and its byte gate in one native pass (pxfused.h relu_gate_t) */
     @Override public void reluGate(DType t, long n, Pointer z, Pointer y, Pointer gate) {
         checkFloat(t, "reluGate: type");
         if (n < 0) throw new IllegalArgumentException("reluGate: element count " + n + " is negative");
         if (n == 0) return;
-        pxk_relu_gate(t.code(), z, n, y, gate);
+        pxf_relu_gate(t.code(), z, n, y, gate);
     }
 
     @Override public void gateMul(long n, Pointer z, Pointer gate, Pointer y) { gateMul(DType.F64, n, z, gate, y); }
 
-    /** A's ReLU in F32 or F64, one native pass (pxkernels.h gate_mul_t) */
+    /** A's ReLU in F32 or F64, one native pass (pxfused.h gate_mul_t) */
     @Override public void gateMul(DType t, long n, Pointer z, Pointer gate, Pointer y) {
         checkFloat(t, "gateMul: type");
         if (n < 0) throw new IllegalArgumentException("gateMul: element count " + n + " is negative");
         if (n == 0) return;
-        pxk_gate_mul(t.code(), z, gate, n, y);
+        pxf_gate_mul(t.code(), z, gate, n, y);
     }
 
     /** p = (theta * mask)^2 in a new buffer of type t, theta and mask read in type wt */

@@ -7,14 +7,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiFunction;
-import org.bytedeco.javacpp.Pointer;
 import pxprune.core.Autograd;
 import pxprune.core.GradMode;
 import pxprune.core.MemoryScope;
 import pxprune.core.Ops;
-import pxprune.core.PxOps;
+import pxprune.px.methods.px.fused.PxOps;
 import pxprune.core.Tensor;
-import pxprune.kernels.Backend;
+import pxprune.kernels.ConvGeometry;
 import pxprune.kernels.DType;
 import pxprune.kernels.Device;
 import pxprune.nn.BatchNorm;
@@ -33,8 +32,8 @@ import pxprune.px.Trace;
 
 /**
  * PX's passes (docs/px-method.md sections 3 and 9) on the model's device through the fused layer
- * kernels ({@link PxOps}, i.e. {@link pxprune.kernels.PxKernels}): what {@link PxScorer} runs when the
- * model is on CUDA. Same passes, same rules and the same float64 numbers as PxScorer's CPU path, which
+ * kernels ({@link PxOps}, i.e. {@link pxprune.px.methods.px.fused.PxKernels}), on the CPU or CUDA: what PxScorer
+ * runs when the model is on CUDA (or when asked to on the CPU). Same passes, same rules and the same float64 numbers as PxScorer's CPU path, which
  * stays the readable reference and is what this is tested against (px PxDeviceTest).
  * <ul>
  *   <li><b>Masks</b> are uploaded once per call, in the weights' type; theta is the model's own weight,
@@ -58,16 +57,17 @@ import pxprune.px.Trace;
  * </ul>
  * Scores come back as float64 CPU tensors, as every scorer returns them (TopK selects on the host).
  */
-final class DevicePx {
-    private final PxScorer scorer;
+final class FusedPath {
+    /** the scorer's name, for the trace */
+    private final String name;
     private final Module model;
     private final List<PrunableLayer> layers;
     private final Device device;
     /** of the last {@link #activationSums}: ReLU calls of A, and how many of them a layer's epilogue applied */
     int reluCalls, epilogueGates;
 
-    DevicePx(PxScorer scorer, Module model, List<PrunableLayer> layers) {
-        this.scorer = scorer;
+    FusedPath(String name, Module model, List<PrunableLayer> layers) {
+        this.name = name;
         this.model = model;
         this.layers = layers;
         this.device = layers.get(0).weight().device();
@@ -86,29 +86,6 @@ final class DevicePx {
             out.put(l.module(), Ops.to(m, device));
         }
         return out;
-    }
-
-    // ------------------------------------------------------------------ byte gates
-
-    /** the byte gates of one chunk's gate pass, on the device, freed together */
-    private static final class Gates implements AutoCloseable {
-        final Backend backend;
-        final List<Pointer> buffers = new ArrayList<>();
-        final List<int[]> shapes = new ArrayList<>();
-
-        Gates(Backend backend) { this.backend = backend; }
-
-        Pointer add(int[] shape) {
-            Pointer p = backend.allocateUninitialized(Math.max(1, Tensor.numel(shape)));
-            buffers.add(p);
-            shapes.add(shape.clone());
-            return p;
-        }
-
-        @Override public void close() {
-            for (Pointer p : buffers) backend.free(p);
-            buffers.clear();
-        }
     }
 
     private record PoolGate(int[] inShape, Tensor argmax) {}
@@ -151,8 +128,8 @@ final class DevicePx {
         }
 
         @Override public Tensor relu(Tensor z) {
-            int i = gates.buffers.size();
-            Pointer g = gates.add(z.shape());
+            int i = gates.size();
+            Tensor g = gates.add(z);
             if (z == pending && pending != null) fuse.set(pendingLayer, i);
             pending = null;
             return PxOps.reluGate(z, g);
@@ -188,41 +165,39 @@ final class DevicePx {
             this.pools = pools;
         }
 
-        /** the byte gate this layer applies in its epilogue, or null */
-        private Pointer epilogueGate() {
-            if (gates == null) return null;
+        /** the index of the gate this layer applies in its epilogue (then {@link #gatedRelu}), or -1 */
+        private int epilogueGate() {
+            if (gates == null) return -1;
             if (layer >= fuse.size())
                 throw new IllegalStateException("the model called " + (layer + 1) + " convolution/linear layers in the activation network but "
                         + fuse.size() + " in the gate pass; its forward must visit the same sites in the same order");
             int r = fuse.get(layer++);
-            if (r < 0) return null;
-            gatedRelu = r;
-            return gates.buffers.get(r);
+            if (r >= 0) gatedRelu = r;
+            return r;
         }
 
-        private Tensor layerOut(Tensor y, Pointer g) {
+        /** the gate of ReLU call r for a layer whose output has this shape, or null (r &lt; 0: none) */
+        private Tensor gate(int r, int[] outShape) { return r < 0 ? null : gates.get(r, outShape); }
+
+        private Tensor layerOut(Tensor y, Tensor g) {
             gated = g == null ? null : y;
             return y;
         }
 
-        private void checkShape(int r, int[] shape) {
-            if (!Arrays.equals(gates.shapes.get(r), shape))
-                throw new IllegalStateException("ReLU call " + r + " saw shape " + Arrays.toString(gates.shapes.get(r))
-                        + " in the gate pass but " + Arrays.toString(shape) + " in the activation network; the forward must visit the same sites in order");
-        }
-
         @Override public Tensor conv2d(Conv2d m, Tensor x) {
-            Pointer g = epilogueGate();
-            Tensor y = PxOps.activationConv(x, masks.get(m), g, m.stride, m.padding, m.dilation, m.groups);
-            if (g != null) checkShape(gatedRelu, y.shape());
-            return layerOut(y, g);
+            int r = epilogueGate();
+            Tensor mask = masks.get(m), g = null;
+            if (r >= 0) {
+                ConvGeometry cg = Ops.convGeometry(x, mask, m.stride, m.padding, m.dilation, m.groups);
+                g = gate(r, new int[] {cg.n(), cg.k(), cg.oh(), cg.ow()});
+            }
+            return layerOut(PxOps.activationConv(x, mask, g, m.stride, m.padding, m.dilation, m.groups), g);
         }
 
         @Override public Tensor linear(Linear m, Tensor x) {
-            Pointer g = epilogueGate();
-            Tensor y = PxOps.activationLinear(x, masks.get(m), g);
-            if (g != null) checkShape(gatedRelu, y.shape());
-            return layerOut(y, g);
+            int r = epilogueGate();
+            Tensor mask = masks.get(m), g = r < 0 ? null : gate(r, new int[] {x.size(0), mask.size(0)});
+            return layerOut(PxOps.activationLinear(x, mask, g), g);
         }
 
         @Override public Tensor batchNorm(BatchNorm m, Tensor x) { return x; }
@@ -230,10 +205,7 @@ final class DevicePx {
         @Override public Tensor relu(Tensor z) {
             if (gates == null) return z;
             int r = relu++;
-            if (r >= gates.buffers.size())
-                throw new IllegalStateException("the model called ReLU more often in the activation network than in the gate pass ("
-                        + gates.buffers.size() + " calls); its forward must visit the same sites in the same order");
-            checkShape(r, z.shape());
+            Tensor g = gates.get(r, z.shape());
             if (gated != null && r == gatedRelu) {
                 if (z != gated)
                     throw new IllegalStateException("ReLU call " + r + " took its layer's output directly in the gate pass but not in the "
@@ -242,7 +214,7 @@ final class DevicePx {
                 epilogue++;
                 return z; // the layer's epilogue applied this gate
             }
-            return PxOps.gateMul(z, gates.buffers.get(r));
+            return PxOps.gateMul(z, g);
         }
 
         @Override public Tensor maxPool2d(MaxPool2d m, Tensor z) {
@@ -266,8 +238,8 @@ final class DevicePx {
 
         void checkComplete() {
             if (gates == null) return;
-            if (relu != gates.buffers.size())
-                throw new IllegalStateException("the model called ReLU " + gates.buffers.size() + " times in the gate pass but "
+            if (relu != gates.size())
+                throw new IllegalStateException("the model called ReLU " + gates.size() + " times in the gate pass but "
                         + relu + " times in the activation network; its forward must visit the same sites in the same order");
             if (pool != pools.size())
                 throw new IllegalStateException("the model called max pooling " + pools.size() + " times in the gate pass but "
@@ -279,7 +251,6 @@ final class DevicePx {
     double[] activationSums(Masks masks, ScoringData data, boolean dataFree) {
         double[] w = null;
         Trace trace = data.trace();
-        String name = scorer.name();
         reluCalls = epilogueGates = 0;
         try (MemoryScope s = MemoryScope.open(); GradMode g = GradMode.noGrad()) {
             Map<Module, Tensor> m = deviceMasks(masks);
@@ -287,7 +258,7 @@ final class DevicePx {
                 long t0 = System.nanoTime();
                 ActivationNet a = new ActivationNet(m, null, List.of(), List.of());
                 Tensor in = Ops.to(Tensor.ones(DType.F64, data.sampleShape()), device), z1 = model.forward(in, trace.watch("A", a));
-                w = PxScorer.sumOverBatch(z1, null);
+                w = AuxiliaryNets.sumOverBatch(z1, null);
                 trace.pass(name, "A", Trace.tensors("x*x", in, "z1", z1), System.nanoTime() - t0);
                 return w;
             }
@@ -299,7 +270,7 @@ final class DevicePx {
             int n = data.size(), per = x.length / n;
             for (int start = 0; start < n; start += data.batchSize()) {
                 int nb = Math.min(data.batchSize(), n - start);
-                try (MemoryScope chunk = MemoryScope.open(); Gates gates = new Gates(layers.get(0).weight().backend())) {
+                try (MemoryScope chunk = MemoryScope.open(); Gates gates = new Gates()) {
                     int[] shape = data.x().shape();
                     shape[0] = nb;
                     Tensor xb = Ops.to(Tensor.of(Arrays.copyOfRange(x, start * per, (start + nb) * per), shape), device);
@@ -313,7 +284,7 @@ final class DevicePx {
                     a.checkComplete();
                     reluCalls += a.relu;
                     epilogueGates += a.epilogue;
-                    w = PxScorer.sumOverBatch(z1, w);
+                    w = AuxiliaryNets.sumOverBatch(z1, w);
                     trace.pass(name, "A", Trace.tensors("x*x", xx, "z1", z1), System.nanoTime() - t0);
                 }
             }
@@ -350,7 +321,7 @@ final class DevicePx {
         PathNet(Map<Module, Tensor> masks, Tensor anchor) {
             this.masks = masks;
             this.anchor = anchor;
-            this.norm = PxScorer.squaredEvalScale(model);
+            this.norm = AuxiliaryNets.squaredEvalScale(model);
         }
 
         private java.util.function.Consumer<Tensor> sink(Module m) {
@@ -379,7 +350,6 @@ final class DevicePx {
     /** scores p * dR/dp (PxScorer.pathKernelScores, on the device), as float64 CPU tensors */
     Map<String, Tensor> pathKernelScores(Masks masks, int[] sampleShape, double[] w, Trace trace) {
         Map<String, Tensor> out = new LinkedHashMap<>();
-        String name = scorer.name();
         try (MemoryScope s = MemoryScope.open(); GradMode g = GradMode.set(true)) {
             long t0 = System.nanoTime();
             Map<Module, Tensor> m;

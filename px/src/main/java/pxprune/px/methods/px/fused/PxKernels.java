@@ -1,6 +1,11 @@
-package pxprune.kernels;
+package pxprune.px.methods.px.fused;
 
 import org.bytedeco.javacpp.Pointer;
+import pxprune.kernels.Backend;
+import pxprune.kernels.ConvGeometry;
+import pxprune.kernels.DType;
+import pxprune.kernels.Device;
+import pxprune.kernels.KernelExtension;
 
 /**
  * Fused per-layer kernels for PX's two auxiliary networks (docs/px-method.md section 3), one call per
@@ -12,9 +17,9 @@ import org.bytedeco.javacpp.Pointer;
  * [n, k, oh, ow], weights [k, c/groups, kh, kw], all contiguous device buffers; outputs are
  * overwritten.
  *
- * <p>The CPU implementation ({@link Backends#px}{@code (Device.CPU)}) composes CpuBackend's ops
- * and is the reference; the CUDA one runs each method as a single kernel with no intermediate
- * buffers.
+ * <p>A backend's kernels are {@code backend.extension(PxKernels.class)} ({@link KernelExtension}). The CPU
+ * implementation composes CpuBackend's ops and is the reference; the CUDA one runs each method as a
+ * single kernel with no intermediate buffers.
  */
 public interface PxKernels {
     Device device();
