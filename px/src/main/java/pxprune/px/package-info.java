@@ -13,6 +13,8 @@
  *       ties to the lower flat index across layers in registration order.</li>
  *   <li>{@link pxprune.px.Schedule}, {@link pxprune.px.Pruner}: the iterative loop, its per-round
  *       record and outputs; {@link pxprune.px.Connectivity}: the layer-collapse check.</li>
+ *   <li>{@link pxprune.px.ScaledNetwork}: an auxiliary network in float32 with a power-of-two
+ *       exponent per tensor (PX's activation network, SynFlow's linearised network).</li>
  * </ul>
  */
 package pxprune.px;

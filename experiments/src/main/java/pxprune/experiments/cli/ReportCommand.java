@@ -9,7 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import pxprune.experiments.report.Ntk;
+import pxprune.experiments.report.NtkTable;
 import pxprune.experiments.report.Report;
 import pxprune.experiments.report.RunFolders;
 
@@ -48,7 +48,7 @@ final class ReportCommand {
                         + "; give the ntk.csv written by pxprune ntk --run");
             try {
                 if (ntk == null) ntk = new LinkedHashMap<>();
-                ntk.putAll(Ntk.readTable(f));
+                ntk.putAll(NtkTable.readTable(f));
             } catch (IllegalArgumentException | IOException e) {
                 throw new UsageException("--ntk " + Main.oneLine(String.valueOf(e.getMessage()))
                         + "; give a CSV with columns run (config hash or run folder name) and trace_kept");

@@ -26,7 +26,7 @@ import pxprune.experiments.train.Runner;
  * standard deviation over the runs of a group, dense as the reference line), every layer's
  * density per method and density, layer collapse ({@link Collapse}), mask overlap between
  * methods at the same density and seed ({@link Jaccard}, px against px_datafree first), and the
- * NTK trace kept against density where NTK numbers exist ({@link Ntk}).
+ * NTK trace kept against density where NTK numbers exist ({@link NtkTable}).
  *
  * <p>A <em>group</em> is the runs of one (model, dataset, method, target density); its runs
  * normally differ only in the seed. Groups, or methods of one setting, that also differ in other

@@ -204,7 +204,7 @@ public final class RunFolders {
         Path ntkFile = dir.resolve(NTK);
         if (Files.isRegularFile(ntkFile)) {
             try {
-                ntk = Ntk.readOwn(ntkFile);
+                ntk = NtkTable.readOwn(ntkFile);
             } catch (IOException | RuntimeException e) {
                 notes.add(ntkFile + ": " + msg(e) + "; the run's NTK number is left out: fix or delete the file");
             }

@@ -25,10 +25,10 @@ import java.util.Map;
  * Plain comma-separated values, no quoting; a bad file is refused naming the file, the line and
  * the column.
  */
-public final class Ntk {
+public final class NtkTable {
     public static final String TRACE = "trace_kept";
 
-    private Ntk() {}
+    private NtkTable() {}
 
     /** the mean trace_kept of a run folder's ntk.csv */
     public static double readOwn(Path csv) throws IOException {
