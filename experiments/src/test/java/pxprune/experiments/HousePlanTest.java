@@ -32,10 +32,7 @@ import org.w3c.dom.Node;
  * small reader sees every module, also bench and sweep-spark above this one, and the C, C++ and CUDA
  * sources. A Java reference is any {@code pxprune.<package>.<Type>} in code, imports and fully qualified
  * names alike; comments are left out, and string literals everywhere but in the method names and file names.
- *
- * <p>The violations that exist today, each being removed by a change under way, are listed by file
- * ({@link #KNOWN_METHOD_NAMES}, {@link #KNOWN_PACKAGE_USES}): any other file that breaks a rule fails, and so
- * does a listed file that no longer breaks it (delete its line).
+
  */
 class HousePlanTest {
     /**
@@ -87,17 +84,6 @@ class HousePlanTest {
             "\\b(java\\.awt|javax\\.imageio|ImageIO|FileOutputStream|FileWriter|Files\\s*\\.\\s*(write\\w*|newBufferedWriter|newOutputStream))\\b");
     static final Pattern REPORT_FILE_NAME = Pattern.compile("(?i)\\.(csv|png|svg|jsonl?|md|html)\\b");
 
-    /**
-     * Today's known exceptions, each being removed by a change under way: a file that breaks the rule, and
-     * why. Delete a file's line when it no longer breaks the rule (the test then says so), the lists when empty.
-     */
-    static final List<Known> KNOWN_METHOD_NAMES = List.of();
-
-    static final List<Known> KNOWN_PACKAGE_USES = List.of(
-            new Known("px/src/main/java/pxprune/px/methods/synflow/ScaledSynFlow.java", "uses its twin ScaledActivation; the two are being merged"));
-
-    record Known(String file, String why) {}
-
     /** a broken rule: the file (relative to the checkout), what in it breaks the rule, and the rule */
     record Violation(String file, String what, String rule) {
         @Override public String toString() { return file + ": " + what + " -- " + rule; }
@@ -135,7 +121,7 @@ class HousePlanTest {
                         module + " may depend on " + allowed(module) + (mayUse(module, "kernels") ? ", and on " + RUNTIME_BACKEND + " at runtime" : "")));
             }
         }
-        assertNone("module dependencies", v, List.of());
+        assertNone("module dependencies", v);
         for (String m : PLAN.keySet()) assertFalse(mayUse(m, m), "HousePlanTest.PLAN has a cycle through " + m);
         List<String> path = new ArrayList<>();
         for (String m : graph.keySet()) assertTrue(acyclic(m, graph, path, new LinkedHashSet<>()), "a cycle of modules (all scopes): " + path);
@@ -155,7 +141,7 @@ class HousePlanTest {
                 else if (!to.equals(s.module()) && !mayUse(s.module(), to))
                     v.add(new Violation(s.file(), "refers to " + type + " of " + to, s.module() + " may use " + allowed(s.module())));
             });
-        assertNone("Java references between modules", v, List.of());
+        assertNone("Java references between modules", v);
     }
 
     @Test void packagesOfTheLibraryFollowThePlan() {
@@ -165,7 +151,7 @@ class HousePlanTest {
                 for (PackageRule r : PACKAGE_RULES)
                     if (in(s.pkg(), r.from()) && in(pkg, r.to())) v.add(new Violation(s.file(), type, r.from() + " may not use " + r.to() + ": " + r.why()));
             });
-        assertNone("package rules", v, KNOWN_PACKAGE_USES);
+        assertNone("package rules", v);
     }
 
     @Test void theLibraryWritesNoFiles() {
@@ -178,7 +164,7 @@ class HousePlanTest {
                 if (REPORT_FILE_NAME.matcher(literal).find())
                     v.add(new Violation(s.file(), "\"" + literal + "\"", "the library names no chart, table or report file: the application does"));
         }
-        assertNone("the library writes no files", v, List.of());
+        assertNone("the library writes no files", v);
     }
 
     /** C, C++ and CUDA sources are read as Java is (comments and strings alike); other files by name only */
@@ -208,21 +194,15 @@ class HousePlanTest {
                 }
             }
         }
-        assertNone("no pruning method in the engine", v, KNOWN_METHOD_NAMES);
+        assertNone("no pruning method in the engine", v);
     }
 
     // ---------------------------------------------------------------- checks
 
-    /** fails on a violation outside the {@code known} files, and on a known file that no longer breaks the rules */
-    static void assertNone(String rules, List<Violation> found, List<Known> known) {
-        Set<String> knownFiles = new TreeSet<>(), brokenFiles = new TreeSet<>();
-        known.forEach(k -> knownFiles.add(k.file()));
-        found.forEach(f -> brokenFiles.add(f.file()));
-        List<String> unexpected = found.stream().filter(f -> !knownFiles.contains(f.file())).map(Violation::toString).toList();
-        List<String> stale = knownFiles.stream().filter(f -> !brokenFiles.contains(f)).toList();
-        assertTrue(unexpected.isEmpty(), rules + ": " + unexpected.size() + " violation(s) of the house plan:\n  " + String.join("\n  ", unexpected));
-        assertTrue(stale.isEmpty(), rules + ": these known exceptions break no rule any more; delete them from HousePlanTest:\n  "
-                + String.join("\n  ", stale));
+    /** fails, listing them, when there are violations */
+    static void assertNone(String rules, List<Violation> found) {
+        assertTrue(found.isEmpty(), rules + ": " + found.size() + " violation(s) of the house plan:\n  "
+                + String.join("\n  ", found.stream().map(Violation::toString).toList()));
     }
 
     static boolean mayUse(String module, String other) {
