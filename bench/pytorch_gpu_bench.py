@@ -6,7 +6,7 @@ Workloads (the sizes of GpuBench.FULL; --smoke: GpuBench.SMOKE):
   resnet20_fwd_bwd  CIFAR ResNet-20 (open_lth layout), train mode, cross-entropy forward+backward, batch 128 (ms)
   resnet50_fwd_bwd  ResNet-50 (torchvision's layout, written here: torchvision need not be installed), 224 px, batch 64 (ms)
   px                PX, 100 rounds of the exponential schedule to density 0.01 on ResNet-20 with 100 images (ms),
-                    written here from docs/px-method.md sections 3 and 4
+                    written here from docs/px-method.md#score and #pruning-loop
   train_epoch       one epoch over 50,000 synthetic 3x32x32 images, batch 128, masked SGD (random masks at density 0.1,
                     lr 0.1, momentum 0.9, weight decay 5e-4), then evaluating 500 test images (images/s)
 Timing: a warm-up, then repetitions (torch.cuda.synchronize() before the clock starts and before it stops);
@@ -83,7 +83,7 @@ class ResNet50(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(self.layers(out), 1).flatten(1))
 
 
-# ---------------------------------------------------------------- PX (docs/px-method.md sections 3 and 4)
+# ---------------------------------------------------------------- PX (docs/px-method.md#score and #pruning-loop)
 def substituted_forward(net, x, weights, norm, relu, with_bias):
     """ResNet-20's forward with its convolution/linear weights, batch norms and ReLUs replaced."""
     def conv(m, z):
@@ -95,7 +95,7 @@ def substituted_forward(net, x, weights, norm, relu, with_bias):
         h = norm(b.bn2, conv(b.conv2, h))
         sc = out if isinstance(b.shortcut, nn.Identity) else norm(b.shortcut[1], conv(b.shortcut[0], out))
         out = relu(h + sc)
-    pooled = F.adaptive_avg_pool2d(out, 1).flatten(1)  # a fixed average: left as it is (section 9)
+    pooled = F.adaptive_avg_pool2d(out, 1).flatten(1)  # a fixed average: left as it is (docs/px-method.md#pooling-resampling-sums)
     return F.linear(pooled, weights[net.fc], net.fc.bias if with_bias else None)
 
 
@@ -146,7 +146,7 @@ def px_scores(net, masks, x):
 
 
 def px_prune(net, x, density, rounds):
-    """Iterative PX (section 4): round r keeps n_keep = N - floor((1 - d_r) N) of the highest scores among the kept
+    """Iterative PX (docs/px-method.md#pruning-loop): round r keeps n_keep = N - floor((1 - d_r) N) of the highest scores among the kept
     weights, d_r = density^((r+1)/rounds), globally, never reviving a pruned weight."""
     layers = prunable(net)
     masks = {m: torch.ones_like(m.weight) for m in layers}

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks the PyTorch PX of bench/pytorch_gpu_bench.py (the reference the GPU benchmark compares pxprune
-with) against the golden PX scores of testdata/golden/resnet20_seed1.safetensors (docs/px-method.md
-section 3, an independent float64 implementation, whose w is not divided by its maximum): both sets
+with) against the golden PX scores of testdata/golden/resnet20_seed1.safetensors (docs/px-method.md#score,
+an independent float64 implementation, whose w is not divided by its maximum): both sets
 divided by their total (a common factor, which no ranking depends on), relative L2 per layer, 1e-6 at
 most. CPU is enough:
 

@@ -1,4 +1,4 @@
-// PX's byte gates on the CPU (docs/px-method.md section 3): the gate pass's ReLU records its gate as one
+// PX's byte gates on the CPU (docs/px-method.md#score): the gate pass's ReLU records its gate as one
 // byte per element, the activation network A applies it. The JNI entry points of FusedNative (JavaCPP
 // builds them with px); the element types and argument checks are native's (pxkernels.h).
 #pragma once
@@ -8,7 +8,7 @@
 namespace pxf {
 
 // The gate pass's ReLU in one pass: y = max(z, 0) and gate = 1[z > 0], one byte per element
-// (docs/px-method.md section 3: the activation network A multiplies by the recorded gate). The
+// (docs/px-method.md#score: the activation network A multiplies by the recorded gate). The
 // value written is z itself where the gate is open, so it is bit for bit the ReLU of unary_t's
 // U_RELU (NaN and -0 give 0, gate 0). y may be z.
 template <typename T>

@@ -1,4 +1,4 @@
-// Fused kernels for PX's auxiliary networks (docs/px-method.md section 3), one launch per conv/linear layer
+// Fused kernels for PX's auxiliary networks (docs/px-method.md#score), one launch per conv/linear layer
 // (a linear layer is a 1x1 convolution on [N, in, 1, 1]); the Java side is
 // pxprune.px.methods.px.fused.PxKernels, whose CPU implementation composes the ordinary CPU ops and is the
 // reference these kernels are tested against.

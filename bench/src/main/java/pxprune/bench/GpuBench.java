@@ -35,7 +35,7 @@ import pxprune.experiments.train.Trainer;
  * The GPU benchmarks, pxprune's side: the models and scorers as they are, moved
  * with {@code Module.to(Device.CUDA)} and {@code Tensor.to(Device)}. {@code bench/pytorch_gpu_bench.py}
  * measures the same workloads in PyTorch under the same keys; {@link GpuReport} puts both side by side.
- * Float32 throughout (PX's A and P in float64, as docs/px-method.md section 3 says).
+ * Float32 throughout (PX's A and P in float64, as docs/px-method.md#score says).
  * <ul>
  *   <li>{@code resnet20_fwd_bwd}: CIFAR ResNet-20, train mode, cross-entropy forward + backward, batch 128 (ms per step);</li>
  *   <li>{@code resnet50_fwd_bwd}: ResNet-50 at 224 px, batch 64 (ms per step);</li>

@@ -25,15 +25,15 @@ import pxprune.px.ScoringData;
 
 /**
  * PX and SynFlow, 100 rounds to density 0.018 on a CIFAR ResNet-20 with 100 images (3x32x32), and
- * PX's cost floor (docs/px-method.md section 6) in the same run: per round one no-grad float32 forward of f
+ * PX's cost floor (docs/px-method.md#cost-floor) in the same run: per round one no-grad float32 forward of f
  * over the data, one no-grad float32 forward of the activation network A over the data (weights
  * 2^-7 instead of 1, an exact scaling that keeps ResNet-20's A in float32's range with no
- * per-layer work: the floor of px's default, docs/px-method.md section 10; gates from f, no
+ * per-layer work: the floor of px's default, docs/px-method.md#float32-activation-network; gates from f, no
  * normalization), one float64 forward+backward of the path-kernel network P on one sample.
  * {@code floorRound} times one such round; the report multiplies it by 100. {@code px100Rounds}
  * is px as {@code ScorerRegistry.create("px")} gives it (A in float32), {@code px100RoundsFloat64}
  * the same with A in float64 ({@code --precision float64}); {@code synflow100Rounds} is synflow's
- * default (float32 with power-of-two exponents, docs/px-method.md section 11), {@code
+ * default (float32 with power-of-two exponents, docs/px-method.md#float32-synflow), {@code
  * synflow100RoundsFloat64} float64. The JIT is warmed on short px and synflow runs of another model.
  */
 @State(Scope.Benchmark)

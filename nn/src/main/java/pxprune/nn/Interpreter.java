@@ -51,14 +51,14 @@ public interface Interpreter {
      */
     default Tensor reluOfTemporary(Tensor x) { return relu(x); }
 
-    /** max pooling (PX treats it as a gate: docs/px-method.md section 9) */
+    /** max pooling (PX treats it as a gate: docs/px-method.md#pooling-resampling-sums) */
     default Tensor maxPool2d(MaxPool2d m, Tensor x) { return Ops.maxPool2d(x, m.kernel, m.stride, m.padding); }
 
     /** a fixed linear resampling (bilinear upsampling, adaptive average pooling): y = mh x mw^T */
     default Tensor resample(Resample r, Tensor x) { return r.standardForward(x); }
 
     /**
-     * a residual sum a + b. The operations below change no path (docs/px-method.md section 9) and
+     * a residual sum a + b. The operations below change no path (docs/px-method.md#pooling-resampling-sums) and
      * are evaluated as they are by every interpreter but one that carries state with the tensors:
      * PX's float32 activation network carries a power-of-two exponent per tensor and aligns the
      * operands here (px ScaledActivation). A model routes them through its interpreter.

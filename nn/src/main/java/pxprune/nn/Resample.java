@@ -9,7 +9,7 @@ import pxprune.core.Tensor;
  * average pooling ({@code F.adaptive_avg_pool2d}). Both are separable, y = mh x mw^T, with the
  * matrices of {@link #rowMatrix} and {@link #colMatrix}. Models evaluate it through
  * {@link Interpreter#resample}, because PX's auxiliary networks use the map's support and its
- * squared coefficients instead of the coefficients (docs/px-method.md section 9).
+ * squared coefficients instead of the coefficients (docs/px-method.md#pooling-resampling-sums).
  */
 public record Resample(Kind kind, int oh, int ow, boolean alignCorners) {
     public enum Kind { BILINEAR, ADAPTIVE_AVG }

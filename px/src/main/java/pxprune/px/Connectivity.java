@@ -15,7 +15,7 @@ import pxprune.nn.Module;
  * has every weight on it kept. It is computed by the path-count network of the mask (weights :=
  * mask, biases := 0, batch norm := identity) on one all-ones input, with every ReLU replaced by
  * the indicator 1[z &gt; 0], every max pool by the sum of its window and every fixed resampling
- * by its support (1 where its coefficient is positive; docs/px-method.md section 9): a path
+ * by its support (1 where its coefficient is positive; docs/px-method.md#pooling-resampling-sums): a path
  * through any element of a window, or any input a resampled output reads, reaches that output.
  * All signals are non-negative, so a unit is positive exactly when a kept path reaches it, and
  * the indicator keeps the numbers small (no overflow at any depth).

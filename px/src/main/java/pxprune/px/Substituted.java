@@ -27,7 +27,7 @@ import pxprune.nn.Resample;
  * scorers are built (PX's gate pass, activation and path-kernel networks, SynFlow's linearised
  * network, SNIP/GraSP with batch statistics, the connectivity check): the same model, evaluated
  * differently, never copied and never modified. PX's rules for max pooling and resampling are
- * in docs/px-method.md section 9.
+ * in docs/px-method.md#pooling-resampling-sums.
  */
 public final class Substituted implements Interpreter {
     private final Map<Module, Tensor> weights, biases;
@@ -79,7 +79,7 @@ public final class Substituted implements Interpreter {
     /**
      * max pooling := the sum over each window (zero padding), every path through the window
      * counted: PX's path-kernel network, the data-free activation network and the reachability
-     * checks (docs/px-method.md section 9)
+     * checks (docs/px-method.md#pooling-resampling-sums)
      */
     public static Tensor sumPool(MaxPool2d m, Tensor x) { return Ops.sumPool2d(x, m.kernel, m.stride, m.padding); }
 
@@ -87,7 +87,7 @@ public final class Substituted implements Interpreter {
      * A resampling coefficient at most this is a rounding residue of an exact 0 (bilinear weights
      * such as 1 - 0.9999999999999998 where the exact source position is an integer): every exact
      * non-zero coefficient of bilinear interpolation or adaptive average pooling is at least
-     * 1 / (2 max(in, out)), far above it. Such a coefficient is no path (docs/px-method.md section 9).
+     * 1 / (2 max(in, out)), far above it. Such a coefficient is no path (docs/px-method.md#pooling-resampling-sums).
      */
     static final double RESIDUE = 1e-9;
 

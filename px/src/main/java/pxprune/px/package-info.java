@@ -3,7 +3,7 @@
  *
  * <ul>
  *   <li>{@link pxprune.px.Scorer} and {@link pxprune.px.methods.ScorerRegistry}: one score per prunable
- *       weight ({@link pxprune.px.PrunableLayer}); px (docs/px-method.md section 3) and px_datafree,
+ *       weight ({@link pxprune.px.PrunableLayer}); px (docs/px-method.md#score) and px_datafree,
  *       random, magnitude, snip, grasp, synflow, synflow_l2. Every auxiliary network is the model
  *       evaluated through an {@link pxprune.nn.Interpreter} with substituted weights,
  *       normalization and activations (package-private {@code Substituted}); no scorer copies or

@@ -26,9 +26,9 @@ import pxprune.px.methods.synflow.SynFlowScorer;
 
 /**
  * Every scorer against testdata/golden/resnet20_seed1.safetensors: the authors' / Synaptic-Flow code
- * (magnitude, snip, grasp, synflow_l2 in float32; synflow in float64) and docs/px-method.md section 3 (px,
+ * (magnitude, snip, grasp, synflow_l2 in float32; synflow in float64) and docs/px-method.md#score (px,
  * float64). Relative L2 over all prunable weights together. px and synflow are compared in float64
- * (as the golden file) and in their float32 defaults (docs/px-method.md sections 10 and 11).
+ * (as the golden file) and in their float32 defaults (docs/px-method.md#float32-activation-network and #float32-synflow).
  *
  * <p>SNIP and GraSP are made of loss gradients, and the golden ones were computed with the
  * ReLU gates at the batch's near-ties (|z| < 1e-4) rounded as that machine's float32 rounded them;
@@ -113,7 +113,7 @@ class GoldenScoresTest {
     static final Map<String, Double> GOLDEN_TOL = Map.of("magnitude", 0.0, "synflow", 1e-14, "px", 2e-13, "synflow_l2", 2e-6);
 
     /**
-     * px with its activation network in float32, rescaled by powers of two (docs/px-method.md section 10): measured
+     * px with its activation network in float32, rescaled by powers of two (docs/px-method.md#float32-activation-network): measured
      * 6.2e-10 with the AVX2 kernels and 1.8e-14 with the AVX-512 ones (Intel Xeon, 2026-12-07); 5e-9, about 10x the larger
      */
     @Test void pxInFloat32MatchesGolden() {
@@ -127,7 +127,7 @@ class GoldenScoresTest {
 
     /**
      * synflow and synflow_l2 in their default precision, float32 with power-of-two rescaling
-     * (docs/px-method.md section 11): synflow (float64 in the golden file) to 1e-6 overall and per
+     * (docs/px-method.md#float32-synflow): synflow (float64 in the golden file) to 1e-6 overall and per
      * layer; synflow_l2 (the authors' float32) to 1e-4 as in {@link #matchesGolden}
      */
     @ParameterizedTest

@@ -12,7 +12,7 @@ import pxprune.nn.Resample;
 
 /**
  * Small test-only models: bias-free ReLU MLPs and CNNs, with and without batch norm, and tiny
- * bias-free networks for the rules of docs/px-method.md section 9 (max pooling, resampling, dense
+ * bias-free networks for the rules of docs/px-method.md#pooling-resampling-sums (max pooling, resampling, dense
  * outputs, concatenation).
  */
 public final class TinyModels {

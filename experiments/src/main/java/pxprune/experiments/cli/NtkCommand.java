@@ -252,7 +252,7 @@ final class NtkCommand {
         out.println("written to " + outDir + ": ntk.csv, ntk.json, ntk.png");
     }
 
-    /** the spectrum (full, else the top k) without the values that are zero to rounding (docs/ntk.md section 3) */
+    /** the spectrum (full, else the top k) without the values that are zero to rounding (docs/ntk.md#spectrum) */
     static double[] plotted(NtkResult r) {
         double[] v = r.spectrum() != null ? r.spectrum() : r.top();
         double floor = 16.0 * r.samples() * r.outputs() * (r.precision() == DType.F32 ? 0x1p-23 : 0x1p-52) * v[0];

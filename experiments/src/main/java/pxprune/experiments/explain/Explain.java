@@ -47,7 +47,7 @@ public final class Explain {
             List<PrunableLayer> layers = PrunableLayer.of(net);
             double r = rec.pass("P forward").get("R").v()[0];
 
-            out.println("pxprune explain: PX (docs/px-method.md section 3) on the tiny network of docs/walkthrough.md");
+            out.println("pxprune explain: PX (docs/px-method.md#score) on the tiny network of docs/walkthrough.md");
             out.println("  fc0: 3 -> 4, ReLU, fc1: 4 -> 4, ReLU, fc2: 4 -> 2; no biases; 2 samples x1, x2; 2 weights pruned (m = 0)");
             out.println("  every number is what PxScorer computed (recorded through a Trace); float64 unless marked F32");
             out.println();
@@ -116,7 +116,7 @@ public final class Explain {
         int L = paths.theta.length;
         StringBuilder dims = new StringBuilder().append(paths.theta[0][0].length);
         for (double[][] t : paths.theta) dims.append(" x ").append(t.length);
-        out.println("7. check by path enumeration (docs/px-method.md section 1), sharing no code with PxScorer");
+        out.println("7. check by path enumeration (docs/px-method.md#idea), sharing no code with PxScorer");
         out.println("  paths from an input to an output: " + dims + " = " + paths.all + "; kept (every weight on it kept): "
                 + paths.kept.size());
         out.println("  a path is its units s-u1-u2-k; v_p = product of theta*m along it; a_p(x) = 1 when every unit it crosses is open");
@@ -161,7 +161,7 @@ public final class Explain {
             Map<String, double[]> scores = host(new PxScorer().score(model, masks, traced));
             List<PrunableLayer> layers = PrunableLayer.of(model);
             double r = rec.pass("P forward").get("R").v()[0];
-            out.println("pxprune explain: PX (docs/px-method.md section 3) on " + label);
+            out.println("pxprune explain: PX (docs/px-method.md#score) on " + label);
             out.printf(Locale.ROOT, "  %d samples of shape %s, %d prunable layers, density %.6f; summaries per tensor: dtype [shape] sum min max%n",
                     data.size(), Arrays.toString(Arrays.copyOfRange(data.x().shape(), 1, data.x().dim())), layers.size(), masks.density());
             String[] titles = {

@@ -6,7 +6,7 @@ import java.util.List;
 /**
  * PX by its definition, for a bias-free chain of linear layers with a ReLU after each but the
  * last: every input-output path listed, and z1, z2, w, R and the scores summed path by path
- * (docs/px-method.md section 1). This is {@code explain}'s check of what PxScorer computed; it
+ * (docs/px-method.md#idea). This is {@code explain}'s check of what PxScorer computed; it
  * shares no code with it. A path is its units {@code s, u1, .., k} (one per layer boundary); it
  * is kept when every weight on it is kept.
  */

@@ -8,7 +8,7 @@ import java.util.function.UnaryOperator;
 
 /**
  * The largest eigenvalues of a symmetric positive semi-definite operator A on R^n given only as
- * v -&gt; A v (docs/ntk.md section 3): Lanczos with full reorthogonalisation (each new vector
+ * v -&gt; A v (docs/ntk.md#spectrum): Lanczos with full reorthogonalisation (each new vector
  * orthogonalised twice against every earlier one). After each step the Ritz values of the
  * tridiagonal T_m come with residual bounds ||A y - theta y|| = beta_m |s_m| (s_m the last
  * entry of the Ritz vector in T's basis); it stops when the top k bounds are at most

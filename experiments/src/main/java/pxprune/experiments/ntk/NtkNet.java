@@ -19,7 +19,7 @@ import pxprune.px.Masks;
 import pxprune.px.PrunableLayer;
 
 /**
- * The model as a function f(x; theta) of the NTK's parameters theta (docs/ntk.md section 1), in
+ * The model as a function f(x; theta) of the NTK's parameters theta (docs/ntk.md#definitions), in
  * a chosen precision, evaluated in eval mode (batch norm with its running statistics): copies of
  * the model's tensors, never the model's own, so the model is never changed.
  * <ul>

@@ -15,7 +15,7 @@ import pxprune.px.Masks;
 
 /**
  * The Jacobian J of f(x_n; theta) in R^K over N samples w.r.t. the NTK's parameters
- * ({@link NtkNet}), as products (docs/ntk.md section 2). Rows of J are indexed r = n*K + k,
+ * ({@link NtkNet}), as products (docs/ntk.md#how-j-enters). Rows of J are indexed r = n*K + k,
  * columns by the parameters' entries concatenated in {@link #parameterNames()} order (pruned
  * entries are columns of zeros). Everything runs in eval mode through the engine's autograd:
  * <ul>

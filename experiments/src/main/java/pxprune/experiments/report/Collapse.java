@@ -126,7 +126,7 @@ public record Collapse(int layers, List<String> emptyLayers, int branches, List<
 
         @Override public Tensor relu(Tensor x) { return Ops.step(x); }
 
-        /** every element of the window reaches the output (docs/px-method.md section 9) */
+        /** every element of the window reaches the output (docs/px-method.md#pooling-resampling-sums) */
         @Override public Tensor maxPool2d(MaxPool2d m, Tensor x) { return Ops.sumPool2d(x, m.kernel, m.stride, m.padding); }
 
         /** every input with a positive coefficient (not a rounding residue of 0) reaches the output */

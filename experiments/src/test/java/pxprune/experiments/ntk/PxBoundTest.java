@@ -14,7 +14,7 @@ import pxprune.px.Masks;
 import pxprune.px.methods.px.PxBound;
 import pxprune.px.ScoringData;
 
-/** docs/ntk.md section 4: PX's bound on the NTK trace, by explicit path enumeration, and bound >= trace. */
+/** docs/ntk.md#px-bound: PX's bound on the NTK trace, by explicit path enumeration, and bound >= trace. */
 class PxBoundTest {
 
     /** W_k = sum_x sum_{p -> k} m_p a_p(x) x_s(p)^2 and zeta_k = sum_{p -> k, all kept} sum_{j in p} prod_{i in p, i != j} theta_i^2 */

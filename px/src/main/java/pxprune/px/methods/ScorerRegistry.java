@@ -14,10 +14,10 @@ import pxprune.px.methods.synflow.SynFlowScorer;
  * method's default), F32 or F64. SNIP and GraSP compute their loss and gradients in it (default:
  * the model's, float32). px and px_datafree compute their activation network A in it: F64 as it
  * is, F32 with a power-of-two exponent carried per tensor, exact up to float32's rounding
- * (docs/px-method.md section 10); their default is {@link PxScorer#DEFAULT_PRECISION}; their path-kernel network
+ * (docs/px-method.md#float32-activation-network); their default is {@link PxScorer#DEFAULT_PRECISION}; their path-kernel network
  * P runs in float64 either way. synflow and synflow_l2 compute their linearised network in it: F64
  * as Synaptic-Flow does, F32 with a power-of-two exponent carried per tensor, exact up to float32's
- * rounding (docs/px-method.md section 11); their default is {@link SynFlowScorer#DEFAULT_PRECISION}. Magnitude and
+ * rounding (docs/px-method.md#float32-synflow); their default is {@link SynFlowScorer#DEFAULT_PRECISION}. Magnitude and
  * random need no arithmetic to speak of, so for them the precision changes nothing.
  */
 public final class ScorerRegistry {

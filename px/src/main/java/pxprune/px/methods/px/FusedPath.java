@@ -31,7 +31,7 @@ import pxprune.px.TopK;
 import pxprune.px.Trace;
 
 /**
- * PX's passes (docs/px-method.md sections 3 and 9) on the model's device through the fused layer
+ * PX's passes (docs/px-method.md#score and #pooling-resampling-sums) on the model's device through the fused layer
  * kernels ({@link PxOps}, i.e. {@link pxprune.px.methods.px.fused.PxKernels}), on the CPU or CUDA: what PxScorer
  * runs when the model is on CUDA (or when asked to on the CPU). Same passes, same rules and the same float64 numbers as PxScorer's CPU path, which
  * stays the readable reference and is what this is tested against (px PxDeviceTest).

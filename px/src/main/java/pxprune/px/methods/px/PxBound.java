@@ -17,8 +17,8 @@ import pxprune.px.ScoringData;
 import pxprune.px.Substituted;
 
 /**
- * PX's upper bound on the trace of the empirical NTK (docs/ntk.md section 4), from PX's two
- * auxiliary networks (docs/px-method.md section 3): with W_k = sum over the data of A's output
+ * PX's upper bound on the trace of the empirical NTK (docs/ntk.md#px-bound), from PX's two
+ * auxiliary networks (docs/px-method.md#score): with W_k = sum over the data of A's output
  * z1_k(x) (not normalised) and zeta_k = sum over the kept weights j of dz2_k/dp_j (P's output k
  * differentiated w.r.t. the squared weights p = (theta*m)^2),
  * <pre>  tr Theta &lt;= B = sum_k W_k zeta_k.</pre>

@@ -26,15 +26,15 @@ import pxprune.px.Substituted;
 import pxprune.px.Trace;
 
 /**
- * PX, Path eXclusion (docs/px-method.md section 3), for any model built from Conv2d/Linear/BatchNorm/ReLU,
+ * PX, Path eXclusion (docs/px-method.md#score), for any model built from Conv2d/Linear/BatchNorm/ReLU,
  * max pooling, fixed linear maps (pooling, {@link pxprune.nn.Resample}), residual sums, concatenation
- * and flattening (the rules for the operations other than weights, normalisation and ReLU: section 9).
+ * and flattening (the rules for the operations other than weights, normalisation and ReLU: docs/px-method.md#pooling-resampling-sums).
  * <ol>
  *   <li>Gate pass, eval mode, at theta*m, in the model's precision: at every ReLU call, in call
  *       order, g = 1[z &gt; 0]; at every max-pool call, in call order, each window's argmax.</li>
  *   <li>Activation network A, no gradient, in float64, or in float32 with a power-of-two exponent
  *       carried per tensor ({@link ScaledActivation}: exact up to float32's rounding, never
- *       overflows; docs/px-method.md section 10): weights := m, biases := 0, batch norm :=
+ *       overflows; docs/px-method.md#float32-activation-network): weights := m, biases := 0, batch norm :=
  *       identity, ReLU := multiplication by its recorded gate, max pool := the value at its
  *       recorded argmax ({@link Ops#poolGather}), resampling := its support (1 where c &gt; 0),
  *       input x*x. w_k = sum over the data of z1_k (every output element k of one sample: a class,
@@ -56,7 +56,7 @@ import pxprune.px.Trace;
  * passes free each intermediate result once it has been read where nn's models read it once
  * ({@link EarlyRelease}; off while a trace is given, and undone for the rest of the call, from the
  * chunk that shows it, for a model that reads such a tensor again). P frees its graph once dR/dp is
- * out. None of this changes a score bit (docs/px-method.md section 12).
+ * out. None of this changes a score bit (docs/px-method.md#memory).
  * Each pass is reported to {@link ScoringData#trace()} ("gates", "A" per chunk, then "w",
  * "P forward", "P backward", "score"); docs/walkthrough.md follows them on a tiny network.
  *
@@ -89,7 +89,7 @@ public final class PxScorer implements Scorer {
     /**
      * @param precision the activation network's arithmetic: {@link DType#F64}, or {@link DType#F32}
      *                  with a power-of-two exponent carried per tensor, exact up to float32's rounding
-     *                  (docs/px-method.md section 10); P runs in float64 either way
+     *                  (docs/px-method.md#float32-activation-network); P runs in float64 either way
      */
     public PxScorer(boolean dataFree, DType precision) { this(dataFree, false, false, precision); }
 
@@ -120,7 +120,7 @@ public final class PxScorer implements Scorer {
 
     /**
      * maxPoolAsIs: evaluate max pooling as the model does in A and P (each takes the maximum of its
-     * own values), the rule before docs/px-method.md section 9; only for measuring what the
+     * own values), the rule before docs/px-method.md#pooling-resampling-sums; only for measuring what the
      * section-9 rule changes (px PxScorerPoolingTest), never a scoring method
      */
     PxScorer(boolean dataFree, boolean maxPoolAsIs) { this(dataFree, maxPoolAsIs, false, DType.F64); }
@@ -374,7 +374,7 @@ public final class PxScorer implements Scorer {
     /**
      * the path-kernel network P with weights p: biases 0, batch norm := its eval-time scale squared,
      * ReLU := identity, max pooling := the window's sum, resampling := squared coefficients
-     * (docs/px-method.md sections 3 and 9)
+     * (docs/px-method.md#score and #pooling-resampling-sums)
      */
     Substituted pathKernelNetwork(Module model, Map<Module, Tensor> p) {
         return new Substituted(p, Substituted.noBiases(), AuxiliaryNets.squaredEvalScale(model), z -> z,

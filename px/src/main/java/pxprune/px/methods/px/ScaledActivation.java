@@ -18,9 +18,9 @@ import pxprune.px.PrunableLayer;
 import pxprune.px.ScaledNetwork;
 
 /**
- * PX's activation network A (docs/px-method.md section 3) in float32 with a power-of-two exponent
+ * PX's activation network A (docs/px-method.md#score) in float32 with a power-of-two exponent
  * carried with every tensor: a tensor t with exponent e stands for the values t * 2^e
- * (docs/px-method.md section 10; the bookkeeping is {@link ScaledNetwork}'s).
+ * (docs/px-method.md#float32-activation-network; the bookkeeping is {@link ScaledNetwork}'s).
  *
  * <p>Why this is exact up to float32's own rounding: with its gates fixed, A is linear in its input
  * and non-negative everywhere (0/1 weights, no biases, identity normalisation, 0/1 gates, picks or

@@ -16,7 +16,7 @@ import pxprune.px.ScaledNetwork;
 /**
  * SynFlow's linearised network (see {@link SynFlowScorer}) in float32 with a power-of-two exponent
  * carried with every tensor: a tensor t with exponent e stands for the values t * 2^e
- * (docs/px-method.md section 11; the bookkeeping is {@link ScaledNetwork}'s, shared with PX's
+ * (docs/px-method.md#float32-synflow; the bookkeeping is {@link ScaledNetwork}'s, shared with PX's
  * activation network). Unlike PX's, this network has biases, batch-norm shifts of either sign and
  * real (non-0/1) weights, and it is differentiated.
  *

@@ -37,7 +37,7 @@ import pxprune.px.Trace;
  * values grow or shrink by a factor per layer and leave float32's range on deep or wide
  * networks). {@link DType#F32} (the default, {@link #DEFAULT_PRECISION}) evaluates it
  * in float32 with a power-of-two exponent carried per tensor ({@link ScaledSynFlow},
- * docs/px-method.md section 11): exact up to float32's rounding, forward and backward, at any depth;
+ * docs/px-method.md#float32-synflow): exact up to float32's rounding, forward and backward, at any depth;
  * the scores are float64 tensors multiplied back by the output's exponent, one power of two common
  * to every layer. Scores are F64 tensors either way.
  */

@@ -70,8 +70,8 @@ public final class PathEnumeration {
     final Map<String, Param> params = new LinkedHashMap<>();
     public double lastR;
     /**
-     * what a fixed coefficient c contributes to a path's activation (section 9: its support, 1) and
-     * to v_p^2 (section 9: c^2); a test may set other rules to compare with
+     * what a fixed coefficient c contributes to a path's activation (docs/px-method.md#pooling-resampling-sums: its support, 1) and
+     * to v_p^2 (the same section: c^2); a test may set other rules to compare with
      */
     DoubleUnaryOperator coefA = c -> 1, coefP = c -> c * c;
 
@@ -160,7 +160,7 @@ public final class PathEnumeration {
                         for (int ix = 0; ix < w; ix++) {
                             double a = mh[oy * h + iy], b = mw[ox * w + ix], k = a * b;
                             if (k < 0) throw new IllegalArgumentException("negative resampling coefficient " + k);
-                            // a coefficient of at most 1e-9 is a rounding residue of an exact 0 (docs/px-method.md section 9)
+                            // a coefficient of at most 1e-9 is a rounding residue of an exact 0 (docs/px-method.md#pooling-resampling-sums)
                             if (a > 1e-9 && b > 1e-9) y.edges.add(new Edge((ch * oh + oy) * ow + ox, (ch * h + iy) * w + ix, null, -1, k));
                         }
         return add(y);

@@ -35,7 +35,7 @@ import pxprune.px.TopK;
 
 /**
  * PxScorer's device path ({@link FusedPath}: the fused layer kernels) against its CPU path, the
- * reference: on tiny networks with every rule of docs/px-method.md section 9 (max pooling, bilinear
+ * reference: on tiny networks with every rule of docs/px-method.md#pooling-resampling-sums (max pooling, bilinear
  * resampling, adaptive pooling, concatenation, residual sums, batch norm, a linear head with bias) and
  * on the golden ResNet-20 with a real pruning mask, px and px_datafree, relative L2 over all scores
  * at most 1e-6 (the model, hence the gate pass, in float32 on both sides; A and P in float64).

@@ -36,7 +36,7 @@ import pxprune.px.methods.ScorerRegistry;
 
 /**
  * PX with its activation network in float32 scaled by powers of two ({@link ScaledActivation},
- * docs/px-method.md section 10) against the float64 oracle (the same scorer with A in float64):
+ * docs/px-method.md#float32-activation-network) against the float64 oracle (the same scorer with A in float64):
  * relative L2 over all scores at most 1e-6 on the golden ResNet-20, ResNet-56 and VGG-19-BN, and on
  * a deep chain where plain float32 overflows; on a chain deeper still float64 overflows too and the
  * float32 scores still satisfy layer-wise conservation.

@@ -31,7 +31,7 @@ import pxprune.px.methods.ScorerRegistry;
 
 /**
  * PX through max pooling, fixed linear maps (bilinear upsampling, adaptive average pooling),
- * concatenation and dense outputs (docs/px-method.md section 9), against explicit path
+ * concatenation and dense outputs (docs/px-method.md#pooling-resampling-sums), against explicit path
  * enumeration in float64, with each layer's (or cut's) scores summing to R; the old rule (max
  * pooling evaluated as the model does) measured against the path math; a CIFAR VGG-11-BN round.
  */
@@ -253,7 +253,7 @@ class PxScorerPoolingTest {
                 asIs.coefA = c -> c;
                 asIs.coefP = c -> c;
                 double d = beyondAConstant(asIs.pxScores(PxScorerTest.rows(x), new double[] {1}), rule);
-                System.out.printf("adaptive average pooling %d -> %d: the map as is vs section 9, beyond a constant factor: %.2e%n",
+                System.out.printf("adaptive average pooling %d -> %d: the map as is vs docs/px-method.md#pooling-resampling-sums, beyond a constant factor: %.2e%n",
                         size, model.pool.oh(), d);
                 if (size == 4) assertTrue(d < 1e-13, "equal windows: only a constant factor, got " + d);
                 else assertTrue(d > 1e-2, "unequal windows: the rule should matter, got " + d);

@@ -16,7 +16,7 @@ import pxprune.px.Masks;
 import pxprune.px.ScoringData;
 import pxprune.px.TinyModels;
 
-/** docs/px-method.md section 3 against explicit path enumeration, and its structural properties. */
+/** docs/px-method.md#score against explicit path enumeration, and its structural properties. */
 public class PxScorerTest {
     public static final double TOL = 1e-10;
 

@@ -33,7 +33,7 @@ import pxprune.px.methods.px.PxScorerTest;
 
 /**
  * SynFlow and SynFlow-L2 with the linearised network in float32 scaled by powers of two
- * ({@link ScaledSynFlow}, docs/px-method.md section 11) against the float64 oracle (the same scorer
+ * ({@link ScaledSynFlow}, docs/px-method.md#float32-synflow) against the float64 oracle (the same scorer
  * in float64): relative L2 at most 1e-6 over all scores and in every layer, on the golden
  * ResNet-20, ResNet-56 and VGG-19-BN (dense, random masks, the masks of a SynFlow round), on chains
  * where plain float32 overflows (dense weights) or underflows (sparse ones), and with biases and
@@ -173,7 +173,7 @@ class SynFlowFloat32Test {
      * biases at every layer: their share is expressed at each operand's scale. At density 0.05 the
      * sparse weights shrink the flow while the biases feed it, so the first layers' scores are
      * 1e-40 of the last ones': scores that far below R fall into float32's subnormals and lose
-     * relative precision (docs/px-method.md section 11), so the per-layer check covers the layers
+     * relative precision (docs/px-method.md#float32-synflow), so the per-layer check covers the layers
      * whose scores reach 2^-100 of the largest (conv0 .. conv4 here: 2^-131 .. 2^-126, error up to
      * 1e-3 of their own size and 1e-40 of the total); the overall check covers every score
      */

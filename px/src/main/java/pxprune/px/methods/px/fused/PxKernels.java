@@ -8,7 +8,7 @@ import pxprune.kernels.Device;
 import pxprune.kernels.KernelExtension;
 
 /**
- * Fused per-layer kernels for PX's two auxiliary networks (docs/px-method.md section 3), one call per
+ * Fused per-layer kernels for PX's two auxiliary networks (docs/px-method.md#score), one call per
  * convolution; a linear layer [out, in] is the 1x1 convolution of [n, in, 1, 1]. Biases are not
  * arguments: PX sets them to 0. Everything else in A and P (normalization as identity or as its
  * squared eval-time scale via {@link Backend#channelAffine}, pooling, residual sums) is ordinary

@@ -11,7 +11,7 @@ import pxprune.core.Ops;
 import pxprune.core.Tensor;
 
 /**
- * The fused layers of PX's auxiliary networks (docs/px-method.md section 3) as tensor operations, each
+ * The fused layers of PX's auxiliary networks (docs/px-method.md#score) as tensor operations, each
  * one call of the tensor's backend's {@link PxKernels} (a kernel extension, {@code backend.extension(PxKernels.class)}): px's PxScorer evaluates the
  * activation network A and the path-kernel network P through them when the model is on a device.
  * A linear layer [out, in] is the 1x1 convolution of its input [n, in] read as [n, in, 1, 1] (the same
@@ -24,7 +24,7 @@ import pxprune.core.Tensor;
  *
  * <p>{@link #pathConv2d} is differentiable in its input x. Its weight p = (theta*mask)^2 is never
  * materialised and is not a graph input: the backward hands the layer's PX scores
- * {@code p * dR/dp} (= dR/d ln p, docs/px-method.md section 3 step 5; one fused kernel) to a sink
+ * {@code p * dR/dp} (= dR/d ln p, docs/px-method.md#score step 5; one fused kernel) to a sink
  * instead of returning a weight gradient. So that the graph is recorded although neither the all-ones
  * input nor the weights require a gradient, every call takes an <em>anchor</em>: a leaf that requires
  * a gradient and gets none (0 from {@link Autograd#grad}); the caller differentiates the root
