@@ -224,15 +224,13 @@ public final class BenchMain {
             } else rows.add(new String[] {k, fmt(v) + " ms", "", tcol, rcol});
         }
         List<String[]> summary = new ArrayList<>();
-        String r20 = "ModelBench.%s batch=%d model=%s";
         for (String model : new String[] {"resnet20", "vgg16_bn", "resnet50"})
             for (int batch : new int[] {100, 16, 1})
                 for (String m : new String[] {"forward", "forwardBackward"}) {
-                    String key = String.format(r20, m, batch, model);
-                    if (model.equals("resnet50")) key = "Large" + key;
-                    String target = model.equals("resnet50") ? "1.2" : "1.0";
+                    boolean imageNet = model.equals("resnet50"); // ModelBench.imageNetForward, imageNetForwardBackward
+                    String key = "ModelBench." + (imageNet ? "imageNetF" + m.substring(1) : m) + " batch=" + batch + " model=" + model;
                     ratio(ratios, summary, model + " " + (m.equals("forward") ? "forward" : "forward+backward") + ", batch " + batch
-                            + " / PyTorch (same run); target <= " + target, ms.get(key), tms.get(torchKey(key)));
+                            + " / PyTorch (same run); target <= " + (imageNet ? "1.2" : "1.0"), ms.get(key), tms.get(torchKey(key)));
                 }
         Double px = ms.get("PxBench.px100Rounds"), floor = ms.get("PxBench.floorRound");
         ratio(ratios, summary, "PX 100 rounds / its cost floor (100 x floorRound); target <= 1.25", px, floor == null ? null : floor * PxBench.ROUNDS);
@@ -348,7 +346,7 @@ public final class BenchMain {
     }
 
     /** the PyTorch script's key of a JMH key: without the parameters only pxprune has (the convolution path) */
-    static String torchKey(String key) { return key.replaceAll(" conv=\\S+", "").replace("LargeModelBench.", "ModelBench."); }
+    static String torchKey(String key) { return key.replaceAll(" conv=\\S+", ""); }
 
     /** one row per ResNet-20 convolution: GFLOP/s of each path, the dispatched path's time against PyTorch's; then the total */
     private static List<String[]> profile(Map<String, Double> ms, Map<String, Double> tms) {
