@@ -157,7 +157,7 @@ public record SegmentationTask(RunConfig cfg, SegDataset train, SegDataset test,
             throw new ConfigException("config key 'crop': the pruning images of " + train.name() + " differ in size ("
                     + e.getMessage() + "); set crop (e.g. crop=513 for VOC)");
         }
-        Tensor x = Tensor.of(b.x(), Runner.activate(cfg), b.n(), b.c(), b.h(), b.w());
+        Tensor x = Tensor.of(b.x(), model.device(), b.n(), b.c(), b.h(), b.w());
         return ScoringData.dense(x, b.y(), train.numClasses(), cfg.seed(), Math.min(Runner.SCORING_CHUNK, b.n()));
     }
 
