@@ -35,7 +35,7 @@ import pxprune.px.ScoringData;
  * {@code examples_per_class} examples of every class of the training set, drawn with the seed, no
  * augmentation ({@link PruningSplit#select}). Training batches: the batch order of epoch e is
  * {@link BatchIterator#order} with seed {@code Seeds.derive(seed, ORDER_KEY)}; with augment the CIFAR
- * crop (padding {@value Trainer#AUGMENT_PAD}) and flip of epoch e draw from
+ * crop (padding {@value #AUGMENT_PAD}) and flip of epoch e draw from
  * {@code Seeds.rng(seed, AUGMENT_KEY, e)} in batch order (one preparation thread draws the batches in
  * order). A final batch of a single example is left out (batch norm cannot train on it).
  *
@@ -50,6 +50,9 @@ import pxprune.px.ScoringData;
  * the device, the losses and logits downloaded once at the end.
  */
 public record ClassificationTask(RunConfig cfg, ImageSet train, ImageSet test) implements Task {
+    /** zero-padding of the random-crop augmentation */
+    public static final int AUGMENT_PAD = 4;
+
     /** examples per evaluation batch (eval mode: the result does not depend on it) */
     public static final int EVAL_BATCH = 500;
     /** examples per evaluation batch of a streamed set (decoded 224 px images are large) */
@@ -167,7 +170,7 @@ public record ClassificationTask(RunConfig cfg, ImageSet train, ImageSet test) i
                     batch = stream.next();
                 } else {
                     batch = train.batch(it.batch(b));
-                    if (cfg.augment()) Augment.cifarInPlace(batch, Trainer.AUGMENT_PAD, aug);
+                    if (cfg.augment()) Augment.cifarInPlace(batch, AUGMENT_PAD, aug);
                 }
                 return Step.upload(batch.x(), new int[] {batch.n(), batch.c(), batch.h(), batch.w()}, batch.y(),
                         new int[] {batch.n()}, batch.n(), device);

@@ -28,7 +28,7 @@ import java.util.Map;
  * <p>The Fashion-MNIST recipes (1x28x28; {@code apt-get install dataset-fashion-mnist} on Debian,
  * or the four files in {@code data_root/fashion-mnist/}) are the CIFAR recipes of the same models
  * with the dataset changed; their augmentation is the one of the data set's published references:
- * random crops of the image zero-padded by {@value Trainer#AUGMENT_PAD} pixels, horizontal flips,
+ * random crops of the image zero-padded by {@value ClassificationTask#AUGMENT_PAD} pixels, horizontal flips,
  * per-channel normalisation.
  *
  * <p>{@code imagenet_resnet50} reads ImageNet streamed from disk (docs/datasets-imagenet.md): training

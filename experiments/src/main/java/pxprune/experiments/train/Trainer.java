@@ -65,8 +65,6 @@ public final class Trainer {
     public static final String METRICS = "metrics.jsonl";
     /** keys that separate the random streams derived from the run's seed */
     public static final long ORDER_KEY = 0x6f72646572L, AUGMENT_KEY = 0x6175676dL;
-    /** zero-padding of the random-crop augmentation */
-    public static final int AUGMENT_PAD = 4;
     /** the prefix of the parameters that backbone_lr applies to */
     public static final String BACKBONE = "backbone.";
 
