@@ -282,9 +282,6 @@ final class Cuda {
         return owner == Cuda.class ? "pxprune-native" : "the module of " + owner.getName();
     }
 
-    /** what native/src/main/cuda/build-ptx.sh recorded about the PTX build of pxprune-native */
-    static Properties ptxBuild() { return ptxBuild(Cuda.class, PTX_DIR); }
-
     /** what native/src/main/cuda/build-ptx.sh recorded about the PTX build under resource folder dir */
     static Properties ptxBuild(Class<?> owner, String dir) {
         Properties p = new Properties();
